@@ -1,0 +1,1 @@
+"""Provenance of deposits: transfers, the inbound index, and exposure to flagged wallets."""

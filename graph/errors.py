@@ -1,0 +1,51 @@
+"""Errors raised by the graph layer; the command line renders them (see ui.messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class GraphError(Exception):
+    """Base of every error the graph layer raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad line of an input file: where it is and what is wrong with it."""
+
+    line: int | None
+    message: str
+
+
+@dataclass
+class InputError(GraphError):
+    """An input file was rejected; `problems` lists its bad lines (up to a limit)."""
+
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+    more: int = 0
+
+    def __post_init__(self) -> None:
+        super().__init__(self.path, len(self.problems) + self.more)
+
+    def __str__(self) -> str:
+        head = [f"{self.path}:{p.line}: {p.message}" if p.line else f"{self.path}: {p.message}"
+                for p in self.problems]
+        if self.more:
+            head.append(f"{self.path}: ... and {self.more} more bad lines")
+        return "\n".join(head)
+
+
+class IndexOrderError(GraphError):
+    """The transfers cannot serve a lookback window: their time goes backwards in block order."""
+
+    def __init__(self, address: str, earlier_tx: str, later_tx: str) -> None:
+        super().__init__(address, earlier_tx, later_tx)
+        self.address = address
+        self.earlier_tx = earlier_tx
+        self.later_tx = later_tx
+
+    def __str__(self) -> str:
+        return (f"a lookback window needs timestamps that never decrease with (block_number, position); "
+                f"transfers into {self.address} break it: {self.later_tx} comes after {self.earlier_tx} "
+                f"in block order but carries an earlier timestamp")

@@ -1,0 +1,171 @@
+"""Hop-1 and hop-2 exposure of deposits to flagged wallets, vectorised over a batch.
+
+The definition is DESIGN.md's, to the letter. For a deposit d from sender s, value v,
+order key k, as of T:
+- hop 1: every category s is flagged with at T, share 1, usd v;
+- hop 2 (s not a service): over transfers u -> s strictly before k with usd_value > 0,
+  u != s (and time >= time(d) - lookback when a window is set), total = their USD and
+  flagged_c = the part from senders flagged with c at T; haircut share = flagged_c / total,
+  poison share = 1 when flagged_c > 0; usd = v * share.
+Shares are kept as exact fractions (numerator, denominator) of integer micro-dollars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph.index import InboundIndex, running_sum
+from graph.model import Deposits, FlaggedWallets, Services
+
+METHODS = ("haircut", "poison")
+CHUNK = 250_000
+
+
+@dataclass
+class FlagView:
+    """The flagged set as of one time, laid over an index: category bits per address and per row."""
+
+    categories: list[str]
+    as_of: int
+    flagged_addresses: pa.Array
+    flagged_bits: np.ndarray
+    rows: list[np.ndarray]
+    """rows[c]: sorted index rows whose sender is flagged with category c."""
+    cum: list[np.ndarray]
+    any_rows: np.ndarray
+    lists: dict[tuple[str, str], tuple[str, ...]]
+    """(address, category) -> the sources (list names) that flag it at this time."""
+
+    @classmethod
+    def build(cls, index: InboundIndex, flagged: FlaggedWallets, as_of: int,
+              categories: list[str] | None = None) -> "FlagView":
+        """Flags active at `as_of` (microseconds); `categories` fixes the code of each category."""
+        names = sorted(set(categories or []) | set(flagged.categories()))
+        if len(names) > 63:
+            raise ValueError("at most 63 categories are supported")
+        code = {name: i for i, name in enumerate(names)}
+        active = flagged.active(as_of)
+        addresses = pc.filter(flagged.address, pa.array(active))
+        active_categories = pc.filter(flagged.category, pa.array(active)).to_pylist()
+        bits = np.array([1 << code[c] for c in active_categories], dtype=np.uint64)
+        lists: dict[tuple[str, str], set[str]] = {}
+        for address, category, source in zip(addresses.to_pylist(), active_categories,
+                                             pc.filter(flagged.source, pa.array(active)).to_pylist()):
+            lists.setdefault((address, category), set()).add(source)
+        unique, where = np.unique(np.asarray(addresses.to_pylist(), dtype=object), return_inverse=True) \
+            if len(addresses) else (np.array([], dtype=object), np.array([], dtype=np.int64))
+        unique_bits = np.zeros(len(unique), dtype=np.uint64)
+        np.bitwise_or.at(unique_bits, where, bits)
+        unique_arr = pa.array(unique.tolist(), pa.string())
+        by_id = np.zeros(len(index.addresses), dtype=np.uint64)
+        ids = index.ids(unique_arr)
+        by_id[ids[ids >= 0]] = unique_bits[ids >= 0]
+        row_bits = by_id[index.source]
+        rows = [np.flatnonzero(row_bits & np.uint64(1 << i)) for i in range(len(names))]
+        return cls(names, as_of, unique_arr, unique_bits, rows, [running_sum(index.usd[r]) for r in rows],
+                   np.flatnonzero(row_bits), {key: tuple(sorted(v)) for key, v in lists.items()})
+
+    def bits_of(self, addresses: pa.Array) -> np.ndarray:
+        """Category bits of each address as of this view's time (0 when not flagged)."""
+        if not len(self.flagged_bits):
+            return np.zeros(len(addresses), dtype=np.uint64)
+        found = pc.fill_null(pc.index_in(addresses, value_set=self.flagged_addresses), -1).to_numpy()
+        bits = self.flagged_bits[np.maximum(found, 0)]
+        bits[found < 0] = 0
+        return bits
+
+    def flagged_in(self, c: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """USD (micro) from category-c senders in index rows [lo, hi)."""
+        rows, cum = self.rows[c], self.cum[c]
+        return cum[np.searchsorted(rows, hi)] - cum[np.searchsorted(rows, lo)]
+
+
+@dataclass
+class Exposures:
+    """One row per exposure, ordered by (deposit, hop, category)."""
+
+    categories: list[str]
+    deposit: np.ndarray
+    category: np.ndarray
+    hop: np.ndarray
+    share_num: np.ndarray
+    share_den: np.ndarray
+    value: np.ndarray
+    """The deposit's USD value (micro)."""
+    flagged: np.ndarray
+    total: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.deposit)
+
+    @staticmethod
+    def concat(parts: list["Exposures"], categories: list[str]) -> "Exposures":
+        """Join per-chunk results whose deposit numbers are already global."""
+        names = ("deposit", "category", "hop", "share_num", "share_den", "value", "flagged", "total", "lo", "hi")
+        if not parts:
+            return Exposures(categories, *[np.empty(0, dtype=np.int64) for _ in names])
+        return Exposures(categories, *[np.concatenate([getattr(p, n) for p in parts]) for n in names])
+
+
+def is_service(services: Services | None, addresses: pa.Array) -> np.ndarray:
+    """Whether each address is an attributed service."""
+    if services is None or not len(services):
+        return np.zeros(len(addresses), dtype=bool)
+    return np.asarray(pc.is_in(addresses, value_set=services.address).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bits: np.ndarray,
+           service: np.ndarray, deposits: Deposits, offset: int, method: str,
+           lookback: int | None) -> Exposures:
+    value = deposits.usd_micro
+    parts: list[tuple[np.ndarray, ...]] = []
+    for c in range(len(flags.categories)):
+        direct = np.flatnonzero(sender_bits & np.uint64(1 << c))
+        ones, zeros = np.ones(len(direct), dtype=np.int64), np.zeros(len(direct), dtype=np.int64)
+        parts.append((direct, np.full(len(direct), c), ones, ones, ones, value[direct], value[direct],
+                      value[direct], zeros, zeros))
+    candidates = np.flatnonzero((senders >= 0) & ~service)
+    lo, hi = index.bounds(senders[candidates], deposits.order[candidates], deposits.timestamp[candidates],
+                          lookback)
+    any_flag = np.searchsorted(flags.any_rows, hi) > np.searchsorted(flags.any_rows, lo)
+    candidates, lo, hi = candidates[any_flag], lo[any_flag], hi[any_flag]
+    total = index.cum_usd[hi] - index.cum_usd[lo]
+    for c in range(len(flags.categories)):
+        flagged = flags.flagged_in(c, lo, hi)
+        hit = flagged > 0
+        d, f, t = candidates[hit], flagged[hit], total[hit]
+        num, den = (f, t) if method == "haircut" else (np.ones_like(f), np.ones_like(t))
+        parts.append((d, np.full(len(d), c), np.full(len(d), 2), num, den, value[d], f, t, lo[hit], hi[hit]))
+    if not parts:
+        return Exposures.concat([], flags.categories)
+    columns = [np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(10)]
+    order = np.lexsort((columns[1], columns[2], columns[0]))
+    columns = [col[order] for col in columns]
+    columns[0] = columns[0] + offset
+    return Exposures(flags.categories, *columns)
+
+
+def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Services | None = None,
+          method: str = "haircut", lookback: int | None = None,
+          progress: Callable[[int], None] | None = None) -> Exposures:
+    """Exposures of every deposit; `lookback` in microseconds; `progress(n)` after each chunk of n deposits."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    senders = index.ids(deposits.from_address)
+    sender_bits = flags.bits_of(deposits.from_address)
+    service = is_service(services, deposits.from_address)
+    parts = []
+    for start in range(0, len(deposits), CHUNK):
+        stop = min(start + CHUNK, len(deposits))
+        parts.append(_chunk(index, flags, senders[start:stop], sender_bits[start:stop], service[start:stop],
+                            deposits.slice(start, stop), start, method, lookback))
+        if progress:
+            progress(stop - start)
+    return Exposures.concat(parts, flags.categories)

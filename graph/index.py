@@ -1,0 +1,136 @@
+"""The inbound index: every address's incoming transfers in (block_number, position) order.
+
+Rows are sorted by (receiver, order) and carry running sums of USD, so the value an address
+received in any order range is two binary searches and a subtraction. Zero-value and
+self-transfers are left out: they never count (DESIGN.md, "Exposure").
+
+Running sums are int64 micro-dollars and may wrap around over the whole table; a difference
+inside one address's rows is still exact, because each address's inbound total is checked to
+fit in int64 when the index is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from graph.errors import GraphError, IndexOrderError
+from graph.model import Transfers
+
+_INT64_SAFE = float(2**62)
+
+
+def running_sum(values: np.ndarray) -> np.ndarray:
+    """[0, v0, v0+v1, ...] in wrapping int64, so that sums of ranges are differences."""
+    out = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=out[1:])
+    return out
+
+
+@dataclass
+class InboundIndex:
+    """Inbound transfers per address, sorted by order, with running USD sums."""
+
+    addresses: pa.Array
+    """Address of each id (lowercase), the ids being positions in this array."""
+    keys: np.ndarray
+    """Sorted receiver_id * radix + order rank, one per indexed transfer."""
+    radix: int
+    order_unique: np.ndarray
+    """The distinct order keys of indexed transfers, sorted."""
+    segment: np.ndarray
+    """segment[a]:segment[a + 1] are the rows of address a."""
+    source: np.ndarray
+    usd: np.ndarray
+    cum_usd: np.ndarray
+    row: np.ndarray
+    """The row of each indexed transfer in the transfers it was built from."""
+    timestamp: np.ndarray
+    tx_hash: pa.Array
+    """tx_hash of every row of the original transfers."""
+    _time_keys: tuple[np.ndarray, np.ndarray, int] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def build(cls, transfers: Transfers) -> "InboundIndex":
+        """Index `transfers` by receiver; raises GraphError if one address's inbound USD overflows."""
+        n = len(transfers)
+        encoded = pa.concat_arrays([transfers.from_address, transfers.to_address]).dictionary_encode()
+        ids = encoded.indices.to_numpy().astype(np.int32)
+        src, dst = ids[:n], ids[n:]
+        keep = np.flatnonzero((transfers.usd_micro > 0) & (src != dst))
+        order_unique, rank = np.unique(transfers.order[keep], return_inverse=True)
+        radix = len(order_unique) + 1
+        keys = dst[keep].astype(np.int64) * radix + rank
+        perm = np.argsort(keys, kind="stable")
+        keys = keys[perm]
+        rows = keep[perm]
+        n_addresses = len(encoded.dictionary)
+        counts = np.bincount(dst[rows], minlength=n_addresses)
+        segment = np.zeros(n_addresses + 1, dtype=np.int64)
+        np.cumsum(counts, out=segment[1:])
+        usd = transfers.usd_micro[rows]
+        totals = np.add.reduceat(usd.astype(np.float64), segment[:-1][counts > 0]) if len(usd) else usd
+        if len(totals) and totals.max() >= _INT64_SAFE:
+            worst = np.flatnonzero(counts > 0)[int(np.argmax(totals))]
+            raise GraphError(f"inbound USD of {encoded.dictionary[int(worst)].as_py()} is too large to sum exactly")
+        return cls(
+            addresses=encoded.dictionary,
+            keys=keys,
+            radix=radix,
+            order_unique=order_unique,
+            segment=segment,
+            source=src[rows],
+            usd=usd,
+            cum_usd=running_sum(usd),
+            row=rows.astype(np.int64),
+            timestamp=transfers.timestamp[rows],
+            tx_hash=transfers.tx_hash,
+        )
+
+    def ids(self, addresses: pa.Array) -> np.ndarray:
+        """The id of each address, -1 for addresses that appear in no transfer."""
+        found = pc.index_in(addresses, value_set=self.addresses)
+        return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+    def order_of(self, rows: np.ndarray) -> np.ndarray:
+        """The order key of indexed rows."""
+        return self.order_unique[self.keys[rows] % self.radix]
+
+    def _time_index(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """Sorted receiver_id * radix + time rank; needs time to follow order within each address."""
+        if self._time_keys is None:
+            receiver = np.repeat(np.arange(len(self.segment) - 1), np.diff(self.segment))
+            backwards = np.flatnonzero((np.diff(self.timestamp) < 0) & (np.diff(receiver) == 0))
+            if len(backwards):
+                i = int(backwards[0])
+                raise IndexOrderError(self.addresses[int(receiver[i])].as_py(),
+                                      self.tx_hash[int(self.row[i])].as_py(),
+                                      self.tx_hash[int(self.row[i + 1])].as_py())
+            unique, rank = np.unique(self.timestamp, return_inverse=True)
+            radix = len(unique) + 1
+            self._time_keys = (receiver.astype(np.int64) * radix + rank, unique, radix)
+        return self._time_keys
+
+    def bounds(self, senders: np.ndarray, order: np.ndarray, times: np.ndarray,
+               lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ranges [lo, hi) of transfers into each sender strictly before `order`.
+
+        With `lookback` (microseconds), only transfers at or after time - lookback count.
+        Unknown senders (id -1) get an empty range.
+        """
+        known = senders >= 0
+        safe = np.where(known, senders, 0)
+        rank = np.searchsorted(self.order_unique, order, side="left")
+        hi = np.searchsorted(self.keys, safe * self.radix + rank, side="left")
+        lo = self.segment[safe]
+        if lookback is not None:
+            time_keys, unique, radix = self._time_index()
+            start = np.searchsorted(unique, times - lookback, side="left")
+            lo = np.minimum(np.searchsorted(time_keys, safe * radix + start, side="left"), hi)
+        return np.where(known, lo, 0), np.where(known, hi, 0)

@@ -1,0 +1,107 @@
+"""The tables the engine works on: transfers, deposits, flagged wallets and services, as columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+POSITION_BITS = 20
+"""`position` must be below 2**20; the order key of a transfer is block << 20 | position."""
+
+NEVER = np.iinfo(np.int64).max
+"""An empty `delisted_at` (listed until further notice)."""
+
+ALWAYS = np.iinfo(np.int64).min
+"""An empty `listed_at` (listed since before any transfer)."""
+
+
+def order_keys(block: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """One int64 per row that sorts like (block_number, position)."""
+    return (block.astype(np.int64) << POSITION_BITS) | position.astype(np.int64)
+
+
+@dataclass
+class Transfers:
+    """Value transfers, one row each, addresses lowercase, times in UTC microseconds, USD in micro-dollars."""
+
+    tx_hash: pa.Array
+    block: np.ndarray
+    position: np.ndarray
+    timestamp: np.ndarray
+    from_address: pa.Array
+    to_address: pa.Array
+    asset: pa.Array
+    usd_micro: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    @property
+    def order(self) -> np.ndarray:
+        """The order key of each transfer (see `order_keys`)."""
+        return order_keys(self.block, self.position)
+
+
+@dataclass
+class Deposits:
+    """Deposits to score, in file order."""
+
+    deposit_id: pa.Array
+    tx_hash: pa.Array
+    customer_id: pa.Array
+    timestamp: np.ndarray
+    block: np.ndarray
+    position: np.ndarray
+    from_address: pa.Array
+    to_address: pa.Array
+    asset: pa.Array
+    amount: pa.Array
+    usd_micro: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    @property
+    def order(self) -> np.ndarray:
+        """The order key of each deposit (see `order_keys`)."""
+        return order_keys(self.block, self.position)
+
+    def slice(self, start: int, stop: int) -> "Deposits":
+        """Rows [start, stop) as a Deposits of their own."""
+        return Deposits(**{name: value[start:stop] for name, value in vars(self).items()})
+
+
+@dataclass
+class FlaggedWallets:
+    """Flag rows `address, category, source, listed_at, delisted_at` (empty dates as ALWAYS / NEVER)."""
+
+    address: pa.Array
+    category: pa.Array
+    source: pa.Array
+    listed_at: np.ndarray
+    delisted_at: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.listed_at)
+
+    def active(self, as_of: int) -> np.ndarray:
+        """Which rows flag their wallet at `as_of` (microseconds): listed_at <= T < delisted_at."""
+        return (self.listed_at <= as_of) & (as_of < self.delisted_at)
+
+    def categories(self) -> list[str]:
+        """The distinct categories, sorted."""
+        return sorted(set(self.category.to_pylist()))
+
+
+@dataclass
+class Services:
+    """Attributed services (exchanges, custodians): indirect exposure does not pass through them."""
+
+    address: pa.Array
+    entity: pa.Array
+    kind: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.address)

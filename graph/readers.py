@@ -1,0 +1,222 @@
+"""Read transfers, deposits, flagged wallets and services from CSV or Parquet, all or nothing.
+
+A file with any bad row raises `InputError` naming each bad line (up to `MAX_PROBLEMS`);
+nothing of it is returned. CSV line numbers count the header as line 1; for Parquet the
+"line" is the 1-based row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from graph import fields
+from graph.errors import InputError, Problem
+from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Services, Transfers
+
+MAX_PROBLEMS = 50
+CATEGORY_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+TRANSFER_COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address",
+                    "to_address", "asset", "amount", "usd_value")
+DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_number", "position",
+                   "from_address", "to_address", "asset", "amount", "usd_value")
+FLAGGED_COLUMNS = ("address", "category", "source", "listed_at", "delisted_at")
+SERVICE_COLUMNS = ("address", "entity", "kind")
+
+
+@dataclass
+class _Raw:
+    """A file's table and what is needed to report its bad rows."""
+
+    path: Path
+    table: pa.Table
+    invalid_rows: int
+    is_csv: bool
+    width: int
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.suffix.lower() in (".parquet", ".pq")
+
+
+def _read(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Raw:
+    """The file's table with its required columns (as text for CSV), or InputError."""
+    if not path.exists():
+        raise InputError(str(path), [Problem(None, "no such file")])
+    try:
+        if _is_parquet(path):
+            table = pq.read_table(path)
+            invalid = 0
+        else:
+            table, invalid = _read_csv(path, required + optional)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
+        raise InputError(str(path), [Problem(None, f"cannot be read: {error}")]) from None
+    missing = [c for c in required if c not in table.column_names]
+    if missing:
+        names = ", ".join(missing)
+        raise InputError(str(path), [Problem(1, f"missing column{'s' if len(missing) > 1 else ''}: {names}")])
+    width = table.num_columns
+    for name in optional:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.array([""] * table.num_rows, pa.string()))
+    return _Raw(path, table, invalid, not _is_parquet(path), width)
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> tuple[pa.Table, int]:
+    invalid: list[object] = []
+
+    def skip(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    table = pcsv.read_csv(
+        path,
+        read_options=pcsv.ReadOptions(block_size=1 << 24),
+        parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
+        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                             strings_can_be_null=False),
+    )
+    return table, len(invalid)
+
+
+def _csv_lines(path: Path, width: int, rows: np.ndarray) -> tuple[dict[int, int], list[int]]:
+    """Map data-row indices to line numbers, and list the lines with the wrong number of fields."""
+    wanted = set(int(r) for r in rows)
+    found: dict[int, int] = {}
+    ragged: list[int] = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:  # type: ignore[operator]
+        reader = csv.reader(handle)
+        next(reader, None)
+        index, line = 0, reader.line_num + 1
+        for record in reader:
+            if record:
+                if len(record) != width:
+                    ragged.append(line)
+                else:
+                    if index in wanted:
+                        found[index] = line
+                    index += 1
+            line = reader.line_num + 1
+    return found, ragged
+
+
+def _reject(raw: _Raw, parsed: list[fields.Parsed], extra: list[tuple[int, str]] = ()) -> None:
+    """Raise InputError if any column or check found bad rows (or the CSV had ragged lines)."""
+    bad = [(int(i), p) for p in parsed for i in p.bad[:MAX_PROBLEMS]]
+    total = sum(len(p.bad) for p in parsed) + len(extra) + raw.invalid_rows
+    if not total:
+        return
+    bad.sort(key=lambda item: item[0])
+    messages = [(i, p.describe(i)) for i, p in bad[:MAX_PROBLEMS]] + list(extra)
+    messages.sort(key=lambda item: item[0])
+    problems: list[Problem] = []
+    if raw.is_csv:
+        lines, ragged = _csv_lines(raw.path, raw.width, np.array([i for i, _ in messages]))
+        problems += [Problem(line, f"expected {raw.width} fields like the header") for line in ragged]
+        problems += [Problem(lines.get(i), m) for i, m in messages]
+    else:
+        problems += [Problem(i + 1, m) for i, m in messages]
+    problems.sort(key=lambda p: p.line or 0)
+    raise InputError(str(raw.path), problems[:MAX_PROBLEMS], max(0, total - MAX_PROBLEMS))
+
+
+def _column(raw: _Raw, name: str) -> pa.Array:
+    return raw.table.column(name).combine_chunks()
+
+
+def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str]]:
+    """(row, message) for every repeat of a value after its first row."""
+    counts = pc.value_counts(values)
+    repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+    if not len(repeated):
+        return []
+    rows = np.flatnonzero(np.asarray(pc.is_in(values, value_set=repeated).to_numpy(zero_copy_only=False)))
+    first: dict[str, int] = {}
+    out = []
+    for i in rows:
+        value = values[int(i)].as_py()
+        if value in first:
+            out.append((int(i), f"duplicate {name} {value!r} (first at row {first[value] + 1} of the data)"))
+        else:
+            first[value] = int(i)
+    return out
+
+
+def read_transfers(path: str | Path) -> Transfers:
+    """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`."""
+    raw = _read(Path(path), TRANSFER_COLUMNS)
+    parsed = [
+        fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
+        fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
+        fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
+        fields.timestamps(_column(raw, "timestamp"), "timestamp"),
+        fields.addresses(_column(raw, "from_address"), "from_address"),
+        fields.addresses(_column(raw, "to_address"), "to_address"),
+        fields.required_text(_column(raw, "asset"), "asset"),
+        fields.amounts(_column(raw, "amount"), "amount"),
+        fields.micro_usd(_column(raw, "usd_value"), "usd_value"),
+    ]
+    _reject(raw, parsed)
+    tx, block, position, ts, src, dst, asset, _, usd = (p.values for p in parsed)
+    return Transfers(tx, block, position, ts, src, dst, asset, usd)
+
+
+def read_deposits(path: str | Path) -> Deposits:
+    """Deposits in the DESIGN.md format; `deposit_id` must be unique."""
+    raw = _read(Path(path), DEPOSIT_COLUMNS)
+    parsed = [
+        fields.required_text(_column(raw, "deposit_id"), "deposit_id"),
+        fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
+        fields.required_text(_column(raw, "customer_id"), "customer_id"),
+        fields.timestamps(_column(raw, "timestamp"), "timestamp"),
+        fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
+        fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
+        fields.addresses(_column(raw, "from_address"), "from_address"),
+        fields.addresses(_column(raw, "to_address"), "to_address"),
+        fields.required_text(_column(raw, "asset"), "asset"),
+        fields.amounts(_column(raw, "amount"), "amount"),
+        fields.micro_usd(_column(raw, "usd_value"), "usd_value"),
+    ]
+    _reject(raw, parsed, _duplicates(parsed[0].values, "deposit_id"))
+    values = [p.values for p in parsed]
+    return Deposits(*values)
+
+
+def read_flagged(path: str | Path) -> FlaggedWallets:
+    """Flagged wallets `address, category, source, listed_at, delisted_at` (dates may be empty)."""
+    raw = _read(Path(path), FLAGGED_COLUMNS[:3], FLAGGED_COLUMNS[3:])
+    category = fields.required_text(_column(raw, "category"), "category", lower=True)
+    bad_name = np.flatnonzero(~np.asarray(
+        pc.match_substring_regex(category.values, CATEGORY_PATTERN).to_numpy(zero_copy_only=False)))
+    listed = fields.timestamps(_column(raw, "listed_at"), "listed_at", optional=True)
+    delisted = fields.timestamps(_column(raw, "delisted_at"), "delisted_at", optional=True)
+    listed_at = np.where(listed.values[1], ALWAYS, listed.values[0])
+    delisted_at = np.where(delisted.values[1], NEVER, delisted.values[0])
+    extra = [(int(i), f"category {category.values[int(i)].as_py()!r} is not a lowercase name")
+             for i in bad_name if category.values[int(i)].as_py()]
+    extra += [(int(i), "delisted_at is not after listed_at")
+              for i in np.flatnonzero(delisted_at <= listed_at)[:MAX_PROBLEMS]]
+    parsed = [fields.addresses(_column(raw, "address"), "address"), category,
+              fields.required_text(_column(raw, "source"), "source"), listed, delisted]
+    _reject(raw, parsed, extra)
+    return FlaggedWallets(parsed[0].values, category.values, parsed[2].values, listed_at, delisted_at)
+
+
+def read_services(path: str | Path) -> Services:
+    """Services `address, entity, kind` (kind may be empty)."""
+    raw = _read(Path(path), SERVICE_COLUMNS[:2], SERVICE_COLUMNS[2:])
+    parsed = [fields.addresses(_column(raw, "address"), "address"),
+              fields.required_text(_column(raw, "entity"), "entity")]
+    _reject(raw, parsed)
+    return Services(parsed[0].values, parsed[1].values, fields.optional_text(_column(raw, "kind")))
+

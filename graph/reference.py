@@ -1,0 +1,123 @@
+"""A networkx reference of the exposure definition: one deposit at a time, exact fractions.
+
+Slow by design and written straight from DESIGN.md, it checks the indexed engine in tests,
+gives the benchmark its baseline, and draws one deposit's neighbourhood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import networkx as nx
+
+from graph.evidence import Evidence, rank_sources
+from graph.exposure import FlagView
+from graph.model import Deposits, FlaggedWallets, Services, Transfers, order_keys
+
+
+@dataclass(frozen=True)
+class ReferenceExposure:
+    """An exposure as the reference computes it."""
+
+    deposit: int
+    category: str
+    hop: int
+    share: Fraction
+    usd_micro: Fraction
+    flagged: int
+    total: int
+
+
+def build_graph(transfers: Transfers) -> nx.MultiDiGraph:
+    """Every transfer as an edge from -> to, keyed by its row, with its order, time, USD and hash."""
+    graph = nx.MultiDiGraph()
+    order = transfers.order
+    rows = zip(transfers.from_address.to_pylist(), transfers.to_address.to_pylist(), order.tolist(),
+               transfers.timestamp.tolist(), transfers.usd_micro.tolist(), transfers.tx_hash.to_pylist())
+    for row, (u, v, k, t, usd, tx) in enumerate(rows):
+        graph.add_edge(u, v, key=row, order=k, time=t, usd=usd, tx=tx)
+    return graph
+
+
+def flags_as_of(flagged: FlaggedWallets, as_of: int) -> dict[str, set[str]]:
+    """address -> categories it is flagged with at `as_of`."""
+    out: dict[str, set[str]] = {}
+    for address, category, listed, delisted in zip(flagged.address.to_pylist(), flagged.category.to_pylist(),
+                                                   flagged.listed_at.tolist(), flagged.delisted_at.tolist()):
+        if listed <= as_of < delisted:
+            out.setdefault(address, set()).add(category)
+    return out
+
+
+def _inbound(graph: nx.MultiDiGraph, sender: str, order: int, time: int, lookback: int | None):
+    """The transfers into `sender` that count for a deposit at (order, time)."""
+    if sender not in graph:
+        return []
+    out = []
+    for u, _, data in graph.in_edges(sender, data=True):
+        if u == sender or data["usd"] <= 0 or data["order"] >= order:
+            continue
+        if lookback is not None and data["time"] < time - lookback:
+            continue
+        out.append((u, data))
+    return out
+
+
+def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallets, as_of: int,
+              services: Services | None = None, method: str = "haircut",
+              lookback: int | None = None) -> list[ReferenceExposure]:
+    """Every exposure of every deposit, ordered by (deposit, hop, category)."""
+    flags = flags_as_of(flagged, as_of)
+    service_set = set(services.address.to_pylist()) if services is not None else set()
+    order = order_keys(deposits.block, deposits.position)
+    out: list[ReferenceExposure] = []
+    for d, (sender, value) in enumerate(zip(deposits.from_address.to_pylist(), deposits.usd_micro.tolist())):
+        for category in sorted(flags.get(sender, ())):
+            out.append(ReferenceExposure(d, category, 1, Fraction(1), Fraction(value), value, value))
+        if sender in service_set:
+            continue
+        inbound = _inbound(graph, sender, int(order[d]), int(deposits.timestamp[d]), lookback)
+        total = sum(data["usd"] for _, data in inbound)
+        per_category: dict[str, int] = {}
+        for u, data in inbound:
+            for category in flags.get(u, ()):
+                per_category[category] = per_category.get(category, 0) + data["usd"]
+        for category in sorted(per_category):
+            flagged_usd = per_category[category]
+            share = Fraction(flagged_usd, total) if method == "haircut" else Fraction(1)
+            out.append(ReferenceExposure(d, category, 2, share, value * share, flagged_usd, total))
+    return out
+
+
+def evidence(graph: nx.MultiDiGraph, deposits: Deposits, view: FlagView, exposure: ReferenceExposure,
+             lookback: int | None = None) -> Evidence:
+    """The evidence of one reference exposure, ranked like the engine's."""
+    d = exposure.deposit
+    sender = deposits.from_address[d].as_py()
+    order = int(order_keys(deposits.block[d:d + 1], deposits.position[d:d + 1])[0])
+    if exposure.hop == 1:
+        contributions = [(sender, int(deposits.usd_micro[d]), order, deposits.tx_hash[d].as_py())]
+    else:
+        flagged = {a for (a, c) in view.lists if c == exposure.category}
+        contributions = [(u, data["usd"], data["order"], data["tx"])
+                         for u, data in _inbound(graph, sender, order, int(deposits.timestamp[d]), lookback)
+                         if u in flagged]
+    sources, count = rank_sources(exposure.category, view, contributions)
+    return Evidence(deposits.deposit_id[d].as_py(), exposure.category, exposure.hop, exposure.flagged,
+                    exposure.total, sources, count, len(contributions))
+
+
+def neighbourhood(graph: nx.MultiDiGraph, sender: str, order: int) -> nx.MultiDiGraph:
+    """The sender, its funders before `order`, and their funders before the funding: two hops back."""
+    keep = nx.MultiDiGraph()
+    if sender not in graph:
+        keep.add_node(sender)
+        return keep
+    for u, _, key, data in graph.in_edges(sender, keys=True, data=True):
+        if data["order"] < order and u != sender:
+            keep.add_edge(u, sender, key=key, **data)
+            for w, _, key2, data2 in graph.in_edges(u, keys=True, data=True):
+                if data2["order"] < data["order"] and w != u:
+                    keep.add_edge(w, u, key=key2, **data2)
+    return keep

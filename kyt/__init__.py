@@ -1,0 +1,1 @@
+"""Know-your-transaction policy: flagged lists, rules, decisions, and batch scoring."""

@@ -1,0 +1,280 @@
+"""Score a deposits file end to end: read and check every input, decide, then write the outputs.
+
+Nothing is written until every input has been read and checked and every decision made;
+the outputs appear together (each written to a temporary file, then renamed).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from graph import evidence, readers
+from graph.errors import InputError
+from graph.exposure import Exposures, FlagView, score
+from graph.index import InboundIndex
+from graph.model import Deposits, FlaggedWallets, Services
+from graph.money import share_text, usd_text
+from kyt.decide import DECISIONS, Decisions, decide
+from kyt.errors import InputsRejected
+from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
+
+MICROS_PER_DAY = 86_400 * 1_000_000
+
+
+class Progress(Protocol):
+    """Where a long run reports how far it is; `stage` starts a step of `total` units."""
+
+    def stage(self, name: str, total: int | None = None) -> None: ...
+
+    def advance(self, amount: int) -> None: ...
+
+
+class Quiet:
+    """A Progress that shows nothing."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """Everything `kyt score` was asked to do; `as_of` in microseconds since 1970 (UTC)."""
+
+    deposits: Path
+    transfers: Path
+    flagged: Path
+    as_of: int
+    services: Path | None = None
+    method: str = "haircut"
+    lookback_days: int | None = None
+    rules: Path | None = None
+    out: Path | None = None
+    exposures_out: Path | None = None
+    evidence_out: Path | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The policy and list versions a decision was made with; `id` names the combination."""
+
+    id: str
+    policy_name: str
+    policy_version: str
+    policy_digest: str
+    flagged_digest: str
+    services_digest: str
+    method: str
+    lookback_days: int | None
+    as_of: str
+
+
+@dataclass
+class ScoreResult:
+    """What a scoring run produced, for the caller to show or to turn into cases."""
+
+    deposits: Deposits
+    exposures: Exposures
+    decisions: Decisions
+    snapshot: Snapshot
+    seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def file_digest(path: Path | None) -> str:
+    """sha256 of a file's bytes ('' for no file)."""
+    if path is None:
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_snapshot(policy: Policy, request: ScoreRequest) -> Snapshot:
+    """The snapshot of a request: policy and list digests, method, window and as-of time."""
+    as_of = datetime.fromtimestamp(request.as_of / 1e6, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    parts = dict(policy_name=policy.name, policy_version=policy.version, policy_digest=policy.digest,
+                 flagged_digest=file_digest(request.flagged), services_digest=file_digest(request.services),
+                 method=request.method, lookback_days=request.lookback_days, as_of=as_of)
+    ident = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+    return Snapshot(id=ident, **parts)
+
+
+def _load(request: ScoreRequest, progress: Progress):
+    """Read and check every input file; all their problems are reported together."""
+    errors: list[InputError] = []
+    loaded: dict[str, object] = {}
+    steps: list[tuple[str, Path | None, Callable]] = [
+        ("deposits", request.deposits, readers.read_deposits),
+        ("flagged", request.flagged, readers.read_flagged),
+        ("services", request.services, readers.read_services),
+        ("transfers", request.transfers, readers.read_transfers),
+    ]
+    for name, path, reader in steps:
+        if path is None:
+            continue
+        progress.stage(f"reading {name}")
+        try:
+            loaded[name] = reader(path)
+        except InputError as error:
+            errors.append(error)
+    if errors:
+        raise InputsRejected(errors)
+    return loaded
+
+
+def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
+    """Score the deposits of `request`, decide, and write the requested outputs."""
+    progress = progress or Quiet()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    policy = load_policy(request.rules) if request.rules else default_policy()
+    loaded = _load(request, progress)
+    deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
+    flagged: FlaggedWallets = loaded["flagged"]  # type: ignore[assignment]
+    services: Services | None = loaded.get("services")  # type: ignore[assignment]
+    seconds["read"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    progress.stage("indexing transfers")
+    index = InboundIndex.build(loaded["transfers"])  # type: ignore[arg-type]
+    del loaded
+    flags = FlagView.build(index, flagged, request.as_of, list(CATEGORIES) + list(policy.categories))
+    seconds["index"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    progress.stage("scoring deposits", len(deposits))
+    lookback = request.lookback_days * MICROS_PER_DAY if request.lookback_days is not None else None
+    exposures = score(index, flags, deposits, services, request.method, lookback, progress.advance)
+    decisions = decide(exposures, len(deposits), policy)
+    seconds["score"] = time.perf_counter() - clock
+
+    result = ScoreResult(deposits, exposures, decisions, make_snapshot(policy, request), seconds)
+    known = set(CATEGORIES) | set(policy.categories)
+    covered = {r.category for r in policy.rules}
+    unknown = sorted(set(flagged.categories()) - known)
+    if unknown:
+        result.warnings.append(f"categories in the flagged list that the policy does not know: {', '.join(unknown)}")
+    if "*" not in covered:
+        idle = sorted(set(flagged.categories()) - covered)
+        if idle:
+            result.warnings.append(f"no rule acts on these flagged categories: {', '.join(idle)}")
+
+    clock = time.perf_counter()
+    progress.stage("writing results")
+    outputs = []
+    if request.out:
+        outputs.append((request.out, lambda path: write_decisions(result, path)))
+    if request.exposures_out:
+        outputs.append((request.exposures_out, lambda path: write_exposures(result, path)))
+    if request.evidence_out:
+        outputs.append((request.evidence_out,
+                        lambda path: write_evidence(result, evidence.collect(index, flags, deposits, exposures), path)))
+    result.written = write_together(outputs)
+    seconds["write"] = time.perf_counter() - clock
+    return result
+
+
+def write_together(outputs: list[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
+    """Write each output to a temporary file beside it, then rename them all; none appear on failure."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in outputs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+            os.close(handle)
+            staged.append((Path(name), target))
+            write(Path(name))
+        for temporary, target in staged:
+            os.replace(temporary, target)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+    return [target for _, target in staged]
+
+
+def _categories_by_deposit(exposures: Exposures) -> dict[int, str]:
+    found: dict[int, set[str]] = {}
+    for d, c in zip(exposures.deposit.tolist(), exposures.category.tolist()):
+        found.setdefault(d, set()).add(exposures.categories[c])
+    return {d: ";".join(sorted(names)) for d, names in found.items()}
+
+
+def write_decisions(result: ScoreResult, path: Path) -> None:
+    """One row per deposit: deposit_id, customer_id, decision, rule_ids, categories, snapshot_id."""
+    n = len(result.deposits)
+    rules = [""] * n
+    for d, ids in result.decisions.rule_ids().items():
+        rules[d] = ";".join(ids)
+    categories = [""] * n
+    for d, names in _categories_by_deposit(result.exposures).items():
+        categories[d] = names
+    table = pa.table({
+        "deposit_id": result.deposits.deposit_id,
+        "customer_id": result.deposits.customer_id,
+        "decision": pa.array(np.array(DECISIONS, dtype=object)[result.decisions.code]),
+        "rule_ids": pa.array(rules, pa.string()),
+        "categories": pa.array(categories, pa.string()),
+        "snapshot_id": pa.array([result.snapshot.id] * n, pa.string()),
+    })
+    write_table_csv(table, path)
+
+
+def write_table_csv(table: pa.Table, path: Path) -> None:
+    """Write a table of text as CSV, quoting only when some value needs it."""
+    needs = any(pc.any(pc.match_substring_regex(table.column(name), r'[,"\r\n]')).as_py()
+                for name in table.column_names if pa.types.is_string(table.column(name).type))
+    with path.open("wb") as handle:
+        handle.write((",".join(table.column_names) + "\n").encode())
+        pcsv.write_csv(table, handle, write_options=pcsv.WriteOptions(
+            include_header=False, quoting_style="needed" if needs else "none"))
+
+
+def exposure_rows(result: ScoreResult):
+    """(deposit_id, category, hop, share, usd) text rows, exact decimals."""
+    e = result.exposures
+    ids = result.deposits.deposit_id
+    for i in range(len(e)):
+        yield (ids[int(e.deposit[i])].as_py(), e.categories[int(e.category[i])], int(e.hop[i]),
+               share_text(e.share_num[i], e.share_den[i]), usd_text(e.value[i], e.share_num[i], e.share_den[i]))
+
+
+def write_exposures(result: ScoreResult, path: Path) -> None:
+    """One row per exposure: deposit_id, category, hop, share, usd."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(("deposit_id", "category", "hop", "share", "usd"))
+        writer.writerows(exposure_rows(result))
+
+
+def write_evidence(result: ScoreResult, found: list[evidence.Evidence], path: Path) -> None:
+    """JSON lines: one evidence record per exposure, with the snapshot id."""
+    with path.open("w", encoding="utf-8") as handle:
+        for item in found:
+            record = item.to_dict()
+            record["snapshot_id"] = result.snapshot.id
+            handle.write(json.dumps(record) + "\n")
+
+
+def snapshot_dict(snapshot: Snapshot) -> dict:
+    """The snapshot as a plain dict."""
+    return asdict(snapshot)

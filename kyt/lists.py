@@ -1,0 +1,243 @@
+"""Flagged-wallet and services lists from public sources, written in the DESIGN.md formats.
+
+- OFAC SDN digital-currency addresses (shared/data/ofac): Ethereum-format addresses with
+  listing and delisting dates from three histories (0xB10C's lists 2022-09..2024-09, the
+  entity history 2024-12..2026-08, and its add/remove events), plus designation dates of
+  entities listed before those histories begin (`designations.csv`).
+- Forta's Etherscan labels (shared/data/forta): phishing as `scam`, exploits and heists as
+  `stolen_funds`, without dates (listed since always).
+- Exchange addresses (shared/data/labels) as services.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from kyt.errors import ListSourceError
+
+FLAGGED_HEADER = ("address", "category", "source", "listed_at", "delisted_at")
+SERVICES_HEADER = ("address", "entity", "kind")
+OXB10C_START = date(2022, 9, 3)
+"""The first snapshot of 0xB10C's lists: an address first seen then was listed earlier."""
+ENTITY_HISTORY_START = date(2024, 12, 30)
+"""The first snapshot of the entity history: same meaning."""
+MIXER_ENTITIES = {"TORNADO CASH", "BLENDER.IO", "SINBAD.IO"}
+TERRORISM_PROGRAMS = {"SDGT", "FTO"}
+
+
+@dataclass(frozen=True)
+class FlagRow:
+    """One row of a flagged-wallets file."""
+
+    address: str
+    category: str
+    source: str
+    listed_at: date | None
+    delisted_at: date | None
+
+
+def _rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as error:
+        raise ListSourceError(str(path), f"cannot be read: {error.strerror or error}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ListSourceError(str(path), f"missing column(s): {', '.join(missing)}")
+        yield from reader
+
+
+def _day(text: str) -> date | None:
+    text = (text or "").strip()
+    if not text or text.lower() == "unknown":
+        return None
+    for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValueError(f"not a date: {text!r}")
+
+
+def _is_evm(address: str) -> bool:
+    return address.startswith("0x") and len(address) == 42
+
+
+def intervals(events: list[tuple[date | None, str]]) -> list[tuple[date | None, date | None]]:
+    """Listing intervals from ('listed' | 'delisted', day) events; a None listing day means 'before records'.
+
+    >>> intervals([(date(2022, 8, 8), "listed"), (date(2025, 3, 21), "delisted")])
+    [(datetime.date(2022, 8, 8), datetime.date(2025, 3, 21))]
+    """
+    ordered = sorted(events, key=lambda e: (e[0] or date.min, e[1] == "listed"))
+    out: list[tuple[date | None, date | None]] = []
+    start: date | None = None
+    open_ = False
+    for day, kind in ordered:
+        if kind == "listed" and not open_:
+            start, open_ = day, True
+        elif kind == "delisted" and open_:
+            out.append((start, day))
+            open_ = False
+    if open_:
+        out.append((start, None))
+    return out
+
+
+def resolve_before(events: list[tuple[date, str]], designated: date | None) -> list[tuple[date | None, str]]:
+    """Replace 'listed before day H' (a history's first snapshot) by what is known.
+
+    A dated listing on or before H already explains it; otherwise the entity's designation
+    date stands in (when it is on or before H), else the listing date is unknown (None).
+
+    >>> resolve_before([(date(2022, 9, 3), "before")], date(2022, 8, 8))
+    [(datetime.date(2022, 8, 8), 'listed')]
+    """
+    out: list[tuple[date | None, str]] = [e for e in events if e[1] != "before"]
+    for day, _ in (e for e in events if e[1] == "before"):
+        if any(kind == "listed" and when is not None and when <= day for when, kind in out):
+            continue
+        out.append((designated if designated is not None and designated <= day else None, "listed"))
+    return out
+
+
+def load_designations(path: Path) -> dict[str, date]:
+    """Entity -> SDN designation date, for entities listed before the histories begin."""
+    return {row["entity"].strip().upper(): _day(row["designated_on"])
+            for row in _rows(path, ("entity", "designated_on", "source"))}
+
+
+def ofac_flags(ofac_dir: Path, designations: dict[str, date]) -> list[FlagRow]:
+    """Flag rows for every Ethereum-format address OFAC has listed, with listing intervals."""
+    events: dict[str, list[tuple[date | None, str]]] = {}
+    entity: dict[str, str] = {}
+    programs: dict[str, set[str]] = {}
+    try:
+        for row in _rows(ofac_dir / "ofac_crypto_addresses_with_entities_history.csv",
+                         ("address_lowercased", "entities", "programs", "first_seen_in_repo",
+                          "first_seen_sdn_list_date", "last_seen_in_repo", "currently_listed")):
+            address = row["address_lowercased"].strip().lower()
+            if not _is_evm(address):
+                continue
+            entity[address] = row["entities"].strip()
+            programs[address] = {p.strip() for p in row["programs"].split(",") if p.strip()}
+            first = _day(row["first_seen_sdn_list_date"]) or _day(row["first_seen_in_repo"])
+            events.setdefault(address, []).append((first, "before" if first == ENTITY_HISTORY_START else "listed"))
+            if row["currently_listed"].strip() == "0":
+                events[address].append((_day(row["last_seen_in_repo"]) + timedelta(days=1), "delisted"))
+        for row in _rows(ofac_dir / "0xB10C_lists_history.csv",
+                         ("address", "first_seen_in_lists_branch", "last_seen_in_lists_branch",
+                          "in_final_2024-09-27_list")):
+            address = row["address"].strip().lower()
+            if not _is_evm(address):
+                continue
+            first = _day(row["first_seen_in_lists_branch"])
+            events.setdefault(address, []).append((first, "before" if first == OXB10C_START else "listed"))
+            if row["in_final_2024-09-27_list"].strip() == "0" and address not in entity:
+                events[address].append((_day(row["last_seen_in_lists_branch"]) + timedelta(days=1), "delisted"))
+        removals: dict[str, date] = {}
+        for row in _rows(ofac_dir / "ofac_listing_change_events.csv",
+                         ("sdn_list_date", "event", "address_lowercased", "entities")):
+            address = row["address_lowercased"].strip().lower()
+            if not _is_evm(address):
+                continue
+            day = _day(row["sdn_list_date"])
+            entity.setdefault(address, row["entities"].strip())
+            if row["event"] == "added":
+                events.setdefault(address, []).append((day, "listed"))
+            elif row["event"] == "removed":
+                removals[address] = day
+    except ValueError as error:
+        raise ListSourceError(str(ofac_dir), str(error)) from None
+    for address, day in removals.items():  # the exact removal date replaces the snapshot estimate
+        events[address] = [e for e in events[address] if e[1] != "delisted"] + [(day, "delisted")]
+    out: list[FlagRow] = []
+    for address in sorted(events):
+        name = entity.get(address, "")
+        known = resolve_before(events[address], designations.get(name.upper()))
+        program_text = ", ".join(sorted(programs.get(address, ())))
+        source = "OFAC SDN" + (f": {name}" if name else "") + (f" ({program_text})" if program_text else "")
+        spans = intervals(known)
+        for listed, delisted in spans:
+            out.append(FlagRow(address, "sanctions", source, listed, delisted))
+            if programs.get(address, set()) & TERRORISM_PROGRAMS:
+                out.append(FlagRow(address, "terrorist_financing", source, listed, delisted))
+        if name.upper() in MIXER_ENTITIES:
+            out.append(FlagRow(address, "mixer", f"OFAC SDN entity {name}: a mixer", None, None))
+    return out
+
+
+def _forta_category(label: str) -> str | None:
+    label = label.lower()
+    if "exploit" in label or "heist" in label:
+        return "stolen_funds"
+    if "phish" in label or "scam" in label:
+        return "scam"
+    return None
+
+
+def forta_flags(forta_dir: Path) -> list[FlagRow]:
+    """Flag rows from Forta's Etherscan-labelled Ethereum datasets (no dates)."""
+    seen: set[tuple[str, str]] = set()
+    out: list[FlagRow] = []
+
+    def add(address: str, label: str, tag: str) -> None:
+        address = address.strip().lower()
+        category = _forta_category(label)
+        if category and _is_evm(address) and (address, category) not in seen:
+            seen.add((address, category))
+            out.append(FlagRow(address, category, f"Etherscan via Forta: {tag.strip() or label}", None, None))
+
+    for row in _rows(forta_dir / "chain1_etherscan_malicious_labels.csv", ("banned_address", "wallet_tag", "data_source")):
+        add(row["banned_address"], row["data_source"], row["wallet_tag"])
+    for row in _rows(forta_dir / "chain1_phishing_scams.csv", ("address", "etherscan_tag", "etherscan_labels")):
+        add(row["address"], row["etherscan_labels"], row["etherscan_tag"])
+    for row in _rows(forta_dir / "chain1_malicious_smart_contracts.csv",
+                     ("contract_address", "contract_tag", "contract_creator", "contract_creator_tag",
+                      "contract_creator_etherscan_label")):
+        label = row["contract_creator_etherscan_label"]
+        add(row["contract_address"], label, row["contract_tag"] or row["contract_creator_tag"])
+        add(row["contract_creator"], label, row["contract_creator_tag"] or row["contract_tag"])
+    return sorted(out, key=lambda r: (r.address, r.category))
+
+
+def exchange_services(labels_dir: Path) -> list[tuple[str, str, str]]:
+    """(address, entity, kind) of exchange addresses from the two public label sets."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for row in _rows(labels_dir / "cex_addresses_from_brianleect.csv", ("address", "exchange_label", "name_tag")):
+        address = row["address"].strip().lower()
+        if _is_evm(address):
+            found[address] = (address, (row["name_tag"] or row["exchange_label"]).strip(), "exchange")
+    for row in _rows(labels_dir / "dawsbot_mainnet_exchange.csv", ("address", "nameTag")):
+        address = row["address"].strip().lower()
+        if _is_evm(address) and address not in found:
+            found[address] = (address, row["nameTag"].strip() or "exchange (unnamed)", "exchange")
+    return [found[a] for a in sorted(found)]
+
+
+def write_flagged(rows: Iterable[FlagRow], path: Path) -> int:
+    """Write flag rows as a DESIGN.md flagged-wallets CSV (atomically); returns the row count."""
+    lines = [(r.address, r.category, r.source, r.listed_at.isoformat() if r.listed_at else "",
+              r.delisted_at.isoformat() if r.delisted_at else "") for r in rows]
+    return _write(path, FLAGGED_HEADER, lines)
+
+
+def write_services(rows: Iterable[tuple[str, str, str]], path: Path) -> int:
+    """Write services as a DESIGN.md services CSV (atomically); returns the row count."""
+    return _write(path, SERVICES_HEADER, list(rows))
+
+
+def _write(path: Path, header: tuple[str, ...], rows: list[tuple]) -> int:
+    temporary = path.with_name(path.name + ".partial")
+    with temporary.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    temporary.replace(path)
+    return len(rows)

@@ -1,0 +1,180 @@
+"""Risk rules as data: the TOML rules file, its validation, and the shipped default policy.
+
+A rule matches an exposure of its category (or `*`) at its hop when share >= min_share and
+usd >= min_usd, compared exactly (see kyt.decide).
+
+>>> policy = default_policy()
+>>> policy.rule("sanctions-direct").action
+'freeze'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+
+from kyt.errors import PolicyError
+
+CATEGORIES = ("sanctions", "stolen_funds", "scam", "mixer", "ransomware", "darknet_market",
+              "terrorist_financing", "fraud_shop", "gambling")
+"""The built-in categories; a policy may add its own with `categories = [...]`."""
+
+ACTIONS = ("review", "freeze")
+SEVERITY = {"allow": 0, "review": 1, "freeze": 2}
+RULE_KEYS = ("id", "description", "category", "hop", "min_share", "min_usd", "action")
+POLICY_KEYS = ("name", "version", "description", "categories", "rules")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named, documented rule."""
+
+    id: str
+    description: str
+    category: str
+    hop: int
+    min_share: Decimal
+    min_usd: Decimal
+    action: str
+
+    @property
+    def share_threshold(self) -> Fraction:
+        return Fraction(self.min_share)
+
+    @property
+    def usd_threshold(self) -> Fraction:
+        return Fraction(self.min_usd)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named, versioned list of rules and the categories it knows."""
+
+    name: str
+    version: str
+    description: str
+    categories: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id (KeyError if none)."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the policy's canonical JSON: changes whenever any rule or threshold does."""
+        body = {"name": self.name, "version": self.version, "categories": list(self.categories),
+                "rules": [{k: str(v) for k, v in asdict(r).items() if k != "description"} for r in self.rules]}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _unknown(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {key!r}{hint}; allowed: {', '.join(allowed)}"
+
+
+def _number(value: object, lo: Decimal, hi: Decimal | None) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return None
+    number = Decimal(value)
+    if number < lo or (hi is not None and number > hi):
+        return None
+    return number
+
+
+def _rule(raw: dict, where: str, categories: set[str], problems: list[str]) -> Rule | None:
+    start = len(problems)
+    problems += [f"{where}: {_unknown(k, RULE_KEYS)}" for k in raw if k not in RULE_KEYS]
+    problems += [f"{where}: missing key {k!r}" for k in RULE_KEYS if k not in raw]
+    if len(problems) > start:
+        return None
+    if not isinstance(raw["id"], str) or not _ID.match(raw["id"]):
+        problems.append(f"{where}: id {raw['id']!r} must be lowercase letters, digits, '-', '_' or '.'")
+    if not isinstance(raw["description"], str) or not raw["description"].strip():
+        problems.append(f"{where}: description must say in one sentence what the rule catches")
+    if raw["category"] != "*" and raw["category"] not in categories:
+        problems.append(f"{where}: unknown category {raw['category']!r}; known: {', '.join(sorted(categories))}"
+                        " (declare new ones in the policy's `categories` list)")
+    if raw["hop"] not in (1, 2) or isinstance(raw["hop"], bool):
+        problems.append(f"{where}: hop must be 1 or 2, not {raw['hop']!r}")
+    share = _number(raw["min_share"], Decimal(0), Decimal(1))
+    if share is None:
+        problems.append(f"{where}: min_share must be a number from 0 to 1, not {raw['min_share']!r}")
+    usd = _number(raw["min_usd"], Decimal(0), None)
+    if usd is None:
+        problems.append(f"{where}: min_usd must be a number of USD, 0 or more, not {raw['min_usd']!r}")
+    if raw["action"] not in ACTIONS:
+        problems.append(f"{where}: unknown action {raw['action']!r}; allowed: {', '.join(ACTIONS)}")
+    if len(problems) > start:
+        return None
+    return Rule(raw["id"], raw["description"].strip(), raw["category"], raw["hop"], share, usd, raw["action"])
+
+
+def parse_policy(text: str, path: str = "<rules>") -> Policy:
+    """A policy from TOML text; PolicyError lists every problem found."""
+    try:
+        data = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as error:
+        raise PolicyError(path, [f"not valid TOML: {error}"]) from None
+    problems = [_unknown(k, POLICY_KEYS) for k in data if k not in POLICY_KEYS]
+    extra = data.get("categories", [])
+    if not isinstance(extra, list) or not all(isinstance(c, str) and _CATEGORY.match(c) for c in extra):
+        problems.append("categories must be a list of lowercase names")
+        extra = []
+    categories = set(CATEGORIES) | set(extra)
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        problems.append("no rules: add at least one [[rules]] table")
+        raw_rules = []
+    rules = []
+    for n, raw in enumerate(raw_rules, start=1):
+        where = f"rule {n}" + (f" ({raw.get('id')!r})" if isinstance(raw, dict) and "id" in raw else "")
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: must be a table")
+            continue
+        rule = _rule(raw, where, categories, problems)
+        if rule:
+            rules.append(rule)
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.id in seen:
+            problems.append(f"rule {rule.id!r} is defined twice")
+        seen.add(rule.id)
+    if problems:
+        raise PolicyError(path, problems)
+    return Policy(str(data.get("name", Path(path).stem)), str(data.get("version", "unversioned")),
+                  str(data.get("description", "")), tuple(sorted(set(extra))), tuple(rules))
+
+
+def load_policy(path: str | Path) -> Policy:
+    """A policy from a TOML rules file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise PolicyError(str(path), [f"cannot be read: {error.strerror or error}"]) from None
+    return parse_policy(text, str(path))
+
+
+def default_policy_text() -> str:
+    """The TOML of the shipped default policy."""
+    return resources.files("kyt").joinpath("policies/default.toml").read_text(encoding="utf-8")
+
+
+def default_policy() -> Policy:
+    """The shipped default policy."""
+    return parse_policy(default_policy_text(), "default policy")

@@ -1,0 +1,1 @@
+"""The user-facing edges: the `kyt` command line, and later the Streamlit console."""

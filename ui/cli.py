@@ -1,0 +1,233 @@
+"""The `kyt` command line: score deposits, build flagged lists, show the policy, run the demo.
+
+The command line sits at the top of the layers with the console, because `kyt score` will
+open cases (cases/ sits above kyt/).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graph.fields import parse_time
+from kyt import batch, lists
+from kyt.decide import DECISIONS
+from kyt.rules import default_policy, load_policy
+from ui.messages import HANDLED, render
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Freeze case manager: trace deposits to flagged wallets and decide allow / review / freeze.")
+lists_app = typer.Typer(no_args_is_help=True, help="Build flagged-wallet and services lists from public sources.")
+rules_app = typer.Typer(no_args_is_help=True, help="Show and check rules files.")
+app.add_typer(lists_app, name="lists")
+app.add_typer(rules_app, name="rules")
+
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, soft_wrap=True)
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+class Method(str, Enum):
+    haircut = "haircut"
+    poison = "poison"
+
+
+class BarProgress:
+    """A progress bar on the terminal (stderr); nothing when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err, transient=True) if self.live else None
+        self.task = None
+
+    def __enter__(self) -> "BarProgress":
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar:
+            self.bar.stop()
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        if self.bar:
+            if self.task is not None:
+                self.bar.update(self.task, completed=self.bar.tasks[self.task].total or 0)
+            self.task = self.bar.add_task(name, total=total)
+
+    def advance(self, amount: int) -> None:
+        if self.bar and self.task is not None:
+            self.bar.advance(self.task, amount)
+
+
+def _as_of(text: Optional[str]) -> int:
+    """Microseconds since 1970 for --as-of (default: now)."""
+    if text is None:
+        return int(datetime.now(timezone.utc).timestamp() * 1_000_000)
+    micro = parse_time(text)
+    if micro is None:
+        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint="--as-of")
+    return micro
+
+
+def _fail(error: Exception) -> None:
+    err.print(render(error), markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _summary(result: batch.ScoreResult, seconds: float) -> None:
+    counts = result.decisions.counts()
+    n = len(result.deposits)
+    rate = n / result.seconds["score"] if result.seconds.get("score") else float("inf")
+    err.print(f"scored {n:,} deposits in {seconds:.2f} s ({rate:,.0f} deposits/s in the engine): "
+              + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)), highlight=False)
+    err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
+              f"method {result.snapshot.method}, as of {result.snapshot.as_of}", highlight=False)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", highlight=False)
+    for path in result.written:
+        err.print(f"wrote {path}", highlight=False)
+
+
+def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
+    rules = result.decisions.rule_ids()
+    categories = batch._categories_by_deposit(result.exposures)
+    table = Table("deposit", "customer", "decision", "rules", "categories")
+    for column in table.columns:
+        column.overflow = "fold"
+    for d in range(min(limit, len(result.deposits))):
+        table.add_row(result.deposits.deposit_id[d].as_py(), result.deposits.customer_id[d].as_py(),
+                      result.decisions.decision(d), "\n".join(rules.get(d, [])), categories.get(d, "").replace(";", "\n"))
+    out.print(table)
+    if len(result.deposits) > limit:
+        out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
+
+
+@app.command("score")
+def score_command(
+    deposits: Path = typer.Argument(..., help="Deposits file (CSV or Parquet)."),
+    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    flagged: Path = typer.Option(..., help="Flagged wallets file (CSV or Parquet)."),
+    services: Optional[Path] = typer.Option(None, help="Services file: indirect exposure stops at these addresses."),
+    as_of: Optional[str] = typer.Option(None, help="Judge flags as of this time (ISO-8601 or unix seconds); default now."),
+    method: Method = typer.Option(Method.haircut, help="haircut: share of the funding; poison: any flagged funding counts fully."),
+    lookback_days: Optional[int] = typer.Option(None, min=0, help="Only funding received this many days before the deposit counts."),
+    rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write one row per deposit (CSV)."),
+    exposures_out: Optional[Path] = typer.Option(None, help="Write one row per exposure (CSV)."),
+    evidence_out: Optional[Path] = typer.Option(None, help="Write the evidence of each exposure (JSON lines)."),
+) -> None:
+    """Score deposits: exposure to flagged wallets at one and two hops, and a decision for each."""
+    request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
+                                 rules, out_file, exposures_out, evidence_out)
+    started = datetime.now()
+    try:
+        with BarProgress() as progress:
+            result = batch.run(request, progress)
+    except HANDLED as error:
+        _fail(error)
+    if out_file is None:
+        _decision_table(result)
+    _summary(result, (datetime.now() - started).total_seconds())
+
+
+@app.command("demo")
+def demo_command(
+    out_dir: Path = typer.Option(Path("demo-output"), help="Where to write the decisions, exposures and evidence."),
+) -> None:
+    """The main job on the fixtures: score the fixture deposits and print the decisions."""
+    scenario = FIXTURES / "scenario"
+    request = batch.ScoreRequest(
+        deposits=scenario / "deposits.csv", transfers=scenario / "transfers.csv",
+        flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
+        as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
+        evidence_out=out_dir / "evidence.jsonl")
+    started = datetime.now()
+    try:
+        with BarProgress() as progress:
+            result = batch.run(request, progress)
+    except HANDLED as error:
+        _fail(error)
+    _decision_table(result)
+    _summary(result, (datetime.now() - started).total_seconds())
+
+
+@lists_app.command("ofac")
+def lists_ofac(
+    source: Path = typer.Argument(..., help="Folder with the OFAC history files (shared/data/ofac layout)."),
+    out_file: Path = typer.Option(..., "--out", help="Flagged wallets CSV to write."),
+    designations: Path = typer.Option(FIXTURES / "sources" / "ofac" / "designations.csv",
+                                      help="Entity designation dates for listings older than the histories."),
+) -> None:
+    """Flagged wallets from the OFAC SDN histories, with listing and delisting dates."""
+    try:
+        rows = lists.ofac_flags(source, lists.load_designations(designations))
+        count = lists.write_flagged(rows, out_file)
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
+
+
+@lists_app.command("forta")
+def lists_forta(
+    source: Path = typer.Argument(..., help="Folder with Forta's labelled datasets (shared/data/forta layout)."),
+    out_file: Path = typer.Option(..., "--out", help="Flagged wallets CSV to write."),
+) -> None:
+    """Flagged wallets from Forta's Etherscan labels: phishing as scam, exploits and heists as stolen_funds."""
+    try:
+        count = lists.write_flagged(lists.forta_flags(source), out_file)
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
+
+
+@lists_app.command("exchanges")
+def lists_exchanges(
+    source: Path = typer.Argument(..., help="Folder with the exchange label files (shared/data/labels layout)."),
+    out_file: Path = typer.Option(..., "--out", help="Services CSV to write."),
+) -> None:
+    """Services (exchanges) from the public label sets."""
+    try:
+        count = lists.write_services(lists.exchange_services(source), out_file)
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"wrote {count:,} services to {out_file}", highlight=False)
+
+
+@rules_app.command("show")
+def rules_show(rules: Optional[Path] = typer.Argument(None, help="Rules file; default: the shipped policy.")) -> None:
+    """Print every rule with its one-sentence description."""
+    try:
+        policy = load_policy(rules) if rules else default_policy()
+    except HANDLED as error:
+        _fail(error)
+    out.print(f"{policy.name} {policy.version}: {policy.description}", highlight=False)
+    table = Table("id", "category", "hop", "min share", "min USD", "action", "what it catches")
+    for rule in policy.rules:
+        table.add_row(rule.id, rule.category, str(rule.hop), str(rule.min_share), str(rule.min_usd), rule.action,
+                      rule.description)
+    out.print(table)
+
+
+@rules_app.command("check")
+def rules_check(rules: Path = typer.Argument(..., help="Rules file to check.")) -> None:
+    """Check a rules file; exits non-zero and says why when it is rejected."""
+    try:
+        policy = load_policy(rules)
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"{rules}: {len(policy.rules)} rules, policy {policy.name} {policy.version}: ok", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the `kyt` console script."""
+    app()
