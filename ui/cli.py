@@ -161,43 +161,34 @@ def demo_command(
     _summary(result, (datetime.now() - started).total_seconds())
 
 
-@lists_app.command("ofac")
-def lists_ofac(
-    source: Path = typer.Argument(..., help="Folder with the OFAC history files (shared/data/ofac layout)."),
+@lists_app.command("flagged")
+def lists_flagged(
     out_file: Path = typer.Option(..., "--out", help="Flagged wallets CSV to write."),
+    ofac: Optional[Path] = typer.Option(None, help="Folder with the OFAC history files (shared/data/ofac layout)."),
+    forta: Optional[Path] = typer.Option(None, help="Folder with Forta's labelled datasets (shared/data/forta layout)."),
     designations: Path = typer.Option(FIXTURES / "sources" / "ofac" / "designations.csv",
-                                      help="Entity designation dates for listings older than the histories."),
+                                      help="Entity designation dates for listings older than the OFAC histories."),
 ) -> None:
-    """Flagged wallets from the OFAC SDN histories, with listing and delisting dates."""
+    """Flagged wallets from OFAC (sanctions with listing dates) and Forta (scam, stolen_funds)."""
+    if ofac is None and forta is None:
+        raise typer.BadParameter("give --ofac, --forta or both", param_hint="--ofac/--forta")
     try:
-        rows = lists.ofac_flags(source, lists.load_designations(designations))
+        rows = lists.ofac_flags(ofac, lists.load_designations(designations)) if ofac else []
+        rows += lists.forta_flags(forta) if forta else []
         count = lists.write_flagged(rows, out_file)
     except HANDLED as error:
         _fail(error)
     err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
 
 
-@lists_app.command("forta")
-def lists_forta(
-    source: Path = typer.Argument(..., help="Folder with Forta's labelled datasets (shared/data/forta layout)."),
-    out_file: Path = typer.Option(..., "--out", help="Flagged wallets CSV to write."),
-) -> None:
-    """Flagged wallets from Forta's Etherscan labels: phishing as scam, exploits and heists as stolen_funds."""
-    try:
-        count = lists.write_flagged(lists.forta_flags(source), out_file)
-    except HANDLED as error:
-        _fail(error)
-    err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
-
-
-@lists_app.command("exchanges")
-def lists_exchanges(
-    source: Path = typer.Argument(..., help="Folder with the exchange label files (shared/data/labels layout)."),
+@lists_app.command("services")
+def lists_services(
     out_file: Path = typer.Option(..., "--out", help="Services CSV to write."),
+    exchanges: Path = typer.Option(..., help="Folder with the exchange label files (shared/data/labels layout)."),
 ) -> None:
-    """Services (exchanges) from the public label sets."""
+    """Services (exchanges) from the public label sets: indirect exposure stops at them."""
     try:
-        count = lists.write_services(lists.exchange_services(source), out_file)
+        count = lists.write_services(lists.exchange_services(exchanges), out_file)
     except HANDLED as error:
         _fail(error)
     err.print(f"wrote {count:,} services to {out_file}", highlight=False)

@@ -1,0 +1,63 @@
+"""The inbound index: ranges, overflow guard, and the time order a lookback window needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from graph.errors import GraphError, IndexOrderError
+from graph.index import InboundIndex
+from tests.factories import MICRO, addr, transfers
+
+
+def test_rows_are_grouped_by_receiver_in_order_and_skip_zero_and_self():
+    t = transfers([(1, 2, 5, 1, 10), (3, 2, 5, 0, 20), (1, 4, 1, 0, 30), (2, 2, 6, 0, 40), (1, 2, 7, 0, 0)])
+    index = InboundIndex.build(t)
+    assert len(index) == 3
+    receivers = [index.addresses[int(i)].as_py() for i in np.repeat(np.arange(len(index.segment) - 1),
+                                                                   np.diff(index.segment))]
+    assert receivers.count(addr(2)) == 2 and receivers.count(addr(4)) == 1
+    rows_into_2 = [i for i, r in enumerate(receivers) if r == addr(2)]
+    assert index.usd[rows_into_2].tolist() == [20 * MICRO, 10 * MICRO]  # (5, 0) before (5, 1)
+
+
+def test_bounds_are_strictly_before_the_deposit():
+    t = transfers([(1, 2, 5, 0, 10), (3, 2, 5, 2, 20), (4, 2, 9, 0, 40)])
+    index = InboundIndex.build(t)
+    sender = index.ids(t.to_address.take([0]))
+    order = lambda b, p: np.array([(b << 20) | p])  # noqa: E731
+    for (b, p), expected in {(5, 0): 0, (5, 1): 10, (5, 2): 10, (5, 3): 30, (9, 0): 30, (9, 1): 70}.items():
+        lo, hi = index.bounds(sender, order(b, p), np.array([0]))
+        assert (index.cum_usd[hi] - index.cum_usd[lo])[0] == expected * MICRO
+
+
+def test_unknown_addresses_get_id_minus_one_and_empty_ranges():
+    index = InboundIndex.build(transfers([(1, 2, 5, 0, 10)]))
+    ids = index.ids(pa.array([addr(9)]))
+    assert ids.tolist() == [-1]
+    lo, hi = index.bounds(ids, np.array([10**9]), np.array([0]))
+    assert lo.tolist() == hi.tolist() == [0]
+
+
+def test_lookback_refuses_time_that_goes_backwards_for_one_receiver():
+    t = transfers([(1, 2, 5, 0, 10, 1000, "0xlate"), (3, 2, 6, 0, 10, 900, "0xearly")])
+    index = InboundIndex.build(t)
+    with pytest.raises(IndexOrderError) as caught:
+        index.bounds(np.array([0]), np.array([10**9]), np.array([2000 * MICRO]), lookback=10 * MICRO)
+    assert "0xearly comes after 0xlate" in str(caught.value)
+    assert addr(2) in str(caught.value)
+
+
+def test_time_may_go_backwards_across_receivers_without_harm():
+    t = transfers([(1, 2, 5, 0, 10, 1000), (3, 4, 6, 0, 20, 900)])
+    index = InboundIndex.build(t)
+    senders = index.ids(pa.array([addr(2), addr(4)]))
+    lo, hi = index.bounds(senders, np.array([10**12, 10**12]), np.array([1000, 1000]) * MICRO, lookback=100 * MICRO)
+    assert (index.cum_usd[hi] - index.cum_usd[lo]).tolist() == [10 * MICRO, 20 * MICRO]
+
+
+def test_inbound_total_that_cannot_be_summed_exactly_is_refused():
+    big = 2**61 / MICRO
+    with pytest.raises(GraphError, match="too large to sum exactly"):
+        InboundIndex.build(transfers([(1, 2, 1, 0, big), (3, 2, 2, 0, big)]))

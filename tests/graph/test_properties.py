@@ -1,0 +1,86 @@
+"""Invariants on random graphs: the indexed engine equals the networkx reference, and more."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graph import evidence, reference
+from graph.exposure import FlagView, score
+from graph.index import InboundIndex
+from tests.factories import MICRO, deposits, flagged, services, transfers
+
+CATEGORIES = ("sanctions", "scam", "mixer")
+USD = st.sampled_from([0, 0.01, 1, 2.5, 100, 333.333333, 10**6])
+ADDRESS = st.integers(1, 7)
+
+
+@st.composite
+def scenarios(draw):
+    t_rows = draw(st.lists(st.tuples(ADDRESS, ADDRESS, st.integers(0, 12), st.integers(0, 3), USD), max_size=40))
+    d_rows = draw(st.lists(st.tuples(ADDRESS, st.integers(0, 14), st.integers(0, 3), USD), min_size=1, max_size=8))
+    f_rows = draw(st.lists(st.tuples(ADDRESS, st.sampled_from(CATEGORIES),
+                                     st.one_of(st.none(), st.integers(0, 200)),
+                                     st.one_of(st.none(), st.integers(201, 400))), max_size=8))
+    svc = draw(st.lists(ADDRESS, max_size=2, unique=True))
+    return dict(
+        t=transfers(t_rows), d=deposits(d_rows), f=flagged(f_rows), f_rows=f_rows,
+        svc=services(svc) if svc else None,
+        as_of=draw(st.sampled_from([100, 250, 500])) * MICRO,
+        method=draw(st.sampled_from(["haircut", "poison"])),
+        lookback=draw(st.sampled_from([None, 0, 24, 60])),
+    )
+
+
+def engine(s, f=None):
+    index = InboundIndex.build(s["t"])
+    view = FlagView.build(index, f or s["f"], s["as_of"], list(CATEGORIES))
+    lookback = None if s["lookback"] is None else s["lookback"] * MICRO
+    e = score(index, view, s["d"], s["svc"], s["method"], lookback)
+    return index, view, e
+
+
+def as_map(e):
+    return {(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i])):
+            (Fraction(int(e.share_num[i]), int(e.share_den[i])),
+             Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i])),
+             int(e.flagged[i]), int(e.total[i]))
+            for i in range(len(e))}
+
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(scenarios())
+def test_engine_equals_reference(s):
+    index, view, e = engine(s)
+    graph = reference.build_graph(s["t"])
+    lookback = None if s["lookback"] is None else s["lookback"] * MICRO
+    ref = reference.exposures(graph, s["d"], s["f"], s["as_of"], s["svc"], s["method"], lookback)
+    assert as_map(e) == {(r.deposit, r.category, r.hop): (r.share, r.usd_micro, r.flagged, r.total) for r in ref}
+    assert [(int(a), int(h)) for a, h in zip(e.deposit, e.hop)] == [(r.deposit, r.hop) for r in ref]
+    found = evidence.collect(index, view, s["d"], e)
+    assert found == [reference.evidence(graph, s["d"], view, r, lookback) for r in ref]
+
+
+@SETTINGS
+@given(scenarios(), ADDRESS, st.sampled_from(CATEGORIES))
+def test_adding_a_flagged_wallet_never_lowers_exposure(s, address, category):
+    before = as_map(engine(s)[2])
+    after = as_map(engine(s, flagged(s["f_rows"] + [(address, category)]))[2])
+    for key, (share, usd, _, _) in before.items():
+        assert key in after
+        assert after[key][0] >= share and after[key][1] >= usd
+
+
+@SETTINGS
+@given(scenarios())
+def test_shares_stay_between_zero_and_one_and_usd_within_the_deposit(s):
+    _, _, e = engine(s)
+    for i in range(len(e)):
+        assert 0 < e.share_num[i] <= e.share_den[i]
+        assert int(e.value[i]) * int(e.share_num[i]) <= int(e.value[i]) * int(e.share_den[i])
+        assert e.flagged[i] <= e.total[i]

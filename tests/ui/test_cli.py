@@ -1,0 +1,111 @@
+"""The `kyt` command as a user runs it: a real process, its exit code, its messages, its files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "fixtures"
+SCENARIO = FIXTURES / "scenario"
+KYT = Path(sys.executable).parent / "kyt"
+
+
+def kyt(*args, cwd=None):
+    return subprocess.run([str(KYT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+def score_args(tmp_path, deposits=SCENARIO / "deposits.csv"):
+    return ["score", deposits, "--transfers", SCENARIO / "transfers.csv",
+            "--flagged", FIXTURES / "lists" / "flagged.csv", "--services", FIXTURES / "lists" / "services.csv",
+            "--as-of", "2026-11-20", "--out", tmp_path / "out.csv", "--exposures-out", tmp_path / "exp.csv"]
+
+
+def test_score_writes_decisions_and_prints_a_summary(tmp_path):
+    done = kyt(*score_args(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "scored 14 deposits" in done.stderr and "5 freeze, 3 review, 6 allow" in done.stderr
+    rows = list(csv.DictReader((tmp_path / "out.csv").open()))
+    assert [r["decision"] for r in rows].count("freeze") == 5
+    assert (tmp_path / "exp.csv").read_text().startswith("deposit_id,category,hop,share,usd\n")
+    assert done.stdout == ""  # with --out, stdout stays clean
+
+
+def test_score_without_out_prints_the_decision_table(tmp_path):
+    args = [a for a in score_args(tmp_path)]
+    cut = args.index("--out")
+    done = kyt(*(args[:cut] + args[cut + 4:]))
+    assert done.returncode == 0, done.stderr
+    assert "D-1001" in done.stdout and "sanctions-indirect-share" in done.stdout
+
+
+def test_bad_input_exits_non_zero_names_file_and_line_and_writes_nothing(tmp_path):
+    deposits = tmp_path / "deposits.csv"
+    lines = (SCENARIO / "deposits.csv").read_text().splitlines()
+    lines[2] = lines[2].replace("0x28c6c06298d514db089934071355e5743bf21d60", "0x28c6c06298d514db0899")
+    deposits.write_text("\n".join(lines) + "\n")
+    done = kyt(*score_args(tmp_path, deposits))
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: input rejected, nothing was written:",
+        f"  {deposits}:3: from_address '0x28c6c06298d514db0899' is not an address (0x followed by 40 hex digits)"]
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "exp.csv").exists()
+
+
+def test_bad_option_values_are_refused(tmp_path):
+    done = kyt(*score_args(tmp_path), "--as-of", "someday")
+    assert done.returncode == 2 and "'someday' is not a time" in done.stderr
+    done = kyt(*score_args(tmp_path), "--method", "taint")
+    assert done.returncode == 2
+
+
+def test_rules_check_and_show(tmp_path):
+    bad = tmp_path / "rules.toml"
+    bad.write_text('[[rules]]\nid = "a"\ndescription = "x."\ncategory = "sanctions"\nhop = 1\nmin_share = 0\n'
+                   'min_usd = 0\naction = "block"\n')
+    done = kyt("rules", "check", bad)
+    assert done.returncode == 1
+    assert f"{bad}: rule 1 ('a'): unknown action 'block'; allowed: review, freeze" in done.stderr
+    shown = kyt("rules", "show")
+    assert shown.returncode == 0 and "sanctions-direct" in shown.stdout and "dust" in shown.stdout
+
+
+def test_lists_commands_rebuild_the_fixture_lists(tmp_path):
+    done = kyt("lists", "flagged", "--ofac", FIXTURES / "sources" / "ofac", "--forta", FIXTURES / "sources" / "forta",
+               "--out", tmp_path / "flagged.csv")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "flagged.csv").read_text() == (FIXTURES / "lists" / "flagged.csv").read_text()
+    assert kyt("lists", "flagged", "--out", tmp_path / "x.csv").returncode == 2
+
+
+def test_demo_scores_the_fixtures(tmp_path):
+    done = kyt("demo", "--out-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "D-1014" in done.stdout
+    assert {p.name for p in tmp_path.iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl"}
+
+
+def test_import_layers_hold():
+    done = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("layer, upper", [("graph", "kyt"), ("kyt", "cases"), ("cases", "ui")])
+def test_import_contract_catches_an_upward_import(tmp_path, layer, upper):
+    copy = tmp_path / "repo"
+    for package in ("graph", "kyt", "cases", "ui"):
+        (copy / package).mkdir(parents=True)
+        (copy / package / "__init__.py").write_text("")
+    (copy / layer / "leak.py").write_text(f"import {upper}\n")
+    (copy / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    done = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], capture_output=True, text=True,
+                          cwd=copy, env={**os.environ, "PYTHONPATH": str(copy)})
+    assert done.returncode != 0 and "broken" in done.stdout
