@@ -117,20 +117,24 @@ class InboundIndex:
             self._time_keys = (receiver.astype(np.int64) * radix + rank, unique, radix)
         return self._time_keys
 
-    def bounds(self, senders: np.ndarray, order: np.ndarray, times: np.ndarray,
-               lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Row ranges [lo, hi) of transfers into each sender strictly before `order`.
+    def query_keys(self, senders: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """Per deposit: sender_id * radix + how many distinct transfer orders come strictly before it."""
+        by_order = np.argsort(order, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[by_order] = np.searchsorted(self.order_unique, order[by_order], side="left")
+        return senders * self.radix + rank
 
-        With `lookback` (microseconds), only transfers at or after time - lookback count.
-        Unknown senders (id -1) get an empty range.
+    def bounds(self, senders: np.ndarray, queries: np.ndarray, times: np.ndarray,
+               lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ranges [lo, hi) of transfers into each (known) sender strictly before its query key.
+
+        `queries` come from `query_keys`; sorted queries are much faster. With `lookback`
+        (microseconds), only transfers at or after time - lookback count.
         """
-        known = senders >= 0
-        safe = np.where(known, senders, 0)
-        rank = np.searchsorted(self.order_unique, order, side="left")
-        hi = np.searchsorted(self.keys, safe * self.radix + rank, side="left")
-        lo = self.segment[safe]
+        hi = np.searchsorted(self.keys, queries, side="left")
+        lo = self.segment[senders]
         if lookback is not None:
             time_keys, unique, radix = self._time_index()
             start = np.searchsorted(unique, times - lookback, side="left")
-            lo = np.minimum(np.searchsorted(time_keys, safe * radix + start, side="left"), hi)
-        return np.where(known, lo, 0), np.where(known, hi, 0)
+            lo = np.minimum(np.searchsorted(time_keys, senders * radix + start, side="left"), hi)
+        return lo, hi
