@@ -13,6 +13,7 @@ Shares are kept as exact fractions (numerator, denominator) of integer micro-dol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -87,31 +88,45 @@ class FlagView:
 
 @dataclass
 class Exposures:
-    """One row per exposure, ordered by (deposit, hop, category)."""
+    """One row per exposure, ordered by (deposit, hop, category); USD in micro-dollars."""
 
     categories: list[str]
+    method: str
     deposit: np.ndarray
     category: np.ndarray
     hop: np.ndarray
-    share_num: np.ndarray
-    share_den: np.ndarray
     value: np.ndarray
-    """The deposit's USD value (micro)."""
+    """The deposit's USD value."""
     flagged: np.ndarray
+    """Flagged USD behind the exposure (hop 1: the deposit's value)."""
     total: np.ndarray
+    """All USD it is a part of (hop 1: the deposit's value)."""
     lo: np.ndarray
     hi: np.ndarray
+    """Index rows [lo, hi) of the sender's funding that counted (hop 2)."""
+
+    COLUMNS = ("deposit", "category", "hop", "value", "flagged", "total", "lo", "hi")
 
     def __len__(self) -> int:
         return len(self.deposit)
 
+    @cached_property
+    def share_num(self) -> np.ndarray:
+        """Numerator of the exact share: flagged USD under haircut at hop 2, else 1."""
+        return np.where((self.hop == 2) & (self.method == "haircut"), self.flagged, 1)
+
+    @cached_property
+    def share_den(self) -> np.ndarray:
+        """Denominator of the exact share: total USD under haircut at hop 2, else 1."""
+        return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
+
     @staticmethod
-    def concat(parts: list["Exposures"], categories: list[str]) -> "Exposures":
+    def concat(parts: list["Exposures"], categories: list[str], method: str) -> "Exposures":
         """Join per-chunk results whose deposit numbers are already global."""
-        names = ("deposit", "category", "hop", "share_num", "share_den", "value", "flagged", "total", "lo", "hi")
         if not parts:
-            return Exposures(categories, *[np.empty(0, dtype=np.int64) for _ in names])
-        return Exposures(categories, *[np.concatenate([getattr(p, n) for p in parts]) for n in names])
+            return Exposures(categories, method, *[np.empty(0, dtype=np.int64) for _ in Exposures.COLUMNS])
+        return Exposures(categories, method, *[np.concatenate([getattr(p, n) for p in parts])
+                                               for n in Exposures.COLUMNS])
 
 
 def is_service(services: Services | None, addresses: pa.Array) -> np.ndarray:
@@ -124,15 +139,9 @@ def is_service(services: Services | None, addresses: pa.Array) -> np.ndarray:
 def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bits: np.ndarray,
            service: np.ndarray, deposits: Deposits, offset: int, method: str,
            lookback: int | None) -> Exposures:
-    value = deposits.usd_micro
-    parts: list[tuple[np.ndarray, ...]] = []
-    for c in np.flatnonzero(np.bitwise_or.reduce(sender_bits) >> np.arange(64, dtype=np.uint64) & np.uint64(1)):
-        direct = np.flatnonzero(sender_bits & np.uint64(1 << int(c)))
-        ones, zeros = np.ones(len(direct), dtype=np.int64), np.zeros(len(direct), dtype=np.int64)
-        parts.append((direct, np.full(len(direct), c), ones, ones, ones, value[direct], value[direct],
-                      value[direct], zeros, zeros))
-    # Hop 2, with the deposits sorted by (sender, order) so that every binary search below
-    # walks its array forwards: this is what keeps a 10-million-row index fast.
+    n, k = len(deposits), len(flags.categories)
+    # Hop 2, with the deposits sorted by (sender, order) so that every binary search in the
+    # big index walks it forwards: this is what keeps a 10-million-row index fast.
     candidates = np.flatnonzero((senders >= 0) & ~service)
     queries = index.query_keys(senders[candidates], deposits.order[candidates])
     by_key = np.argsort(queries, kind="stable")
@@ -140,22 +149,23 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     lo, hi = index.bounds(senders[candidates], queries, deposits.timestamp[candidates], lookback)
     any_flag = np.searchsorted(flags.any_rows, hi) > np.searchsorted(flags.any_rows, lo)
     candidates, lo, hi = candidates[any_flag], lo[any_flag], hi[any_flag]
-    total = index.cum_usd[hi] - index.cum_usd[lo]
-    for c in range(len(flags.categories)):
-        if not len(flags.rows[c]):
-            continue
-        flagged = flags.flagged_in(c, lo, hi)
-        hit = flagged > 0
-        d, f, t = candidates[hit], flagged[hit], total[hit]
-        num, den = (f, t) if method == "haircut" else (np.ones_like(f), np.ones_like(t))
-        parts.append((d, np.full(len(d), c), np.full(len(d), 2), num, den, value[d], f, t, lo[hit], hi[hit]))
-    if not parts:
-        return Exposures.concat([], flags.categories)
-    columns = [np.concatenate([p[i] for p in parts]) for i in range(10)]
-    order = np.lexsort((columns[1], columns[2], columns[0]))
-    columns = [col[order].astype(np.int64, copy=False) for col in columns]
-    columns[0] = columns[0] + offset
-    return Exposures(flags.categories, *columns)
+    # One row per deposit and a column per (hop, category): its non-zero cells, read in
+    # row-major order, are the exposures already in (deposit, hop, category) order.
+    cells = np.zeros((n, 2 * k), dtype=np.int64)
+    for c in range(k):
+        cells[:, c] = ((sender_bits >> np.uint64(c)) & np.uint64(1)).astype(bool)
+        if len(flags.rows[c]) and len(candidates):
+            cells[candidates, k + c] = flags.flagged_in(c, lo, hi)
+    total, first, last = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    total[candidates] = index.cum_usd[hi] - index.cum_usd[lo]
+    first[candidates], last[candidates] = lo, hi
+    d, column = np.nonzero(cells)
+    hop = 1 + (column >= k)
+    value = deposits.usd_micro[d]
+    direct = hop == 1
+    return Exposures(flags.categories, method, d + offset, column % k, hop, value,
+                     np.where(direct, value, cells[d, column]), np.where(direct, value, total[d]),
+                     np.where(direct, 0, first[d]), np.where(direct, 0, last[d]))
 
 
 def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Services | None = None,
@@ -174,4 +184,4 @@ def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Se
                             deposits.slice(start, stop), start, method, lookback))
         if progress:
             progress(stop - start)
-    return Exposures.concat(parts, flags.categories)
+    return Exposures.concat(parts, flags.categories, method)

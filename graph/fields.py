@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 from eth_utils import is_checksum_address
 
 MICRO = 1_000_000
-_HEX_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _SIMPLE_DECIMAL = r"^\+?[0-9]{1,9}(\.[0-9]{0,6})?$"  # parsed exactly through float64
 _UNSIGNED = r"^\+?[0-9]{1,18}$"
@@ -33,17 +32,25 @@ class Parsed:
     bad: np.ndarray
     describe: Callable[[int], str]
 
-    @staticmethod
-    def clean(values: object) -> "Parsed":
-        """A column with no bad row."""
-        return Parsed(values, np.empty(0, dtype=np.int64), lambda i: "")
+    def __post_init__(self) -> None:
+        if not len(self.bad):  # let go of the raw text the wording would need
+            self.describe = _nothing
+
+
+
+def _nothing(i: int) -> str:
+    return ""
 
 
 def _text(column: pa.Array) -> pa.Array:
-    """The column as strings, with nulls as empty strings."""
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-        column = pc.cast(column, pa.string())
-    return pc.fill_null(column, "")
+    """The column as strings, with nulls as empty strings (no copy when it already is)."""
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())  # numbers, dictionaries, large_string (as Polars writes)
+    return pc.fill_null(column, "") if column.null_count else column
+
+
+def _any(array: pa.Array) -> bool:
+    return bool(pc.any(array).as_py())
 
 
 def _mask(array: pa.Array) -> np.ndarray:
@@ -59,38 +66,79 @@ def _value(column: pa.Array, i: int) -> object:
     return column[int(i)].as_py()
 
 
-def addresses(column: pa.Array, name: str, optional: bool = False) -> Parsed:
-    """Lowercase addresses; `0x` + 40 hex, and a mixed-case value must pass EIP-55.
+_HEX_ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+
+
+@dataclass
+class AddressCodes:
+    """Address columns as int32 codes into one shared dictionary of lowercase addresses."""
+
+    codes: list[np.ndarray]
+    dictionary: pa.Array
+
+
+def _non_empty_chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return [chunk for chunk in chunks if len(chunk)]  # dictionary encoding drops empty chunks
+
+
+def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[AddressCodes, list[Parsed]]:
+    """Encode address columns together, checking each distinct value once.
+
+    A value must be `0x` + 40 hex digits; a mixed-case value must pass EIP-55. The shared
+    dictionary is lowercase, so one address in two spellings gets one code.
+
+    >>> codes, _ = encode_addresses({"a": pa.array(["0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B"])})
+    >>> codes.dictionary[int(codes.codes[0][0])].as_py()
+    '0xab5801a7d398351b8be11c439e05c5b3259aec9b'
+    """
+    chunk_lists = [_non_empty_chunks(_text(column)) for column in columns.values()]
+    encoded = pa.chunked_array([c for chunks in chunk_lists for c in chunks], pa.string()).dictionary_encode().chunks
+    spelled = encoded[0].dictionary if encoded else pa.array([], pa.string())
+    codes, at = [], 0
+    for chunks in chunk_lists:
+        part = [chunk.indices.to_numpy().astype(np.int32) for chunk in encoded[at:at + len(chunks)]]
+        codes.append(np.concatenate(part) if part else np.empty(0, dtype=np.int32))
+        at += len(chunks)
+    empty = _mask(pc.equal(spelled, ""))
+    malformed = ~_mask(pc.match_substring_regex(spelled, _HEX_ADDRESS)) & ~empty
+    upper = _mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed
+    mixed = upper & _mask(pc.match_substring_regex(spelled, "[a-f]"))
+    bad_checksum = np.zeros(len(spelled), dtype=bool)
+    for i in np.flatnonzero(mixed):
+        bad_checksum[i] = not is_checksum_address(spelled[int(i)].as_py())
+    bad_value = empty | malformed | bad_checksum
+    dictionary, lowered = spelled, codes
+    if upper.any():  # lowercase, and merge the spellings of one address
+        lower = pc.ascii_lower(spelled)
+        dictionary = pc.unique(lower)
+        remap = pc.index_in(lower, value_set=dictionary).to_numpy().astype(np.int32)
+        lowered = [remap[c] for c in codes]
+
+    def describer(name: str, raw: np.ndarray) -> Callable[[int], str]:
+        def describe(i: int) -> str:
+            value = spelled[int(raw[i])].as_py()
+            if value == "":
+                return f"missing {name}"
+            if bad_checksum[raw[i]]:
+                return f"{name} {value} has a bad EIP-55 checksum (mixed case that does not match)"
+            return f"{name} {value!r} is not an address (0x followed by 40 hex digits)"
+        return describe
+
+    parsed = [Parsed(low, _rows(bad_value[raw]) if bad_value.any() else np.empty(0, np.int64), describer(name, raw))
+              for name, raw, low in zip(columns, codes, lowered)]
+    return AddressCodes(lowered, dictionary), parsed
+
+
+def addresses(column: pa.Array | pa.ChunkedArray, name: str) -> Parsed:
+    """Lowercase address strings; `0x` + 40 hex, and a mixed-case value must pass EIP-55.
 
     >>> addresses(pa.array(["0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B"]), "a").values[0].as_py()
     '0xab5801a7d398351b8be11c439e05c5b3259aec9b'
     """
-    text = _text(column)
-    empty = _mask(pc.equal(text, ""))
-    malformed = ~_mask(pc.match_substring_regex(text, _HEX_ADDRESS)) & ~empty
-    lower = pc.utf8_lower(text)
-    digits = pc.utf8_slice_codeunits(text, 2)
-    mixed = (~_mask(pc.equal(text, lower)) & ~_mask(pc.equal(digits, pc.utf8_upper(digits)))
-             & ~malformed & ~empty)
-    bad_checksum = np.zeros(len(text), dtype=bool)
-    if mixed.any():
-        candidates = pc.filter(text, pa.array(mixed))
-        unique = pc.unique(candidates)
-        wrong = pa.array([a for a in unique.to_pylist() if not is_checksum_address(a)], pa.string())
-        if len(wrong):
-            bad_checksum = _mask(pc.is_in(text, value_set=wrong)) & mixed
-    bad = malformed | bad_checksum | (empty & (not optional))
-
-    def describe(i: int) -> str:
-        value = _value(text, i)
-        if value == "":
-            return f"missing {name}"
-        if bad_checksum[i]:
-            return f"{name} {value} has a bad EIP-55 checksum (mixed case that does not match)"
-        return f"{name} {value!r} is not an address (0x followed by 40 hex digits)"
-
-    values = pc.if_else(pa.array(empty), pa.scalar(None, pa.string()), lower) if optional else lower
-    return Parsed(values, _rows(bad), describe)
+    encoded, [parsed] = encode_addresses({name: column})
+    parsed.values = encoded.dictionary.take(pa.array(encoded.codes[0]))
+    return parsed
 
 
 def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
@@ -211,7 +259,7 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
         return Parsed((values, missing) if optional else values, _rows(bad), lambda i: f"missing {name}")
     if pa.types.is_integer(column.type):
         column = pc.cast(column, pa.string())
-    text = pc.utf8_trim_whitespace(_text(column))
+    text = _trimmed(_text(column))
     empty = _mask(pc.equal(text, ""))
     values = np.zeros(len(text), dtype=np.int64)
     done = empty.copy()
@@ -249,13 +297,23 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
 
 def required_text(column: pa.Array, name: str, lower: bool = False) -> Parsed:
     """Non-empty text (trimmed), optionally lowercased."""
-    text = pc.utf8_trim_whitespace(_text(column))
+    text = _trimmed(_text(column))
     if lower:
-        text = pc.utf8_lower(text)
+        lowered = pc.ascii_lower(text)
+        if not pc.all(pc.equal(text, lowered)).as_py():
+            text = lowered
     bad = _mask(pc.equal(text, ""))
     return Parsed(text, _rows(bad), lambda i: f"missing {name}")
 
 
+def _trimmed(text: pa.Array) -> pa.Array:
+    """Text without surrounding whitespace (no copy when there is none)."""
+    edges = [pc.starts_with(text, c) for c in (" ", "\t")] + [pc.ends_with(text, c) for c in (" ", "\t")]
+    if any(_any(edge) for edge in edges):
+        return pc.utf8_trim_whitespace(text)
+    return text
+
+
 def optional_text(column: pa.Array) -> pa.Array:
     """Trimmed text with empty strings."""
-    return pc.utf8_trim_whitespace(_text(column))
+    return _trimmed(_text(column))

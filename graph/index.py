@@ -37,10 +37,10 @@ class InboundIndex:
     addresses: pa.Array
     """Address of each id (lowercase), the ids being positions in this array."""
     keys: np.ndarray
-    """Sorted receiver_id * radix + order rank, one per indexed transfer."""
-    radix: int
-    order_unique: np.ndarray
-    """The distinct order keys of indexed transfers, sorted."""
+    """Sorted receiver_id << shift | p, where p is the transfer's place in `order_sorted`."""
+    shift: int
+    order_sorted: np.ndarray
+    """The order keys of all indexed transfers, sorted."""
     segment: np.ndarray
     """segment[a]:segment[a + 1] are the rows of address a."""
     source: np.ndarray
@@ -59,18 +59,20 @@ class InboundIndex:
     @classmethod
     def build(cls, transfers: Transfers) -> "InboundIndex":
         """Index `transfers` by receiver; raises GraphError if one address's inbound USD overflows."""
-        n = len(transfers)
-        encoded = pa.concat_arrays([transfers.from_address, transfers.to_address]).dictionary_encode()
-        ids = encoded.indices.to_numpy().astype(np.int32)
-        src, dst = ids[:n], ids[n:]
+        src, dst, dictionary = transfers.src, transfers.dst, transfers.addresses
         keep = np.flatnonzero((transfers.usd_micro > 0) & (src != dst))
-        order_unique, rank = np.unique(transfers.order[keep], return_inverse=True)
-        radix = len(order_unique) + 1
-        keys = dst[keep].astype(np.int64) * radix + rank
-        perm = np.argsort(keys, kind="stable")
-        keys = keys[perm]
-        rows = keep[perm]
-        n_addresses = len(encoded.dictionary)
+        order = transfers.order[keep]
+        if len(order) and np.any(order[1:] < order[:-1]):  # files in chain order skip this sort
+            by_order = np.argsort(order, kind="stable")
+            keep, order = keep[by_order], order[by_order]
+        # Each transfer's place in chain order fits beside its receiver in one int64, so one
+        # plain sort of these numbers orders everything by (receiver, order), and the low
+        # bits say where each came from.
+        shift = max(1, int(len(keep)).bit_length())
+        keys = (dst[keep].astype(np.int64) << shift) | np.arange(len(keep), dtype=np.int64)
+        keys.sort()
+        rows = keep[keys & ((1 << shift) - 1)]
+        n_addresses = len(dictionary)
         counts = np.bincount(dst[rows], minlength=n_addresses)
         segment = np.zeros(n_addresses + 1, dtype=np.int64)
         np.cumsum(counts, out=segment[1:])
@@ -78,12 +80,12 @@ class InboundIndex:
         totals = np.add.reduceat(usd.astype(np.float64), segment[:-1][counts > 0]) if len(usd) else usd
         if len(totals) and totals.max() >= _INT64_SAFE:
             worst = np.flatnonzero(counts > 0)[int(np.argmax(totals))]
-            raise GraphError(f"inbound USD of {encoded.dictionary[int(worst)].as_py()} is too large to sum exactly")
+            raise GraphError(f"inbound USD of {dictionary[int(worst)].as_py()} is too large to sum exactly")
         return cls(
-            addresses=encoded.dictionary,
+            addresses=dictionary,
             keys=keys,
-            radix=radix,
-            order_unique=order_unique,
+            shift=shift,
+            order_sorted=order,
             segment=segment,
             source=src[rows],
             usd=usd,
@@ -100,7 +102,7 @@ class InboundIndex:
 
     def order_of(self, rows: np.ndarray) -> np.ndarray:
         """The order key of indexed rows."""
-        return self.order_unique[self.keys[rows] % self.radix]
+        return self.order_sorted[self.keys[rows] & ((1 << self.shift) - 1)]
 
     def _time_index(self) -> tuple[np.ndarray, np.ndarray, int]:
         """Sorted receiver_id * radix + time rank; needs time to follow order within each address."""
@@ -118,11 +120,11 @@ class InboundIndex:
         return self._time_keys
 
     def query_keys(self, senders: np.ndarray, order: np.ndarray) -> np.ndarray:
-        """Per deposit: sender_id * radix + how many distinct transfer orders come strictly before it."""
+        """Per deposit: sender_id << shift | how many indexed transfers come strictly before it in order."""
         by_order = np.argsort(order, kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[by_order] = np.searchsorted(self.order_unique, order[by_order], side="left")
-        return senders * self.radix + rank
+        before = np.empty(len(order), dtype=np.int64)
+        before[by_order] = np.searchsorted(self.order_sorted, order[by_order], side="left")
+        return (senders << self.shift) | before
 
     def bounds(self, senders: np.ndarray, queries: np.ndarray, times: np.ndarray,
                lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -24,19 +24,40 @@ def order_keys(block: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Transfers:
-    """Value transfers, one row each, addresses lowercase, times in UTC microseconds, USD in micro-dollars."""
+    """Value transfers, one row each: times in UTC microseconds, USD in micro-dollars.
+
+    Senders and receivers are int32 codes into `addresses`, the distinct lowercase addresses.
+    """
 
     tx_hash: pa.Array
     block: np.ndarray
     position: np.ndarray
     timestamp: np.ndarray
-    from_address: pa.Array
-    to_address: pa.Array
+    src: np.ndarray
+    dst: np.ndarray
+    addresses: pa.Array
     asset: pa.Array
     usd_micro: np.ndarray
 
     def __len__(self) -> int:
         return len(self.block)
+
+    @property
+    def from_address(self) -> pa.Array:
+        """The sender of each transfer, as text."""
+        return self.addresses.take(pa.array(self.src))
+
+    @property
+    def to_address(self) -> pa.Array:
+        """The receiver of each transfer, as text."""
+        return self.addresses.take(pa.array(self.dst))
+
+    def take(self, rows: np.ndarray) -> "Transfers":
+        """The transfers at `rows`, sharing this table's address dictionary."""
+        picked = pa.array(rows)
+        return Transfers(self.tx_hash.take(picked), self.block[rows], self.position[rows], self.timestamp[rows],
+                         self.src[rows], self.dst[rows], self.addresses, self.asset.take(picked),
+                         self.usd_micro[rows])
 
     @property
     def order(self) -> np.ndarray:

@@ -38,10 +38,16 @@ class _Raw:
     """A file's table and what is needed to report its bad rows."""
 
     path: Path
-    table: pa.Table
+    table: pa.Table | None
+    """The CSV's columns; None for Parquet, whose columns are read one at a time."""
+    parquet: pq.ParquetFile | None
+    rows: int
     invalid_rows: int
-    is_csv: bool
     width: int
+
+    @property
+    def is_csv(self) -> bool:
+        return self.parquet is None
 
 
 def _is_parquet(path: Path) -> bool:
@@ -49,29 +55,38 @@ def _is_parquet(path: Path) -> bool:
 
 
 def _read(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> _Raw:
-    """The file's table with its required columns (as text for CSV), or InputError."""
+    """The file's wanted columns (as text for CSV), or InputError; other columns are not read."""
     if not path.exists():
         raise InputError(str(path), [Problem(None, "no such file")])
     try:
+        names = pq.read_schema(path).names if _is_parquet(path) else _csv_header(path)
+        missing = [c for c in required if c not in names]
+        if missing:
+            listed = ", ".join(missing)
+            raise InputError(str(path), [Problem(1, f"missing column{'s' if len(missing) > 1 else ''}: {listed}")])
         if _is_parquet(path):
-            table = pq.read_table(path)
-            invalid = 0
-        else:
-            table, invalid = _read_csv(path, required + optional)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as error:
+            parquet = pq.ParquetFile(path)
+            return _Raw(path, None, parquet, parquet.metadata.num_rows, 0, len(names))
+        table, invalid = _read_csv(path, [c for c in required + optional if c in names])
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(str(path), [Problem(None, f"cannot be read: {error}")]) from None
-    missing = [c for c in required if c not in table.column_names]
-    if missing:
-        names = ", ".join(missing)
-        raise InputError(str(path), [Problem(1, f"missing column{'s' if len(missing) > 1 else ''}: {names}")])
-    width = table.num_columns
-    for name in optional:
-        if name not in table.column_names:
-            table = table.append_column(name, pa.array([""] * table.num_rows, pa.string()))
-    return _Raw(path, table, invalid, not _is_parquet(path), width)
+    return _Raw(path, table, None, table.num_rows, invalid, len(names))
 
 
-def _read_csv(path: Path, columns: tuple[str, ...]) -> tuple[pa.Table, int]:
+def _open_text(path: Path):
+    opener = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", newline="", encoding="utf-8-sig")  # type: ignore[operator]
+
+
+def _csv_header(path: Path) -> list[str]:
+    with _open_text(path) as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise pa.ArrowInvalid("the file is empty (no header line)")
+    return [name.strip() for name in header]
+
+
+def _read_csv(path: Path, columns: list[str]) -> tuple[pa.Table, int]:
     invalid: list[object] = []
 
     def skip(row: object) -> str:
@@ -83,7 +98,7 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> tuple[pa.Table, int]:
         read_options=pcsv.ReadOptions(block_size=1 << 24),
         parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in columns},
-                                             strings_can_be_null=False),
+                                             include_columns=columns, strings_can_be_null=False),
     )
     return table, len(invalid)
 
@@ -93,8 +108,7 @@ def _csv_lines(path: Path, width: int, rows: np.ndarray) -> tuple[dict[int, int]
     wanted = set(int(r) for r in rows)
     found: dict[int, int] = {}
     ragged: list[int] = []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:  # type: ignore[operator]
+    with _open_text(path) as handle:
         reader = csv.reader(handle)
         next(reader, None)
         index, line = 0, reader.line_num + 1
@@ -130,8 +144,28 @@ def _reject(raw: _Raw, parsed: list[fields.Parsed], extra: list[tuple[int, str]]
     raise InputError(str(raw.path), problems[:MAX_PROBLEMS], max(0, total - MAX_PROBLEMS))
 
 
-def _column(raw: _Raw, name: str) -> pa.Array:
-    return raw.table.column(name).combine_chunks()
+def _columns(raw: _Raw, *names: str) -> list[pa.ChunkedArray]:
+    """Columns read (Parquet) or taken out of the table (CSV), so that their text is freed once parsed.
+
+    A missing optional column comes back as empty strings.
+    """
+    present = raw.parquet.schema_arrow.names if raw.parquet is not None else raw.table.column_names
+    wanted = [name for name in names if name in present]
+    if raw.parquet is not None:
+        try:
+            table = raw.parquet.read(columns=wanted)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise InputError(str(raw.path), [Problem(None, f"cannot be read: {error}")]) from None
+    else:
+        table = raw.table.select(wanted)
+        raw.table = raw.table.drop_columns(wanted)
+    empty = pa.chunked_array([pa.array([""] * raw.rows, pa.string())])
+    return [table.column(name) if name in wanted else empty for name in names]
+
+
+def _column(raw: _Raw, name: str) -> pa.ChunkedArray:
+    """One column (see `_columns`)."""
+    return _columns(raw, name)[0]
 
 
 def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str]]:
@@ -155,20 +189,25 @@ def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str]]:
 def read_transfers(path: str | Path) -> Transfers:
     """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`."""
     raw = _read(Path(path), TRANSFER_COLUMNS)
+    senders, receivers = _columns(raw, "from_address", "to_address")
+    codes, (src, dst) = fields.encode_addresses({"from_address": senders, "to_address": receivers})
+    del senders, receivers
+    tx, block, position, ts, asset, amount, usd = _columns(raw, "tx_hash", "block_number", "position", "timestamp",
+                                                           "asset", "amount", "usd_value")
     parsed = [
-        fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
-        fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
-        fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
-        fields.timestamps(_column(raw, "timestamp"), "timestamp"),
-        fields.addresses(_column(raw, "from_address"), "from_address"),
-        fields.addresses(_column(raw, "to_address"), "to_address"),
-        fields.required_text(_column(raw, "asset"), "asset"),
-        fields.amounts(_column(raw, "amount"), "amount"),
-        fields.micro_usd(_column(raw, "usd_value"), "usd_value"),
+        fields.required_text(tx, "tx_hash", lower=True),
+        fields.unsigned(block, "block_number", limit=2**42),
+        fields.unsigned(position, "position", limit=2**POSITION_BITS),
+        fields.timestamps(ts, "timestamp"),
+        src, dst,
+        fields.required_text(asset, "asset"),
+        fields.amounts(amount, "amount"),
+        fields.micro_usd(usd, "usd_value"),
     ]
+    del tx, block, position, ts, asset, amount, usd
     _reject(raw, parsed)
-    tx, block, position, ts, src, dst, asset, _, usd = (p.values for p in parsed)
-    return Transfers(tx, block, position, ts, src, dst, asset, usd)
+    tx, block, position, ts, _, _, asset, _, usd = (p.values for p in parsed)
+    return Transfers(tx, block, position, ts, codes.codes[0], codes.codes[1], codes.dictionary, asset, usd)
 
 
 def read_deposits(path: str | Path) -> Deposits:

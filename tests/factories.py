@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from graph.fields import encode_addresses
 from graph.model import ALWAYS, NEVER, Deposits, FlaggedWallets, Services, Transfers
 
 MICRO = 1_000_000
@@ -27,8 +28,9 @@ def transfers(rows: list[tuple]) -> Transfers:
         usd.append(round(u * MICRO))
         ts.append((row[5] if len(row) > 5 else b * 12) * MICRO)
         tx.append(row[6] if len(row) > 6 else f"0xt{i}")
+    codes, _ = encode_addresses({"from": pa.array(src, pa.string()), "to": pa.array(dst, pa.string())})
     return Transfers(pa.array(tx, pa.string()), np.array(block, dtype=np.int64), np.array(position, dtype=np.int64),
-                     np.array(ts, dtype=np.int64), pa.array(src, pa.string()), pa.array(dst, pa.string()),
+                     np.array(ts, dtype=np.int64), codes.codes[0], codes.codes[1], codes.dictionary,
                      pa.array(["ETH"] * len(rows), pa.string()), np.array(usd, dtype=np.int64))
 
 

@@ -229,3 +229,22 @@ def test_large_usd_values_stay_exact(tmp_path):
     path = write(tmp_path, "t.csv", [HEADER, row(usd="123456789012.123456"), row(usd="1e3"),
                                      row(usd="0.1234565")])
     assert readers.read_transfers(path).usd_micro.tolist() == [123456789012123456, 1_000_000_000, 123456]
+
+
+def test_two_spellings_of_one_address_get_one_code_and_uppercase_hex_is_accepted(tmp_path):
+    upper = "0x" + "AB" * 20
+    path = write(tmp_path, "t.csv", [HEADER, row(src=CHECKSUMMED, dst=upper), row(src=CHECKSUMMED.lower(),
+                                                                                 dst=upper.lower())])
+    t = readers.read_transfers(path)
+    assert t.src.tolist()[0] == t.src.tolist()[1] and t.dst.tolist()[0] == t.dst.tolist()[1]
+    assert sorted(t.addresses.to_pylist()) == sorted([CHECKSUMMED.lower(), upper.lower()])
+
+
+def test_address_columns_in_chunks_with_empty_ones_keep_their_rows():
+    from graph.fields import encode_addresses
+
+    chunked = pa.chunked_array([pa.array([A]), pa.array([], pa.string()), pa.array([B, A])])
+    other = pa.chunked_array([pa.array([], pa.string()), pa.array([B, B, A])])
+    codes, parsed = encode_addresses({"x": chunked, "y": other})
+    as_text = [[codes.dictionary[int(c)].as_py() for c in column] for column in codes.codes]
+    assert as_text == [[A, B, A], [B, B, A]] and all(not len(p.bad) for p in parsed)

@@ -50,12 +50,11 @@ action = "review"
 
 
 def exposures(rows):
-    """(deposit, category code, hop, num, den, value in micro-dollars)."""
+    """(deposit, category code, hop, flagged, total, value) with USD in micro-dollars (haircut shares)."""
     cols = list(zip(*rows)) if rows else [[]] * 6
-    arr = [np.array(c, dtype=np.int64) for c in cols]
+    deposit, category, hop, flagged, total, value = [np.array(c, dtype=np.int64) for c in cols]
     zeros = np.zeros(len(rows), dtype=np.int64)
-    return Exposures(["mixer", "sanctions"], arr[0], arr[1], arr[2], arr[3], arr[4], arr[5], zeros, zeros, zeros,
-                     zeros)
+    return Exposures(["mixer", "sanctions"], "haircut", deposit, category, hop, value, flagged, total, zeros, zeros)
 
 
 def test_most_severe_action_wins_and_all_matches_are_kept():
@@ -79,7 +78,7 @@ def test_thresholds_are_inclusive_and_exact():
 
 def test_usd_threshold_uses_the_exact_product():
     # $30 * 1/3 = exactly $10: matches min_usd = 10; a micro-dollar less does not
-    e = exposures([(0, 1, 1, 1, 3, 30_000_000), (1, 1, 1, 1, 3, 29_999_999)])
+    e = exposures([(0, 1, 2, 1, 3, 30_000_000), (1, 1, 2, 1, 3, 29_999_999)])
     policy = parse_policy(POLICY_TEXT_USD)
     assert [decide(e, 2, policy).decision(i) for i in range(2)] == ["freeze", "allow"]
 
@@ -89,7 +88,7 @@ POLICY_TEXT_USD = '''
 id = "usd"
 description = "d."
 category = "sanctions"
-hop = 1
+hop = 2
 min_share = 0
 min_usd = 10
 action = "freeze"
