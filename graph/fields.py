@@ -97,7 +97,7 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
     spelled = encoded[0].dictionary if encoded else pa.array([], pa.string())
     codes, at = [], 0
     for chunks in chunk_lists:
-        part = [chunk.indices.to_numpy().astype(np.int32) for chunk in encoded[at:at + len(chunks)]]
+        part = [chunk.indices.to_numpy().astype(np.int32, copy=False) for chunk in encoded[at:at + len(chunks)]]
         codes.append(np.concatenate(part) if part else np.empty(0, dtype=np.int32))
         at += len(chunks)
     empty = _mask(pc.equal(spelled, ""))
@@ -144,7 +144,7 @@ def addresses(column: pa.Array | pa.ChunkedArray, name: str) -> Parsed:
 def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
     """Non-negative integers below `limit` as int64."""
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        values = column.to_numpy(zero_copy_only=False).astype(np.int64)
+        values = column.to_numpy().astype(np.int64, copy=False)
         bad = (values < 0) | (values >= limit)
         return Parsed(values, _rows(bad), lambda i: f"{name} {values[i]} is out of range (0 to {limit - 1})")
     text = _text(column)

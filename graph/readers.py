@@ -159,8 +159,8 @@ def _columns(raw: _Raw, *names: str) -> list[pa.ChunkedArray]:
     else:
         table = raw.table.select(wanted)
         raw.table = raw.table.drop_columns(wanted)
-    empty = pa.chunked_array([pa.array([""] * raw.rows, pa.string())])
-    return [table.column(name) if name in wanted else empty for name in names]
+    return [table.column(name) if name in wanted else pa.chunked_array([pa.nulls(raw.rows, pa.string())])
+            for name in names]
 
 
 def _column(raw: _Raw, name: str) -> pa.ChunkedArray:

@@ -27,8 +27,8 @@ from graph.errors import InputError
 from graph.exposure import Exposures, FlagView, score
 from graph.index import InboundIndex
 from graph.model import Deposits, FlaggedWallets, Services
-from graph.money import share_text, usd_text
-from kyt.decide import DECISIONS, Decisions, decide
+from graph.money import share_texts, usd_texts
+from kyt.decide import DECISIONS, Decisions, decide, joined_names
 from kyt.errors import InputsRejected
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
 
@@ -212,28 +212,20 @@ def write_together(outputs: list[tuple[Path, Callable[[Path], None]]]) -> list[P
     return [target for _, target in staged]
 
 
-def _categories_by_deposit(exposures: Exposures) -> dict[int, str]:
-    found: dict[int, set[str]] = {}
-    for d, c in zip(exposures.deposit.tolist(), exposures.category.tolist()):
-        found.setdefault(d, set()).add(exposures.categories[c])
-    return {d: ";".join(sorted(names)) for d, names in found.items()}
+def categories_text(exposures: Exposures, n: int) -> np.ndarray:
+    """Per deposit, the categories it is exposed to (alphabetical, at any hop) joined by ';'."""
+    return joined_names(exposures.deposit, exposures.category, exposures.categories, n)
 
 
 def write_decisions(result: ScoreResult, path: Path) -> None:
     """One row per deposit: deposit_id, customer_id, decision, rule_ids, categories, snapshot_id."""
     n = len(result.deposits)
-    rules = [""] * n
-    for d, ids in result.decisions.rule_ids().items():
-        rules[d] = ";".join(ids)
-    categories = [""] * n
-    for d, names in _categories_by_deposit(result.exposures).items():
-        categories[d] = names
     table = pa.table({
         "deposit_id": result.deposits.deposit_id,
         "customer_id": result.deposits.customer_id,
         "decision": pa.array(np.array(DECISIONS, dtype=object)[result.decisions.code]),
-        "rule_ids": pa.array(rules, pa.string()),
-        "categories": pa.array(categories, pa.string()),
+        "rule_ids": pa.array(result.decisions.rule_texts, pa.string()),
+        "categories": pa.array(categories_text(result.exposures, n), pa.string()),
         "snapshot_id": pa.array([result.snapshot.id] * n, pa.string()),
     })
     write_table_csv(table, path)
@@ -249,21 +241,27 @@ def write_table_csv(table: pa.Table, path: Path) -> None:
             include_header=False, quoting_style="needed" if needs else "none"))
 
 
-def exposure_rows(result: ScoreResult):
-    """(deposit_id, category, hop, share, usd) text rows, exact decimals."""
+def exposure_table(result: ScoreResult) -> pa.Table:
+    """deposit_id, category, hop, share, usd per exposure, shares and USD as exact decimal text."""
     e = result.exposures
-    ids = result.deposits.deposit_id
-    for i in range(len(e)):
-        yield (ids[int(e.deposit[i])].as_py(), e.categories[int(e.category[i])], int(e.hop[i]),
-               share_text(e.share_num[i], e.share_den[i]), usd_text(e.value[i], e.share_num[i], e.share_den[i]))
+    return pa.table({
+        "deposit_id": result.deposits.deposit_id.take(pa.array(e.deposit)),
+        "category": pa.array(np.array(e.categories, dtype=object)[e.category] if len(e) else [], pa.string()),
+        "hop": pa.array(e.hop, pa.int64()),
+        "share": share_texts(e.share_num, e.share_den),
+        "usd": usd_texts(e.value, e.share_num, e.share_den),
+    })
+
+
+def exposure_rows(result: ScoreResult) -> list[tuple]:
+    """The rows of `exposure_table` as tuples."""
+    table = exposure_table(result)
+    return list(zip(*(table.column(name).to_pylist() for name in table.column_names)))
 
 
 def write_exposures(result: ScoreResult, path: Path) -> None:
     """One row per exposure: deposit_id, category, hop, share, usd."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("deposit_id", "category", "hop", "share", "usd"))
-        writer.writerows(exposure_rows(result))
+    write_table_csv(exposure_table(result), path)
 
 
 def write_evidence(result: ScoreResult, found: list[evidence.Evidence], path: Path) -> None:

@@ -99,14 +99,14 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
 
 
 def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
-    rules = result.decisions.rule_ids()
-    categories = batch._categories_by_deposit(result.exposures)
+    rules = result.decisions.rule_texts
+    categories = batch.categories_text(result.exposures, len(result.deposits))
     table = Table("deposit", "customer", "decision", "rules", "categories")
     for column in table.columns:
         column.overflow = "fold"
     for d in range(min(limit, len(result.deposits))):
         table.add_row(result.deposits.deposit_id[d].as_py(), result.deposits.customer_id[d].as_py(),
-                      result.decisions.decision(d), "\n".join(rules.get(d, [])), categories.get(d, "").replace(";", "\n"))
+                      result.decisions.decision(d), rules[d].replace(";", "\n"), categories[d].replace(";", "\n"))
     out.print(table)
     if len(result.deposits) > limit:
         out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")

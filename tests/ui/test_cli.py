@@ -109,3 +109,30 @@ def test_import_contract_catches_an_upward_import(tmp_path, layer, upper):
     done = subprocess.run([str(Path(sys.executable).parent / "lint-imports")], capture_output=True, text=True,
                           cwd=copy, env={**os.environ, "PYTHONPATH": str(copy)})
     assert done.returncode != 0 and "broken" in done.stdout
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    child = subprocess.Popen([str(KYT), *map(str, score_args(tmp_path))], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=follower, env={**os.environ, "COLUMNS": "120"})
+    os.close(follower)
+    seen = b""
+    while True:  # read while it runs, or a full terminal buffer would stop it
+        ready, _, _ = select.select([leader], [], [], 30)
+        if not ready:
+            break
+        try:
+            block = os.read(leader, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not block:
+            break
+        seen += block
+    os.close(leader)
+    assert child.wait(timeout=60) == 0
+    assert b"scoring deposits" in seen and b"scored 14 deposits" in seen
+    piped = kyt(*score_args(tmp_path))
+    assert "scoring deposits" not in piped.stderr and "scored 14 deposits" in piped.stderr
