@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.errors import GraphError
 from graph.index import InboundIndex, running_sum
 from graph.model import Deposits, FlaggedWallets, Services
 
@@ -48,7 +49,7 @@ class FlagView:
         """Flags active at `as_of` (microseconds); `categories` fixes the code of each category."""
         names = sorted(set(categories or []) | set(flagged.categories()))
         if len(names) > 63:
-            raise ValueError("at most 63 categories are supported")
+            raise GraphError(f"at most 63 categories are supported, not {len(names)}")
         code = {name: i for i, name in enumerate(names)}
         active = flagged.active(as_of)
         addresses = pc.filter(flagged.address, pa.array(active))
@@ -173,7 +174,7 @@ def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Se
           progress: Callable[[int], None] | None = None) -> Exposures:
     """Exposures of every deposit; `lookback` in microseconds; `progress(n)` after each chunk of n deposits."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+        raise GraphError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     senders = index.ids(deposits.from_address)
     sender_bits = flags.bits_of(deposits.from_address)
     service = is_service(services, deposits.from_address)

@@ -165,8 +165,10 @@ def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
     progress.stage("scoring deposits", len(deposits))
     lookback = request.lookback_days * MICROS_PER_DAY if request.lookback_days is not None else None
     exposures = score(index, flags, deposits, services, request.method, lookback, progress.advance)
-    decisions = decide(exposures, len(deposits), policy)
     seconds["score"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    decisions = decide(exposures, len(deposits), policy)
+    seconds["decide"] = time.perf_counter() - clock
 
     result = ScoreResult(deposits, exposures, decisions, make_snapshot(policy, request), seconds)
     known = set(CATEGORIES) | set(policy.categories)

@@ -87,9 +87,13 @@ def _fail(error: Exception) -> None:
 def _summary(result: batch.ScoreResult, seconds: float) -> None:
     counts = result.decisions.counts()
     n = len(result.deposits)
-    rate = n / result.seconds["score"] if result.seconds.get("score") else float("inf")
-    err.print(f"scored {n:,} deposits in {seconds:.2f} s ({rate:,.0f} deposits/s in the engine): "
-              + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)), highlight=False)
+    spent = result.seconds
+    rate = n / spent["score"] if spent.get("score") else float("inf")
+    err.print(f"scored {n:,} deposits in {seconds:.2f} s: " + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)),
+              highlight=False)
+    err.print(f"time: reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
+              f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s, writing {spent['write']:.2f} s",
+              highlight=False)
     err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
               f"method {result.snapshot.method}, as of {result.snapshot.as_of}", highlight=False)
     for warning in result.warnings:
