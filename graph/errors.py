@@ -34,18 +34,3 @@ class InputError(GraphError):
         if self.more:
             head.append(f"{self.path}: ... and {self.more} more bad lines")
         return "\n".join(head)
-
-
-class IndexOrderError(GraphError):
-    """The transfers cannot serve a lookback window: their time goes backwards in block order."""
-
-    def __init__(self, address: str, earlier_tx: str, later_tx: str) -> None:
-        super().__init__(address, earlier_tx, later_tx)
-        self.address = address
-        self.earlier_tx = earlier_tx
-        self.later_tx = later_tx
-
-    def __str__(self) -> str:
-        return (f"a lookback window needs timestamps that never decrease with (block_number, position); "
-                f"transfers into {self.address} break it: {self.later_tx} comes after {self.earlier_tx} "
-                f"in block order but carries an earlier timestamp")

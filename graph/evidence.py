@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from graph.exposure import Exposures, FlagView
-from graph.index import InboundIndex
+from graph.index import InboundIndex, window_start
 from graph.model import Deposits
 
 TOP_SOURCES = 5
@@ -70,8 +70,8 @@ def rank_sources(category: str, flags: FlagView,
 
 
 def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
-            which: np.ndarray | None = None, top: int = TOP_SOURCES) -> list[Evidence]:
-    """Evidence for the exposures at positions `which` (all when None)."""
+            which: np.ndarray | None = None, top: int = TOP_SOURCES, lookback: int | None = None) -> list[Evidence]:
+    """Evidence for the exposures at positions `which` (all when None), scored with `lookback`."""
     positions = range(len(exposures)) if which is None else which
     deposit_order = deposits.order
     out = []
@@ -87,6 +87,8 @@ def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures:
             c = int(exposures.category[i])
             rows = flags.rows[c]
             picked = rows[np.searchsorted(rows, exposures.lo[i]):np.searchsorted(rows, exposures.hi[i])]
+            if lookback is not None:  # a no-op unless the sender's times are out of block order
+                picked = picked[index.timestamp[picked] >= window_start(deposits.timestamp[d:d + 1], lookback)[0]]
             orders = index.order_of(picked)
             contributions = [(index.addresses[int(index.source[r])].as_py(), int(index.usd[r]), int(o),
                               index.tx_hash[int(index.row[r])].as_py()) for r, o in zip(picked, orders)]

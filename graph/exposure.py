@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.errors import GraphError
-from graph.index import InboundIndex, running_sum
+from graph.index import InboundIndex, running_sum, window_start
 from graph.model import Deposits, FlaggedWallets, Services
 
 METHODS = ("haircut", "poison")
@@ -160,6 +160,11 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     total, first, last = (np.zeros(n, dtype=np.int64) for _ in range(3))
     total[candidates] = index.cum_usd[hi] - index.cum_usd[lo]
     first[candidates], last[candidates] = lo, hi
+    if lookback is not None and len(candidates):
+        unordered = np.flatnonzero(index.time_unordered(senders[candidates]))
+        for i in unordered:  # times out of block order: apply the window row by row
+            _window_by_rows(index, flags, cells, total, int(candidates[i]), int(lo[i]), int(hi[i]),
+                            int(window_start(deposits.timestamp[candidates[i]:candidates[i] + 1], lookback)[0]))
     d, column = np.nonzero(cells)
     hop = 1 + (column >= k)
     value = deposits.usd_micro[d]
@@ -167,6 +172,17 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     return Exposures(flags.categories, method, d + offset, column % k, hop, value,
                      np.where(direct, value, cells[d, column]), np.where(direct, value, total[d]),
                      np.where(direct, 0, first[d]), np.where(direct, 0, last[d]))
+
+
+def _window_by_rows(index: InboundIndex, flags: FlagView, cells: np.ndarray, total: np.ndarray, d: int,
+                    lo: int, hi: int, start: int) -> None:
+    """Set deposit d's hop-2 total and flagged cells from the rows in [lo, hi) at or after `start`."""
+    k = len(flags.categories)
+    inside = index.timestamp[lo:hi] >= start
+    total[d] = int(index.usd[lo:hi][inside].sum())
+    for c in range(k):
+        rows = flags.rows[c][np.searchsorted(flags.rows[c], lo):np.searchsorted(flags.rows[c], hi)]
+        cells[d, k + c] = int(index.usd[rows[index.timestamp[rows] >= start]].sum())
 
 
 def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Services | None = None,

@@ -19,8 +19,10 @@ from eth_utils import is_checksum_address
 MICRO = 1_000_000
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _SIMPLE_DECIMAL = r"^\+?[0-9]{1,9}(\.[0-9]{0,6})?$"  # parsed exactly through float64
-_UNSIGNED = r"^\+?[0-9]{1,18}$"
-_UNIX = r"^[0-9]{1,12}$"
+_UNSIGNED = r"^[0-9]{1,18}$"
+_UNIX = r"^[0-9]{9,12}$"  # 1973 to 33658; shorter digit strings are read as ISO-8601 ("20240101")
+EARLIEST = -62135596800 * 1_000_000  # 0001-01-01T00:00:00Z
+LATEST = 253402300799 * 1_000_000  # 9999-12-31T23:59:59Z
 _ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 
 
@@ -144,9 +146,14 @@ def addresses(column: pa.Array | pa.ChunkedArray, name: str) -> Parsed:
 def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
     """Non-negative integers below `limit` as int64."""
     if pa.types.is_integer(column.type) and column.null_count == 0:
-        values = column.to_numpy().astype(np.int64, copy=False)
-        bad = (values < 0) | (values >= limit)
-        return Parsed(values, _rows(bad), lambda i: f"{name} {values[i]} is out of range (0 to {limit - 1})")
+        wide = pa.uint64() if pa.types.is_unsigned_integer(column.type) else pa.int64()
+        numbers = pc.cast(column, wide).to_numpy()
+        bad = numbers >= np.array(limit, dtype=numbers.dtype)
+        if wide == pa.int64():
+            bad |= numbers < 0
+        values = np.where(bad, 0, numbers).astype(np.int64)
+        return Parsed(values, _rows(bad),
+                      lambda i: f"{name} {_value(column, i)} is out of range (0 to {limit - 1})")
     text = _text(column)
     ok = _mask(pc.match_substring_regex(text, _UNSIGNED))
     values = np.zeros(len(text), dtype=np.int64)
@@ -237,15 +244,17 @@ def parse_time(text: str) -> int | None:
 
     text = text.strip()
     try:
-        if text.replace(".", "", 1).isdigit():
-            return int(Decimal(text) * MICRO)
+        if text.replace(".", "", 1).isdigit() and len(text.split(".")[0]) >= 9:
+            micro = int(Decimal(text) * MICRO)
+            return micro if micro <= LATEST else None
         moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except (ValueError, InvalidOperation):
+    except (ValueError, InvalidOperation, OverflowError):
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return (delta.days * 86_400 + delta.seconds) * MICRO + delta.microseconds
+    micro = (delta.days * 86_400 + delta.seconds) * MICRO + delta.microseconds
+    return micro if EARLIEST <= micro <= LATEST else None
 
 
 def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:

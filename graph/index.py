@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph.errors import GraphError, IndexOrderError
+from graph.errors import GraphError
 from graph.model import Transfers
 
 _INT64_SAFE = float(2**62)
@@ -51,7 +51,7 @@ class InboundIndex:
     timestamp: np.ndarray
     tx_hash: pa.Array
     """tx_hash of every row of the original transfers."""
-    _time_keys: tuple[np.ndarray, np.ndarray, int] | None = field(default=None, repr=False)
+    _time_keys: tuple[np.ndarray, np.ndarray, int, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -104,20 +104,26 @@ class InboundIndex:
         """The order key of indexed rows."""
         return self.order_sorted[self.keys[rows] & ((1 << self.shift) - 1)]
 
-    def _time_index(self) -> tuple[np.ndarray, np.ndarray, int]:
-        """Sorted receiver_id * radix + time rank; needs time to follow order within each address."""
+    def _time_index(self) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """Sorted receiver_id * radix + time rank, and which addresses' times go backwards in order.
+
+        Block times only grow along the chain, so each address's rows are in time order too,
+        and the rows inside a window are a range. For an address where some file says
+        otherwise, `unordered` is set and the window is applied row by row (see exposure.py).
+        """
         if self._time_keys is None:
             receiver = np.repeat(np.arange(len(self.segment) - 1), np.diff(self.segment))
             backwards = np.flatnonzero((np.diff(self.timestamp) < 0) & (np.diff(receiver) == 0))
-            if len(backwards):
-                i = int(backwards[0])
-                raise IndexOrderError(self.addresses[int(receiver[i])].as_py(),
-                                      self.tx_hash[int(self.row[i])].as_py(),
-                                      self.tx_hash[int(self.row[i + 1])].as_py())
+            unordered = np.zeros(len(self.segment) - 1, dtype=bool)
+            unordered[receiver[backwards]] = True
             unique, rank = np.unique(self.timestamp, return_inverse=True)
             radix = len(unique) + 1
-            self._time_keys = (receiver.astype(np.int64) * radix + rank, unique, radix)
+            self._time_keys = (receiver.astype(np.int64) * radix + rank, unique, radix, unordered)
         return self._time_keys
+
+    def time_unordered(self, senders: np.ndarray) -> np.ndarray:
+        """Whether each (known) sender's inbound times go backwards somewhere in block order."""
+        return self._time_index()[3][senders]
 
     def query_keys(self, senders: np.ndarray, order: np.ndarray) -> np.ndarray:
         """Per deposit: sender_id << shift | how many indexed transfers come strictly before it in order."""
@@ -131,12 +137,20 @@ class InboundIndex:
         """Row ranges [lo, hi) of transfers into each (known) sender strictly before its query key.
 
         `queries` come from `query_keys`; sorted queries are much faster. With `lookback`
-        (microseconds), only transfers at or after time - lookback count.
+        (microseconds), the range starts at the first transfer at or after time - lookback;
+        for a sender whose times are not in order (`time_unordered`) it starts at its first
+        transfer, and the window must be applied row by row.
         """
         hi = np.searchsorted(self.keys, queries, side="left")
         lo = self.segment[senders]
         if lookback is not None:
-            time_keys, unique, radix = self._time_index()
-            start = np.searchsorted(unique, times - lookback, side="left")
-            lo = np.minimum(np.searchsorted(time_keys, senders * radix + start, side="left"), hi)
+            time_keys, unique, radix, unordered = self._time_index()
+            start = np.searchsorted(unique, window_start(times, lookback), side="left")
+            windowed = np.minimum(np.searchsorted(time_keys, senders * radix + start, side="left"), hi)
+            lo = np.where(unordered[senders], lo, windowed)
         return lo, hi
+
+
+def window_start(times: np.ndarray, lookback: int) -> np.ndarray:
+    """time - lookback for each time, without overflow for very long windows."""
+    return times - min(int(lookback), 2**62) if len(times) else times

@@ -67,7 +67,7 @@ def _read(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ())
         if _is_parquet(path):
             parquet = pq.ParquetFile(path)
             return _Raw(path, None, parquet, parquet.metadata.num_rows, 0, len(names))
-        table, invalid = _read_csv(path, [c for c in required + optional if c in names])
+        table, invalid = _read_csv(path, names, [c for c in required + optional if c in names])
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(str(path), [Problem(None, f"cannot be read: {error}")]) from None
     return _Raw(path, table, None, table.num_rows, invalid, len(names))
@@ -86,20 +86,28 @@ def _csv_header(path: Path) -> list[str]:
     return [name.strip() for name in header]
 
 
-def _read_csv(path: Path, columns: list[str]) -> tuple[pa.Table, int]:
-    invalid: list[object] = []
+def _read_csv(path: Path, header: list[str], columns: list[str]) -> tuple[pa.Table, int]:
+    """The wanted columns as text, and how many lines had the wrong number of fields.
 
-    def skip(row: object) -> str:
-        invalid.append(row)
-        return "skip"
+    Lines are first split fast, in parallel blocks; if some do not split right, which a
+    quoted newline at a block boundary can cause, the file is read again quote-aware.
+    """
+    for newlines_in_values in (False, True):
+        invalid: list[object] = []
 
-    table = pcsv.read_csv(
-        path,
-        read_options=pcsv.ReadOptions(block_size=1 << 24),
-        parse_options=pcsv.ParseOptions(invalid_row_handler=skip),
-        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in columns},
-                                             include_columns=columns, strings_can_be_null=False),
-    )
+        def skip(row: object) -> str:
+            invalid.append(row)
+            return "skip"
+
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=1 << 24, column_names=header, skip_rows=1),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=skip, newlines_in_values=newlines_in_values),
+            convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in columns},
+                                                 include_columns=columns, strings_can_be_null=False),
+        )
+        if not invalid:
+            break
     return table, len(invalid)
 
 
@@ -124,22 +132,28 @@ def _csv_lines(path: Path, width: int, rows: np.ndarray) -> tuple[dict[int, int]
     return found, ragged
 
 
-def _reject(raw: _Raw, parsed: list[fields.Parsed], extra: list[tuple[int, str]] = ()) -> None:
-    """Raise InputError if any column or check found bad rows (or the CSV had ragged lines)."""
+def _reject(raw: _Raw, parsed: list[fields.Parsed], extra: list[tuple[int, str, int]] = ()) -> None:
+    """Raise InputError if any column or check found bad rows (or the CSV had ragged lines).
+
+    `extra` holds (row, message, other row) from checks across rows; "{other}" in the
+    message becomes the other row's line.
+    """
     bad = [(int(i), p) for p in parsed for i in p.bad[:MAX_PROBLEMS]]
     total = sum(len(p.bad) for p in parsed) + len(extra) + raw.invalid_rows
     if not total:
         return
     bad.sort(key=lambda item: item[0])
-    messages = [(i, p.describe(i)) for i, p in bad[:MAX_PROBLEMS]] + list(extra)
+    messages = [(i, p.describe(i), i) for i, p in bad[:MAX_PROBLEMS]] + list(extra)[:MAX_PROBLEMS]
     messages.sort(key=lambda item: item[0])
     problems: list[Problem] = []
     if raw.is_csv:
-        lines, ragged = _csv_lines(raw.path, raw.width, np.array([i for i, _ in messages]))
+        lines, ragged = _csv_lines(raw.path, raw.width, np.array([r for i, _, o in messages for r in (i, o)]))
         problems += [Problem(line, f"expected {raw.width} fields like the header") for line in ragged]
-        problems += [Problem(lines.get(i), m) for i, m in messages]
+        problems += [Problem(lines.get(i), m.replace("{other}", f"line {lines.get(o)}")) for i, m, o in messages]
+        if raw.invalid_rows and not ragged:
+            problems.append(Problem(None, f"{raw.invalid_rows} lines could not be split into {raw.width} fields"))
     else:
-        problems += [Problem(i + 1, m) for i, m in messages]
+        problems += [Problem(i + 1, m.replace("{other}", f"row {o + 1}")) for i, m, o in messages]
     problems.sort(key=lambda p: p.line or 0)
     raise InputError(str(raw.path), problems[:MAX_PROBLEMS], max(0, total - MAX_PROBLEMS))
 
@@ -168,8 +182,8 @@ def _column(raw: _Raw, name: str) -> pa.ChunkedArray:
     return _columns(raw, name)[0]
 
 
-def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str]]:
-    """(row, message) for every repeat of a value after its first row."""
+def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str, int]]:
+    """(row, message, first row) for every repeat of a value after its first row."""
     counts = pc.value_counts(values)
     repeated = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
     if not len(repeated):
@@ -180,7 +194,7 @@ def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str]]:
     for i in rows:
         value = values[int(i)].as_py()
         if value in first:
-            out.append((int(i), f"duplicate {name} {value!r} (first at row {first[value] + 1} of the data)"))
+            out.append((int(i), f"duplicate {name} {value!r} (first on {{other}})", first[value]))
         else:
             first[value] = int(i)
     return out
@@ -241,10 +255,11 @@ def read_flagged(path: str | Path) -> FlaggedWallets:
     delisted = fields.timestamps(_column(raw, "delisted_at"), "delisted_at", optional=True)
     listed_at = np.where(listed.values[1], ALWAYS, listed.values[0])
     delisted_at = np.where(delisted.values[1], NEVER, delisted.values[0])
-    extra = [(int(i), f"category {category.values[int(i)].as_py()!r} is not a lowercase name")
+    extra = [(int(i), f"category {category.values[int(i)].as_py()!r} is not a lowercase name", int(i))
              for i in bad_name if category.values[int(i)].as_py()]
-    extra += [(int(i), "delisted_at is not after listed_at")
-              for i in np.flatnonzero(delisted_at <= listed_at)[:MAX_PROBLEMS]]
+    unordered = delisted_at <= listed_at
+    unordered[listed.bad] = unordered[delisted.bad] = False  # a date that did not parse says enough
+    extra += [(int(i), "delisted_at is not after listed_at", int(i)) for i in np.flatnonzero(unordered)[:MAX_PROBLEMS]]
     parsed = [fields.addresses(_column(raw, "address"), "address"), category,
               fields.required_text(_column(raw, "source"), "source"), listed, delisted]
     _reject(raw, parsed, extra)

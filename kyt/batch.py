@@ -10,7 +10,7 @@ import csv
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +29,7 @@ from graph.index import InboundIndex
 from graph.model import Deposits, FlaggedWallets, Services
 from graph.money import share_texts, usd_texts
 from kyt.decide import DECISIONS, Decisions, decide, joined_names
-from kyt.errors import InputsRejected
+from kyt.errors import InputsRejected, OutputError
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
 
 MICROS_PER_DAY = 86_400 * 1_000_000
@@ -148,6 +148,7 @@ def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     policy = load_policy(request.rules) if request.rules else default_policy()
+    check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     loaded = _load(request, progress)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
     flagged: FlaggedWallets = loaded["flagged"]  # type: ignore[assignment]
@@ -190,28 +191,55 @@ def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
         outputs.append((request.exposures_out, lambda path: write_exposures(result, path)))
     if request.evidence_out:
         outputs.append((request.evidence_out,
-                        lambda path: write_evidence(result, evidence.collect(index, flags, deposits, exposures), path)))
+                        lambda path: write_evidence(
+                            result, evidence.collect(index, flags, deposits, exposures, lookback=lookback), path)))
     result.written = write_together(outputs)
     seconds["write"] = time.perf_counter() - clock
     return result
 
 
+def check_outputs(targets: list[Path]) -> None:
+    """OutputError unless the targets are distinct paths that are not directories."""
+    if len({t.resolve() for t in targets}) < len(targets):
+        raise OutputError("two outputs name the same file: " + ", ".join(str(t) for t in targets))
+    for target in targets:
+        if target.is_dir():
+            raise OutputError(f"{target} is a directory, not a file to write")
+
+
 def write_together(outputs: list[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
-    """Write each output to a temporary file beside it, then rename them all; none appear on failure."""
-    staged: list[tuple[Path, Path]] = []
+    """Write each output beside its target, then put them all in place; on failure none has changed.
+
+    Targets that exist are set aside first and restored if any step fails.
+    """
+    targets = [target for target, _ in outputs]
+    check_outputs(targets)
+    token = secrets.token_hex(4)
+    staged = [(target.with_name(f".{target.name}.{token}.partial"), target) for target in targets]
+    kept = [(target, target.with_name(f".{target.name}.{token}.previous")) for target in targets if target.exists()]
+    placed: list[Path] = []
     try:
-        for target, write in outputs:
+        for (temporary, target), (_, write) in zip(staged, outputs):
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
-            os.close(handle)
-            staged.append((Path(name), target))
-            write(Path(name))
+            write(temporary)
+        for target, previous in kept:
+            os.replace(target, previous)
         for temporary, target in staged:
             os.replace(temporary, target)
+            placed.append(target)
+    except BaseException:
+        for target in placed:
+            target.unlink(missing_ok=True)
+        for target, previous in kept:
+            if previous.exists():
+                os.replace(previous, target)
+        raise
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
-    return [target for _, target in staged]
+    for _, previous in kept:
+        previous.unlink(missing_ok=True)
+    return targets
 
 
 def categories_text(exposures: Exposures, n: int) -> np.ndarray:

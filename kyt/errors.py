@@ -40,3 +40,7 @@ class InputsRejected(KytError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+class OutputError(KytError):
+    """The requested outputs cannot be written as asked (nothing was written)."""

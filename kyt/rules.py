@@ -30,6 +30,7 @@ CATEGORIES = ("sanctions", "stolen_funds", "scam", "mixer", "ransomware", "darkn
 ACTIONS = ("review", "freeze")
 SEVERITY = {"allow": 0, "review": 1, "freeze": 2}
 RULE_KEYS = ("id", "description", "category", "hop", "min_share", "min_usd", "action")
+REQUIRED_RULE_KEYS = ("id", "category", "hop", "min_share", "min_usd", "action")
 POLICY_KEYS = ("name", "version", "description", "categories", "rules")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -91,7 +92,7 @@ def _number(value: object, lo: Decimal, hi: Decimal | None) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None
     number = Decimal(value)
-    if number < lo or (hi is not None and number > hi):
+    if not number.is_finite() or number < lo or (hi is not None and number > hi):
         return None
     return number
 
@@ -99,17 +100,19 @@ def _number(value: object, lo: Decimal, hi: Decimal | None) -> Decimal | None:
 def _rule(raw: dict, where: str, categories: set[str], problems: list[str]) -> Rule | None:
     start = len(problems)
     problems += [f"{where}: {_unknown(k, RULE_KEYS)}" for k in raw if k not in RULE_KEYS]
-    problems += [f"{where}: missing key {k!r}" for k in RULE_KEYS if k not in raw]
+    problems += [f"{where}: missing key {k!r}" for k in REQUIRED_RULE_KEYS if k not in raw]
     if len(problems) > start:
         return None
     if not isinstance(raw["id"], str) or not _ID.match(raw["id"]):
         problems.append(f"{where}: id {raw['id']!r} must be lowercase letters, digits, '-', '_' or '.'")
-    if not isinstance(raw["description"], str) or not raw["description"].strip():
-        problems.append(f"{where}: description must say in one sentence what the rule catches")
-    if raw["category"] != "*" and raw["category"] not in categories:
-        problems.append(f"{where}: unknown category {raw['category']!r}; known: {', '.join(sorted(categories))}"
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.append(f"{where}: description must be text: one sentence saying what the rule catches")
+    category = raw["category"]
+    if not isinstance(category, str) or (category != "*" and category not in categories):
+        problems.append(f"{where}: unknown category {category!r}; known: {', '.join(sorted(categories))}"
                         " (declare new ones in the policy's `categories` list)")
-    if raw["hop"] not in (1, 2) or isinstance(raw["hop"], bool):
+    if type(raw["hop"]) is not int or raw["hop"] not in (1, 2):
         problems.append(f"{where}: hop must be 1 or 2, not {raw['hop']!r}")
     share = _number(raw["min_share"], Decimal(0), Decimal(1))
     if share is None:
@@ -117,11 +120,11 @@ def _rule(raw: dict, where: str, categories: set[str], problems: list[str]) -> R
     usd = _number(raw["min_usd"], Decimal(0), None)
     if usd is None:
         problems.append(f"{where}: min_usd must be a number of USD, 0 or more, not {raw['min_usd']!r}")
-    if raw["action"] not in ACTIONS:
+    if not isinstance(raw["action"], str) or raw["action"] not in ACTIONS:
         problems.append(f"{where}: unknown action {raw['action']!r}; allowed: {', '.join(ACTIONS)}")
     if len(problems) > start:
         return None
-    return Rule(raw["id"], raw["description"].strip(), raw["category"], raw["hop"], share, usd, raw["action"])
+    return Rule(raw["id"], description.strip(), category, raw["hop"], share, usd, raw["action"])
 
 
 def parse_policy(text: str, path: str = "<rules>") -> Policy:
@@ -131,6 +134,7 @@ def parse_policy(text: str, path: str = "<rules>") -> Policy:
     except tomllib.TOMLDecodeError as error:
         raise PolicyError(path, [f"not valid TOML: {error}"]) from None
     problems = [_unknown(k, POLICY_KEYS) for k in data if k not in POLICY_KEYS]
+    problems += [f"{k} must be text" for k in ("name", "version", "description") if not isinstance(data.get(k, ""), str)]
     extra = data.get("categories", [])
     if not isinstance(extra, list) or not all(isinstance(c, str) and _CATEGORY.match(c) for c in extra):
         problems.append("categories must be a list of lowercase names")

@@ -116,6 +116,19 @@ def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
         out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
 
 
+def _score_and_report(request: batch.ScoreRequest, show_table: bool) -> None:
+    """Run a scoring request with a progress bar; print the table (if asked) and the summary."""
+    started = datetime.now()
+    try:
+        with BarProgress() as progress:
+            result = batch.run(request, progress)
+    except HANDLED as error:
+        _fail(error)
+    if show_table:
+        _decision_table(result)
+    _summary(result, (datetime.now() - started).total_seconds())
+
+
 @app.command("score")
 def score_command(
     deposits: Path = typer.Argument(..., help="Deposits file (CSV or Parquet)."),
@@ -133,15 +146,7 @@ def score_command(
     """Score deposits: exposure to flagged wallets at one and two hops, and a decision for each."""
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out)
-    started = datetime.now()
-    try:
-        with BarProgress() as progress:
-            result = batch.run(request, progress)
-    except HANDLED as error:
-        _fail(error)
-    if out_file is None:
-        _decision_table(result)
-    _summary(result, (datetime.now() - started).total_seconds())
+    _score_and_report(request, show_table=out_file is None)
 
 
 @app.command("demo")
@@ -155,14 +160,7 @@ def demo_command(
         flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
-    started = datetime.now()
-    try:
-        with BarProgress() as progress:
-            result = batch.run(request, progress)
-    except HANDLED as error:
-        _fail(error)
-    _decision_table(result)
-    _summary(result, (datetime.now() - started).total_seconds())
+    _score_and_report(request, show_table=True)
 
 
 @lists_app.command("flagged")

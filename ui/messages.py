@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from graph.errors import GraphError, IndexOrderError, InputError
-from kyt.errors import InputsRejected, KytError, ListSourceError, PolicyError
+from graph.errors import GraphError, InputError
+from kyt.errors import InputsRejected, KytError, ListSourceError, OutputError, PolicyError
 
 
 def render(error: Exception) -> str:
@@ -21,8 +21,8 @@ def render(error: Exception) -> str:
         return "error: the rules file was rejected:\n" + "\n".join(f"  {line}" for line in str(error).splitlines())
     if isinstance(error, ListSourceError):
         return f"error: a list source could not be used: {error}"
-    if isinstance(error, IndexOrderError):
-        return f"error: {error}"
+    if isinstance(error, OutputError):
+        return f"error: nothing was written: {error}"
     if isinstance(error, (GraphError, KytError)):
         return f"error: {error}"
     return f"error: {error.__class__.__name__}: {error}"

@@ -141,6 +141,17 @@ def test_lookback_window_keeps_only_recent_funding():
     assert exposures(t, d, f, lookback_s=3) == {}
 
 
+def test_lookback_is_exact_when_a_file_has_times_out_of_block_order():
+    # block 11 carries an earlier time than block 10: the window is applied transfer by transfer
+    t = transfers([(SANCTIONED, S, 10, 0, 100, 5000), (CLEAN, S, 11, 0, 300, 100), (SANCTIONED, S, 12, 0, 100, 5100)])
+    d = deposits([(S, 20, 0, 100, 5200)])
+    f = flagged([(SANCTIONED, "sanctions")])
+    assert exposures(t, d, f, lookback_s=1000) == {(0, "sanctions", 2): (Fraction(1), Fraction(100))}
+    assert exposures(t, d, f, lookback_s=100) == {(0, "sanctions", 2): (Fraction(1), Fraction(100))}
+    assert exposures(t, d, f, lookback_s=99) == {}
+    assert exposures(t, d, f, lookback_s=10**6) == {(0, "sanctions", 2): (Fraction(2, 5), Fraction(40))}
+
+
 def test_unknown_sender_and_sender_without_funding_have_no_indirect_exposure():
     t = transfers([(SANCTIONED, CLEAN, 10, 0, 100)])
     f = flagged([(SANCTIONED, "sanctions"), (77, "scam")])

@@ -20,6 +20,8 @@ ADDRESS = st.integers(1, 7)
 @st.composite
 def scenarios(draw):
     t_rows = draw(st.lists(st.tuples(ADDRESS, ADDRESS, st.integers(0, 12), st.integers(0, 3), USD), max_size=40))
+    if draw(st.booleans()):  # times that do not follow block order, as a careless file may have
+        t_rows = [row + (row[2] * 12 + draw(st.integers(-30, 30)),) for row in t_rows]
     d_rows = draw(st.lists(st.tuples(ADDRESS, st.integers(0, 14), st.integers(0, 3), USD), min_size=1, max_size=8))
     f_rows = draw(st.lists(st.tuples(ADDRESS, st.sampled_from(CATEGORIES),
                                      st.one_of(st.none(), st.integers(0, 200)),

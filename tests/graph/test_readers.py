@@ -156,8 +156,8 @@ def test_duplicate_deposit_ids_are_rejected_with_their_lines(tmp_path):
     path = write(tmp_path, "d.csv", [DEPOSIT_HEADER, deposit_row("d1"), deposit_row("d2"), deposit_row("d1"),
                                      deposit_row("d1")])
     lines, _ = problems(lambda: readers.read_deposits(path))
-    assert lines == [f"{path}:4: duplicate deposit_id 'd1' (first at row 1 of the data)",
-                     f"{path}:5: duplicate deposit_id 'd1' (first at row 1 of the data)"]
+    assert lines == [f"{path}:4: duplicate deposit_id 'd1' (first on line 2)",
+                     f"{path}:5: duplicate deposit_id 'd1' (first on line 2)"]
 
 
 def test_deposits_are_read(tmp_path):
@@ -248,3 +248,48 @@ def test_address_columns_in_chunks_with_empty_ones_keep_their_rows():
     codes, parsed = encode_addresses({"x": chunked, "y": other})
     as_text = [[codes.dictionary[int(c)].as_py() for c in column] for column in codes.codes]
     assert as_text == [[A, B, A], [B, B, A]] and all(not len(p.bad) for p in parsed)
+
+
+def test_quoted_newlines_beyond_the_first_read_block_are_read(tmp_path):
+    rows = [row(tx=f"0x{i:x}", asset='"ET\nH"') for i in range(150_000)]  # about 19 MB
+    path = write(tmp_path, "t.csv", [HEADER] + rows)
+    t = readers.read_transfers(path)
+    assert len(t) == 150_000 and t.asset[149_999].as_py() == "ET\nH"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("block", "+3", "block_number '+3' is not a non-negative integer"),
+    ("ts", "9999999999999", "timestamp '9999999999999' is not a time"),
+    ("ts", "99999999999999.5", "is not a time"),
+    ("ts", "2024", "timestamp '2024' is not a time"),
+])
+def test_out_of_range_and_signed_values_are_reported_not_crashed(tmp_path, field, value, message):
+    path = write(tmp_path, "t.csv", [HEADER, row(**{field: value})])
+    lines, _ = problems(lambda: readers.read_transfers(path))
+    assert lines[0].startswith(f"{path}:2: ") and message in lines[0]
+
+
+def test_iso_basic_dates_are_not_taken_for_unix_seconds(tmp_path):
+    path = write(tmp_path, "t.csv", [HEADER, row(ts="20240101")])
+    assert readers.read_transfers(path).timestamp.tolist() == [1704067200 * 10**6]
+
+
+def test_header_names_may_carry_spaces(tmp_path):
+    path = write(tmp_path, "t.csv", [", ".join(HEADER.split(",")), row()])
+    assert readers.read_transfers(path).usd_micro.tolist() == [10_000_000]
+
+
+def test_huge_unsigned_parquet_values_are_reported_as_they_are(tmp_path):
+    table = pa.table({"tx_hash": ["0x1"], "block_number": pa.array([2**63 + 5], pa.uint64()), "position": [0],
+                      "timestamp": ["2024-01-01"], "from_address": [A], "to_address": [B], "asset": ["ETH"],
+                      "amount": ["1"], "usd_value": ["1"]})
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path)
+    lines, _ = problems(lambda: readers.read_transfers(path))
+    assert lines == [f"{path}:1: block_number {2**63 + 5} is out of range (0 to {2**42 - 1})"]
+
+
+def test_a_bad_delisting_date_is_one_problem_not_two(tmp_path):
+    path = write(tmp_path, "f.csv", ["address,category,source,listed_at,delisted_at", f"{A},scam,x,2024-01-01,soon"])
+    lines, _ = problems(lambda: readers.read_flagged(path))
+    assert lines == [f"{path}:2: delisted_at 'soon' is not a time (ISO-8601 or unix seconds)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from graph.fields import parse_time
 from kyt import batch
-from kyt.errors import InputsRejected, PolicyError
+from kyt.errors import InputsRejected, OutputError, PolicyError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SCENARIO = FIXTURES / "scenario"
@@ -139,7 +140,7 @@ def test_bad_inputs_write_nothing_and_report_every_file(tmp_path):
         batch.run(request(tmp_path, deposits=bad_deposits, flagged=bad_flagged))
     text = str(caught.value)
     assert f"{bad_deposits}:4: usd_value -2000 is negative" in text
-    assert f"{bad_deposits}:16: duplicate deposit_id 'D-1001'" in text
+    assert f"{bad_deposits}:16: duplicate deposit_id 'D-1001' (first on line 2)" in text
     assert f"{bad_flagged}:2: address '0x12' is not an address" in text
     assert out.read_text() == "earlier results\n"
     assert not (tmp_path / "exposures.csv").exists() and not (tmp_path / "evidence.jsonl").exists()
@@ -163,3 +164,36 @@ def test_a_failing_writer_leaves_no_output_behind(tmp_path):
     with pytest.raises(OSError):
         batch.write_together([(first, lambda p: p.write_text("x")), (tmp_path / "b.csv", broken)])
     assert not first.exists() and not list(tmp_path.iterdir())
+
+
+def test_outputs_are_all_or_nothing_and_keep_what_was_there(tmp_path):
+    (tmp_path / "a.csv").write_text("old a\n")
+    (tmp_path / "b.csv").write_text("old b\n")
+
+    def broken(path):
+        path.write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        batch.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n")), (tmp_path / "b.csv", broken)])
+    assert (tmp_path / "a.csv").read_text() == "old a\n" and (tmp_path / "b.csv").read_text() == "old b\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+    batch.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n"))])
+    assert (tmp_path / "a.csv").read_text() == "new a\n" and len(list(tmp_path.iterdir())) == 2
+
+
+def test_outputs_that_collide_or_are_directories_are_refused_before_anything(tmp_path):
+    (tmp_path / "adir").mkdir()
+    with pytest.raises(OutputError, match="is a directory"):
+        batch.run(request(tmp_path, exposures_out=tmp_path / "adir"))
+    with pytest.raises(OutputError, match="the same file"):
+        batch.run(request(tmp_path, exposures_out=tmp_path / "out.csv"))
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_outputs_get_the_usual_file_permissions(tmp_path):
+    batch.run(request(tmp_path))
+    mode = (tmp_path / "out.csv").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

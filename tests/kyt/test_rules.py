@@ -87,3 +87,27 @@ def test_digest_changes_with_thresholds_not_with_descriptions():
 def test_missing_file_is_reported(tmp_path):
     with pytest.raises(PolicyError, match="cannot be read"):
         load_policy(tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("min_share = 0", "min_share = nan"), "min_share must be a number from 0 to 1"),
+    (("min_usd = 10", "min_usd = inf"), "min_usd must be a number of USD, 0 or more"),
+    (("min_usd = 10", "min_usd = nan"), "min_usd must be a number of USD, 0 or more"),
+    (('category = "sanctions"', 'category = ["sanctions"]'), "unknown category ['sanctions']"),
+    (('category = "sanctions"', "category = {a = 1}"), "unknown category {'a': 1}"),
+    (("hop = 1", "hop = 1.0"), "hop must be 1 or 2"),
+    (('action = "freeze"', "action = 2"), "unknown action 2"),
+    (('description = "One sentence."', "description = 3"), "description must be text"),
+])
+def test_odd_values_are_rejected_not_crashed(change, message):
+    problems = rejected(RULE.replace(*change))
+    assert any(message in p for p in problems), problems
+
+
+def test_the_design_example_without_description_is_accepted():
+    rule = parse_policy(RULE.replace('description = "One sentence."\n', "")).rules[0]
+    assert rule.description == "" and rule.action == "freeze"
+
+
+def test_name_and_version_must_be_text():
+    assert rejected("version = 3\n" + RULE) == ["version must be text"]
