@@ -137,7 +137,7 @@ def score_command(
     services: Optional[Path] = typer.Option(None, help="Services file: indirect exposure stops at these addresses."),
     as_of: Optional[str] = typer.Option(None, help="Judge flags as of this time (ISO-8601 or unix seconds); default now."),
     method: Method = typer.Option(Method.haircut, help="haircut: share of the funding; poison: any flagged funding counts fully."),
-    lookback_days: Optional[int] = typer.Option(None, min=0, help="Only funding received this many days before the deposit counts."),
+    lookback_days: Optional[int] = typer.Option(None, min=0, max=36_500, help="Only funding received this many days before the deposit counts."),
     rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write one row per deposit (CSV)."),
     exposures_out: Optional[Path] = typer.Option(None, help="Write one row per exposure (CSV)."),
