@@ -70,8 +70,9 @@ def rank_sources(category: str, flags: FlagView,
 
 
 def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
-            which: np.ndarray | None = None, top: int = TOP_SOURCES, lookback: int | None = None) -> list[Evidence]:
-    """Evidence for the exposures at positions `which` (all when None), scored with `lookback`."""
+            which: np.ndarray | None = None, top: int = TOP_SOURCES) -> list[Evidence]:
+    """Evidence for the exposures at positions `which` (all when None)."""
+    lookback = exposures.lookback
     positions = range(len(exposures)) if which is None else which
     deposit_order = deposits.order
     out = []

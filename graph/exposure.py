@@ -93,6 +93,8 @@ class Exposures:
 
     categories: list[str]
     method: str
+    lookback: int | None
+    """The window the exposures were scored with (microseconds), None for none."""
     deposit: np.ndarray
     category: np.ndarray
     hop: np.ndarray
@@ -122,12 +124,12 @@ class Exposures:
         return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
 
     @staticmethod
-    def concat(parts: list["Exposures"], categories: list[str], method: str) -> "Exposures":
+    def concat(parts: list["Exposures"], categories: list[str], method: str, lookback: int | None) -> "Exposures":
         """Join per-chunk results whose deposit numbers are already global."""
         if not parts:
-            return Exposures(categories, method, *[np.empty(0, dtype=np.int64) for _ in Exposures.COLUMNS])
-        return Exposures(categories, method, *[np.concatenate([getattr(p, n) for p in parts])
-                                               for n in Exposures.COLUMNS])
+            return Exposures(categories, method, lookback, *[np.empty(0, dtype=np.int64) for _ in Exposures.COLUMNS])
+        return Exposures(categories, method, lookback, *[np.concatenate([getattr(p, n) for p in parts])
+                                                         for n in Exposures.COLUMNS])
 
 
 def is_service(services: Services | None, addresses: pa.Array) -> np.ndarray:
@@ -169,7 +171,7 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     hop = 1 + (column >= k)
     value = deposits.usd_micro[d]
     direct = hop == 1
-    return Exposures(flags.categories, method, d + offset, column % k, hop, value,
+    return Exposures(flags.categories, method, lookback, d + offset, column % k, hop, value,
                      np.where(direct, value, cells[d, column]), np.where(direct, value, total[d]),
                      np.where(direct, 0, first[d]), np.where(direct, 0, last[d]))
 
@@ -201,4 +203,4 @@ def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Se
                             deposits.slice(start, stop), start, method, lookback))
         if progress:
             progress(stop - start)
-    return Exposures.concat(parts, flags.categories, method)
+    return Exposures.concat(parts, flags.categories, method, lookback)

@@ -192,7 +192,7 @@ def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
     if request.evidence_out:
         outputs.append((request.evidence_out,
                         lambda path: write_evidence(
-                            result, evidence.collect(index, flags, deposits, exposures, lookback=lookback), path)))
+                            result, evidence.collect(index, flags, deposits, exposures), path)))
     result.written = write_together(outputs)
     seconds["write"] = time.perf_counter() - clock
     return result

@@ -54,7 +54,7 @@ def exposures(rows):
     cols = list(zip(*rows)) if rows else [[]] * 6
     deposit, category, hop, flagged, total, value = [np.array(c, dtype=np.int64) for c in cols]
     zeros = np.zeros(len(rows), dtype=np.int64)
-    return Exposures(["mixer", "sanctions"], "haircut", deposit, category, hop, value, flagged, total, zeros, zeros)
+    return Exposures(["mixer", "sanctions"], "haircut", None, deposit, category, hop, value, flagged, total, zeros, zeros)
 
 
 def test_most_severe_action_wins_and_all_matches_are_kept():
