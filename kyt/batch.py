@@ -96,6 +96,10 @@ class ScoreResult:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    evidence: list[dict] = field(default_factory=list)
+    """Evidence of the frozen deposits' exposures (when cases are to be opened)."""
+    case_ids: dict[int, int] | None = None
+    """deposit index -> case id, filled by the `open_cases` step of `run`."""
 
 
 def file_digest(path: Path | None) -> str:
@@ -142,8 +146,13 @@ def _load(request: ScoreRequest, progress: Progress):
     return loaded
 
 
-def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
-    """Score the deposits of `request`, decide, and write the requested outputs."""
+def run(request: ScoreRequest, progress: Progress | None = None,
+        open_cases: Callable[[ScoreResult], dict[int, int]] | None = None) -> ScoreResult:
+    """Score the deposits of `request`, decide, open cases (when given a way to), write the outputs.
+
+    `open_cases` receives the result, with the evidence of every frozen deposit, and returns
+    the case id of each frozen deposit; those ids go in the `case_id` column of `--out`.
+    """
     progress = progress or Quiet()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -181,6 +190,15 @@ def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
         idle = sorted(set(flagged.categories()) - covered)
         if idle:
             result.warnings.append(f"no rule acts on these flagged categories: {', '.join(idle)}")
+
+    if open_cases is not None:
+        clock = time.perf_counter()
+        progress.stage("opening cases")
+        frozen = np.isin(exposures.deposit, np.flatnonzero(decisions.code == DECISIONS.index("freeze")))
+        result.evidence = [e.to_dict() for e in evidence.collect(index, flags, deposits, exposures,
+                                                                   which=np.flatnonzero(frozen))]
+        result.case_ids = open_cases(result)
+        seconds["cases"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     progress.stage("writing results")
@@ -258,6 +276,10 @@ def write_decisions(result: ScoreResult, path: Path) -> None:
         "categories": pa.array(categories_text(result.exposures, n), pa.string()),
         "snapshot_id": pa.array([result.snapshot.id] * n, pa.string()),
     })
+    if result.case_ids is not None:
+        case_id = np.full(n, "", dtype=object)
+        case_id[list(result.case_ids)] = [str(v) for v in result.case_ids.values()]
+        table = table.append_column("case_id", pa.array(case_id, pa.string()))
     write_table_csv(table, path)
 
 

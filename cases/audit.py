@@ -1,0 +1,101 @@
+"""The audit trail: every change is an event chained to the previous one by a SHA-256 hash.
+
+An event's hash covers its sequence number, case, actor, time, action, before and after,
+and the previous event's hash, so changing, removing or inserting any event breaks every
+hash after it. `append` runs inside the transaction of the change it records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from cases.models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _plain(value: object) -> object:
+    """JSON-ready values: datetimes and decimals as text."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def digest(seq: int, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,
+           prev_hash: str) -> str:
+    """The hash of one event given the hash of the one before it."""
+    body = json.dumps({"seq": seq, "case_id": case_id, "actor": actor, "at": at.isoformat(), "action": action,
+                       "before": before, "after": after, "prev": prev_hash}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(session: Session, actor: str, action: str, at: datetime, case_id: int | None = None,
+           before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Add the next event of the chain to the session's transaction (the caller commits)."""
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    before, after = _plain(before or {}), _plain(after or {})
+    at = at.astimezone(timezone.utc)
+    seq = head.seq + 1
+    event = AuditEvent(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
+                       prev_hash=head.hash, hash=digest(seq, case_id, actor, at, action, before, after, head.hash))
+    session.add(event)
+    head.seq, head.hash = seq, event.hash
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `verify` found: how many events it checked and the first problem, if any."""
+
+    checked: int
+    problem: str | None
+    seq: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify(session: Session, batch: int = 5000) -> Verdict:
+    """Walk the chain in order; name the first altered, missing or extra event."""
+    head = session.get(AuditHead, 1)
+    expected_prev, expected_seq, checked, after_seq = GENESIS, 1, 0, 0
+    while True:
+        events = session.exec(select(AuditEvent).where(AuditEvent.seq > after_seq)
+                              .order_by(AuditEvent.seq).limit(batch)).all()
+        for event in events:
+            if event.seq != expected_seq:
+                return Verdict(checked, f"event {expected_seq} is missing (the next one is {event.seq})", expected_seq)
+            if event.prev_hash != expected_prev:
+                return Verdict(checked, f"event {event.seq} does not follow event {event.seq - 1}: "
+                                        "its record of the previous hash was changed", event.seq)
+            recomputed = digest(event.seq, event.case_id, event.actor, event.at, event.action, event.before,
+                                event.after, event.prev_hash)
+            if recomputed != event.hash:
+                return Verdict(checked, f"event {event.seq} ({event.action} by {event.actor}) was altered", event.seq)
+            expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+        if len(events) < batch:
+            break
+        after_seq = events[-1].seq
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq != checked or head_hash != expected_prev:
+        return Verdict(checked, f"the chain ends at event {checked} but {head_seq} were recorded: "
+                                "events at the end are missing", checked + 1)
+    return Verdict(checked, None, None)

@@ -1,0 +1,54 @@
+"""Errors raised by the cases layer; the command line and the console render them (ui.messages)."""
+
+from __future__ import annotations
+
+
+class CaseError(Exception):
+    """Base of every error the cases layer raises on purpose."""
+
+
+class NotFound(CaseError):
+    """No such case, user, proposal or tracking number."""
+
+
+class AccessDenied(CaseError):
+    """The acting user's role may not do this."""
+
+    def __init__(self, user: str, role: str, permission: str) -> None:
+        super().__init__(user, role, permission)
+        self.user, self.role, self.permission = user, role, permission
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) may not {self.permission.replace('_', ' ')}"
+
+
+class IllegalTransition(CaseError):
+    """The action is not allowed from the case's current state."""
+
+    def __init__(self, state: str, action: str, allowed: list[str]) -> None:
+        super().__init__(state, action, allowed)
+        self.state, self.action, self.allowed = state, action, allowed
+
+    def __str__(self) -> str:
+        options = ", ".join(self.allowed) if self.allowed else "none"
+        return f"cannot {self.action.replace('_', ' ')} a case that is {self.state.replace('_', ' ')} (allowed: {options})"
+
+
+class FourEyesViolation(CaseError):
+    """A proposal was approved by its proposer, or by someone who may not approve."""
+
+
+class Conflict(CaseError):
+    """Someone else changed the case first; reload it and try again."""
+
+    def __init__(self, case_id: int, expected: int, actual: int) -> None:
+        super().__init__(case_id, expected, actual)
+        self.case_id, self.expected, self.actual = case_id, expected, actual
+
+    def __str__(self) -> str:
+        return (f"case {self.case_id} was changed by someone else (you had version {self.expected}, "
+                f"it is now {self.actual}); reload it and try again")
+
+
+class InvalidRequest(CaseError):
+    """A request is incomplete or contradictory (a missing report reference, a snooze in the past...)."""

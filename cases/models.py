@@ -1,0 +1,220 @@
+"""The case tables (SQLModel), in Base / Create / table / Public families where callers need them.
+
+Times are timezone-aware UTC (`UTCDateTime`), money is exact (`ExactDecimal`). Every table
+change happens through cases.service, in one transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cases.columns import ExactDecimal, UTCDateTime
+
+ROLES = ("analyst", "supervisor", "support", "admin")
+
+
+class UserBase(SQLModel):
+    name: str = Field(index=True, unique=True, max_length=80)
+    role: str = Field(max_length=20)
+
+
+class User(UserBase, table=True):
+    """A person who works cases (or the `system` account that batch jobs act as)."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str | None = Field(default=None, max_length=200)
+    active: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DepositFields(SQLModel):
+    """What a case knows of its deposit."""
+
+    deposit_id: str = Field(max_length=200)
+    customer_id: str = Field(index=True, max_length=200)
+    tx_hash: str = Field(index=True, max_length=200)
+    from_address: str = Field(max_length=42)
+    to_address: str = Field(max_length=42)
+    asset: str = Field(max_length=40)
+    amount: Decimal = Field(sa_type=ExactDecimal)
+    usd_value: Decimal = Field(sa_type=ExactDecimal)
+    deposit_time: datetime = Field(sa_type=UTCDateTime)
+    block_number: int
+    position: int
+
+
+class CaseBase(DepositFields):
+    """The deposit and the decision that froze it."""
+
+    decision: str = Field(max_length=10)
+    rule_ids: list[str] = Field(default_factory=list, sa_type=JSON)
+    snapshot_id: str = Field(max_length=40)
+    snapshot: dict = Field(default_factory=dict, sa_type=JSON)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    min_hop: int = 2
+    jurisdictions: list[str] = Field(default_factory=list, sa_type=JSON)
+
+
+class ExposureCreate(SQLModel):
+    """One exposure of a deposit, with its evidence (see graph.evidence.Evidence.to_dict)."""
+
+    category: str = Field(max_length=40)
+    hop: int
+    share: Decimal = Field(sa_type=ExactDecimal)
+    usd: Decimal = Field(sa_type=ExactDecimal)
+    evidence: dict = Field(default_factory=dict, sa_type=JSON)
+
+
+class CaseCreate(CaseBase):
+    """A frozen deposit to open a case for."""
+
+    exposures: list[ExposureCreate] = Field(default_factory=list)
+
+
+class Case(CaseBase, table=True):
+    """A freeze case: one per frozen deposit, never two (unique deposit_id)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("deposit_id", name="uq_cases_deposit_id"),
+                      Index("ix_cases_queue", "status", "next_due_at", "id"))
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_number: str = Field(unique=True, max_length=20)
+    status: str = Field(max_length=20)
+    assignee: str | None = Field(default=None, max_length=80)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    snooze_reason: str | None = Field(default=None, max_length=500)
+    outcome: str | None = Field(default=None, max_length=20)
+    report_ref: str | None = Field(default=None, max_length=100)
+    report_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+
+
+class CasePublic(CaseBase):
+    """A case as analysts and supervisors see it (never shown to the support role)."""
+
+    id: int
+    tracking_number: str
+    status: str
+    assignee: str | None
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    next_due_at: datetime | None
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    outcome: str | None
+    report_ref: str | None
+    report_date: datetime | None
+    version: int
+
+
+class Exposure(ExposureCreate, table=True):
+    """An exposure kept with its case."""
+
+    __tablename__ = "exposures"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+
+
+class Proposal(SQLModel, table=True):
+    """A proposed release or escalation, waiting for a second person (four eyes)."""
+
+    __tablename__ = "proposals"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    kind: str = Field(max_length=20)
+    reason: str = Field(max_length=2000)
+    proposed_by: str = Field(max_length=80)
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=20)
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decision_note: str | None = Field(default=None, max_length=2000)
+
+
+class Deadline(SQLModel, table=True):
+    """A deadline a rule set on a case, from a trigger."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_open_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    rule_id: str = Field(max_length=40)
+    jurisdiction: str = Field(max_length=10)
+    trigger: str = Field(max_length=40)
+    triggered_at: datetime = Field(sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    warn_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="open", max_length=20)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Note(SQLModel, table=True):
+    """An analyst's note on a case."""
+
+    __tablename__ = "notes"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    author: str = Field(max_length=80)
+    written_at: datetime = Field(sa_type=UTCDateTime)
+    body: str = Field(max_length=10_000)
+
+
+class Attachment(SQLModel, table=True):
+    """What is known of a file attached to a case (the file itself lives elsewhere)."""
+
+    __tablename__ = "attachments"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    filename: str = Field(max_length=300)
+    media_type: str = Field(max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    uploaded_by: str = Field(max_length=80)
+    uploaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Alert(DepositFields, table=True):
+    """A deposit the rules sent to review: an alert in the queue, funds not frozen."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("deposit_id", name="uq_alerts_deposit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule_ids: list[str] = Field(default_factory=list, sa_type=JSON)
+    categories: list[str] = Field(default_factory=list, sa_type=JSON)
+    snapshot_id: str = Field(max_length=40)
+    status: str = Field(default="open", max_length=20)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change, chained to the one before it by hash (see cases.audit)."""
+
+    __tablename__ = "audit_events"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    case_id: int | None = Field(default=None, index=True)
+    actor: str = Field(max_length=80)
+    at: datetime = Field(sa_type=UTCDateTime)
+    action: str = Field(max_length=60)
+    before: dict = Field(default_factory=dict, sa_type=JSON)
+    after: dict = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The last event of the chain: one row, locked by every append, so appends line up."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)

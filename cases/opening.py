@@ -1,0 +1,159 @@
+"""Open a case for every frozen deposit of a scoring run, and an alert for every review.
+
+Idempotent and crash-safe: the deposit id is unique, deposits that already have a case
+are skipped, and each chunk of cases (with their exposures, deadlines and audit events)
+is one transaction, so a run killed at any moment and run again ends with exactly one
+case per frozen deposit.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import numpy as np
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from cases import audit
+from cases.access import require
+from cases.db import Store
+from cases.models import Alert, Case, Exposure
+from cases.schedule import next_due, start_deadlines
+from cases.service import acting_user, unit_of_work
+from graph.money import micro_text
+from kyt.batch import ScoreResult, exposure_table
+
+CHUNK = 200
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+DEFAULT_JURISDICTIONS = ("US", "NY")
+
+
+def tracking_number() -> str:
+    """A tracking number for the customer, e.g. FC-7KQ2-9XMD (no 0/O or 1/I to misread)."""
+    chars = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return f"FC-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass
+class Opened:
+    """What a run did: the case id of every frozen deposit (deposit index -> id), and counts."""
+
+    case_ids: dict[int, int]
+    opened: int
+    existing: int
+    alerts: int
+
+
+def _time(micro: int) -> datetime:
+    return datetime.fromtimestamp(int(micro) / 1e6, tz=timezone.utc)
+
+
+def _deposit_fields(result: ScoreResult, d: int) -> dict:
+    deposits = result.deposits
+    return dict(
+        deposit_id=deposits.deposit_id[d].as_py(), customer_id=deposits.customer_id[d].as_py(),
+        tx_hash=deposits.tx_hash[d].as_py(), from_address=deposits.from_address[d].as_py(),
+        to_address=deposits.to_address[d].as_py(), asset=deposits.asset[d].as_py(),
+        amount=Decimal(deposits.amount[d].as_py()), usd_value=Decimal(micro_text(int(deposits.usd_micro[d]))),
+        deposit_time=_time(deposits.timestamp[d]), block_number=int(deposits.block[d]),
+        position=int(deposits.position[d]))
+
+
+def _exposures_by_deposit(result: ScoreResult, wanted: set[int]) -> dict[int, list[Exposure]]:
+    table = exposure_table(result)
+    categories, hops = table.column("category").to_pylist(), table.column("hop").to_pylist()
+    shares, usds = table.column("share").to_pylist(), table.column("usd").to_pylist()
+    evidence = {(e["deposit_id"], e["category"], e["hop"]): e for e in result.evidence}
+    ids = result.deposits.deposit_id
+    out: dict[int, list[Exposure]] = {}
+    for i, d in enumerate(result.exposures.deposit.tolist()):
+        if d in wanted:
+            key = (ids[d].as_py(), categories[i], hops[i])
+            out.setdefault(d, []).append(Exposure(case_id=0, category=categories[i], hop=hops[i],
+                                                  share=Decimal(shares[i]), usd=Decimal(usds[i]),
+                                                  evidence=evidence.get(key, {})))
+    return out
+
+
+def _open_one(session: Session, result: ScoreResult, d: int, exposures: list[Exposure], actor: str,
+              jurisdictions: list[str], now: datetime) -> Case:
+    rules = result.decisions.rule_texts[d]
+    case = Case(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
+                snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot),
+                categories=sorted({e.category for e in exposures}), min_hop=min((e.hop for e in exposures), default=2),
+                jurisdictions=list(jurisdictions), tracking_number=tracking_number(), status="open",
+                opened_at=now, updated_at=now, version=1)
+    session.add(case)
+    session.flush()
+    for exposure in exposures:
+        exposure.case_id = case.id
+        session.add(exposure)
+    started = start_deadlines(session, case, "case_opened", now)
+    started += start_deadlines(session, case, "customer_waiting", now)
+    if "sanctions" in case.categories:
+        started += start_deadlines(session, case, "sanctions_freeze", now)
+    case.next_due_at = next_due(session, case.id)
+    session.add(case)
+    audit.append(session, actor, "case.opened", now, case.id, {},
+                 {"deposit_id": case.deposit_id, "tracking_number": case.tracking_number, "rule_ids": case.rule_ids,
+                  "snapshot_id": case.snapshot_id, "deadlines_started": started})
+    return case
+
+
+def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: dict[int, list[Exposure]],
+                actor: str, jurisdictions: list[str], now: datetime) -> tuple[dict[int, int], int]:
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "open_cases")
+        ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
+        found = {deposit_id: case_id for deposit_id, case_id in
+                 session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(list(ids)))).all()}
+        case_ids = {ids[deposit_id]: case_id for deposit_id, case_id in found.items()}
+        opened = 0
+        for deposit_id, d in ids.items():
+            if deposit_id not in found:
+                case_ids[d] = _open_one(session, result, d, exposures.get(d, []), user.name, jurisdictions, now).id
+                opened += 1
+        return case_ids, opened
+
+
+def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: datetime) -> int:
+    added = 0
+    for start in range(0, len(reviews), CHUNK):
+        chunk = reviews[start:start + CHUNK]
+        with unit_of_work(store) as session:
+            ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
+            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(list(ids)))).all())
+            for deposit_id, d in ids.items():
+                if deposit_id in known:
+                    continue
+                rules = result.decisions.rule_texts[d]
+                session.add(Alert(**_deposit_fields(result, d), rule_ids=rules.split(";") if rules else [],
+                                  categories=sorted({result.exposures.categories[int(c)] for c in
+                                                     result.exposures.category[result.exposures.deposit == d]}),
+                                  snapshot_id=result.snapshot.id, created_at=now))
+                added += 1
+    return added
+
+
+def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "system:batch",
+               jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> Opened:
+    """Open the cases and alerts of a scoring run; safe to run again on the same run."""
+    frozen = np.flatnonzero(result.decisions.code == 2).tolist()
+    reviews = np.flatnonzero(result.decisions.code == 1).tolist()
+    exposures = _exposures_by_deposit(result, set(frozen))
+    case_ids: dict[int, int] = {}
+    opened = 0
+    for start in range(0, len(frozen), CHUNK):
+        chunk = frozen[start:start + CHUNK]
+        try:
+            ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
+        except IntegrityError:  # another run opened some of these at the same moment: count them as found
+            ids, count = _open_chunk(store, result, chunk, _exposures_by_deposit(result, set(chunk)), actor,
+                                     list(jurisdictions), now)
+        case_ids.update(ids)
+        opened += count
+    return Opened(case_ids, opened, len(frozen) - opened, _record_alerts(store, result, reviews, now))

@@ -1,0 +1,201 @@
+"""Reading cases: the queue, one case in full, the customer-safe view, deadlines at risk, audit.
+
+Every function takes the acting user's name and checks the role first. The support role
+reaches only `customer_view`, which carries nothing of the investigation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from cases import audit, lifecycle
+from cases.access import require
+from cases.db import Store
+from cases.errors import NotFound
+from cases.models import Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
+from cases.service import acting_user
+
+CUSTOMER_STATUS = {"open": "under_review", "in_review": "under_review", "escalated": "under_review",
+                   "awaiting_customer": "awaiting_your_information", "released": "released"}
+"""The status a customer may be told, for each state (a report is never hinted at)."""
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One line of the queue."""
+
+    id: int
+    tracking_number: str
+    status: str
+    customer_id: str
+    usd_value: Decimal
+    categories: list[str]
+    min_hop: int
+    assignee: str | None
+    next_due_at: datetime | None
+    snoozed_until: datetime | None
+    version: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the queue and how many rows match in all."""
+
+    rows: list[QueueRow]
+    total: int
+    page: int
+    page_size: int
+
+
+@dataclass
+class CaseDetail:
+    """Everything about a case, for analysts and supervisors."""
+
+    case: CasePublic
+    exposures: list[dict] = field(default_factory=list)
+    deadlines: list[dict] = field(default_factory=list)
+    proposals: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+    allowed_actions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """What support may see and say: nothing of evidence, exposures, notes or reports."""
+
+    tracking_number: str
+    customer_id: str
+    status: str
+    asset: str
+    amount: Decimal
+    deposit_time: datetime
+    next_update_due: datetime | None
+
+
+def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int = 50, status: str | None = None,
+          category: str | None = None, hop: int | None = None, jurisdiction: str | None = None,
+          assignee: str | None = None, min_usd: Decimal | None = None, max_usd: Decimal | None = None,
+          include_snoozed: bool = False) -> Page:
+    """Open cases (or those in `status`), nearest deadline first, one page at a time."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_case")
+        filters = (status, category, hop, jurisdiction, assignee, min_usd, max_usd, None if include_snoozed else now)
+        sqlite = store.engine.dialect.name == "sqlite"
+        query = _filtered(select(Case), filters, sqlite)
+        order = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
+        cases = session.exec(query.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
+        total = session.exec(_filtered(select(sa.func.count()).select_from(Case), filters, sqlite)).one()
+        return Page([QueueRow(c.id, c.tracking_number, c.status, c.customer_id, c.usd_value, c.categories, c.min_hop,
+                              c.assignee, c.next_due_at, c.snoozed_until, c.version) for c in cases],
+                    int(total), page, page_size)
+
+
+def _filtered(query, filters, sqlite: bool):
+    status, category, hop, jurisdiction, assignee, min_usd, max_usd, snoozed_before = filters
+    statuses = [status] if status else list(lifecycle.OPEN_STATES)
+    query = query.where(Case.status.in_(statuses))
+    if category:
+        query = query.where(sa.cast(Case.categories, sa.String).like(f'%"{category}"%'))
+    if jurisdiction:
+        query = query.where(sa.cast(Case.jurisdictions, sa.String).like(f'%"{jurisdiction}"%'))
+    if hop is not None:
+        query = query.where(Case.min_hop == hop)
+    if assignee:
+        query = query.where(Case.assignee == assignee)
+    if snoozed_before is not None:
+        query = query.where(sa.or_(Case.snoozed_until.is_(None), Case.snoozed_until <= snoozed_before))
+    money = sa.cast(Case.usd_value, sa.Numeric(38, 6)) if sqlite else Case.usd_value
+    if min_usd is not None:
+        query = query.where(money >= min_usd)
+    if max_usd is not None:
+        query = query.where(money <= max_usd)
+    return query
+
+
+def _rows(session: Session, model, case_id: int, order) -> list[dict]:
+    return [row.model_dump() for row in session.exec(select(model).where(model.case_id == case_id).order_by(order))]
+
+
+def show(store: Store, actor: str, case_id: int) -> CaseDetail:
+    """One case in full: deposit, decision, exposures with evidence, deadlines, proposals, notes."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_case")
+        case = session.get(Case, case_id)
+        if case is None:
+            raise NotFound(f"no case {case_id}")
+        return CaseDetail(
+            case=CasePublic.model_validate(case, from_attributes=True),
+            exposures=_rows(session, Exposure, case.id, Exposure.id),
+            deadlines=_rows(session, Deadline, case.id, Deadline.due_at),
+            proposals=_rows(session, Proposal, case.id, Proposal.id),
+            notes=_rows(session, Note, case.id, Note.id),
+            attachments=_rows(session, Attachment, case.id, Attachment.id),
+            allowed_actions=lifecycle.allowed_actions(case.status))
+
+
+def customer_view(store: Store, actor: str, tracking_number: str | None = None, customer_id: str | None = None,
+                  tx_hash: str | None = None) -> list[CustomerView]:
+    """The customer-safe view of the cases matching a tracking number, a customer or a deposit tx hash."""
+    if not (tracking_number or customer_id or tx_hash):
+        raise NotFound("give a tracking number, a customer id or a deposit transaction hash")
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_customer_status")
+        query = select(Case)
+        if tracking_number:
+            query = query.where(Case.tracking_number == tracking_number.strip().upper())
+        if customer_id:
+            query = query.where(Case.customer_id == customer_id.strip())
+        if tx_hash:
+            query = query.where(Case.tx_hash == tx_hash.strip().lower())
+        out = []
+        for case in session.exec(query.order_by(Case.id)).all():
+            update = session.exec(select(Deadline.due_at).where(Deadline.case_id == case.id, Deadline.status == "open",
+                                                                Deadline.rule_id == "NY-STATUS")).first()
+            status = CUSTOMER_STATUS.get(case.status) or ("released" if case.outcome == "released" else "closed")
+            out.append(CustomerView(case.tracking_number, case.customer_id, status, case.asset, case.amount,
+                                    case.deposit_time, update))
+        return out
+
+
+@dataclass(frozen=True)
+class DueDeadline:
+    """A deadline at risk or overdue, with its case."""
+
+    case_id: int
+    tracking_number: str
+    case_status: str
+    rule_id: str
+    jurisdiction: str
+    due_at: datetime
+    warn_at: datetime
+    overdue: bool
+
+
+def due(store: Store, actor: str, now: datetime, within: timedelta) -> list[DueDeadline]:
+    """Open deadlines overdue, due within `within`, or past their warning point; soonest first."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_deadlines")
+        rows = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
+                            .where(Deadline.status == "open",
+                                   sa.or_(Deadline.due_at <= now + within, Deadline.warn_at <= now))
+                            .order_by(Deadline.due_at, Deadline.id)).all()
+        return [DueDeadline(c.id, c.tracking_number, c.status, d.rule_id, d.jurisdiction, d.due_at, d.warn_at,
+                            d.due_at < now) for d, c in rows]
+
+
+def verify_audit(store: Store, actor: str) -> audit.Verdict:
+    """Walk the audit chain (supervisors and admins)."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_audit")
+        return audit.verify(session)

@@ -1,0 +1,265 @@
+"""Every change to cases, in one place: each call is one transaction with its audit event.
+
+Each function takes the acting user's name and `now`; it checks the user's permission,
+the case's state (cases.lifecycle) and version (optimistic locking: a stale
+`expected_version` raises Conflict), makes the change, starts or closes deadlines, appends
+the audit event and commits, or changes nothing.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from cases import audit, lifecycle
+from cases.access import require
+from cases.db import Store
+from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
+from cases.models import ROLES, Attachment, Case, Deadline, Note, Proposal, User
+from cases.passwords import hash_password
+from cases.schedule import close_deadlines, next_due, start_deadlines
+
+SYSTEM_PREFIX = "system:"
+CASE_FIELDS = ("status", "assignee", "snoozed_until", "snooze_reason", "outcome", "report_ref", "report_date",
+               "closed_at", "next_due_at", "version")
+
+
+@contextmanager
+def unit_of_work(store: Store) -> Iterator[Session]:
+    """A session whose transaction commits when the block ends, and rolls back on any error."""
+    with store.session() as session, session.begin():
+        yield session
+
+
+def acting_user(session: Session, name: str) -> User:
+    """The active user called `name`; `system:<job>` is the account batch jobs act as."""
+    if name.startswith(SYSTEM_PREFIX):
+        return User(name=name, role="system")
+    user = session.exec(select(User).where(User.name == name)).one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"no active user called {name!r}")
+    return user
+
+
+def _case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"no case {case_id}")
+    return case
+
+
+def _snapshot(case: Case) -> dict:
+    return {field: getattr(case, field) for field in CASE_FIELDS}
+
+
+def _save(session: Session, case: Case, expected_version: int | None, now: datetime, **changes: object) -> dict:
+    """Update the case if it is still at `expected_version`; (before, after) of what changed."""
+    expected = case.version if expected_version is None else expected_version
+    before = _snapshot(case)
+    changes["next_due_at"] = next_due(session, case.id)
+    values = {**changes, "updated_at": now, "version": expected + 1}
+    result = session.execute(sa.update(Case).where(Case.id == case.id, Case.version == expected).values(**values))
+    if result.rowcount != 1:
+        actual = session.execute(sa.select(Case.version).where(Case.id == case.id)).scalar_one()
+        raise Conflict(case.id, expected, actual)
+    for field, value in values.items():
+        setattr(case, field, value)
+    after = _snapshot(case)
+    changed = [f for f in CASE_FIELDS if before[f] != after[f]]
+    return {"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}}
+
+
+def transition(store: Store, actor: str, case_id: int, action: str, now: datetime,
+               expected_version: int | None = None, reason: str = "") -> Case:
+    """Take a lifecycle action that needs no more than a reason: start_review, request_information,
+    customer_replied, resume_review, close."""
+    if action not in ("start_review", "request_information", "customer_replied", "resume_review", "close"):
+        raise InvalidRequest(f"{action!r} is not taken with transition(); use propose, approve or reject")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        step = lifecycle.step(action)
+        require(user.name, user.role, step.permission)
+        case = _case(session, case_id)
+        state = lifecycle.next_state(case.status, action)
+        extra: dict[str, object] = {"status": state}
+        if action == "close":
+            extra["closed_at"] = now
+            close_deadlines(session, case.id, now, "cancelled")
+        change = _save(session, case, expected_version, now, **extra)
+        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
+                     {**change["after"], **({"reason": reason} if reason else {})})
+        return case
+
+
+def propose(store: Store, actor: str, case_id: int, kind: str, reason: str, now: datetime,
+            expected_version: int | None = None) -> Proposal:
+    """Propose to release or escalate; escalation means suspicion is determined (US-SAR-30 starts)."""
+    if kind not in ("release", "escalation"):
+        raise InvalidRequest(f"a proposal is a release or an escalation, not {kind!r}")
+    if not reason.strip():
+        raise InvalidRequest("a proposal needs a reason")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        action = f"propose_{kind}"
+        require(user.name, user.role, lifecycle.step(action).permission)
+        case = _case(session, case_id)
+        lifecycle.next_state(case.status, action)
+        if _pending(session, case.id) is not None:
+            raise InvalidRequest(f"case {case.id} already has a proposal waiting for approval")
+        proposal = Proposal(case_id=case.id, kind=kind, reason=reason.strip(), proposed_by=user.name, proposed_at=now)
+        session.add(proposal)
+        session.flush()
+        started = start_deadlines(session, case, "suspicion_determined", now) if kind == "escalation" else []
+        change = _save(session, case, expected_version, now)
+        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
+                     {**change["after"], "proposal": proposal.id, "reason": proposal.reason,
+                      "deadlines_started": started})
+        return proposal
+
+
+def _pending(session: Session, case_id: int) -> Proposal | None:
+    return session.exec(select(Proposal).where(Proposal.case_id == case_id, Proposal.status == "pending")).first()
+
+
+def approve(store: Store, actor: str, case_id: int, now: datetime, expected_version: int | None = None,
+            note: str = "", report_ref: str | None = None, report_date: datetime | None = None) -> Case:
+    """Approve the pending proposal (a supervisor who did not propose it); escalation records the report."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "approve")
+        case = _case(session, case_id)
+        proposal = _pending(session, case.id)
+        if proposal is None:
+            raise InvalidRequest(f"case {case.id} has no proposal waiting for approval")
+        if proposal.proposed_by == user.name:
+            raise FourEyesViolation(f"{user.name} proposed this {proposal.kind} and may not also approve it")
+        action = f"approve_{proposal.kind}"
+        state = lifecycle.next_state(case.status, action)
+        extra: dict[str, object] = {"status": state, "outcome": "released" if proposal.kind == "release" else "escalated"}
+        if proposal.kind == "escalation":
+            if not (report_ref or "").strip() or report_date is None:
+                raise InvalidRequest("approving an escalation records the report: give its reference and date")
+            extra.update(report_ref=report_ref.strip(), report_date=report_date)
+        proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "approved", user.name, now, note
+        session.add(proposal)
+        closed = close_deadlines(session, case.id, now, "met", rule_ids=("INT-REVIEW", "US-SAR-30"))
+        if proposal.kind == "release":
+            closed += close_deadlines(session, case.id, now, "cancelled", rule_ids=("NY-STATUS",))
+        started = start_deadlines(session, case, "report_filed", report_date) if proposal.kind == "escalation" else []
+        change = _save(session, case, expected_version, now, **extra)
+        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
+                     {**change["after"], "proposal": proposal.id, "deadlines_closed": closed,
+                      "deadlines_started": started})
+        return case
+
+
+def reject(store: Store, actor: str, case_id: int, note: str, now: datetime, expected_version: int | None = None) -> Case:
+    """Turn the pending proposal down (a supervisor); the case stays in review."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "approve")
+        case = _case(session, case_id)
+        lifecycle.next_state(case.status, "reject_proposal")
+        proposal = _pending(session, case.id)
+        if proposal is None:
+            raise InvalidRequest(f"case {case.id} has no proposal waiting for approval")
+        proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "rejected", user.name, now, note
+        session.add(proposal)
+        change = _save(session, case, expected_version, now)
+        audit.append(session, user.name, "case.reject_proposal", now, case.id, change["before"],
+                     {**change["after"], "proposal": proposal.id, "note": note})
+        return case
+
+
+def assign(store: Store, actor: str, case_id: int, assignee: str | None, now: datetime,
+           expected_version: int | None = None) -> Case:
+    """Give the case to an analyst or supervisor (or to nobody)."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "work_case")
+        if assignee is not None:
+            target = acting_user(session, assignee)
+            require(target.name, target.role, "work_case")
+        case = _case(session, case_id)
+        change = _save(session, case, expected_version, now, assignee=assignee)
+        audit.append(session, user.name, "case.assign", now, case.id, change["before"], change["after"])
+        return case
+
+
+def snooze(store: Store, actor: str, case_id: int, until: datetime, reason: str, now: datetime,
+           expected_version: int | None = None) -> Case:
+    """Keep the case out of the way until `until`, for a stated reason; deadlines keep running."""
+    if until <= now:
+        raise InvalidRequest("a snooze must end in the future")
+    if not reason.strip():
+        raise InvalidRequest("a snooze needs a reason")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "work_case")
+        case = _case(session, case_id)
+        if case.status not in lifecycle.OPEN_STATES:
+            raise InvalidRequest(f"case {case.id} is {case.status}; only open cases can be snoozed")
+        change = _save(session, case, expected_version, now, snoozed_until=until, snooze_reason=reason.strip())
+        audit.append(session, user.name, "case.snooze", now, case.id, change["before"], change["after"])
+        return case
+
+
+def add_note(store: Store, actor: str, case_id: int, body: str, now: datetime) -> Note:
+    """Add an analyst's note to the case."""
+    if not body.strip():
+        raise InvalidRequest("a note cannot be empty")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "work_case")
+        case = _case(session, case_id)
+        note = Note(case_id=case.id, author=user.name, written_at=now, body=body.strip())
+        session.add(note)
+        session.flush()
+        audit.append(session, user.name, "case.note", now, case.id, {}, {"note": note.id, "body": note.body})
+        return note
+
+
+def add_attachment(store: Store, actor: str, case_id: int, filename: str, media_type: str, size_bytes: int,
+                   sha256: str, now: datetime) -> Attachment:
+    """Record a file attached to the case (its name, type, size and SHA-256)."""
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
+        raise InvalidRequest("sha256 must be 64 hex digits")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "work_case")
+        case = _case(session, case_id)
+        attachment = Attachment(case_id=case.id, filename=filename, media_type=media_type, size_bytes=size_bytes,
+                                sha256=sha256.lower(), uploaded_by=user.name, uploaded_at=now)
+        session.add(attachment)
+        session.flush()
+        audit.append(session, user.name, "case.attachment", now, case.id, {},
+                     {"attachment": attachment.id, "filename": filename, "sha256": attachment.sha256})
+        return attachment
+
+
+def add_user(store: Store, actor: str, name: str, role: str, now: datetime, password: str | None = None) -> User:
+    """Create a user with one of the roles (admin only; the first user may be created by `system:`)."""
+    if role not in ROLES:
+        raise InvalidRequest(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if not name.strip() or name.startswith(SYSTEM_PREFIX):
+        raise InvalidRequest(f"{name!r} cannot be a user name")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "manage_users")
+        if session.exec(select(User).where(User.name == name)).first() is not None:
+            raise InvalidRequest(f"there is already a user called {name!r}")
+        created = User(name=name.strip(), role=role, created_at=now,
+                       password_hash=hash_password(password) if password else None)
+        session.add(created)
+        session.flush()
+        audit.append(session, user.name, "user.add", now, None, {}, {"user": created.name, "role": role})
+        return created
+
+
+def deadline_list(session: Session, case_id: int) -> list[Deadline]:
+    """A case's deadlines, soonest first (for callers that already hold a session)."""
+    return list(session.exec(select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.due_at)).all())
