@@ -21,6 +21,9 @@ from graph.fields import parse_time
 from kyt import batch, lists
 from kyt.decide import DECISIONS
 from kyt.rules import default_policy, load_policy
+from cases.db import open_store
+from cases.opening import DEFAULT_JURISDICTIONS, open_cases
+from ui.cases_cli import audit_app, cases_app, db_app, deadlines_command, users_app
 from ui.messages import HANDLED, render
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -29,6 +32,11 @@ lists_app = typer.Typer(no_args_is_help=True, help="Build flagged-wallet and ser
 rules_app = typer.Typer(no_args_is_help=True, help="Show and check rules files.")
 app.add_typer(lists_app, name="lists")
 app.add_typer(rules_app, name="rules")
+app.add_typer(cases_app, name="cases")
+app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+app.command("deadlines")(deadlines_command)
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -116,17 +124,30 @@ def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
         out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
 
 
-def _score_and_report(request: batch.ScoreRequest, show_table: bool) -> None:
-    """Run a scoring request with a progress bar; print the table (if asked) and the summary."""
+def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | None = None, cases: bool = True,
+                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> None:
+    """Run a scoring request with a progress bar, opening cases unless told not to; print the summary."""
     started = datetime.now()
+    opened: list = []
+
+    def open_them(result: batch.ScoreResult) -> dict[int, int]:
+        done = open_cases(store, result, datetime.now(timezone.utc), jurisdictions=jurisdictions)
+        opened.append(done)
+        return done.case_ids
+
     try:
+        store = open_store(db) if cases else None
         with BarProgress() as progress:
-            result = batch.run(request, progress)
+            result = batch.run(request, progress, open_them if cases else None)
     except HANDLED as error:
         _fail(error)
     if show_table:
         _decision_table(result)
     _summary(result, (datetime.now() - started).total_seconds())
+    if opened:
+        done = opened[0]
+        err.print(f"cases in {store.url}: {done.opened:,} opened, {done.existing:,} already open; "
+                  f"{done.alerts:,} review alerts added", highlight=False)
 
 
 @app.command("score")
@@ -142,25 +163,29 @@ def score_command(
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write one row per deposit (CSV)."),
     exposures_out: Optional[Path] = typer.Option(None, help="Write one row per exposure (CSV)."),
     evidence_out: Optional[Path] = typer.Option(None, help="Write the evidence of each exposure (JSON lines)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+    no_cases: bool = typer.Option(False, "--no-cases", help="Only decide; open no cases."),
+    jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
 ) -> None:
-    """Score deposits: exposure to flagged wallets at one and two hops, and a decision for each."""
+    """Score deposits, decide allow / review / freeze, and open a case for each frozen one."""
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out)
-    _score_and_report(request, show_table=out_file is None)
+    _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
 
 
 @app.command("demo")
 def demo_command(
     out_dir: Path = typer.Option(Path("demo-output"), help="Where to write the decisions, exposures and evidence."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
 ) -> None:
-    """The main job on the fixtures: score the fixture deposits and print the decisions."""
+    """The main job on the fixtures: score the fixture deposits, print the decisions, open the cases."""
     scenario = FIXTURES / "scenario"
     request = batch.ScoreRequest(
         deposits=scenario / "deposits.csv", transfers=scenario / "transfers.csv",
         flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
-    _score_and_report(request, show_table=True)
+    _score_and_report(request, True, db)
 
 
 @lists_app.command("flagged")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cases.errors import CaseError
 from graph.errors import GraphError, InputError
 from kyt.errors import InputsRejected, KytError, ListSourceError, OutputError, PolicyError
 
@@ -23,10 +24,10 @@ def render(error: Exception) -> str:
         return f"error: a list source could not be used: {error}"
     if isinstance(error, OutputError):
         return f"error: nothing was written: {error}"
-    if isinstance(error, (GraphError, KytError)):
+    if isinstance(error, (GraphError, KytError, CaseError)):
         return f"error: {error}"
     return f"error: {error.__class__.__name__}: {error}"
 
 
-HANDLED = (GraphError, KytError)
+HANDLED = (GraphError, KytError, CaseError)
 """The errors the command line turns into a message and a non-zero exit (others are bugs)."""

@@ -16,6 +16,12 @@ SCENARIO = FIXTURES / "scenario"
 KYT = Path(sys.executable).parent / "kyt"
 
 
+@pytest.fixture(autouse=True)
+def case_database(tmp_path, monkeypatch):
+    """Cases opened by `kyt score` go to a database of the test's own."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cases.db'}")
+
+
 def kyt(*args, cwd=None):
     return subprocess.run([str(KYT), *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env={**os.environ, "COLUMNS": "200"})
@@ -84,11 +90,13 @@ def test_lists_commands_rebuild_the_fixture_lists(tmp_path):
     assert kyt("lists", "flagged", "--out", tmp_path / "x.csv").returncode == 2
 
 
-def test_demo_scores_the_fixtures(tmp_path):
-    done = kyt("demo", "--out-dir", tmp_path)
+def test_demo_scores_the_fixtures_and_opens_their_cases(tmp_path):
+    done = kyt("demo", "--out-dir", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "D-1014" in done.stdout
-    assert {p.name for p in tmp_path.iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl"}
+    assert "D-1014" in done.stdout and "5 opened, 0 already open; 3 review alerts added" in done.stderr
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl"}
+    again = kyt("demo", "--out-dir", tmp_path / "out")
+    assert "0 opened, 5 already open; 0 review alerts added" in again.stderr
 
 
 def test_import_layers_hold():

@@ -1,0 +1,232 @@
+"""The case service on SQLite and PostgreSQL: lifecycle, four eyes, deadlines, audit, conflicts."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import select
+
+from cases import queries, service
+from cases.errors import AccessDenied, Conflict, FourEyesViolation, IllegalTransition, InvalidRequest, NotFound
+from cases.models import Case, Deadline
+from tests.cases.conftest import NOW
+
+LATER = NOW + timedelta(hours=1)
+REPORT_DATE = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+
+
+def deadlines(store, case_id):
+    with store.session() as session:
+        return {(d.rule_id, d.status) for d in session.exec(select(Deadline).where(Deadline.case_id == case_id))}
+
+
+def test_opened_case_holds_the_deposit_decision_exposures_and_deadlines(store, cases):
+    detail = queries.show(store, "ann", cases["D-1001"])
+    case = detail.case
+    assert (case.status, case.customer_id, str(case.usd_value), case.decision) == ("open", "alice", "5000", "freeze")
+    assert case.rule_ids == ["sanctions-indirect-share", "sanctions-indirect-amount", "sanctions-indirect-any"]
+    assert case.deposit_time == datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+    assert case.snapshot["as_of"] == "2026-11-20T00:00:00Z" and case.snapshot_id == case.snapshot["id"]
+    [exposure] = detail.exposures
+    assert (exposure["category"], exposure["hop"], str(exposure["share"]), str(exposure["usd"])) == (
+        "sanctions", 2, "0.8", "4000")
+    assert exposure["evidence"]["sources"][0]["address"] == "0x098b716b8aaf21512996dc57eb0615e2383e2f96"
+    assert {d["rule_id"] for d in detail.deadlines} == {"INT-REVIEW", "NY-STATUS", "US-OFAC-BLOCK", "US-OFAC-ANNUAL"}
+    assert case.next_due_at == min(d["due_at"] for d in detail.deadlines)
+    assert case.tracking_number.startswith("FC-") and detail.allowed_actions == ["start_review"]
+
+
+def test_a_release_runs_to_the_end_with_four_eyes(store, cases):
+    case_id = cases["D-1004"]
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.transition(store, "ann", case_id, "request_information", NOW)
+    service.transition(store, "ann", case_id, "customer_replied", NOW)
+    service.propose(store, "ann", case_id, "release", "Source of funds documented: salary.", NOW)
+    with pytest.raises(AccessDenied):
+        service.approve(store, "bob", case_id, NOW)  # an analyst never approves
+    with pytest.raises(InvalidRequest, match="already has a proposal"):
+        service.propose(store, "bob", case_id, "escalation", "second thoughts", NOW)
+    released = service.approve(store, "sam", case_id, LATER, note="agreed")
+    assert (released.status, released.outcome) == ("released", "released")
+    assert ("INT-REVIEW", "met") in deadlines(store, case_id) and ("NY-STATUS", "cancelled") in deadlines(store, case_id)
+    closed = service.transition(store, "ann", case_id, "close", LATER)
+    assert closed.status == "closed" and closed.closed_at == LATER
+    assert all(status != "open" for _, status in deadlines(store, case_id))
+    assert queries.verify_audit(store, "sam").ok
+
+
+def test_the_proposer_can_never_approve_even_as_supervisor(store, cases):
+    case_id = cases["D-1008"]
+    service.transition(store, "sam", case_id, "start_review", NOW)
+    service.propose(store, "sam", case_id, "escalation", "Direct Garantex funds.", NOW)
+    with pytest.raises(FourEyesViolation):
+        service.approve(store, "sam", case_id, NOW, report_ref="SAR-1", report_date=REPORT_DATE)
+    assert queries.show(store, "ann", case_id).case.status == "in_review"
+
+
+def test_escalation_records_the_report_and_starts_continuing_activity_deadlines(store, cases):
+    case_id = cases["D-1011"]
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "escalation", "Funds from a designated terrorist organisation.", NOW)
+    assert ("US-SAR-30", "open") in deadlines(store, case_id)
+    with pytest.raises(InvalidRequest, match="reference and date"):
+        service.approve(store, "sam", case_id, LATER)
+    escalated = service.approve(store, "sam", case_id, LATER, report_ref="SAR-2026-0042", report_date=REPORT_DATE)
+    assert (escalated.status, escalated.report_ref, escalated.report_date) == ("escalated", "SAR-2026-0042", REPORT_DATE)
+    found = deadlines(store, case_id)
+    assert {("US-SAR-30", "met"), ("US-SAR-CONT-REVIEW", "open"), ("US-SAR-CONT-FILE", "open")} <= found
+
+
+def test_a_rejected_proposal_leaves_the_case_in_review(store, cases):
+    case_id = cases["D-1012"]
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "release", "Old funds.", NOW)
+    service.reject(store, "sam", case_id, "Lazarus funds are never old enough.", NOW)
+    detail = queries.show(store, "ann", case_id)
+    assert detail.case.status == "in_review" and detail.proposals[0]["status"] == "rejected"
+    service.propose(store, "bob", case_id, "escalation", "Lazarus funds.", NOW)  # a new proposal may follow
+
+
+def test_illegal_transitions_name_the_state_and_the_action(store, cases):
+    with pytest.raises(IllegalTransition, match="cannot close a case that is open"):
+        service.transition(store, "ann", cases["D-1001"], "close", NOW)
+    with pytest.raises(IllegalTransition):
+        service.propose(store, "ann", cases["D-1001"], "release", "too early", NOW)
+    with pytest.raises(NotFound):
+        service.transition(store, "ann", 999, "start_review", NOW)
+    with pytest.raises(NotFound):
+        service.transition(store, "nobody", cases["D-1001"], "start_review", NOW)
+
+
+def test_assign_note_attach_and_snooze(store, cases):
+    case_id = cases["D-1001"]
+    service.assign(store, "sam", case_id, "ann", NOW)
+    with pytest.raises(AccessDenied):
+        service.assign(store, "sam", case_id, "sue", NOW)  # support does not work cases
+    service.add_note(store, "ann", case_id, "Called the customer; documents promised.", NOW)
+    service.add_attachment(store, "ann", case_id, "payslip.pdf", "application/pdf", 52_311, "ab" * 32, NOW)
+    with pytest.raises(InvalidRequest):
+        service.snooze(store, "ann", case_id, NOW - timedelta(days=1), "past", NOW)
+    service.snooze(store, "ann", case_id, NOW + timedelta(days=2), "Waiting for the bank's letter.", NOW)
+    detail = queries.show(store, "ann", case_id)
+    assert detail.case.assignee == "ann" and detail.case.snooze_reason == "Waiting for the bank's letter."
+    assert [n["body"] for n in detail.notes] == ["Called the customer; documents promised."]
+    assert detail.attachments[0]["sha256"] == "ab" * 32
+    page = queries.queue(store, "ann", NOW)
+    assert case_id not in [r.id for r in page.rows]  # snoozed cases leave the queue until the snooze ends
+    assert case_id in [r.id for r in queries.queue(store, "ann", NOW + timedelta(days=3)).rows]
+
+
+def test_queue_orders_by_nearest_deadline_and_filters(store, cases):
+    service.transition(store, "ann", cases["D-1004"], "start_review", NOW)
+    service.propose(store, "ann", cases["D-1004"], "escalation", "Garantex.", NOW)  # adds US-SAR-30
+    page = queries.queue(store, "ann", NOW)
+    assert page.total == 5 and [r.next_due_at for r in page.rows] == sorted(r.next_due_at for r in page.rows)
+    assert {r.customer_id for r in queries.queue(store, "ann", NOW, category="terrorist_financing").rows} == {"ken"}
+    assert {r.customer_id for r in queries.queue(store, "ann", NOW, hop=1).rows} == {"heidi", "ken"}
+    assert {r.customer_id for r in queries.queue(store, "ann", NOW, min_usd=5000).rows} == {"alice", "heidi", "leo"}
+    assert [r.customer_id for r in queries.queue(store, "ann", NOW, status="in_review").rows] == ["dave"]
+    two = queries.queue(store, "ann", NOW, page=2, page_size=2)
+    assert (two.total, len(two.rows)) == (5, 2)
+
+
+def test_support_sees_only_the_customer_safe_view(store, cases):
+    case_id = cases["D-1011"]
+    tracking = queries.show(store, "ann", case_id).case.tracking_number
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "escalation", "TF.", NOW)
+    service.approve(store, "sam", case_id, NOW, report_ref="SAR-9", report_date=REPORT_DATE)
+    [view] = queries.customer_view(store, "sue", tracking_number=tracking.lower())
+    assert view.status == "under_review"  # an escalation is never hinted at
+    assert set(vars(view)) == {"tracking_number", "customer_id", "status", "asset", "amount", "deposit_time",
+                               "next_update_due"}
+    assert view.next_update_due is not None
+    assert [v.tracking_number for v in queries.customer_view(store, "sue", customer_id="ken")] == [tracking]
+    for forbidden in (lambda: queries.show(store, "sue", case_id), lambda: queries.queue(store, "sue", NOW),
+                      lambda: queries.due(store, "sue", NOW, timedelta(days=3)),
+                      lambda: queries.verify_audit(store, "sue")):
+        with pytest.raises(AccessDenied):
+            forbidden()
+
+
+def test_a_stale_version_is_a_conflict_and_changes_nothing(store, cases):
+    case_id = cases["D-1001"]
+    seen = queries.show(store, "ann", case_id).case.version
+    service.transition(store, "ann", case_id, "start_review", NOW, expected_version=seen)
+    with pytest.raises(Conflict) as caught:
+        service.assign(store, "bob", case_id, "bob", NOW, expected_version=seen)
+    assert (caught.value.expected, caught.value.actual) == (seen, seen + 1)
+    detail = queries.show(store, "ann", case_id)
+    assert detail.case.assignee is None and detail.case.version == seen + 1
+
+
+def test_two_people_acting_at_once_one_wins_and_nothing_is_lost(store, cases):
+    case_id = cases["D-1001"]
+    version = queries.show(store, "ann", case_id).case.version
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, object] = {}
+
+    def act(name):
+        barrier.wait()
+        try:
+            service.assign(store, name, case_id, name, NOW, expected_version=version)
+            outcomes[name] = "won"
+        except Conflict as error:
+            outcomes[name] = error
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in ("ann", "bob")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [name for name, outcome in outcomes.items() if outcome == "won"]
+    assert len(winners) == 1 and sum(isinstance(o, Conflict) for o in outcomes.values()) == 1
+    detail = queries.show(store, "ann", case_id)
+    assert detail.case.assignee == winners[0] and detail.case.version == version + 1
+    assert queries.verify_audit(store, "sam").ok
+
+
+def test_the_audit_chain_names_an_altered_event(store, cases):
+    service.add_note(store, "ann", cases["D-1001"], "first", NOW)
+    assert queries.verify_audit(store, "ada").ok
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE audit_events SET actor = 'mallory' WHERE seq = 7"))
+    verdict = queries.verify_audit(store, "ada")
+    assert not verdict.ok and verdict.seq == 7 and "event 7" in verdict.problem and "altered" in verdict.problem
+
+
+def test_the_audit_chain_names_a_missing_event_and_a_cut_end(store, cases):
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM audit_events WHERE seq = 4"))
+    verdict = queries.verify_audit(store, "ada")
+    assert verdict.seq == 4 and "event 4 is missing" in verdict.problem
+    with store.engine.begin() as connection:
+        last = connection.execute(sa.text("SELECT max(seq) FROM audit_events")).scalar_one()
+        connection.execute(sa.text(f"DELETE FROM audit_events WHERE seq >= 4"))
+    verdict = queries.verify_audit(store, "ada")
+    assert "events at the end are missing" in verdict.problem and verdict.seq == 4 and last > 4
+
+
+def test_a_failed_change_leaves_no_audit_event(store, cases):
+    before = queries.verify_audit(store, "ada").checked
+    with pytest.raises(IllegalTransition):
+        service.transition(store, "ann", cases["D-1001"], "close", NOW)
+    with pytest.raises(Conflict):
+        service.assign(store, "ann", cases["D-1001"], "ann", NOW, expected_version=99)
+    assert queries.verify_audit(store, "ada").checked == before
+    with store.session() as session:
+        assert session.get(Case, cases["D-1001"]).assignee is None
+
+
+def test_users_are_created_by_admins_with_known_roles(store):
+    with pytest.raises(AccessDenied):
+        service.add_user(store, "sam", "eve", "analyst", NOW)
+    with pytest.raises(InvalidRequest, match="unknown role"):
+        service.add_user(store, "ada", "eve", "root", NOW)
+    created = service.add_user(store, "ada", "eve", "analyst", NOW, password="s3cret passphrase")
+    assert created.password_hash.startswith("scrypt$")
+    with pytest.raises(InvalidRequest, match="already"):
+        service.add_user(store, "ada", "eve", "support", NOW)

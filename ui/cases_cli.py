@@ -1,0 +1,275 @@
+"""`kyt cases`, `kyt deadlines`, `kyt audit`, `kyt users`, `kyt db`: working cases from the command line.
+
+Every command acts as a user (`--as NAME`, or $KYT_USER) whose role the service checks.
+JSON output (`--format json`) is stable: see the README's "JSON output" section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from enum import Enum
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cases import queries, service
+from cases.db import open_store
+from cases.errors import CaseError
+from graph.fields import parse_time
+from ui.messages import render
+
+cases_app = typer.Typer(no_args_is_help=True, help="List, show and work freeze cases.")
+audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
+users_app = typer.Typer(no_args_is_help=True, help="Manage the people who work cases.")
+db_app = typer.Typer(no_args_is_help=True, help="The case database.")
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+DB = typer.Option(None, "--db", help="Database URL (default: $DATABASE_URL, else sqlite:///freezecase.db).")
+AS = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER).")
+VERSION = typer.Option(None, "--version", help="The case version you saw; a newer one is a conflict.")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _actor(name: Optional[str]) -> str:
+    chosen = name or os.environ.get("KYT_USER")
+    if not chosen:
+        raise typer.BadParameter("say who you are: --as NAME or KYT_USER=NAME", param_hint="--as")
+    return chosen
+
+
+def _fail(error: Exception) -> None:
+    err.print(render(error), markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def jsonable(value: object) -> object:
+    """Plain JSON values: ISO-8601 UTC times with Z, decimals as strings, dataclasses as objects."""
+    if is_dataclass(value):
+        return jsonable(asdict(value))
+    if hasattr(value, "model_dump"):
+        return jsonable(value.model_dump())
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _time(text: str, option: str) -> datetime:
+    micro = parse_time(text)
+    if micro is None:
+        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint=option)
+    return datetime.fromtimestamp(micro / 1e6, tz=timezone.utc)
+
+
+def parse_span(text: str) -> timedelta:
+    """A duration like 3d, 12h, 30m or 2w."""
+    found = re.fullmatch(r"\s*(\d+)\s*([wdhm])\s*", text)
+    if not found:
+        raise typer.BadParameter(f"{text!r} is not a duration like 3d, 12h, 30m or 2w", param_hint="--due-within")
+    unit = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes"}[found.group(2)]
+    return timedelta(**{unit: int(found.group(1))})
+
+
+@cases_app.command("list")
+def list_cases(
+    status: Optional[str] = typer.Option(None, help="Only this status (default: the open ones)."),
+    category: Optional[str] = typer.Option(None), hop: Optional[int] = typer.Option(None),
+    jurisdiction: Optional[str] = typer.Option(None), assignee: Optional[str] = typer.Option(None),
+    page: int = typer.Option(1, min=1), page_size: int = typer.Option(50, min=1, max=500),
+    output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB, actor: Optional[str] = AS,
+) -> None:
+    """The queue: open cases, nearest deadline first."""
+    try:
+        found = queries.queue(open_store(db), _actor(actor), _now(), page, page_size, status, category, hop,
+                              jurisdiction, assignee)
+    except CaseError as error:
+        _fail(error)
+    if output == Format.json:
+        _print_json({"total": found.total, "page": found.page, "page_size": found.page_size, "cases": found.rows})
+        return
+    table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)")
+    for row in found.rows:
+        table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id, str(row.usd_value),
+                      ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at))
+    out.print(table)
+    out.print(f"{found.total} cases; page {found.page} of {max(1, -(-found.total // found.page_size))}")
+
+
+@cases_app.command("show")
+def show_case(case_id: int, output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB,
+              actor: Optional[str] = AS) -> None:
+    """One case in full: deposit, decision, exposures and evidence, deadlines, proposals, notes."""
+    try:
+        detail = queries.show(open_store(db), _actor(actor), case_id)
+    except CaseError as error:
+        _fail(error)
+    if output == Format.json:
+        _print_json(detail)
+        return
+    case = detail.case
+    out.print(f"case {case.id} ({case.tracking_number}): {case.status}, version {case.version}", highlight=False)
+    out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} (${case.usd_value}) "
+              f"from {case.from_address} at {_when(case.deposit_time)}", highlight=False)
+    out.print(f"decision {case.decision} by {', '.join(case.rule_ids)}; snapshot {case.snapshot_id}", highlight=False)
+    for e in detail.exposures:
+        sources = ", ".join(s["address"] for s in e["evidence"].get("sources", []))
+        out.print(f"  exposure {e['category']} hop {e['hop']}: share {e['share']}, ${e['usd']} from {sources}",
+                  highlight=False)
+    for d in detail.deadlines:
+        out.print(f"  deadline {d['rule_id']} ({d['jurisdiction']}): due {_when(d['due_at'])}, {d['status']}",
+                  highlight=False)
+    for p in detail.proposals:
+        out.print(f"  proposal {p['kind']} by {p['proposed_by']}: {p['status']}", highlight=False)
+    for n in detail.notes:
+        out.print(f"  note by {n['author']} at {_when(n['written_at'])}: {n['body']}", highlight=False)
+    out.print(f"next: {', '.join(detail.allowed_actions) or 'nothing (closed)'}", highlight=False)
+
+
+TRANSITIONS = ("start_review", "request_information", "customer_replied", "resume_review", "propose_release",
+               "propose_escalation", "approve", "reject", "close")
+
+
+@cases_app.command("transition")
+def transition_case(
+    case_id: int, action: str = typer.Argument(..., help="One of: " + ", ".join(TRANSITIONS)),
+    reason: str = typer.Option("", help="Why (required for proposals and rejections)."),
+    report_ref: Optional[str] = typer.Option(None, help="Approving an escalation: the SAR/STR reference."),
+    report_date: Optional[str] = typer.Option(None, help="Approving an escalation: the date it was filed."),
+    expected_version: Optional[int] = VERSION, db: Optional[str] = DB, actor: Optional[str] = AS,
+) -> None:
+    """Move a case along its lifecycle (four eyes: approvals by a supervisor who did not propose)."""
+    if action not in TRANSITIONS:
+        raise typer.BadParameter(f"{action!r} is not one of: {', '.join(TRANSITIONS)}", param_hint="ACTION")
+    store, who, now = open_store(db), _actor(actor), _now()
+    try:
+        if action.startswith("propose_"):
+            service.propose(store, who, case_id, action[len("propose_"):], reason, now, expected_version)
+        elif action == "approve":
+            service.approve(store, who, case_id, now, expected_version, reason, report_ref,
+                            _time(report_date, "--report-date") if report_date else None)
+        elif action == "reject":
+            service.reject(store, who, case_id, reason, now, expected_version)
+        else:
+            service.transition(store, who, case_id, action, now, expected_version, reason)
+        case = queries.show(store, who, case_id).case
+    except CaseError as error:
+        _fail(error)
+    err.print(f"case {case.id}: {case.status}, version {case.version}", highlight=False)
+
+
+@cases_app.command("assign")
+def assign_case(case_id: int, assignee: str, expected_version: Optional[int] = VERSION, db: Optional[str] = DB,
+                actor: Optional[str] = AS) -> None:
+    """Give a case to an analyst or supervisor."""
+    try:
+        case = service.assign(open_store(db), _actor(actor), case_id, assignee, _now(), expected_version)
+    except CaseError as error:
+        _fail(error)
+    err.print(f"case {case.id} assigned to {assignee}", highlight=False)
+
+
+@cases_app.command("note")
+def note_case(case_id: int, body: str, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Add a note to a case."""
+    try:
+        service.add_note(open_store(db), _actor(actor), case_id, body, _now())
+    except CaseError as error:
+        _fail(error)
+    err.print(f"note added to case {case_id}", highlight=False)
+
+
+@cases_app.command("snooze")
+def snooze_case(case_id: int, until: str = typer.Option(...), reason: str = typer.Option(...),
+                expected_version: Optional[int] = VERSION, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Keep a case out of the queue until a time, for a reason (its deadlines keep running)."""
+    try:
+        service.snooze(open_store(db), _actor(actor), case_id, _time(until, "--until"), reason, _now(), expected_version)
+    except CaseError as error:
+        _fail(error)
+    err.print(f"case {case_id} snoozed until {until}", highlight=False)
+
+
+def deadlines_command(
+    due_within: str = typer.Option("3d", help="Show what falls due within this span (3d, 12h, 2w)."),
+    output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB, actor: Optional[str] = AS,
+) -> None:
+    """Deadlines at risk and overdue, soonest first."""
+    now = _now()
+    try:
+        found = queries.due(open_store(db), _actor(actor), now, parse_span(due_within))
+    except CaseError as error:
+        _fail(error)
+    if output == Format.json:
+        _print_json({"now": now, "due_within": due_within, "deadlines": found})
+        return
+    table = Table("case", "tracking", "rule", "where", "due (UTC)", "state")
+    for d in found:
+        table.add_row(str(d.case_id), d.tracking_number, d.rule_id, d.jurisdiction, _when(d.due_at),
+                      "OVERDUE" if d.overdue else "at risk")
+    out.print(table)
+    out.print(f"{sum(d.overdue for d in found)} overdue, {sum(not d.overdue for d in found)} at risk")
+
+
+@audit_app.command("verify")
+def audit_verify(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Walk the hash chain; name the first altered or missing event (exit 1 if any)."""
+    try:
+        verdict = queries.verify_audit(open_store(db), _actor(actor))
+    except CaseError as error:
+        _fail(error)
+    if verdict.ok:
+        out.print(f"audit trail intact: {verdict.checked} events", highlight=False)
+        return
+    err.print(f"audit trail broken: {verdict.problem} ({verdict.checked} events check out before it)",
+              highlight=False)
+    raise typer.Exit(1)
+
+
+@users_app.command("add")
+def add_user(name: str, role: str = typer.Option(..., help="analyst, supervisor, support or admin"),
+             password_stdin: bool = typer.Option(False, help="Read a console password from standard input."),
+             db: Optional[str] = DB, actor: Optional[str] = typer.Option(None, "--as")) -> None:
+    """Create a user (as an admin, or as the local operator when --as is not given)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    try:
+        service.add_user(open_store(db), actor or "system:cli", name, role, _now(), password)
+    except CaseError as error:
+        _fail(error)
+    err.print(f"user {name} ({role}) created", highlight=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: Optional[str] = DB) -> None:
+    """Create or migrate the case database to the newest schema."""
+    store = open_store(db)
+    err.print(f"{store.url}: schema up to date", highlight=False)
