@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases.models import AuditEvent, AuditHead
@@ -41,23 +42,40 @@ def digest(seq: int, case_id: int | None, actor: str, at: datetime, action: str,
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def append(session: Session, actor: str, action: str, at: datetime, case_id: int | None = None,
-           before: dict | None = None, after: dict | None = None) -> AuditEvent:
-    """Add the next event of the chain to the session's transaction (the caller commits)."""
+def _head(session: Session) -> AuditHead:
+    """The chain's head row, locked for the rest of the transaction."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
-    before, after = _plain(before or {}), _plain(after or {})
+    return head
+
+
+def append(session: Session, actor: str, action: str, at: datetime, case_id: int | None = None,
+           before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    """Add the next event of the chain to the session's transaction (the caller commits)."""
+    [event] = append_many(session, actor, at, [(action, case_id, before or {}, after or {})])
+    return event
+
+
+def append_many(session: Session, actor: str, at: datetime,
+                events: list[tuple[str, int | None, dict, dict]]) -> list[AuditEvent]:
+    """Add several events (action, case_id, before, after) in order, with one lock of the head."""
+    head = _head(session)
     at = at.astimezone(timezone.utc)
-    seq = head.seq + 1
-    event = AuditEvent(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
-                       prev_hash=head.hash, hash=digest(seq, case_id, actor, at, action, before, after, head.hash))
-    session.add(event)
-    head.seq, head.hash = seq, event.hash
+    rows = []
+    for action, case_id, before, after in events:
+        before, after = _plain(before), _plain(after)
+        seq = head.seq + 1
+        row = dict(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
+                   prev_hash=head.hash, hash=digest(seq, case_id, actor, at, action, before, after, head.hash))
+        head.seq, head.hash = seq, row["hash"]
+        rows.append(row)
+    if rows:
+        session.execute(sa.insert(AuditEvent), rows)
     session.add(head)
     session.flush()
-    return event
+    return [AuditEvent(**row) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `DATABASE_URL` (or an explicit URL) selects the database; the default is an SQLite file,
 in WAL mode, where every write transaction begins IMMEDIATE so that writers queue instead
-of failing. `open_store` brings the schema to the newest migration (Alembic).
+of failing (readers never wait). `open_store` brings the schema to the newest migration (Alembic).
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def make_engine(url: str) -> Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(connection) -> None:  # noqa: ANN001
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the write lock at once and queue; readers never wait (WAL)
+        immediate = connection.get_execution_options().get("immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -55,7 +57,7 @@ def upgrade(engine: Engine) -> None:
     """Apply every migration the database has not had yet."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with engine.execution_options(immediate=True).begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -68,7 +70,12 @@ class Store:
     url: str
 
     def session(self) -> Session:
+        """A session for reading."""
         return Session(self.engine, expire_on_commit=False)
+
+    def writing_session(self) -> Session:
+        """A session for a unit of work that writes (on SQLite it takes the write lock at BEGIN)."""
+        return Session(self.engine.execution_options(immediate=True), expire_on_commit=False)
 
     def dispose(self) -> None:
         self.engine.dispose()

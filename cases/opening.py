@@ -15,13 +15,14 @@ from decimal import Decimal
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+import sqlalchemy as sa
+from sqlmodel import select
 
 from cases import audit
 from cases.access import require
 from cases.db import Store
-from cases.models import Alert, Case, Exposure
-from cases.schedule import next_due, start_deadlines
+from cases.models import Alert, Case, Deadline, Exposure
+from cases.schedule import plan
 from cases.service import acting_user, unit_of_work
 from graph.money import micro_text
 from kyt.batch import ScoreResult, exposure_table
@@ -62,62 +63,67 @@ def _deposit_fields(result: ScoreResult, d: int) -> dict:
         position=int(deposits.position[d]))
 
 
-def _exposures_by_deposit(result: ScoreResult, wanted: set[int]) -> dict[int, list[Exposure]]:
+def _exposures_by_deposit(result: ScoreResult, wanted: set[int]) -> dict[int, list[dict]]:
+    """Exposure rows (category, hop, share, usd, evidence) of the wanted deposits."""
     table = exposure_table(result)
     categories, hops = table.column("category").to_pylist(), table.column("hop").to_pylist()
     shares, usds = table.column("share").to_pylist(), table.column("usd").to_pylist()
     evidence = {(e["deposit_id"], e["category"], e["hop"]): e for e in result.evidence}
     ids = result.deposits.deposit_id
-    out: dict[int, list[Exposure]] = {}
+    out: dict[int, list[dict]] = {}
     for i, d in enumerate(result.exposures.deposit.tolist()):
         if d in wanted:
             key = (ids[d].as_py(), categories[i], hops[i])
-            out.setdefault(d, []).append(Exposure(case_id=0, category=categories[i], hop=hops[i],
-                                                  share=Decimal(shares[i]), usd=Decimal(usds[i]),
-                                                  evidence=evidence.get(key, {})))
+            out.setdefault(d, []).append(dict(category=categories[i], hop=hops[i], share=Decimal(shares[i]),
+                                              usd=Decimal(usds[i]), evidence=evidence.get(key, {})))
     return out
 
 
-def _open_one(session: Session, result: ScoreResult, d: int, exposures: list[Exposure], actor: str,
-              jurisdictions: list[str], now: datetime) -> Case:
+def _new_case(result: ScoreResult, d: int, exposures: list[dict], jurisdictions: list[str],
+              now: datetime) -> tuple[dict, list[dict]]:
+    """The row of a new case, and the deadlines its opening starts."""
+    categories = sorted({e["category"] for e in exposures})
+    triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in categories else [])
+    deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
     rules = result.decisions.rule_texts[d]
-    case = Case(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
-                snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot),
-                categories=sorted({e.category for e in exposures}), min_hop=min((e.hop for e in exposures), default=2),
-                jurisdictions=list(jurisdictions), tracking_number=tracking_number(), status="open",
-                opened_at=now, updated_at=now, version=1)
-    session.add(case)
-    session.flush()
-    for exposure in exposures:
-        exposure.case_id = case.id
-        session.add(exposure)
-    started = start_deadlines(session, case, "case_opened", now)
-    started += start_deadlines(session, case, "customer_waiting", now)
-    if "sanctions" in case.categories:
-        started += start_deadlines(session, case, "sanctions_freeze", now)
-    case.next_due_at = next_due(session, case.id)
-    session.add(case)
-    audit.append(session, actor, "case.opened", now, case.id, {},
-                 {"deposit_id": case.deposit_id, "tracking_number": case.tracking_number, "rule_ids": case.rule_ids,
-                  "snapshot_id": case.snapshot_id, "deadlines_started": started})
-    return case
+    row = dict(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
+               snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot), categories=categories,
+               min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions),
+               tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,
+               next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
+    return row, deadlines
 
 
-def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: dict[int, list[Exposure]],
+def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: dict[int, list[dict]],
                 actor: str, jurisdictions: list[str], now: datetime) -> tuple[dict[int, int], int]:
+    """Open the cases of one chunk in one transaction (rows in bulk, audit events in order)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
         ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
-        found = {deposit_id: case_id for deposit_id, case_id in
-                 session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(list(ids)))).all()}
+        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(list(ids)))).all())
         case_ids = {ids[deposit_id]: case_id for deposit_id, case_id in found.items()}
-        opened = 0
-        for deposit_id, d in ids.items():
-            if deposit_id not in found:
-                case_ids[d] = _open_one(session, result, d, exposures.get(d, []), user.name, jurisdictions, now).id
-                opened += 1
-        return case_ids, opened
+        new = [d for deposit_id, d in ids.items() if deposit_id not in found]
+        if not new:
+            return case_ids, 0
+        planned = [_new_case(result, d, exposures.get(d, []), jurisdictions, now) for d in new]
+        inserted = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True),
+                                   [row for row, _ in planned]).scalars().all()
+        exposure_rows, deadline_rows, events = [], [], []
+        for d, case_id, (row, deadlines) in zip(new, inserted, planned):
+            case_ids[d] = case_id
+            exposure_rows += [dict(case_id=case_id, **e) for e in exposures.get(d, [])]
+            deadline_rows += [dict(case_id=case_id, **r) for r in deadlines]
+            events.append(("case.opened", case_id, {}, {
+                "deposit_id": row["deposit_id"], "tracking_number": row["tracking_number"],
+                "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"],
+                "deadlines_started": [r["rule_id"] for r in deadlines]}))
+        if exposure_rows:
+            session.execute(sa.insert(Exposure), exposure_rows)
+        if deadline_rows:
+            session.execute(sa.insert(Deadline), deadline_rows)
+        audit.append_many(session, user.name, now, events)
+        return case_ids, len(new)
 
 
 def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: datetime) -> int:
@@ -152,8 +158,7 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
         try:
             ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
         except IntegrityError:  # another run opened some of these at the same moment: count them as found
-            ids, count = _open_chunk(store, result, chunk, _exposures_by_deposit(result, set(chunk)), actor,
-                                     list(jurisdictions), now)
+            ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
         case_ids.update(ids)
         opened += count
     return Opened(case_ids, opened, len(frozen) - opened, _record_alerts(store, result, reviews, now))

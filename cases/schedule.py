@@ -15,17 +15,25 @@ from cases.deadlines import RULES, DeadlineRule, applicable, compute
 from cases.models import Case, Deadline
 
 
+def plan(trigger: str, jurisdictions: list[str], at: datetime,
+         rules: tuple[DeadlineRule, ...] = RULES) -> list[dict]:
+    """The deadline rows (without case_id) a trigger at `at` starts under these jurisdictions."""
+    rows = []
+    for rule in applicable(trigger, jurisdictions, rules):
+        due, warn = compute(rule, at)
+        rows.append(dict(rule_id=rule.id, jurisdiction=rule.jurisdiction, trigger=trigger, triggered_at=at,
+                         due_at=due, warn_at=warn, status="open"))
+    return rows
+
+
 def start_deadlines(session: Session, case: Case, trigger: str, at: datetime,
                     rules: tuple[DeadlineRule, ...] = RULES) -> list[str]:
     """Add the deadlines a trigger starts on a case; the ids of the rules started."""
-    started = []
-    for rule in applicable(trigger, case.jurisdictions, rules):
-        due, warn = compute(rule, at)
-        session.add(Deadline(case_id=case.id, rule_id=rule.id, jurisdiction=rule.jurisdiction, trigger=trigger,
-                             triggered_at=at, due_at=due, warn_at=warn, status="open"))
-        started.append(rule.id)
+    rows = plan(trigger, case.jurisdictions, at, rules)
+    for row in rows:
+        session.add(Deadline(case_id=case.id, **row))
     session.flush()
-    return started
+    return [row["rule_id"] for row in rows]
 
 
 def close_deadlines(session: Session, case_id: int, at: datetime, status: str,

@@ -31,7 +31,7 @@ CASE_FIELDS = ("status", "assignee", "snoozed_until", "snooze_reason", "outcome"
 @contextmanager
 def unit_of_work(store: Store) -> Iterator[Session]:
     """A session whose transaction commits when the block ends, and rolls back on any error."""
-    with store.session() as session, session.begin():
+    with store.writing_session() as session, session.begin():
         yield session
 
 

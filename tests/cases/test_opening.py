@@ -1,0 +1,114 @@
+"""Opening cases from a scoring run: idempotent, crash-safe (kill -9), safe when two runs race."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from cases import queries
+from cases.errors import AccessDenied
+from cases.opening import open_cases
+from tests.cases.conftest import NOW
+
+KYT = Path(sys.executable).parent / "kyt"
+SANCTIONED = "0x7ced75026204ac29c34bea98905d4c949f27361e"  # Garantex, OFAC-listed since 2025-08-14
+FLAGGED = Path(__file__).resolve().parents[2] / "fixtures" / "lists" / "flagged.csv"
+
+
+def test_opening_twice_gives_the_same_cases_and_the_reviews_become_alerts(store, scenario_result):
+    first = open_cases(store, scenario_result, NOW)
+    again = open_cases(store, scenario_result, NOW)
+    assert (first.opened, first.existing, first.alerts) == (5, 0, 3)
+    assert (again.opened, again.existing, again.alerts) == (0, 5, 0)
+    assert again.case_ids == first.case_ids
+    with store.engine.connect() as connection:
+        alerts = connection.execute(sa.text("SELECT deposit_id FROM alerts ORDER BY deposit_id")).scalars().all()
+    assert alerts == ["D-1006", "D-1007", "D-1009"]
+    assert queries.verify_audit(store, "ada").checked == len(PEOPLE_EVENTS) + 5
+
+
+PEOPLE_EVENTS = range(6)  # one user.add event per person of the fixture
+
+
+def test_only_the_batch_account_or_an_admin_opens_cases(store, scenario_result):
+    with pytest.raises(AccessDenied):
+        open_cases(store, scenario_result, NOW, actor="ann")
+    assert open_cases(store, scenario_result, NOW, actor="ada").opened == 5
+
+
+def many_frozen_deposits(folder: Path, count: int) -> list[str]:
+    """Files for `count` deposits straight from a sanctioned wallet: every one is frozen."""
+    deposits = ["deposit_id,tx_hash,customer_id,timestamp,block_number,position,from_address,to_address,"
+                "asset,amount,usd_value"]
+    for i in range(count):
+        deposits.append(f"K-{i:05d},0x{i:064x},cust-{i % 97},2026-11-01T00:00:00Z,{23_000_000 + i},0,{SANCTIONED},"
+                        f"0x{i + 1:040x},USDT,{100 + i},{100 + i}")
+    (folder / "deposits.csv").write_text("\n".join(deposits) + "\n")
+    (folder / "transfers.csv").write_text(
+        "tx_hash,block_number,position,timestamp,from_address,to_address,asset,amount,usd_value\n"
+        f"0xaa,1,0,2026-01-01,{SANCTIONED},0x{1:040x},USDT,1,1\n")
+    return [f"K-{i:05d}" for i in range(count)]
+
+
+def score_command(folder: Path, url: str) -> list[str]:
+    return [str(KYT), "score", str(folder / "deposits.csv"), "--transfers", str(folder / "transfers.csv"),
+            "--flagged", str(FLAGGED), "--as-of", "2026-11-20", "--db", url, "--out", str(folder / "out.csv")]
+
+
+def count_cases(store) -> int:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM cases")).scalar_one()
+
+
+def assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids: list[str]) -> None:
+    with store.engine.connect() as connection:
+        found = connection.execute(sa.text("SELECT deposit_id FROM cases")).scalars().all()
+        assert sorted(found) == sorted(deposit_ids)
+        bare = connection.execute(sa.text(
+            "SELECT count(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM exposures e WHERE e.case_id = c.id) "
+            "OR (SELECT count(*) FROM deadlines d WHERE d.case_id = c.id) <> 4 "
+            "OR NOT EXISTS (SELECT 1 FROM audit_events a WHERE a.case_id = c.id AND a.action = 'case.opened')"
+        )).scalar_one()
+        assert bare == 0
+    assert queries.verify_audit(store, "ada").ok
+
+
+def test_kill_minus_nine_at_any_moment_then_rerun_leaves_one_case_per_frozen_deposit(store, tmp_path):
+    deposit_ids = many_frozen_deposits(tmp_path, 4000)
+    command = score_command(tmp_path, store.url)
+    for threshold in (1, 1000, 2500):
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while count_cases(store) < threshold and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert count_cases(store) < len(deposit_ids), "the run finished before it could be killed"
+        assert queries.verify_audit(store, "ada").ok  # every case so far is whole, with its audit event
+    assert not (tmp_path / "out.csv").exists()  # a killed run wrote no results
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)
+    rows = (tmp_path / "out.csv").read_text().splitlines()
+    assert rows[0].endswith(",case_id") and all(row.split(",")[-1] for row in rows[1:])
+
+
+def test_two_runs_at_once_open_each_case_once(store, tmp_path):
+    deposit_ids = many_frozen_deposits(tmp_path, 400)
+    command = score_command(tmp_path, store.url)
+    children = [subprocess.Popen(command[:-2] + ["--out", str(tmp_path / f"out{i}.csv")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for child in children:
+        _, errors = child.communicate(timeout=300)
+        assert child.returncode == 0, errors
+    assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)
+    ids = [sorted(line.split(",")[-1] for line in (tmp_path / f"out{i}.csv").read_text().splitlines()[1:])
+           for i in range(2)]
+    assert ids[0] == ids[1]  # both runs report the same case for each deposit
