@@ -36,7 +36,8 @@ def postgres_template():
     """A migrated PostgreSQL database to copy for each test (None without PostgreSQL)."""
     url = _admin_url()
     if not url:
-        return None
+        yield None
+        return
     admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {TEMPLATE}")
