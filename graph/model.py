@@ -93,6 +93,12 @@ class Deposits:
         """Rows [start, stop) as a Deposits of their own."""
         return Deposits(**{name: value[start:stop] for name, value in vars(self).items()})
 
+    def take(self, rows: np.ndarray) -> "Deposits":
+        """The deposits at `rows`, in that order."""
+        picked = pa.array(rows, pa.int64())
+        return Deposits(**{name: value[rows] if isinstance(value, np.ndarray) else value.take(picked)
+                           for name, value in vars(self).items()})
+
 
 @dataclass
 class FlaggedWallets:

@@ -68,6 +68,8 @@ class ScoreRequest:
     out: Path | None = None
     exposures_out: Path | None = None
     evidence_out: Path | None = None
+    since: int | None = None
+    """Only deposits at or after this time (microseconds) are scored (re-screening)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     loaded = _load(request, progress)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
+    if request.since is not None:
+        deposits = deposits.take(np.flatnonzero(deposits.timestamp >= request.since))
     flagged: FlaggedWallets = loaded["flagged"]  # type: ignore[assignment]
     services: Services | None = loaded.get("services")  # type: ignore[assignment]
     seconds["read"] = time.perf_counter() - clock

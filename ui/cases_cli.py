@@ -23,6 +23,7 @@ from rich.table import Table
 from cases import queries, service
 from cases.db import open_store
 from cases.errors import CaseError
+from cases.maintenance import recompute_deadlines
 from graph.fields import parse_time
 from ui.messages import render
 
@@ -219,11 +220,18 @@ def snooze_case(case_id: int, until: str = typer.Option(...), reason: str = type
     err.print(f"case {case_id} snoozed until {until}", highlight=False)
 
 
+deadlines_app = typer.Typer(invoke_without_command=True, help="Deadlines at risk and overdue; `recompute`.")
+
+
+@deadlines_app.callback()
 def deadlines_command(
+    context: typer.Context,
     due_within: str = typer.Option("3d", help="Show what falls due within this span (3d, 12h, 2w)."),
     output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB, actor: Optional[str] = AS,
 ) -> None:
     """Deadlines at risk and overdue, soonest first."""
+    if context.invoked_subcommand is not None:
+        return
     now = _now()
     try:
         found = queries.due(open_store(db), _actor(actor), now, parse_span(due_within))
@@ -238,6 +246,17 @@ def deadlines_command(
                       "OVERDUE" if d.overdue else "at risk")
     out.print(table)
     out.print(f"{sum(d.overdue for d in found)} overdue, {sum(not d.overdue for d in found)} at risk")
+
+
+@deadlines_app.command("recompute")
+def recompute_command(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Apply the current deadline rules to every open deadline (after the rules changed)."""
+    try:
+        done = recompute_deadlines(open_store(db), _actor(actor), _now())
+    except CaseError as error:
+        _fail(error)
+    err.print(f"deadlines: {done.moved} moved, {done.cancelled} cancelled, {done.unchanged} unchanged",
+              highlight=False)
 
 
 @audit_app.command("verify")

@@ -22,8 +22,9 @@ from kyt import batch, lists
 from kyt.decide import DECISIONS
 from kyt.rules import default_policy, load_policy
 from cases.db import open_store
+from cases.maintenance import annotate_cleared
 from cases.opening import DEFAULT_JURISDICTIONS, open_cases
-from ui.cases_cli import audit_app, cases_app, db_app, deadlines_command, users_app
+from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -36,7 +37,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(db_app, name="db")
-app.command("deadlines")(deadlines_command)
+app.add_typer(deadlines_app, name="deadlines")
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
@@ -125,14 +126,17 @@ def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
 
 
 def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | None = None, cases: bool = True,
-                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> None:
+                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False) -> None:
     """Run a scoring request with a progress bar, opening cases unless told not to; print the summary."""
     started = datetime.now()
     opened: list = []
 
     def open_them(result: batch.ScoreResult) -> dict[int, int]:
-        done = open_cases(store, result, datetime.now(timezone.utc), jurisdictions=jurisdictions)
+        now = datetime.now(timezone.utc)
+        done = open_cases(store, result, now, jurisdictions=jurisdictions)
         opened.append(done)
+        if rescreen:
+            opened.append(annotate_cleared(store, result, now))
         return done.case_ids
 
     try:
@@ -148,6 +152,11 @@ def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | N
         done = opened[0]
         err.print(f"cases in {store.url}: {done.opened:,} opened, {done.existing:,} already open; "
                   f"{done.alerts:,} review alerts added", highlight=False)
+    if len(opened) > 1:
+        noted = opened[1]
+        err.print(f"no longer frozen: {len(noted.annotated):,} open cases got a note"
+                  + (f" (cases {', '.join(map(str, noted.annotated[:20]))})" if noted.annotated else "")
+                  + (f"; {noted.already_noted:,} were noted before" if noted.already_noted else ""), highlight=False)
 
 
 @app.command("score")
@@ -171,6 +180,28 @@ def score_command(
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out)
     _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
+
+
+@app.command("rescreen")
+def rescreen_command(
+    deposits: Path = typer.Argument(..., help="Deposits file (CSV or Parquet)."),
+    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    flagged: Path = typer.Option(..., help="Flagged wallets file: typically a newer list."),
+    since: str = typer.Option(..., help="Re-score the deposits made at or after this time."),
+    services: Optional[Path] = typer.Option(None, help="Services file."),
+    as_of: Optional[str] = typer.Option(None, help="Judge flags as of this time; default now."),
+    rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write one row per re-scored deposit (CSV)."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+) -> None:
+    """Re-score past deposits after a list or policy change: open cases for new freezes, and note on
+    existing cases whose exposure is gone (they are never closed by this)."""
+    since_micro = parse_time(since)
+    if since_micro is None:
+        raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
+    request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, rules=rules, out=out_file,
+                                 since=since_micro)
+    _score_and_report(request, out_file is None, db, rescreen=True)
 
 
 @app.command("demo")

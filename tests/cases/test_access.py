@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from cases import queries, service
+from cases import maintenance, opening, queries, service
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
 from tests.cases.conftest import NOW, PEOPLE
@@ -28,6 +28,11 @@ CALLS = {
     "customer_view": ("view_customer_status", lambda s, c, a: queries.customer_view(s, a, customer_id="alice")),
     "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, timedelta(days=3))),
     "verify_audit": ("view_audit", lambda s, c, a: queries.verify_audit(s, a)),
+    "recompute_deadlines": ("recompute_deadlines", lambda s, c, a: maintenance.recompute_deadlines(s, a, NOW)),
+}
+NEEDS_RESULT = {
+    "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r, NOW, actor=a)),
+    "annotate_cleared": ("open_cases", lambda s, r, a: maintenance.annotate_cleared(s, r, NOW, actor=a)),
 }
 
 
@@ -47,6 +52,19 @@ def test_every_function_with_every_role(sqlite_store, scenario_result, function)
         except Exception:  # noqa: BLE001 - past the access check, a state or input error is fine here
             refused = False
         assert refused != allowed, f"{function} by {role}: {'refused' if refused else 'allowed'}"
+
+
+@pytest.mark.parametrize("function", sorted(NEEDS_RESULT))
+def test_batch_functions_with_every_role(sqlite_store, scenario_result, function):
+    permission, call = NEEDS_RESULT[function]
+    for role, actor in ACTORS.items():
+        allowed = role in PERMISSIONS[permission]
+        try:
+            call(sqlite_store, scenario_result, actor)
+            refused = False
+        except AccessDenied:
+            refused = True
+        assert refused != allowed, f"{function} by {role}"
 
 
 def test_every_public_service_function_is_walked():

@@ -1,0 +1,113 @@
+"""Keeping open cases true to the current lists and rules: re-screening notes, deadline recomputation.
+
+A re-screen never closes a case: when a deposit that froze is no longer frozen under a new
+list or policy (a delisting, say), its case gets a note and an audit event, and a person
+decides. Deadline recomputation applies changed deadline rules to the open deadlines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlmodel import select
+
+from cases import audit, lifecycle
+from cases.access import require
+from cases.db import Store
+from cases.deadlines import RULES, RULES_BY_ID, DeadlineRule, compute
+from cases.models import AuditEvent, Case, Deadline, Note
+from cases.schedule import next_due
+from cases.service import acting_user, unit_of_work
+from kyt.batch import ScoreResult
+from kyt.decide import DECISIONS
+
+
+@dataclass(frozen=True)
+class Rescreened:
+    """What a re-screen found among existing cases."""
+
+    annotated: list[int]
+    """Cases whose deposit is no longer frozen and got a note now."""
+    already_noted: int
+
+
+def annotate_cleared(store: Store, result: ScoreResult, now: datetime, actor: str = "system:rescreen") -> Rescreened:
+    """Note, on each unfinished case whose deposit this run no longer freezes, what the new decision is."""
+    not_frozen = np.flatnonzero(result.decisions.code != DECISIONS.index("freeze")).tolist()
+    by_deposit = {result.deposits.deposit_id[d].as_py(): d for d in not_frozen}
+    annotated, already = [], 0
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "open_cases")
+        ids = list(by_deposit)
+        cases = []
+        for start in range(0, len(ids), 500):
+            cases += session.exec(select(Case).where(Case.deposit_id.in_(ids[start:start + 500]),
+                                                     Case.status.in_(lifecycle.OPEN_STATES))).all()
+        for case in cases:
+            d = by_deposit[case.deposit_id]
+            seen = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id,
+                                                         AuditEvent.action == "case.rescreened")).all()
+            if any(event.after.get("snapshot_id") == result.snapshot.id for event in seen):
+                already += 1
+                continue
+            decision = result.decisions.decision(d)
+            rules = result.decisions.rule_texts[d]
+            body = (f"Re-screened as of {result.snapshot.as_of} (snapshot {result.snapshot.id}, policy "
+                    f"{result.snapshot.policy_name} {result.snapshot.policy_version}): the deposit would now be "
+                    f"'{decision}'" + (f" by {rules.replace(';', ', ')}" if rules else ", with no rule matching")
+                    + ". The exposure that froze it is no longer found; decide whether to release it.")
+            session.add(Note(case_id=case.id, author=user.name, written_at=now, body=body))
+            audit.append(session, user.name, "case.rescreened", now, case.id,
+                         {"snapshot_id": case.snapshot_id, "rule_ids": case.rule_ids},
+                         {"snapshot_id": result.snapshot.id, "decision": decision,
+                          "rule_ids": rules.split(";") if rules else []})
+            annotated.append(case.id)
+    return Rescreened(annotated, already)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """Open deadlines moved, cancelled (their rule is gone) or left as they were."""
+
+    moved: int
+    cancelled: int
+    unchanged: int
+
+
+def recompute_deadlines(store: Store, actor: str, now: datetime,
+                        rules: tuple[DeadlineRule, ...] = RULES) -> Recomputed:
+    """Apply the current deadline rules to every open deadline, from its original trigger time."""
+    by_id = {rule.id: rule for rule in rules} if rules is not RULES else RULES_BY_ID
+    moved = cancelled = unchanged = 0
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "recompute_deadlines")
+        touched: dict[int, list[dict]] = {}
+        for deadline in session.exec(select(Deadline).where(Deadline.status == "open").order_by(Deadline.id)).all():
+            rule = by_id.get(deadline.rule_id)
+            before = {"rule_id": deadline.rule_id, "due_at": deadline.due_at, "warn_at": deadline.warn_at}
+            if rule is None:
+                deadline.status, deadline.closed_at = "cancelled", now
+                cancelled += 1
+            else:
+                due, warn = compute(rule, deadline.triggered_at)
+                if (due, warn) == (deadline.due_at, deadline.warn_at):
+                    unchanged += 1
+                    continue
+                deadline.due_at, deadline.warn_at = due, warn
+                moved += 1
+            session.add(deadline)
+            touched.setdefault(deadline.case_id, []).append(
+                {"before": before, "after": {"status": deadline.status, "due_at": deadline.due_at}})
+        session.flush()
+        for case_id, changes in touched.items():
+            case = session.get(Case, case_id)
+            case.next_due_at = next_due(session, case_id)
+            case.version += 1
+            case.updated_at = now
+            session.add(case)
+            audit.append(session, user.name, "case.deadlines_recomputed", now, case_id, {}, {"deadlines": changes})
+    return Recomputed(moved, cancelled, unchanged)
