@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cases.columns import ExactDecimal, UTCDateTime
 
 ROLES = ("analyst", "supervisor", "support", "admin")
+OPEN_FILTER = "status IN ('open', 'in_review', 'awaiting_customer')"
+"""The open states (cases.lifecycle.OPEN_STATES) as SQL, for the queue's partial index."""
 
 
 class UserBase(SQLModel):
@@ -81,7 +83,9 @@ class Case(CaseBase, table=True):
 
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("deposit_id", name="uq_cases_deposit_id"),
-                      Index("ix_cases_queue", "status", "next_due_at", "id"))
+                      Index("ix_cases_queue", "status", "next_due_at", "id"),
+                      Index("ix_cases_open_queue", text("(next_due_at IS NULL)"), "next_due_at", "id",
+                            postgresql_where=text(OPEN_FILTER), sqlite_where=text(OPEN_FILTER)))
     id: int | None = Field(default=None, primary_key=True)
     tracking_number: str = Field(unique=True, max_length=20)
     status: str = Field(max_length=20)

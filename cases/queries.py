@@ -17,7 +17,7 @@ from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
 from cases.errors import NotFound
-from cases.models import Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
+from cases.models import OPEN_FILTER, Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
 from cases.service import acting_user
 
 CUSTOMER_STATUS = {"open": "under_review", "in_review": "under_review", "escalated": "under_review",
@@ -99,8 +99,11 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
 
 def _filtered(query, filters, sqlite: bool):
     status, category, hop, jurisdiction, assignee, min_usd, max_usd, snoozed_before = filters
-    statuses = [status] if status else list(lifecycle.OPEN_STATES)
-    query = query.where(Case.status.in_(statuses))
+    if status is None or status in lifecycle.OPEN_STATES:
+        # the same text as the partial index's condition, so that both databases use that index
+        query = query.where(sa.text(OPEN_FILTER))
+    if status is not None:
+        query = query.where(Case.status == status)
     if category:
         query = query.where(sa.cast(Case.categories, sa.String).like(f'%"{category}"%'))
     if jurisdiction:
