@@ -62,6 +62,14 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Let SQLite's planner learn the tables' shape after a bulk change (PostgreSQL does this itself)."""
+    if engine.dialect.name == "sqlite":
+        with engine.execution_options(immediate=True).begin() as connection:  # ANALYZE's results are committed
+            for table in ("cases", "deadlines"):
+                connection.exec_driver_sql(f"ANALYZE {table}")
+
+
 @dataclass
 class Store:
     """A database with its schema up to date; `session()` opens a unit of work."""

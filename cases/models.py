@@ -83,8 +83,8 @@ class Case(CaseBase, table=True):
 
     __tablename__ = "cases"
     __table_args__ = (UniqueConstraint("deposit_id", name="uq_cases_deposit_id"),
-                      Index("ix_cases_queue", "status", "next_due_at", "id"),
-                      Index("ix_cases_open_queue", text("(next_due_at IS NULL)"), "next_due_at", "id",
+                      Index("ix_cases_queue", "status", "next_due_at", "id", "snoozed_until"),
+                      Index("ix_cases_open_queue", text("(next_due_at IS NULL)"), "next_due_at", "id", "snoozed_until",
                             postgresql_where=text(OPEN_FILTER), sqlite_where=text(OPEN_FILTER)))
     id: int | None = Field(default=None, primary_key=True)
     tracking_number: str = Field(unique=True, max_length=20)

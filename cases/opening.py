@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from cases import audit
 from cases.access import require
-from cases.db import Store
+from cases.db import Store, refresh_statistics
 from cases.models import Alert, Case, Deadline, Exposure
 from cases.schedule import plan
 from cases.service import acting_user, unit_of_work
@@ -161,4 +161,7 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
             ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
         case_ids.update(ids)
         opened += count
-    return Opened(case_ids, opened, len(frozen) - opened, _record_alerts(store, result, reviews, now))
+    alerts = _record_alerts(store, result, reviews, now)
+    if opened:
+        refresh_statistics(store.engine)
+    return Opened(case_ids, opened, len(frozen) - opened, alerts)

@@ -44,12 +44,17 @@ class QueueRow:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the queue and how many rows match in all."""
+    """A page of the queue and how many rows match in all (counted up to a cap: then `more`)."""
 
     rows: list[QueueRow]
     total: int
     page: int
     page_size: int
+    more: bool = False
+    """True when more than `total` rows match (the count stopped at its cap)."""
+
+
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -81,8 +86,13 @@ class CustomerView:
 def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int = 50, status: str | None = None,
           category: str | None = None, hop: int | None = None, jurisdiction: str | None = None,
           assignee: str | None = None, min_usd: Decimal | None = None, max_usd: Decimal | None = None,
-          include_snoozed: bool = False) -> Page:
-    """Open cases (or those in `status`), nearest deadline first, one page at a time."""
+          include_snoozed: bool = False, with_total: bool = True) -> Page:
+    """Open cases (or those in `status`), nearest deadline first, one page at a time.
+
+    The rows come from the partial index over open cases in deadline order, so a page costs
+    the same however long the queue. The total is counted up to COUNT_CAP (then `more` is
+    set); `with_total=False` skips counting (total -1).
+    """
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_case")
@@ -91,10 +101,13 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
         query = _filtered(select(Case), filters, sqlite)
         order = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
         cases = session.exec(query.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
-        total = session.exec(_filtered(select(sa.func.count()).select_from(Case), filters, sqlite)).one()
+        total = -1
+        if with_total:
+            matching = _filtered(select(Case.id), filters, sqlite).limit(COUNT_CAP + 1).subquery()
+            total = int(session.exec(select(sa.func.count()).select_from(matching)).one())
         return Page([QueueRow(c.id, c.tracking_number, c.status, c.customer_id, c.usd_value, c.categories, c.min_hop,
                               c.assignee, c.next_due_at, c.snoozed_until, c.version) for c in cases],
-                    int(total), page, page_size)
+                    min(total, COUNT_CAP), page, page_size, total > COUNT_CAP)
 
 
 def _filtered(query, filters, sqlite: bool):

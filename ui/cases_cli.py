@@ -116,14 +116,16 @@ def list_cases(
     except CaseError as error:
         _fail(error)
     if output == Format.json:
-        _print_json({"total": found.total, "page": found.page, "page_size": found.page_size, "cases": found.rows})
+        _print_json({"total": found.total, "more": found.more, "page": found.page, "page_size": found.page_size,
+                     "cases": found.rows})
         return
     table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)")
     for row in found.rows:
         table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id, str(row.usd_value),
                       ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at))
     out.print(table)
-    out.print(f"{found.total} cases; page {found.page} of {max(1, -(-found.total // found.page_size))}")
+    pages = max(1, -(-found.total // found.page_size))
+    out.print(f"{found.total:,}{'+' if found.more else ''} cases; page {found.page} of {pages}{'+' if found.more else ''}")
 
 
 @cases_app.command("show")

@@ -39,7 +39,8 @@ def test_list_as_json_is_stable(db):
     done = run("cases", "list", "--format", "json", user="ann", db=db)
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout)
-    assert list(listing) == ["total", "page", "page_size", "cases"] and listing["total"] == 5
+    assert list(listing) == ["total", "more", "page", "page_size", "cases"] and listing["total"] == 5
+    assert listing["more"] is False
     first = listing["cases"][0]
     assert list(first) == ["id", "tracking_number", "status", "customer_id", "usd_value", "categories", "min_hop",
                            "assignee", "next_due_at", "snoozed_until", "version"]

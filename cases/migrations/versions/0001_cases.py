@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.UniqueConstraint("deposit_id", name="uq_cases_deposit_id"),
     )
-    op.create_index("ix_cases_queue", "cases", ["status", "next_due_at", "id"])
+    op.create_index("ix_cases_queue", "cases", ["status", "next_due_at", "id", "snoozed_until"])
     op.create_table(
         "exposures",
         sa.Column("id", sa.Integer(), primary_key=True),
