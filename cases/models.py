@@ -73,9 +73,7 @@ class ExposureCreate(SQLModel):
 
 
 class CaseCreate(CaseBase):
-    """A frozen deposit to open a case for."""
-
-    exposures: list[ExposureCreate] = Field(default_factory=list)
+    """A frozen deposit to open a case for (checked before it is stored)."""
 
 
 class Case(CaseBase, table=True):

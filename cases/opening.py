@@ -21,11 +21,11 @@ from sqlmodel import select
 from cases import audit
 from cases.access import require
 from cases.db import Store, refresh_statistics
-from cases.models import Alert, Case, Deadline, Exposure
+from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
 from cases.service import acting_user, unit_of_work
 from graph.money import micro_text
-from kyt.batch import ScoreResult, exposure_table
+from kyt.batch import ScoreResult, categories_text, exposure_table
 
 CHUNK = 200
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -63,19 +63,16 @@ def _deposit_fields(result: ScoreResult, d: int) -> dict:
         position=int(deposits.position[d]))
 
 
-def _exposures_by_deposit(result: ScoreResult, wanted: set[int]) -> dict[int, list[dict]]:
+def _exposures_by_deposit(result: ScoreResult, wanted: list[int]) -> dict[int, list[dict]]:
     """Exposure rows (category, hop, share, usd, evidence) of the wanted deposits."""
-    table = exposure_table(result)
-    categories, hops = table.column("category").to_pylist(), table.column("hop").to_pylist()
-    shares, usds = table.column("share").to_pylist(), table.column("usd").to_pylist()
+    rows = np.flatnonzero(np.isin(result.exposures.deposit, np.asarray(wanted, dtype=np.int64)))
+    table = exposure_table(result, rows)
+    columns = [table.column(name).to_pylist() for name in ("deposit_id", "category", "hop", "share", "usd")]
     evidence = {(e["deposit_id"], e["category"], e["hop"]): e for e in result.evidence}
-    ids = result.deposits.deposit_id
     out: dict[int, list[dict]] = {}
-    for i, d in enumerate(result.exposures.deposit.tolist()):
-        if d in wanted:
-            key = (ids[d].as_py(), categories[i], hops[i])
-            out.setdefault(d, []).append(dict(category=categories[i], hop=hops[i], share=Decimal(shares[i]),
-                                              usd=Decimal(usds[i]), evidence=evidence.get(key, {})))
+    for d, deposit_id, category, hop, share, usd in zip(result.exposures.deposit[rows].tolist(), *columns):
+        out.setdefault(d, []).append(dict(category=category, hop=hop, share=Decimal(share), usd=Decimal(usd),
+                                          evidence=evidence.get((deposit_id, category, hop), {})))
     return out
 
 
@@ -86,11 +83,12 @@ def _new_case(result: ScoreResult, d: int, exposures: list[dict], jurisdictions:
     triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in categories else [])
     deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
     rules = result.decisions.rule_texts[d]
-    row = dict(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
-               snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot), categories=categories,
-               min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions),
-               tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,
-               next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
+    created = CaseCreate(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
+                         snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot), categories=categories,
+                         min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions))
+    row = created.model_dump() | dict(
+        tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,
+        next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
     return row, deadlines
 
 
@@ -127,21 +125,24 @@ def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: 
 
 
 def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: datetime) -> int:
+    """An alert for each deposit sent to review that has none yet (in bulk, 1,000 per transaction)."""
+    categories = categories_text(result.exposures, len(result.deposits))
     added = 0
-    for start in range(0, len(reviews), CHUNK):
-        chunk = reviews[start:start + CHUNK]
+    for start in range(0, len(reviews), 1000):
+        chunk = reviews[start:start + 1000]
         with unit_of_work(store) as session:
             ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
             known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(list(ids)))).all())
+            rows = []
             for deposit_id, d in ids.items():
-                if deposit_id in known:
-                    continue
-                rules = result.decisions.rule_texts[d]
-                session.add(Alert(**_deposit_fields(result, d), rule_ids=rules.split(";") if rules else [],
-                                  categories=sorted({result.exposures.categories[int(c)] for c in
-                                                     result.exposures.category[result.exposures.deposit == d]}),
-                                  snapshot_id=result.snapshot.id, created_at=now))
-                added += 1
+                if deposit_id not in known:
+                    rules, found = result.decisions.rule_texts[d], categories[d]
+                    rows.append(dict(**_deposit_fields(result, d), rule_ids=rules.split(";") if rules else [],
+                                     categories=found.split(";") if found else [], snapshot_id=result.snapshot.id,
+                                     status="open", created_at=now))
+            if rows:
+                session.execute(sa.insert(Alert), rows)
+            added += len(rows)
     return added
 
 
@@ -150,7 +151,7 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
     """Open the cases and alerts of a scoring run; safe to run again on the same run."""
     frozen = np.flatnonzero(result.decisions.code == 2).tolist()
     reviews = np.flatnonzero(result.decisions.code == 1).tolist()
-    exposures = _exposures_by_deposit(result, set(frozen))
+    exposures = _exposures_by_deposit(result, frozen)
     case_ids: dict[int, int] = {}
     opened = 0
     for start in range(0, len(frozen), CHUNK):

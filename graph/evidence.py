@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from graph.exposure import Exposures, FlagView
 from graph.index import InboundIndex, window_start
@@ -69,6 +70,33 @@ def rank_sources(category: str, flags: FlagView,
     return tuple(out), len(by_source)
 
 
+def _indirect(index: InboundIndex, flags: FlagView, category: str, picked: np.ndarray,
+              top: int) -> tuple[tuple[SourceEvidence, ...], int]:
+    """Rank the flagged funding rows of one exposure by source, in vectors; Python touches the top only.
+
+    The same order as rank_sources: sources by USD (descending) then address, a source's
+    transactions by USD (descending), then order, then hash.
+    """
+    ids, where = np.unique(index.source[picked], return_inverse=True)
+    totals = np.zeros(len(ids), dtype=np.int64)
+    np.add.at(totals, where, index.usd[picked])
+    counts = np.bincount(where, minlength=len(ids))
+    # the top by USD, widened to every source tied with the last one, then ordered with addresses
+    cut = np.sort(totals)[::-1][min(top, len(totals)) - 1]
+    near = np.flatnonzero(totals >= cut)
+    names = index.addresses.take(pa.array(ids[near])).to_pylist()
+    ranked = sorted(zip(near.tolist(), names), key=lambda item: (-int(totals[item[0]]), item[1]))[:top]
+    sources = []
+    for position, address in ranked:
+        rows = picked[where == position]
+        orders = index.order_of(rows)
+        hashes = index.tx_hash.take(pa.array(index.row[rows])).to_pylist()
+        best = sorted(zip((-index.usd[rows]).tolist(), orders.tolist(), hashes))[:TX_PER_SOURCE]
+        sources.append(SourceEvidence(address, int(totals[position]), int(counts[position]),
+                                      tuple(tx for _, _, tx in best), flags.lists.get((address, category), ())))
+    return tuple(sources), len(ids)
+
+
 def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
             which: np.ndarray | None = None, top: int = TOP_SOURCES) -> list[Evidence]:
     """Evidence for the exposures at positions `which` (all when None)."""
@@ -82,18 +110,16 @@ def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures:
         hop = int(exposures.hop[i])
         if hop == 1:
             value = int(deposits.usd_micro[d])
-            contributions = [(deposits.from_address[d].as_py(), value, int(deposit_order[d]),
-                              deposits.tx_hash[d].as_py())]
+            sources, count = rank_sources(category, flags, [(deposits.from_address[d].as_py(), value,
+                                                             int(deposit_order[d]), deposits.tx_hash[d].as_py())], top)
+            transfers = 1
         else:
-            c = int(exposures.category[i])
-            rows = flags.rows[c]
+            rows = flags.rows[int(exposures.category[i])]
             picked = rows[np.searchsorted(rows, exposures.lo[i]):np.searchsorted(rows, exposures.hi[i])]
             if lookback is not None:  # a no-op unless the sender's times are out of block order
                 picked = picked[index.timestamp[picked] >= window_start(deposits.timestamp[d:d + 1], lookback)[0]]
-            orders = index.order_of(picked)
-            contributions = [(index.addresses[int(index.source[r])].as_py(), int(index.usd[r]), int(o),
-                              index.tx_hash[int(index.row[r])].as_py()) for r, o in zip(picked, orders)]
-        sources, count = rank_sources(category, flags, contributions, top)
+            sources, count = _indirect(index, flags, category, picked, top)
+            transfers = len(picked)
         out.append(Evidence(deposits.deposit_id[d].as_py(), category, hop, int(exposures.flagged[i]),
-                            int(exposures.total[i]), sources, count, len(contributions)))
+                            int(exposures.total[i]), sources, count, transfers))
     return out

@@ -123,6 +123,11 @@ class Exposures:
         """Denominator of the exact share: total USD under haircut at hop 2, else 1."""
         return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
 
+    def take(self, rows: np.ndarray) -> "Exposures":
+        """The exposures at `rows` (positions), in that order."""
+        return Exposures(self.categories, self.method, self.lookback,
+                         *[getattr(self, name)[rows] for name in Exposures.COLUMNS])
+
     @staticmethod
     def concat(parts: list["Exposures"], categories: list[str], method: str, lookback: int | None) -> "Exposures":
         """Join per-chunk results whose deposit numbers are already global."""

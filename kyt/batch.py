@@ -297,9 +297,9 @@ def write_table_csv(table: pa.Table, path: Path) -> None:
             include_header=False, quoting_style="needed" if needs else "none"))
 
 
-def exposure_table(result: ScoreResult) -> pa.Table:
-    """deposit_id, category, hop, share, usd per exposure, shares and USD as exact decimal text."""
-    e = result.exposures
+def exposure_table(result: ScoreResult, rows: np.ndarray | None = None) -> pa.Table:
+    """deposit_id, category, hop, share, usd per exposure (or per exposure at `rows`), as exact decimal text."""
+    e = result.exposures if rows is None else result.exposures.take(rows)
     return pa.table({
         "deposit_id": result.deposits.deposit_id.take(pa.array(e.deposit)),
         "category": pa.array(np.array(e.categories, dtype=object)[e.category] if len(e) else [], pa.string()),

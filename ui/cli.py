@@ -101,7 +101,8 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
     err.print(f"scored {n:,} deposits in {seconds:.2f} s: " + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)),
               highlight=False)
     err.print(f"time: reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
-              f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s, writing {spent['write']:.2f} s",
+              f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
+              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s",
               highlight=False)
     err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
               f"method {result.snapshot.method}, as of {result.snapshot.as_of}", highlight=False)
