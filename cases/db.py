@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///freezecase.db"
+HEAD = "0002"
+"""The newest migration; a database already there is opened without loading Alembic."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -53,8 +53,19 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for a new database)."""
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
 def upgrade(engine: Engine) -> None:
     """Apply every migration the database has not had yet."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.execution_options(immediate=True).begin() as connection:
@@ -93,6 +104,6 @@ def open_store(url: str | None = None, migrate: bool = True) -> Store:
     """Open (and by default migrate) the database at `url` / $DATABASE_URL / the default file."""
     chosen = database_url(url)
     engine = make_engine(chosen)
-    if migrate:
+    if migrate and current_revision(engine) != HEAD:
         upgrade(engine)
     return Store(engine, chosen)

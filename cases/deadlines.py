@@ -78,6 +78,8 @@ RULES: tuple[DeadlineRule, ...] = (
                  "platform policy", "Decide release or escalation within 3 business days of the freeze."),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
+DEFAULT_JURISDICTIONS = ("US", "NY")
+"""Where new cases fall unless the batch says otherwise (New York cases follow US rules too)."""
 VERSION = "2026.11.1"
 """Changes whenever RULES do, so that open deadlines can be recomputed."""
 

@@ -21,6 +21,7 @@ from sqlmodel import select
 from cases import audit
 from cases.access import require
 from cases.db import Store, refresh_statistics
+from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
 from cases.service import acting_user, unit_of_work
@@ -29,7 +30,6 @@ from kyt.batch import ScoreResult, categories_text, exposure_table
 
 CHUNK = 200
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-DEFAULT_JURISDICTIONS = ("US", "NY")
 
 
 def tracking_number() -> str:

@@ -14,15 +14,13 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from eth_utils import is_checksum_address
 
-MICRO = 1_000_000
+from graph.times import MICRO, parse_time
+
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _SIMPLE_DECIMAL = r"^\+?[0-9]{1,9}(\.[0-9]{0,6})?$"  # parsed exactly through float64
 _UNSIGNED = r"^[0-9]{1,18}$"
 _UNIX = r"^[0-9]{9,12}$"  # 1973 to 33658; shorter digit strings are read as ISO-8601 ("20240101")
-EARLIEST = -62135596800 * 1_000_000  # 0001-01-01T00:00:00Z
-LATEST = 253402300799 * 1_000_000  # 9999-12-31T23:59:59Z
 _ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 
 
@@ -107,6 +105,8 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
     upper = _mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed
     mixed = upper & _mask(pc.match_substring_regex(spelled, "[a-f]"))
     bad_checksum = np.zeros(len(spelled), dtype=bool)
+    if mixed.any():
+        from eth_utils import is_checksum_address  # slow to import: only when some value is mixed case
     for i in np.flatnonzero(mixed):
         bad_checksum[i] = not is_checksum_address(spelled[int(i)].as_py())
     bad_value = empty | malformed | bad_checksum
@@ -236,25 +236,6 @@ def micro_usd(column: pa.Array, name: str, optional: bool = False) -> Parsed:
     if optional:
         return Parsed((values, empty), _rows(bad), describe)
     return Parsed(values, _rows(bad), describe)
-
-
-def parse_time(text: str) -> int | None:
-    """Microseconds since the epoch for one ISO-8601 or unix-seconds text, or None."""
-    from datetime import datetime, timezone
-
-    text = text.strip()
-    try:
-        if text.replace(".", "", 1).isdigit() and len(text.split(".")[0]) >= 9:
-            micro = int(Decimal(text) * MICRO)
-            return micro if micro <= LATEST else None
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except (ValueError, InvalidOperation, OverflowError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    micro = (delta.days * 86_400 + delta.seconds) * MICRO + delta.microseconds
-    return micro if EARLIEST <= micro <= LATEST else None
 
 
 def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:

@@ -23,8 +23,7 @@ from rich.table import Table
 from cases import queries, service
 from cases.db import open_store
 from cases.errors import CaseError
-from cases.maintenance import recompute_deadlines
-from graph.fields import parse_time
+from graph.times import parse_time
 from ui.messages import render
 
 cases_app = typer.Typer(no_args_is_help=True, help="List, show and work freeze cases.")
@@ -253,6 +252,8 @@ def deadlines_command(
 @deadlines_app.command("recompute")
 def recompute_command(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Apply the current deadline rules to every open deadline (after the rules changed)."""
+    from cases.maintenance import recompute_deadlines
+
     try:
         done = recompute_deadlines(open_store(db), _actor(actor), _now())
     except CaseError as error:

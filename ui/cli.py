@@ -10,22 +10,25 @@ import sys
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from graph.fields import parse_time
-from kyt import batch, lists
-from kyt.decide import DECISIONS
-from kyt.rules import default_policy, load_policy
 from cases.db import open_store
-from cases.maintenance import annotate_cleared
-from cases.opening import DEFAULT_JURISDICTIONS, open_cases
+from cases.deadlines import DEFAULT_JURISDICTIONS
+from graph.times import parse_time
+from kyt.rules import default_policy, load_policy
 from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
+
+if TYPE_CHECKING:
+    from kyt import batch
+
+# The scoring modules (numpy, pyarrow) are imported by the commands that score, so that
+# `kyt cases ...` starts quickly.
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Freeze case manager: trace deposits to flagged wallets and decide allow / review / freeze.")
@@ -94,6 +97,8 @@ def _fail(error: Exception) -> None:
 
 
 def _summary(result: batch.ScoreResult, seconds: float) -> None:
+    from kyt.decide import DECISIONS
+
     counts = result.decisions.counts()
     n = len(result.deposits)
     spent = result.seconds
@@ -113,6 +118,8 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
 
 
 def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
+    from kyt import batch
+
     rules = result.decisions.rule_texts
     categories = batch.categories_text(result.exposures, len(result.deposits))
     table = Table("deposit", "customer", "decision", "rules", "categories")
@@ -129,6 +136,10 @@ def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
 def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | None = None, cases: bool = True,
                       jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False) -> None:
     """Run a scoring request with a progress bar, opening cases unless told not to; print the summary."""
+    from cases.maintenance import annotate_cleared
+    from cases.opening import open_cases
+    from kyt import batch
+
     started = datetime.now()
     opened: list = []
 
@@ -178,6 +189,8 @@ def score_command(
     jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
 ) -> None:
     """Score deposits, decide allow / review / freeze, and open a case for each frozen one."""
+    from kyt import batch
+
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out)
     _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
@@ -197,6 +210,8 @@ def rescreen_command(
 ) -> None:
     """Re-score past deposits after a list or policy change: open cases for new freezes, and note on
     existing cases whose exposure is gone (they are never closed by this)."""
+    from kyt import batch
+
     since_micro = parse_time(since)
     if since_micro is None:
         raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
@@ -211,6 +226,8 @@ def demo_command(
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
 ) -> None:
     """The main job on the fixtures: score the fixture deposits, print the decisions, open the cases."""
+    from kyt import batch
+
     scenario = FIXTURES / "scenario"
     request = batch.ScoreRequest(
         deposits=scenario / "deposits.csv", transfers=scenario / "transfers.csv",
@@ -229,6 +246,8 @@ def lists_flagged(
                                       help="Entity designation dates for listings older than the OFAC histories."),
 ) -> None:
     """Flagged wallets from OFAC (sanctions with listing dates) and Forta (scam, stolen_funds)."""
+    from kyt import lists
+
     if ofac is None and forta is None:
         raise typer.BadParameter("give --ofac, --forta or both", param_hint="--ofac/--forta")
     try:
@@ -246,6 +265,8 @@ def lists_services(
     exchanges: Path = typer.Option(..., help="Folder with the exchange label files (shared/data/labels layout)."),
 ) -> None:
     """Services (exchanges) from the public label sets: indirect exposure stops at them."""
+    from kyt import lists
+
     try:
         count = lists.write_services(lists.exchange_services(exchanges), out_file)
     except HANDLED as error:

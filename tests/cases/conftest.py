@@ -91,7 +91,7 @@ def scenario_result():
     """The fixture scenario scored once (as of 2026-11-20), with the evidence cases need."""
     from pathlib import Path
 
-    from graph.fields import parse_time
+    from graph.times import parse_time
     from kyt import batch
 
     fixtures = Path(__file__).resolve().parents[2] / "fixtures"

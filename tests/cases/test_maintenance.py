@@ -8,7 +8,7 @@ from pathlib import Path
 from cases import queries
 from cases.deadlines import RULES
 from cases.maintenance import annotate_cleared, recompute_deadlines
-from graph.fields import parse_time
+from graph.times import parse_time
 from kyt import batch
 from tests.cases.conftest import NOW
 

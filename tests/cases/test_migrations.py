@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from cases.db import MIGRATIONS, upgrade
+from cases.db import HEAD, MIGRATIONS, upgrade
 from cases.lifecycle import OPEN_STATES
 from cases.models import OPEN_FILTER, SQLModel
 
@@ -34,6 +34,12 @@ def test_upgrading_again_is_a_no_op_and_leaves_the_newest_revision(store):
     with store.engine.connect() as connection:
         assert MigrationContext.configure(connection).get_current_revision() == \
             ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_the_head_the_store_checks_for_is_the_newest_migration():
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
 
 
 def test_the_queue_index_condition_is_the_open_states():

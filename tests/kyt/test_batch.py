@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.fields import parse_time
+from graph.times import parse_time
 from kyt import batch
 from kyt.errors import InputsRejected, OutputError, PolicyError
 
