@@ -94,6 +94,9 @@ class Verdict:
 def verify(session: Session, batch: int = 5000) -> Verdict:
     """Walk the chain in order; name the first altered, missing or extra event."""
     head = session.get(AuditHead, 1)
+    lowest, rows = session.execute(sa.select(sa.func.min(AuditEvent.seq), sa.func.count()).select_from(AuditEvent)).one()
+    if lowest is not None and lowest < 1:
+        return Verdict(0, f"event {lowest} is not part of the chain (its events are numbered from 1)", lowest)
     expected_prev, expected_seq, checked, after_seq = GENESIS, 1, 0, 0
     while True:
         events = session.exec(select(AuditEvent).where(AuditEvent.seq > after_seq)
@@ -113,7 +116,12 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
             break
         after_seq = events[-1].seq
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
+    if head_seq < checked:
+        return Verdict(checked, f"events after {head_seq} were added outside the chain's record of its end",
+                       head_seq + 1)
     if head_seq != checked or head_hash != expected_prev:
         return Verdict(checked, f"the chain ends at event {checked} but {head_seq} were recorded: "
                                 "events at the end are missing", checked + 1)
+    if rows != checked:
+        return Verdict(checked, f"{rows - checked} events are not part of the chain", None)
     return Verdict(checked, None, None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 import sqlalchemy as sa
 
@@ -28,8 +28,14 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+PLACES = 18
+WHOLE_DIGITS = 20
+_CONTEXT = Context(prec=80)
+
+
 class ExactDecimal(sa.types.TypeDecorator):
-    """Decimals stored exactly: NUMERIC on PostgreSQL, text on SQLite (whose NUMERIC is a float)."""
+    """Decimals kept to 18 places (more round half-even) and up to 20 whole digits, the same on every
+    database: NUMERIC(38, 18) on PostgreSQL, text on SQLite (whose NUMERIC is a float)."""
 
     impl = sa.Numeric(38, 18)
     cache_ok = True
@@ -42,7 +48,7 @@ class ExactDecimal(sa.types.TypeDecorator):
     def process_bind_param(self, value: Decimal | None, dialect: sa.Dialect) -> object:
         if value is None:
             return None
-        value = Decimal(value)
+        value = stored(Decimal(value))
         return format(value, "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: object, dialect: sa.Dialect) -> Decimal | None:
@@ -51,7 +57,14 @@ class ExactDecimal(sa.types.TypeDecorator):
         return plain(Decimal(str(value)))
 
 
+def stored(number: Decimal) -> Decimal:
+    """The number as it is kept: rounded half-even to 18 places; ValueError past 20 whole digits."""
+    if not number.is_finite() or number.copy_abs() >= Decimal(10) ** WHOLE_DIGITS:
+        raise ValueError(f"{number} cannot be stored: more than {WHOLE_DIGITS} digits before the decimal point")
+    return number.quantize(Decimal(1).scaleb(-PLACES), rounding=ROUND_HALF_EVEN, context=_CONTEXT)
+
+
 def plain(number: Decimal) -> Decimal:
     """The same number without trailing zeros and without an exponent: 5000.00 -> 5000, 0.50 -> 0.5."""
-    number = number.normalize()
-    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
+    number = number.normalize(_CONTEXT)
+    return number.quantize(Decimal(1), context=_CONTEXT) if number == number.to_integral_value() else number

@@ -45,6 +45,10 @@ class DeadlineRule:
     description: str
     month_day: tuple[int, int] | None = None
     """For the yearly clock: the (month, day) it falls on."""
+    holding_day: tuple[int, int] | None = None
+    """For the yearly clock: the (month, day) whose holdings the report covers."""
+    ends_with_case: bool = False
+    """Cancelled when the case closes (a service target); legal obligations outlive the case."""
 
 
 RULES: tuple[DeadlineRule, ...] = (
@@ -58,7 +62,7 @@ RULES: tuple[DeadlineRule, ...] = (
                  "31 CFR 501.603", "Report the blocked property to OFAC within 10 business days."),
     DeadlineRule("US-OFAC-ANNUAL", "sanctions_freeze", "yearly", 1, 0, "US",
                  "31 CFR 501.603(b)(2)", "Annual report of blocked property held on 30 June, due 30 September.",
-                 month_day=(9, 30)),
+                 month_day=(9, 30), holding_day=(6, 30)),
     DeadlineRule("UK-DAML-NOTICE", "daml_submitted", "business", 7, 5, "UK",
                  "POCA 2002 s.335", "Keep the hold for 7 working days after a DAML; silence is deemed consent."),
     DeadlineRule("UK-DAML-MORATORIUM", "consent_refused", "calendar", 31, 25, "UK",
@@ -70,14 +74,19 @@ RULES: tuple[DeadlineRule, ...] = (
                  "Decide the complaint, or send a delay notice with reasons and a date, within 2 months."),
     DeadlineRule("NY-ACK", "inquiry_received", "minutes", 5, 3, "NY",
                  "NYDFS guidance for virtual currency entities (May 2024); service standard",
-                 "Acknowledge each customer inquiry with a tracking number at once (target: 5 minutes)."),
+                 "Acknowledge each customer inquiry with a tracking number at once (target: 5 minutes).",
+                 ends_with_case=True),
     DeadlineRule("NY-STATUS", "customer_waiting", "business", 5, 4, "NY",
                  "NYDFS guidance for virtual currency entities (May 2024)",
-                 "Send the waiting customer a status update with an estimated timeframe every 5 business days."),
+                 "Send the waiting customer a status update with an estimated timeframe every 5 business days.",
+                 ends_with_case=True),
     DeadlineRule("INT-REVIEW", "case_opened", "business", 3, 2, "US",
-                 "platform policy", "Decide release or escalation within 3 business days of the freeze."),
+                 "platform policy", "Decide release or escalation within 3 business days of the freeze.",
+                 ends_with_case=True),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
+CASE_BOUND = tuple(rule.id for rule in RULES if rule.ends_with_case)
+"""The deadlines that end when their case closes."""
 DEFAULT_JURISDICTIONS = ("US", "NY")
 """Where new cases fall unless the batch says otherwise (New York cases follow US rules too)."""
 VERSION = "2026.11.1"
@@ -145,9 +154,9 @@ def compute(rule: DeadlineRule, triggered_at: datetime) -> tuple[datetime, datet
     local = triggered_at.astimezone(ZoneInfo(CALENDARS[rule.jurisdiction][0])).date()
     if rule.clock == "yearly":
         month, day = rule.month_day or (12, 31)
-        due_day = date(local.year, month, day)
-        if due_day <= local:
-            due_day = date(local.year + 1, month, day)
+        held_month, held_day = rule.holding_day or (month, day)
+        year = local.year if local <= date(local.year, held_month, held_day) else local.year + 1
+        due_day = date(year, month, day)  # the report on the first holding date the property is held
         return _local_day_end(rule.jurisdiction, due_day), _local_day_start(rule.jurisdiction, due_day - timedelta(days=30))
     due_day = _count(rule, local, rule.duration)
     warn_day = _count(rule, local, rule.warn_after)

@@ -18,8 +18,7 @@ from cases.access import require
 from cases.db import Store
 from cases.deadlines import RULES, RULES_BY_ID, DeadlineRule, compute
 from cases.models import AuditEvent, Case, Deadline, Note
-from cases.schedule import next_due
-from cases.service import acting_user, unit_of_work
+from cases.service import acting_user, save_case, unit_of_work
 from kyt.batch import ScoreResult
 from kyt.decide import DECISIONS
 
@@ -103,11 +102,9 @@ def recompute_deadlines(store: Store, actor: str, now: datetime,
             touched.setdefault(deadline.case_id, []).append(
                 {"before": before, "after": {"status": deadline.status, "due_at": deadline.due_at}})
         session.flush()
-        for case_id, changes in touched.items():
+        for case_id, changes in touched.items():  # a case changed meanwhile is a Conflict: run again
             case = session.get(Case, case_id)
-            case.next_due_at = next_due(session, case_id)
-            case.version += 1
-            case.updated_at = now
-            session.add(case)
-            audit.append(session, user.name, "case.deadlines_recomputed", now, case_id, {}, {"deadlines": changes})
+            change = save_case(session, case, case.version, now)
+            audit.append(session, user.name, "case.deadlines_recomputed", now, case_id, change["before"],
+                         {**change["after"], "deadlines": changes})
     return Recomputed(moved, cancelled, unchanged)

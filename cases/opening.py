@@ -20,7 +20,9 @@ from sqlmodel import select
 
 from cases import audit
 from cases.access import require
+from cases.columns import stored
 from cases.db import Store, refresh_statistics
+from cases.errors import InvalidRequest
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
@@ -53,14 +55,21 @@ def _time(micro: int) -> datetime:
 
 
 def _deposit_fields(result: ScoreResult, d: int) -> dict:
+    """A deposit's fields as a case or an alert keeps them; InvalidRequest if an amount cannot be stored."""
     deposits = result.deposits
-    return dict(
+    fields = dict(
         deposit_id=deposits.deposit_id[d].as_py(), customer_id=deposits.customer_id[d].as_py(),
         tx_hash=deposits.tx_hash[d].as_py(), from_address=deposits.from_address[d].as_py(),
         to_address=deposits.to_address[d].as_py(), asset=deposits.asset[d].as_py(),
         amount=Decimal(deposits.amount[d].as_py()), usd_value=Decimal(micro_text(int(deposits.usd_micro[d]))),
         deposit_time=_time(deposits.timestamp[d]), block_number=int(deposits.block[d]),
         position=int(deposits.position[d]))
+    try:
+        stored(fields["amount"])
+        stored(fields["usd_value"])
+    except ValueError as error:
+        raise InvalidRequest(f"deposit {fields['deposit_id']}: {error}") from None
+    return fields
 
 
 def _exposures_by_deposit(result: ScoreResult, wanted: list[int]) -> dict[int, list[dict]]:
@@ -124,7 +133,7 @@ def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: 
         return case_ids, len(new)
 
 
-def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: datetime) -> int:
+def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], actor: str, now: datetime) -> int:
     """An alert for each deposit sent to review that has none yet (in bulk, 1,000 per transaction)."""
     categories = categories_text(result.exposures, len(result.deposits))
     added = 0
@@ -141,7 +150,12 @@ def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: d
                                      categories=found.split(";") if found else [], snapshot_id=result.snapshot.id,
                                      status="open", created_at=now))
             if rows:
-                session.execute(sa.insert(Alert), rows)
+                ids = session.execute(sa.insert(Alert).returning(Alert.id, sort_by_parameter_order=True),
+                                      rows).scalars().all()
+                audit.append_many(session, actor, now, [
+                    ("alert.opened", None, {}, {"alert": alert_id, "deposit_id": row["deposit_id"],
+                                                 "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"]})
+                    for alert_id, row in zip(ids, rows)])
             added += len(rows)
     return added
 
@@ -149,6 +163,9 @@ def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], now: d
 def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "system:batch",
                jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> Opened:
     """Open the cases and alerts of a scoring run; safe to run again on the same run."""
+    with store.session() as session:  # checked before anything is written, whatever the run holds
+        user = acting_user(session, actor)
+        require(user.name, user.role, "open_cases")
     frozen = np.flatnonzero(result.decisions.code == 2).tolist()
     reviews = np.flatnonzero(result.decisions.code == 1).tolist()
     exposures = _exposures_by_deposit(result, frozen)
@@ -162,7 +179,7 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
             ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
         case_ids.update(ids)
         opened += count
-    alerts = _record_alerts(store, result, reviews, now)
+    alerts = _record_alerts(store, result, reviews, actor, now)
     if opened:
         refresh_statistics(store.engine)
     return Opened(case_ids, opened, len(frozen) - opened, alerts)

@@ -6,6 +6,7 @@ reaches only `customer_view`, which carries nothing of the investigation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
-from cases.errors import NotFound
+from cases.errors import InvalidRequest, NotFound
 from cases.models import OPEN_FILTER, Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
 from cases.service import acting_user
 
@@ -112,6 +113,8 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
 
 def _filtered(query, filters, sqlite: bool):
     status, category, hop, jurisdiction, assignee, min_usd, max_usd, snoozed_before = filters
+    category = _name(category, "category", r"[a-z][a-z0-9_]*", str.lower)
+    jurisdiction = _name(jurisdiction, "jurisdiction", r"[A-Z]{2,8}", str.upper)
     if status is None or status in lifecycle.OPEN_STATES:
         # the same text as the partial index's condition, so that both databases use that index
         query = query.where(sa.text(OPEN_FILTER))
@@ -133,6 +136,16 @@ def _filtered(query, filters, sqlite: bool):
     if max_usd is not None:
         query = query.where(money <= max_usd)
     return query
+
+
+def _name(value: str | None, what: str, pattern: str, case) -> str | None:
+    """A category or jurisdiction filter, in the case it is stored in; InvalidRequest if it is not a name."""
+    if value is None or value == "":
+        return None
+    normal = case(value.strip())
+    if not re.fullmatch(pattern, normal):
+        raise InvalidRequest(f"{what} {value!r} is not a {what} name")
+    return normal
 
 
 def _rows(session: Session, model, case_id: int, order) -> list[dict]:

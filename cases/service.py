@@ -19,6 +19,7 @@ from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
 from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
+from cases.deadlines import CASE_BOUND
 from cases.models import ROLES, Attachment, Case, Deadline, Note, Proposal, User
 from cases.passwords import hash_password
 from cases.schedule import close_deadlines, next_due, start_deadlines
@@ -56,7 +57,7 @@ def _snapshot(case: Case) -> dict:
     return {field: getattr(case, field) for field in CASE_FIELDS}
 
 
-def _save(session: Session, case: Case, expected_version: int | None, now: datetime, **changes: object) -> dict:
+def save_case(session: Session, case: Case, expected_version: int | None, now: datetime, **changes: object) -> dict:
     """Update the case if it is still at `expected_version`; (before, after) of what changed."""
     expected = case.version if expected_version is None else expected_version
     before = _snapshot(case)
@@ -86,10 +87,10 @@ def transition(store: Store, actor: str, case_id: int, action: str, now: datetim
         case = _case(session, case_id)
         state = lifecycle.next_state(case.status, action)
         extra: dict[str, object] = {"status": state}
-        if action == "close":
+        if action == "close":  # service targets end with the case; legal obligations do not
             extra["closed_at"] = now
-            close_deadlines(session, case.id, now, "cancelled")
-        change = _save(session, case, expected_version, now, **extra)
+            close_deadlines(session, case.id, now, "cancelled", rule_ids=CASE_BOUND)
+        change = save_case(session, case, expected_version, now, **extra)
         audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
                      {**change["after"], **({"reason": reason} if reason else {})})
         return case
@@ -113,12 +114,19 @@ def propose(store: Store, actor: str, case_id: int, kind: str, reason: str, now:
         proposal = Proposal(case_id=case.id, kind=kind, reason=reason.strip(), proposed_by=user.name, proposed_at=now)
         session.add(proposal)
         session.flush()
-        started = start_deadlines(session, case, "suspicion_determined", now) if kind == "escalation" else []
-        change = _save(session, case, expected_version, now)
+        started = []
+        if kind == "escalation" and not _open_deadline(session, case.id, "US-SAR-30"):
+            started = start_deadlines(session, case, "suspicion_determined", now)
+        change = save_case(session, case, expected_version, now)
         audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
                      {**change["after"], "proposal": proposal.id, "reason": proposal.reason,
                       "deadlines_started": started})
         return proposal
+
+
+def _open_deadline(session: Session, case_id: int, rule_id: str) -> Deadline | None:
+    return session.exec(select(Deadline).where(Deadline.case_id == case_id, Deadline.rule_id == rule_id,
+                                               Deadline.status == "open")).first()
 
 
 def _pending(session: Session, case_id: int) -> Proposal | None:
@@ -146,11 +154,13 @@ def approve(store: Store, actor: str, case_id: int, now: datetime, expected_vers
             extra.update(report_ref=report_ref.strip(), report_date=report_date)
         proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "approved", user.name, now, note
         session.add(proposal)
-        closed = close_deadlines(session, case.id, now, "met", rule_ids=("INT-REVIEW", "US-SAR-30"))
-        if proposal.kind == "release":
-            closed += close_deadlines(session, case.id, now, "cancelled", rule_ids=("NY-STATUS",))
+        closed = close_deadlines(session, case.id, now, "met", rule_ids=("INT-REVIEW",))
+        if proposal.kind == "release":  # no report: a SAR clock started by an earlier suspicion ends unmet
+            closed += close_deadlines(session, case.id, now, "cancelled", rule_ids=("NY-STATUS", "US-SAR-30"))
+        else:
+            closed += close_deadlines(session, case.id, now, "met", rule_ids=("US-SAR-30",))
         started = start_deadlines(session, case, "report_filed", report_date) if proposal.kind == "escalation" else []
-        change = _save(session, case, expected_version, now, **extra)
+        change = save_case(session, case, expected_version, now, **extra)
         audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
                      {**change["after"], "proposal": proposal.id, "deadlines_closed": closed,
                       "deadlines_started": started})
@@ -169,9 +179,12 @@ def reject(store: Store, actor: str, case_id: int, note: str, now: datetime, exp
             raise InvalidRequest(f"case {case.id} has no proposal waiting for approval")
         proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "rejected", user.name, now, note
         session.add(proposal)
-        change = _save(session, case, expected_version, now)
+        # a rejected escalation withdraws the suspicion that started the SAR clock
+        closed = close_deadlines(session, case.id, now, "cancelled", rule_ids=("US-SAR-30",)) \
+            if proposal.kind == "escalation" else []
+        change = save_case(session, case, expected_version, now)
         audit.append(session, user.name, "case.reject_proposal", now, case.id, change["before"],
-                     {**change["after"], "proposal": proposal.id, "note": note})
+                     {**change["after"], "proposal": proposal.id, "note": note, "deadlines_closed": closed})
         return case
 
 
@@ -185,7 +198,9 @@ def assign(store: Store, actor: str, case_id: int, assignee: str | None, now: da
             target = acting_user(session, assignee)
             require(target.name, target.role, "work_case")
         case = _case(session, case_id)
-        change = _save(session, case, expected_version, now, assignee=assignee)
+        if case.status == "closed":
+            raise InvalidRequest(f"case {case.id} is closed")
+        change = save_case(session, case, expected_version, now, assignee=assignee)
         audit.append(session, user.name, "case.assign", now, case.id, change["before"], change["after"])
         return case
 
@@ -203,7 +218,7 @@ def snooze(store: Store, actor: str, case_id: int, until: datetime, reason: str,
         case = _case(session, case_id)
         if case.status not in lifecycle.OPEN_STATES:
             raise InvalidRequest(f"case {case.id} is {case.status}; only open cases can be snoozed")
-        change = _save(session, case, expected_version, now, snoozed_until=until, snooze_reason=reason.strip())
+        change = save_case(session, case, expected_version, now, snoozed_until=until, snooze_reason=reason.strip())
         audit.append(session, user.name, "case.snooze", now, case.id, change["before"], change["after"])
         return case
 
@@ -242,22 +257,40 @@ def add_attachment(store: Store, actor: str, case_id: int, filename: str, media_
 
 
 def add_user(store: Store, actor: str, name: str, role: str, now: datetime, password: str | None = None) -> User:
-    """Create a user with one of the roles (admin only; the first user may be created by `system:`)."""
+    """Create a user with one of the roles (an admin, or the local operator acting as `system:cli`)."""
     if role not in ROLES:
         raise InvalidRequest(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if not name.strip() or name.startswith(SYSTEM_PREFIX):
+    name = name.strip()
+    if not name or name.startswith(SYSTEM_PREFIX):
         raise InvalidRequest(f"{name!r} cannot be a user name")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "manage_users")
         if session.exec(select(User).where(User.name == name)).first() is not None:
             raise InvalidRequest(f"there is already a user called {name!r}")
-        created = User(name=name.strip(), role=role, created_at=now,
+        created = User(name=name, role=role, created_at=now,
                        password_hash=hash_password(password) if password else None)
         session.add(created)
         session.flush()
         audit.append(session, user.name, "user.add", now, None, {}, {"user": created.name, "role": role})
         return created
+
+
+def record_status_update(store: Store, actor: str, case_id: int, now: datetime,
+                         expected_version: int | None = None) -> Case:
+    """A status update reached the waiting customer: NY-STATUS is met and the next one starts."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "work_case")
+        case = _case(session, case_id)
+        if case.status in ("released", "closed"):
+            raise InvalidRequest(f"case {case.id} is {case.status}: the customer is no longer waiting")
+        closed = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
+        started = start_deadlines(session, case, "customer_waiting", now)
+        change = save_case(session, case, expected_version, now)
+        audit.append(session, user.name, "case.status_update_sent", now, case.id, change["before"],
+                     {**change["after"], "deadlines_closed": closed, "deadlines_started": started})
+        return case
 
 
 def deadline_list(session: Session, case_id: int) -> list[Deadline]:

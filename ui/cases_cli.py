@@ -200,6 +200,17 @@ def assign_case(case_id: int, assignee: str, expected_version: Optional[int] = V
     err.print(f"case {case.id} assigned to {assignee}", highlight=False)
 
 
+@cases_app.command("status-update")
+def status_update(case_id: int, expected_version: Optional[int] = VERSION, db: Optional[str] = DB,
+                  actor: Optional[str] = AS) -> None:
+    """Record that the waiting customer got a status update: NY-STATUS is met and the next one starts."""
+    try:
+        service.record_status_update(open_store(db), _actor(actor), case_id, _now(), expected_version)
+    except CaseError as error:
+        _fail(error)
+    err.print(f"case {case_id}: status update recorded", highlight=False)
+
+
 @cases_app.command("note")
 def note_case(case_id: int, body: str, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Add a note to a case."""

@@ -82,10 +82,11 @@ def test_months_clamp_to_the_end_of_a_short_month():
 def test_minutes_and_the_yearly_date():
     start = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
     assert compute(RULES_BY_ID["NY-ACK"], start)[0] == start + timedelta(minutes=5)
-    due, _ = local_due("US-OFAC-ANNUAL", datetime(2026, 10, 2, 12, tzinfo=UTC))
-    assert due.date() == date(2027, 9, 30)
-    due, _ = local_due("US-OFAC-ANNUAL", datetime(2026, 9, 29, 12, tzinfo=UTC))
-    assert due.date() == date(2026, 9, 30)
+    # the annual report covers property held on 30 June: a later freeze waits for next year's
+    for frozen, report in (((2026, 6, 30), (2026, 9, 30)), ((2026, 7, 1), (2027, 9, 30)),
+                           ((2026, 9, 29), (2027, 9, 30)), ((2026, 1, 2), (2026, 9, 30))):
+        due, _ = local_due("US-OFAC-ANNUAL", datetime(*frozen, 16, tzinfo=UTC))
+        assert due.date() == date(*report), frozen
 
 
 def test_naive_times_are_refused():

@@ -147,12 +147,13 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
-    op.create_table(
+    head = op.create_table(
         "audit_head",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "hash": "0" * 64}])  # so that even the first append locks a row
 
 
 def downgrade() -> None:
