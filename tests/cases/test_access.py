@@ -37,35 +37,33 @@ NEEDS_RESULT = {
 }
 
 
+def refused_exactly_without(function: str, permission: str, call) -> None:
+    """Call as every role; AccessDenied must come exactly for the roles without the permission."""
+    for role, actor in ACTORS.items():
+        try:
+            call(actor)
+            refused = False
+        except AccessDenied:
+            refused = True
+        except Exception:  # noqa: BLE001 - past the access check, a state or input error is fine here
+            refused = False
+        allowed = role in PERMISSIONS[permission]
+        assert refused != allowed, f"{function} by {role}: {'refused' if refused else 'allowed'}"
+
+
 @pytest.mark.parametrize("function", sorted(CALLS))
 def test_every_function_with_every_role(sqlite_store, scenario_result, function):
     from cases.opening import open_cases
 
     case_id = next(iter(open_cases(sqlite_store, scenario_result, NOW).case_ids.values()))
     permission, call = CALLS[function]
-    for role, actor in ACTORS.items():
-        allowed = role in PERMISSIONS[permission]
-        try:
-            call(sqlite_store, case_id, actor)
-            refused = False
-        except AccessDenied:
-            refused = True
-        except Exception:  # noqa: BLE001 - past the access check, a state or input error is fine here
-            refused = False
-        assert refused != allowed, f"{function} by {role}: {'refused' if refused else 'allowed'}"
+    refused_exactly_without(function, permission, lambda actor: call(sqlite_store, case_id, actor))
 
 
 @pytest.mark.parametrize("function", sorted(NEEDS_RESULT))
 def test_batch_functions_with_every_role(sqlite_store, scenario_result, function):
     permission, call = NEEDS_RESULT[function]
-    for role, actor in ACTORS.items():
-        allowed = role in PERMISSIONS[permission]
-        try:
-            call(sqlite_store, scenario_result, actor)
-            refused = False
-        except AccessDenied:
-            refused = True
-        assert refused != allowed, f"{function} by {role}"
+    refused_exactly_without(function, permission, lambda actor: call(sqlite_store, scenario_result, actor))
 
 
 def test_every_public_service_function_is_walked():
