@@ -18,6 +18,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_audit": frozenset({"supervisor", "admin"}),
     "manage_users": frozenset({"admin", "system"}),
     "open_cases": frozenset({"system", "admin"}),
+    "reply": frozenset({"analyst", "supervisor", "support"}),
+    "approve_message": frozenset({"supervisor"}),
+    "view_service_figures": frozenset({"supervisor", "admin"}),
 }
 """permission -> the roles that have it. `system` is the account batch jobs act as."""
 

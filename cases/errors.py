@@ -52,3 +52,14 @@ class Conflict(CaseError):
 
 class InvalidRequest(CaseError):
     """A request is incomplete or contradictory (a missing report reference, a snooze in the past...)."""
+
+
+class ReplyBlocked(CaseError):
+    """The linter blocked an outgoing text: it would tip the customer off."""
+
+    def __init__(self, findings: list) -> None:
+        super().__init__(findings)
+        self.findings = findings
+
+    def __str__(self) -> str:
+        return "the reply was not sent: it would tip the customer off"

@@ -72,3 +72,13 @@ def next_state(state: str, action: str) -> str:
     if state not in chosen.from_states:
         raise IllegalTransition(state, action, allowed_actions(state))
     return chosen.to or state
+
+
+CUSTOMER_STATUS = {"open": "under_review", "in_review": "under_review", "escalated": "under_review",
+                   "awaiting_customer": "awaiting_your_information", "released": "released"}
+"""The status a customer may be told, for each state (a report is never hinted at)."""
+
+
+def customer_status(state: str, outcome: str | None) -> str:
+    """What the customer may know of a case: under_review, awaiting_your_information, released or closed."""
+    return CUSTOMER_STATUS.get(state) or ("released" if outcome == "released" else "closed")

@@ -220,3 +220,48 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+
+
+class Inquiry(SQLModel, table=True):
+    """A customer's inquiry or complaint: acknowledged at once with a tracking number, resolved later."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (Index("ix_inquiries_received", "received_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_number: str = Field(index=True, max_length=20)
+    """The case's tracking number when it is about a case, so that the customer quotes one number."""
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    customer_id: str = Field(index=True, max_length=200)
+    kind: str = Field(max_length=20)
+    channel: str = Field(max_length=20)
+    topic: str = Field(max_length=40)
+    locale: str = Field(max_length=5)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Message(SQLModel, table=True):
+    """One message to or from a customer, with the template it came from and the linter's verdict."""
+
+    __tablename__ = "messages"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
+    inquiry_id: int | None = Field(default=None, foreign_key="inquiries.id", index=True)
+    direction: str = Field(max_length=10)
+    """in (from the customer) or out (to the customer)."""
+    channel: str = Field(max_length=20)
+    at: datetime = Field(sa_type=UTCDateTime)
+    template_id: str | None = Field(default=None, max_length=40)
+    locale: str = Field(max_length=5)
+    subject: str | None = Field(default=None, max_length=300)
+    body: str = Field(max_length=20_000)
+    edited: bool = False
+    lint_status: str = Field(max_length=10)
+    """clean, warn or blocked (for an outgoing text); not_checked for the customer's own words."""
+    findings: list[dict] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(max_length=20)
+    """received, sent, held (waiting for a supervisor), blocked or rejected."""
+    author: str = Field(max_length=80)
+    approved_by: str | None = Field(default=None, max_length=80)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

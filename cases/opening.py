@@ -8,7 +8,6 @@ case per frozen deposit.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -26,18 +25,12 @@ from cases.errors import InvalidRequest
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
+from cases.tracking import tracking_number
 from cases.service import acting_user, unit_of_work
 from graph.money import micro_text
 from kyt.batch import ScoreResult, categories_text, exposure_table
 
 CHUNK = 200
-TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def tracking_number() -> str:
-    """A tracking number for the customer, e.g. FC-7KQ2-9XMD (no 0/O or 1/I to misread)."""
-    chars = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
-    return f"FC-{chars[:4]}-{chars[4:]}"
 
 
 @dataclass

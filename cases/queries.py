@@ -21,11 +21,6 @@ from cases.errors import InvalidRequest, NotFound
 from cases.models import OPEN_FILTER, Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
 from cases.service import acting_user
 
-CUSTOMER_STATUS = {"open": "under_review", "in_review": "under_review", "escalated": "under_review",
-                   "awaiting_customer": "awaiting_your_information", "released": "released"}
-"""The status a customer may be told, for each state (a report is never hinted at)."""
-
-
 @dataclass(frozen=True)
 class QueueRow:
     """One line of the queue."""
@@ -41,6 +36,8 @@ class QueueRow:
     next_due_at: datetime | None
     snoozed_until: datetime | None
     version: int
+    overdue: tuple[str, ...] = ()
+    """The deadlines of the case past due (e.g. NY-STATUS: a waiting customer's update is late)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,16 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
         if with_total:
             matching = _filtered(select(Case.id), filters, sqlite).limit(COUNT_CAP + 1).subquery()
             total = int(session.exec(select(sa.func.count()).select_from(matching)).one())
+        late: dict[int, list[str]] = {}
+        if cases:
+            for case_id, rule_id in session.exec(
+                    select(Deadline.case_id, Deadline.rule_id).where(Deadline.case_id.in_([c.id for c in cases]),
+                                                                     Deadline.status == "open", Deadline.due_at < now)
+                    .order_by(Deadline.due_at)).all():
+                late.setdefault(case_id, []).append(rule_id)
         return Page([QueueRow(c.id, c.tracking_number, c.status, c.customer_id, c.usd_value, c.categories, c.min_hop,
-                              c.assignee, c.next_due_at, c.snoozed_until, c.version) for c in cases],
+                              c.assignee, c.next_due_at, c.snoozed_until, c.version, tuple(late.get(c.id, ())))
+                     for c in cases],
                     min(total, COUNT_CAP), page, page_size, total > COUNT_CAP)
 
 
@@ -189,7 +194,7 @@ def customer_view(store: Store, actor: str, tracking_number: str | None = None, 
         for case in session.exec(query.order_by(Case.id)).all():
             update = session.exec(select(Deadline.due_at).where(Deadline.case_id == case.id, Deadline.status == "open",
                                                                 Deadline.rule_id == "NY-STATUS")).first()
-            status = CUSTOMER_STATUS.get(case.status) or ("released" if case.outcome == "released" else "closed")
+            status = lifecycle.customer_status(case.status, case.outcome)
             out.append(CustomerView(case.tracking_number, case.customer_id, status, case.asset, case.amount,
                                     case.deposit_time, update))
         return out

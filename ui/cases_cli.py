@@ -118,10 +118,12 @@ def list_cases(
         _print_json({"total": found.total, "more": found.more, "page": found.page, "page_size": found.page_size,
                      "cases": found.rows})
         return
-    table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)")
+    table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)",
+                  "overdue")
     for row in found.rows:
         table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id, str(row.usd_value),
-                      ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at))
+                      ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at),
+                      ", ".join(row.overdue))
     out.print(table)
     pages = max(1, -(-found.total // found.page_size))
     out.print(f"{found.total:,}{'+' if found.more else ''} cases; page {found.page} of {pages}{'+' if found.more else ''}")

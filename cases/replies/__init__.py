@@ -1,0 +1,1 @@
+"""Customer replies: approved templates, the tipping-off linter, messages and service standards."""

@@ -1,0 +1,95 @@
+"""What a case may put into a reply (placeholder values) and what the linter must know of it (context).
+
+These helpers read inside the caller's session; they never write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from cases import lifecycle
+from cases.deadlines import CALENDARS, RULES_BY_ID
+from cases.errors import InvalidRequest
+from cases.models import Case, Deadline, Exposure
+from cases.replies.linter import CaseEvidence, LintContext
+from cases.replies.templates import LOCALES, Catalog, TemplateInfo
+from cases.replies.wording import CUSTOMER, amount, long_date
+
+
+@dataclass(frozen=True)
+class ReplySettings:
+    """The platform's own values for replies."""
+
+    support_contact: str = "support@example.com"
+    default_locale: str = "en"
+
+
+def check_locale(locale: str) -> str:
+    """The language code, or InvalidRequest naming the supported ones."""
+    if locale not in LOCALES:
+        raise InvalidRequest(f"no language {locale!r} (languages: {', '.join(LOCALES)})")
+    return locale
+
+
+def zone(case: Case) -> ZoneInfo:
+    """The time zone the customer's dates are written in: the case's first jurisdiction with a calendar."""
+    for jurisdiction in case.jurisdictions:
+        if jurisdiction in CALENDARS:
+            return ZoneInfo(CALENDARS[jurisdiction][0])
+    return ZoneInfo("UTC")
+
+
+def local_day(case: Case, moment: datetime) -> date:
+    return moment.astimezone(zone(case)).date()
+
+
+def next_update(session: Session, case: Case) -> datetime | None:
+    """When the waiting customer's next status update is due (the open NY-STATUS deadline)."""
+    return session.exec(select(Deadline.due_at).where(Deadline.case_id == case.id, Deadline.status == "open",
+                                                      Deadline.rule_id == "NY-STATUS")
+                        .order_by(Deadline.due_at)).first()
+
+
+def values(session: Session, case: Case, locale: str, customer_name: str | None, settings: ReplySettings) -> dict:
+    """The placeholder values of a case in a language (next_update_date only while an update is due)."""
+    out = {"customer_name": (customer_name or "").strip() or CUSTOMER[locale],
+           "tracking_number": case.tracking_number,
+           "deposit_amount": amount(case.amount, locale), "deposit_asset": case.asset,
+           "deposit_date": long_date(local_day(case, case.deposit_time), locale),
+           "support_contact": settings.support_contact}
+    due = next_update(session, case)
+    if due is not None and case.status in lifecycle.OPEN_STATES + ("escalated",):
+        out["next_update_date"] = long_date(local_day(case, due), locale)
+    return out
+
+
+def sanctions_block(case: Case) -> bool:
+    """Whether the case is funds blocked under sanctions: escalated (or closed so) with a sanctions exposure."""
+    return "sanctions" in case.categories and case.status in ("escalated", "closed") and case.outcome != "released"
+
+
+def offered(catalog: Catalog, session: Session, case: Case, settings: ReplySettings) -> list[TemplateInfo]:
+    """The templates support may send on this case now."""
+    available = set(values(session, case, settings.default_locale, None, settings))
+    return catalog.offered(lifecycle.customer_status(case.status, case.outcome), sanctions_block(case), available)
+
+
+def lint_context(session: Session, case: Case, locale: str, template_id: str | None,
+                 approved_texts: tuple[str, ...]) -> LintContext:
+    """The linter's context for a reply on this case: its evidence, its legal dates, the approved texts."""
+    exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
+    evidence = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
+    legal = session.exec(select(Deadline.rule_id, Deadline.due_at).where(Deadline.case_id == case.id,
+                                                                          Deadline.status == "open")).all()
+    dates = []
+    for rule_id, due in legal:
+        rule = RULES_BY_ID.get(rule_id)
+        if rule is not None and not rule.ends_with_case:
+            day = local_day(case, due)
+            dates += [long_date(day, locale), day.isoformat()]
+    return LintContext(hold=True, locale=locale, evidence=evidence, template_id=template_id,
+                       approved_texts=approved_texts, statutory_dates=tuple(sorted(set(dates))))

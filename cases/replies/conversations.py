@@ -1,0 +1,220 @@
+"""Messages to and from customers: each inquiry acknowledged at once, every reply linted before it leaves.
+
+Each function is one transaction with its audit event. A blocked reply is kept (status
+`blocked`, for the record) and ReplyBlocked is raised; a reply with warnings waits (`held`)
+for a supervisor other than its author.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from cases import audit
+from cases.access import require
+from cases.db import Store
+from cases.errors import FourEyesViolation, InvalidRequest, NotFound, ReplyBlocked
+from cases.models import Case, Inquiry, Message
+from cases.replies import case_text
+from cases.replies.case_text import ReplySettings
+from cases.replies.linter import LintContext, LintResult, lint
+from cases.replies.templates import CHANNELS, Rendered, catalog
+from cases.schedule import close_deadlines, start_deadlines
+from cases.service import _case, acting_user, save_case, unit_of_work
+from cases.tracking import tracking_number
+
+TOPICS = ("frozen_deposit", "withdrawal", "account_access", "fees", "other")
+"""What customers write about, for the quarterly tabulation by channel and topic."""
+KINDS = ("inquiry", "complaint")
+
+
+def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
+    if value not in allowed:
+        raise InvalidRequest(f"no {what} {value!r} ({what}s: {', '.join(allowed)})")
+    return value
+
+
+def _findings(result: LintResult) -> list[dict]:
+    return [{"rule_id": f.rule_id, "category": f.category, "severity": f.severity, "start": f.start,
+             "end": f.end, "excerpt": f.excerpt, "reason": f.reason} for f in result.findings]
+
+
+def _offered_ids(session: Session, case: Case, settings: ReplySettings) -> list[str]:
+    return [info.id for info in case_text.offered(catalog(), session, case, settings)]
+
+
+def prepare(session: Session, case: Case, template_id: str, locale: str, channel: str, text: str | None,
+            customer_name: str | None, settings: ReplySettings) -> tuple[Rendered, str, bool, LintResult]:
+    """The template rendered for the case, the text to send (the agent's edit if any), whether edited, the verdict."""
+    offered = _offered_ids(session, case, settings)
+    if template_id not in offered:
+        catalog().info(template_id)
+        raise InvalidRequest(f"template {template_id!r} is not offered on case {case.id} now "
+                             f"(offered: {', '.join(offered) or 'none'})")
+    rendered = catalog().render(template_id, case_text.check_locale(locale), _choice(channel, CHANNELS, "channel"),
+                                case_text.values(session, case, locale, customer_name, settings))
+    body = rendered.body if text is None else text.strip()
+    if not body:
+        raise InvalidRequest("the reply is empty")
+    edited = body != rendered.body.strip()
+    context = case_text.lint_context(session, case, locale, template_id, (rendered.body,) if edited else ())
+    return rendered, body, edited, lint(body, context)
+
+
+def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str, now: datetime,
+         text: str | None = None, customer_name: str | None = None, settings: ReplySettings = ReplySettings(),
+         inquiry_id: int | None = None) -> Message:
+    """Send an approved template (or the agent's edit of it) on a case: sent, held for approval, or blocked."""
+    blocked = None
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        case = _case(session, case_id)
+        rendered, body, edited, result = prepare(session, case, template_id, locale, channel, text,
+                                                 customer_name, settings)
+        status = {"blocked": "blocked", "warn": "held", "clean": "sent"}[result.status]
+        message = Message(case_id=case.id, inquiry_id=inquiry_id, direction="out", channel=channel, at=now,
+                          template_id=template_id, locale=locale, subject=rendered.subject, body=body,
+                          edited=edited, lint_status=result.status, findings=_findings(result), status=status,
+                          author=user.name)
+        session.add(message)
+        session.flush()
+        effects = _after_sent(session, case, message, now) if status == "sent" else {}
+        audit.append(session, user.name, f"message.{status}", now, case.id, {},
+                     {"message": message.id, "template": template_id, "locale": locale, "channel": channel,
+                      "edited": edited, "lint": result.status, "rules": sorted({f.rule_id for f in result.findings}),
+                      **effects})
+        if status == "blocked":
+            blocked = result
+    if blocked is not None:
+        raise ReplyBlocked(_findings(blocked))
+    return message
+
+
+def _after_sent(session: Session, case: Case, message: Message, now: datetime) -> dict:
+    """What a sent reply does: a status update meets NY-STATUS, a final reply resolves the inquiries."""
+    info = catalog().info(message.template_id)
+    effects: dict = {}
+    if info.status_update and case.status not in ("released", "closed"):
+        closed = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
+        started = start_deadlines(session, case, "customer_waiting", now)
+        change = save_case(session, case, None, now)
+        effects.update(deadlines_closed=closed, deadlines_started=started, case=change["after"])
+    if info.resolves:
+        resolved = session.exec(select(Inquiry).where(Inquiry.case_id == case.id,
+                                                      Inquiry.resolved_at.is_(None))).all()
+        for inquiry in resolved:
+            inquiry.resolved_at = now
+            session.add(inquiry)
+        effects["inquiries_resolved"] = [inquiry.id for inquiry in resolved]
+    return effects
+
+
+def _held(session: Session, message_id: int) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    if message.status != "held":
+        raise InvalidRequest(f"message {message_id} is {message.status}, not waiting for approval")
+    return message
+
+
+def approve(store: Store, actor: str, message_id: int, now: datetime, settings: ReplySettings = ReplySettings()) -> Message:
+    """A supervisor other than the author lets a held reply go (if it still fits the case)."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "approve_message")
+        message = _held(session, message_id)
+        if message.author == user.name:
+            raise FourEyesViolation(f"{user.name} wrote message {message_id}; another supervisor must approve it")
+        case = _case(session, message.case_id)
+        if message.template_id not in _offered_ids(session, case, settings):
+            raise InvalidRequest(f"message {message_id} no longer fits case {case.id} ({case.status}); reject it")
+        message.status, message.approved_by, message.approved_at, message.at = "sent", user.name, now, now
+        session.add(message)
+        effects = _after_sent(session, case, message, now)
+        audit.append(session, user.name, "message.approved", now, case.id, {"status": "held"},
+                     {"message": message.id, "status": "sent", **effects})
+        return message
+
+
+def reject(store: Store, actor: str, message_id: int, note: str, now: datetime) -> Message:
+    """A supervisor turns a held reply down; it is never sent."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "approve_message")
+        message = _held(session, message_id)
+        message.status, message.approved_by, message.approved_at = "rejected", user.name, now
+        session.add(message)
+        audit.append(session, user.name, "message.rejected", now, message.case_id, {"status": "held"},
+                     {"message": message.id, "status": "rejected", "note": note})
+        return message
+
+
+def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, locale: str, body: str,
+            kind: str = "inquiry", case_id: int | None = None, customer_id: str | None = None,
+            customer_name: str | None = None, settings: ReplySettings = ReplySettings()) -> tuple[Inquiry, Message]:
+    """Record a customer's inquiry and send the acknowledgement with its tracking number at once."""
+    _choice(channel, CHANNELS, "channel"), _choice(topic, TOPICS, "topic"), _choice(kind, KINDS, "kind")
+    case_text.check_locale(locale)
+    if not body.strip():
+        raise InvalidRequest("the customer's message is empty")
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        case = _case(session, case_id) if case_id is not None else None
+        if case is not None and customer_id and customer_id.strip() != case.customer_id:
+            raise InvalidRequest(f"case {case.id} belongs to another customer")
+        if case is None and not (customer_id or "").strip():
+            raise InvalidRequest("an inquiry outside a case needs the customer id")
+        inquiry = Inquiry(tracking_number=case.tracking_number if case else tracking_number(),
+                          case_id=case.id if case else None, customer_id=case.customer_id if case else customer_id.strip(),
+                          kind=kind, channel=channel, topic=topic, locale=locale, received_at=now, acknowledged_at=now)
+        session.add(inquiry)
+        session.flush()
+        session.add(Message(case_id=inquiry.case_id, inquiry_id=inquiry.id, direction="in", channel=channel, at=now,
+                            locale=locale, body=body.strip(), lint_status="not_checked", status="received",
+                            author=f"customer:{inquiry.customer_id}"))
+        values = (case_text.values(session, case, locale, customer_name, settings) if case else
+                  {"customer_name": (customer_name or "").strip() or case_text.CUSTOMER[locale],
+                   "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
+        ack = catalog().render("acknowledgement", locale, channel, values)
+        result = lint(ack.body, case_text.lint_context(session, case, locale, "acknowledgement", ()) if case
+                      else LintContext(hold=False, locale=locale, template_id="acknowledgement"))
+        if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
+            raise InvalidRequest(f"the acknowledgement template ({locale}, {channel}) fails the linter: "
+                                 + "; ".join(f"{f.category}: {f.excerpt!r}" for f in result.findings))
+        message = Message(case_id=inquiry.case_id, inquiry_id=inquiry.id, direction="out", channel=channel, at=now,
+                          template_id="acknowledgement", locale=locale, subject=ack.subject, body=ack.body,
+                          lint_status="clean", status="sent", author=user.name)
+        session.add(message)
+        session.flush()
+        effects = {}
+        if case is not None:
+            started = start_deadlines(session, case, "inquiry_received", now)
+            met = close_deadlines(session, case.id, now, "met", rule_ids=("NY-ACK",))
+            if kind == "complaint":
+                started += start_deadlines(session, case, "complaint_received", now)
+            effects = {"deadlines_started": started, "deadlines_met": met, "case": save_case(session, case, None, now)["after"]}
+        audit.append(session, user.name, f"{kind}.received", now, inquiry.case_id, {},
+                     {"inquiry": inquiry.id, "tracking_number": inquiry.tracking_number, "channel": channel,
+                      "topic": topic, "acknowledgement": message.id, **effects})
+        return inquiry, message
+
+
+def resolve(store: Store, actor: str, inquiry_id: int, now: datetime) -> Inquiry:
+    """Mark an inquiry answered (final replies on a case do this themselves)."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        inquiry = session.get(Inquiry, inquiry_id)
+        if inquiry is None:
+            raise NotFound(f"no inquiry {inquiry_id}")
+        if inquiry.resolved_at is not None:
+            raise InvalidRequest(f"inquiry {inquiry_id} was resolved on {inquiry.resolved_at:%Y-%m-%d %H:%M} UTC")
+        inquiry.resolved_at = now
+        session.add(inquiry)
+        audit.append(session, user.name, f"{inquiry.kind}.resolved", now, inquiry.case_id, {},
+                     {"inquiry": inquiry.id})
+        return inquiry

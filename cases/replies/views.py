@@ -1,0 +1,86 @@
+"""Reading replies: the templates offered on a case, a rendering with its verdict, linting, the messages.
+
+The support role reaches all of these; none returns anything of the evidence (a verdict's
+findings quote only the text that was checked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from cases.access import require
+from cases.db import Store
+from cases.models import Message
+from cases.replies import case_text
+from cases.replies.case_text import ReplySettings
+from cases.replies.conversations import prepare
+from cases.replies.linter import LintContext, LintResult, lint
+from cases.replies.templates import CHANNELS, Rendered, TemplateInfo, catalog
+from cases.service import _case, acting_user
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A reply ready to send: the rendering, the text (edited or not) and the linter's verdict."""
+
+    rendered: Rendered
+    text: str
+    edited: bool
+    verdict: LintResult
+
+
+def offered_templates(store: Store, actor: str, case_id: int,
+                      settings: ReplySettings = ReplySettings()) -> list[TemplateInfo]:
+    """The templates that may be sent on the case now."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        return case_text.offered(catalog(), session, _case(session, case_id), settings)
+
+
+def draft(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str,
+          text: str | None = None, customer_name: str | None = None,
+          settings: ReplySettings = ReplySettings()) -> Draft:
+    """Render a template for the case and lint it (or the agent's edit of it); nothing is stored."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        rendered, body, edited, verdict = prepare(session, _case(session, case_id), template_id, locale, channel,
+                                                  text, customer_name, settings)
+        return Draft(rendered, body, edited, verdict)
+
+
+def lint_for_case(store: Store, actor: str, case_id: int, text: str, locale: str,
+                  settings: ReplySettings = ReplySettings()) -> LintResult:
+    """Lint free text as a reply on the case: its evidence blocks, and far from every offered template it warns."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        case = _case(session, case_id)
+        case_text.check_locale(locale)
+        values = case_text.values(session, case, locale, None, settings)
+        approved = tuple(catalog().render(info.id, locale, channel, values).body
+                         for info in case_text.offered(catalog(), session, case, settings) for channel in CHANNELS)
+        return lint(text, case_text.lint_context(session, case, locale, None, approved))
+
+
+def lint_alone(text: str, locale: str | None = None, hold: bool = True) -> LintResult:
+    """Lint a text outside any case (every language's terms unless `locale` is given)."""
+    if locale is not None:
+        case_text.check_locale(locale)
+    return lint(text, LintContext(hold=hold, locale=locale))
+
+
+def messages(store: Store, actor: str, case_id: int) -> list[dict]:
+    """The case's messages, oldest first; support sees what was received and sent, without the linter's notes."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        _case(session, case_id)
+        rows = session.exec(select(Message).where(Message.case_id == case_id).order_by(Message.at, Message.id)).all()
+        if user.role == "support":
+            keep = ("id", "direction", "channel", "at", "template_id", "locale", "subject", "body", "status", "author")
+            return [{k: getattr(m, k) for k in keep} for m in rows if m.status in ("received", "sent", "held")]
+        return [m.model_dump() for m in rows]
