@@ -257,11 +257,12 @@ class Message(SQLModel, table=True):
     subject: str | None = Field(default=None, max_length=300)
     body: str = Field(max_length=20_000)
     edited: bool = False
-    lint_status: str = Field(max_length=10)
+    lint_status: str = Field(max_length=12)
     """clean, warn or blocked (for an outgoing text); not_checked for the customer's own words."""
     findings: list[dict] = Field(default_factory=list, sa_type=JSON)
     status: str = Field(max_length=20)
     """received, sent, held (waiting for a supervisor), blocked or rejected."""
-    author: str = Field(max_length=80)
+    author: str = Field(max_length=220)
+    """The user who wrote it, or customer:<customer id>."""
     approved_by: str | None = Field(default=None, max_length=80)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cases.errors import CaseError
+from cases.errors import CaseError, ReplyBlocked
 from graph.errors import GraphError, InputError
 from kyt.errors import InputsRejected, KytError, ListSourceError, OutputError, PolicyError
 
@@ -13,6 +13,9 @@ def render(error: Exception) -> str:
     >>> render(PolicyError("rules.toml", ["rule 1: unknown action 'block'"]))
     "error: the rules file was rejected:\\n  rules.toml: rule 1: unknown action 'block'"
     """
+    if isinstance(error, ReplyBlocked):
+        lines = [f"{f['category']}: {f['excerpt']!r}: {f['reason']}" for f in error.findings if f["severity"] == "block"]
+        return f"error: {error}:\n" + "\n".join(f"  {line}" for line in lines)
     if isinstance(error, InputsRejected):
         lines = [line for e in error.errors for line in str(e).splitlines()]
         return "error: input rejected, nothing was written:\n" + "\n".join(f"  {line}" for line in lines)

@@ -24,6 +24,8 @@ from cases.schedule import close_deadlines, start_deadlines
 from cases.service import _case, acting_user, save_case, unit_of_work
 from cases.tracking import tracking_number
 
+LONGEST = 20_000
+"""The longest message kept (characters)."""
 TOPICS = ("frozen_deposit", "withdrawal", "account_access", "fees", "other")
 """What customers write about, for the quarterly tabulation by channel and topic."""
 KINDS = ("inquiry", "complaint")
@@ -55,8 +57,8 @@ def prepare(session: Session, case: Case, template_id: str, locale: str, channel
     rendered = catalog().render(template_id, case_text.check_locale(locale), _choice(channel, CHANNELS, "channel"),
                                 case_text.values(session, case, locale, customer_name, settings))
     body = rendered.body if text is None else text.strip()
-    if not body:
-        raise InvalidRequest("the reply is empty")
+    if not body or len(body) > LONGEST:
+        raise InvalidRequest(f"a reply has 1 to {LONGEST:,} characters, not {len(body):,}")
     edited = body != rendered.body.strip()
     context = case_text.lint_context(session, case, locale, template_id, (rendered.body,) if edited else ())
     return rendered, body, edited, lint(body, context)
@@ -158,8 +160,8 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
     """Record a customer's inquiry and send the acknowledgement with its tracking number at once."""
     _choice(channel, CHANNELS, "channel"), _choice(topic, TOPICS, "topic"), _choice(kind, KINDS, "kind")
     case_text.check_locale(locale)
-    if not body.strip():
-        raise InvalidRequest("the customer's message is empty")
+    if not body.strip() or len(body.strip()) > LONGEST:
+        raise InvalidRequest(f"the customer's message has 1 to {LONGEST:,} characters, not {len(body.strip()):,}")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")

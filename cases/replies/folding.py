@@ -33,11 +33,11 @@ class Folded:
             return (self.origin[start] if start < len(self.origin) else self.source_length,) * 2
         return self.origin[start], self.origin[end - 1] + 1
 
-    def join_letters(self, skip_first: bool = False) -> "Folded":
+    def join_letters(self, skip_first: bool = False, skip_last: bool = False) -> "Folded":
         """The same text with runs of single letters joined into one word ("s a r" -> "sar").
 
-        With `skip_first`, a run's first letter stays apart, for an article before an acronym
-        ("a s a r" -> "a sar").
+        With `skip_first` (`skip_last`), a run's first (last) letter stays apart, for an article
+        before an acronym or a one-letter word after it ("a s a r" -> "a sar").
         """
         words = _words(self.text)
         keep = [True] * len(self.text)
@@ -46,8 +46,7 @@ class Folded:
             if end - start == 1 and self.text[start].isalpha():
                 run.append((start, end))
                 continue
-            if skip_first:
-                run = run[1:]
+            run = run[1 if skip_first else 0:len(run) - 1 if skip_last else len(run)]
             if len(run) >= 2:
                 for (_, left_end), (right_start, _) in zip(run, run[1:]):
                     for i in range(left_end, right_start):

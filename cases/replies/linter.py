@@ -103,7 +103,12 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
             found[key] = Finding(rule_id, category, severity, span[0], span[1], text[span[0]:span[1]], reason)
 
     folded = fold(text)
-    variants = (folded, folded.join_letters(), folded.join_letters(skip_first=True))
+    variants = [folded]
+    for first in (False, True):
+        for last in (False, True):
+            joined = folded.join_letters(first, last)
+            if all(joined.text != v.text for v in variants):  # most texts have no spelt-out letters
+                variants.append(joined)
     for term in terms if terms is not None else load_terms():
         if not term.applies(context.locale, context.hold):
             continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from statistics import median
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from cases.access import require
@@ -90,13 +91,14 @@ def figures(rows: list[InquiryRow], updates: list[UpdateRow], now: datetime) -> 
 
 
 def service_rows(store: Store, actor: str, start: datetime, end: datetime) -> tuple[list[InquiryRow], list[UpdateRow]]:
-    """Inquiries received in [start, end) and NY-STATUS deadlines due in it."""
+    """Inquiries received in [start, end) and the NY-STATUS deadlines due or ended in it."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_service_figures")
         inquiries = session.exec(select(Inquiry).where(Inquiry.received_at >= start, Inquiry.received_at < end)
                                  .order_by(Inquiry.received_at, Inquiry.id)).all()
-        updates = session.exec(select(Deadline).where(Deadline.rule_id == "NY-STATUS", Deadline.due_at >= start,
-                                                      Deadline.due_at < end)).all()
+        in_window = sa.or_(sa.and_(Deadline.due_at >= start, Deadline.due_at < end),
+                           sa.and_(Deadline.closed_at >= start, Deadline.closed_at < end))
+        updates = session.exec(select(Deadline).where(Deadline.rule_id == "NY-STATUS", in_window)).all()
         return ([InquiryRow(i.kind, i.channel, i.topic, i.received_at, i.acknowledged_at, i.resolved_at)
                  for i in inquiries], [UpdateRow(d.due_at, d.closed_at, d.status) for d in updates])

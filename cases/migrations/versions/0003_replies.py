@@ -44,10 +44,10 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(300)),
         sa.Column("body", sa.String(20_000), nullable=False),
         sa.Column("edited", sa.Boolean(), nullable=False),
-        sa.Column("lint_status", sa.String(10), nullable=False),
+        sa.Column("lint_status", sa.String(12), nullable=False),
         sa.Column("findings", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("author", sa.String(80), nullable=False),
+        sa.Column("author", sa.String(220), nullable=False),
         sa.Column("approved_by", sa.String(80)),
         sa.Column("approved_at", UTCDateTime()),
     )

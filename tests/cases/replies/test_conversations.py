@@ -1,0 +1,157 @@
+"""Inquiries and replies on SQLite and PostgreSQL: acknowledged at once, linted, held, approved, recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlmodel import select
+
+from cases import queries, service
+from cases.errors import AccessDenied, FourEyesViolation, InvalidRequest, ReplyBlocked
+from cases.models import AuditEvent, Deadline, Inquiry, Message
+from cases.replies import conversations, views
+from tests.cases.conftest import NOW
+
+LATER = NOW + timedelta(hours=2)
+
+
+def rows(store, model, **where):
+    with store.session() as session:
+        query = select(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return session.exec(query.order_by(model.seq if model is AuditEvent else model.id)).all()
+
+
+def open_status(store, case_id):
+    return [d for d in rows(store, Deadline, case_id=case_id, rule_id="NY-STATUS") if d.status == "open"]
+
+
+def test_an_inquiry_on_a_case_is_acknowledged_at_once_with_the_cases_tracking_number(store, cases):
+    case_id = cases["D-1001"]
+    inquiry, ack = conversations.receive(store, "sue", NOW, "chat", "frozen_deposit", "it", "Dove sono i miei soldi?",
+                                         case_id=case_id, customer_name="Alice")
+    case = queries.show(store, "ann", case_id).case
+    assert inquiry.tracking_number == case.tracking_number and inquiry.acknowledged_at == NOW
+    assert (ack.template_id, ack.status, ack.lint_status, ack.locale) == ("acknowledgement", "sent", "clean", "it")
+    assert case.tracking_number in ack.body and "Alice" in ack.body
+    messages = rows(store, Message, case_id=case_id)
+    assert [(m.direction, m.status) for m in messages] == [("in", "received"), ("out", "sent")]
+    assert [(d.rule_id, d.status, d.closed_at) for d in rows(store, Deadline, case_id=case_id, rule_id="NY-ACK")] == [
+        ("NY-ACK", "met", NOW)]
+    assert rows(store, AuditEvent)[-1].action == "inquiry.received"
+
+
+def test_an_inquiry_outside_a_case_gets_its_own_tracking_number(store, cases):
+    inquiry, ack = conversations.receive(store, "sue", NOW, "email", "fees", "fr", "Frais trop élevés", kind="complaint",
+                                         customer_id="zed")
+    assert inquiry.case_id is None and inquiry.tracking_number.startswith("FC-")
+    assert inquiry.tracking_number not in {c.tracking_number for c in rows(store, Inquiry) if c.case_id}
+    assert ack.subject and inquiry.tracking_number in ack.body
+    with pytest.raises(InvalidRequest, match="needs the customer id"):
+        conversations.receive(store, "sue", NOW, "email", "fees", "fr", "?")
+    with pytest.raises(InvalidRequest, match="no topic"):
+        conversations.receive(store, "sue", NOW, "email", "gossip", "fr", "?", customer_id="zed")
+
+
+def test_a_clean_status_update_is_sent_and_meets_the_update_deadline(store, cases):
+    case_id = cases["D-1001"]
+    [before] = open_status(store, case_id)
+    tomorrow = NOW + timedelta(days=1)
+    message = conversations.send(store, "sue", case_id, "status_update", "es", "email", tomorrow)
+    assert (message.status, message.lint_status, message.edited) == ("sent", "clean", False)
+    met = [d for d in rows(store, Deadline, case_id=case_id, rule_id="NY-STATUS") if d.id == before.id][0]
+    assert (met.status, met.closed_at) == ("met", tomorrow)
+    [after] = open_status(store, case_id)
+    assert after.due_at > before.due_at
+    event = rows(store, AuditEvent)[-1]
+    assert event.action == "message.sent" and event.after["deadlines_closed"] == ["NY-STATUS"]
+    assert queries.verify_audit(store, "sam").ok
+
+
+def test_a_leaking_edit_is_refused_and_kept_only_as_a_blocked_record(store, cases):
+    case_id = cases["D-1001"]
+    version = queries.show(store, "ann", case_id).case.version
+    with pytest.raises(ReplyBlocked) as caught:
+        conversations.send(store, "sue", case_id, "status_update", "en", "chat", LATER,
+                           text="Your funds came from a wallet of the Lazarus group; we have told the police.")
+    assert {f["category"] for f in caught.value.findings} >= {"flag_details", "investigation"}
+    [message] = rows(store, Message, case_id=case_id)
+    assert (message.status, message.lint_status) == ("blocked", "blocked")
+    assert queries.show(store, "ann", case_id).case.version == version  # no update was sent
+    assert len(open_status(store, case_id)) == 1
+    assert rows(store, AuditEvent)[-1].action == "message.blocked"
+    assert views.messages(store, "sue", case_id) == []  # support sees only what was received or sent
+
+
+def test_the_cases_evidence_blocks_even_a_harmless_looking_edit(store, cases):
+    case_id = cases["D-1001"]
+    sender = queries.show(store, "ann", case_id).case.from_address
+    text = f"Your deposit is temporarily restricted while we complete a review of wallet ...{sender[-5:]}."
+    verdict = views.draft(store, "sue", case_id, "under_review", "en", "chat", text=text).verdict
+    assert verdict.status == "blocked" and any(f.rule_id == "evidence.chain_id" for f in verdict.findings)
+
+
+def test_a_reply_with_warnings_waits_for_a_different_supervisor(store, cases):
+    case_id = cases["D-1001"]
+    text = "Hello, your deposit is still temporarily restricted under OFAC rules. We will write again soon."
+    held = conversations.send(store, "sam", case_id, "status_update", "en", "chat", NOW, text=text)
+    assert held.status == "held" and {f["category"] for f in held.findings} >= {"sanctions"}
+    assert len(open_status(store, case_id)) == 1 and open_status(store, case_id)[0].closed_at is None
+    with pytest.raises(AccessDenied):
+        conversations.approve(store, "sue", held.id, LATER)
+    with pytest.raises(FourEyesViolation):
+        conversations.approve(store, "sam", held.id, LATER)
+    sent = conversations.approve(store, "sia", held.id, LATER)
+    assert (sent.status, sent.approved_by, sent.at) == ("sent", "sia", LATER)
+    with pytest.raises(InvalidRequest, match="not waiting for approval"):
+        conversations.reject(store, "sia", held.id, "too late", LATER)
+    assert [m["id"] for m in views.messages(store, "sue", case_id)] == [held.id]
+
+
+def test_templates_follow_the_case_and_final_replies_resolve_the_inquiries(store, cases):
+    case_id = cases["D-1001"]
+    inquiry, _ = conversations.receive(store, "sue", NOW, "email", "frozen_deposit", "en", "Where is it?",
+                                       case_id=case_id)
+    with pytest.raises(InvalidRequest, match="not offered"):
+        conversations.send(store, "sue", case_id, "released", "en", "email", NOW)
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "release", "source of funds explained", NOW)
+    service.approve(store, "sam", case_id, NOW)
+    offered = {t.id for t in views.offered_templates(store, "sue", case_id)}
+    assert "released" in offered and "status_update" not in offered
+    conversations.send(store, "sue", case_id, "released", "en", "email", LATER)
+    [resolved] = rows(store, Inquiry, id=inquiry.id)
+    assert resolved.resolved_at == LATER
+
+
+def test_the_sanctions_notice_is_offered_only_once_funds_are_blocked_under_sanctions(store, cases):
+    case_id = cases["D-1001"]
+    assert "sanctions_block" not in {t.id for t in views.offered_templates(store, "sue", case_id)}
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "escalation", "blocked property", NOW)
+    service.approve(store, "sam", case_id, NOW, report_ref="BPR-1", report_date=NOW)
+    offered = {t.id for t in views.offered_templates(store, "sue", case_id)}
+    assert "sanctions_block" in offered and "status_update" in offered  # the customer still hears "under review"
+    message = conversations.send(store, "sue", case_id, "sanctions_block", "en", "email", LATER)
+    assert message.status == "sent" and "OFAC" in message.body
+
+
+def test_an_overdue_status_update_shows_in_the_queue(store, cases):
+    case_id = cases["D-1001"]
+    [deadline] = open_status(store, case_id)
+    late = deadline.due_at + timedelta(hours=1)
+    row = [r for r in queries.queue(store, "ann", late).rows if r.id == case_id][0]
+    assert "NY-STATUS" in row.overdue
+    conversations.send(store, "sue", case_id, "status_update", "en", "chat", late)
+    row = [r for r in queries.queue(store, "ann", late).rows if r.id == case_id][0]
+    assert "NY-STATUS" not in row.overdue
+
+
+def test_support_may_reply_but_not_approve_and_admins_may_not_reply(store, cases):
+    case_id = cases["D-1001"]
+    with pytest.raises(AccessDenied):
+        conversations.send(store, "ada", case_id, "status_update", "en", "chat", NOW)
+    with pytest.raises(AccessDenied):
+        views.offered_templates(store, "ada", case_id)

@@ -1,0 +1,131 @@
+"""The tipping-off linter: exact findings on hand-written texts, evidence, context, and invariants."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cases.replies.linter import CaseEvidence, LintContext, lint
+
+EVIDENCE = CaseEvidence(
+    addresses=frozenset({"0x098b716b8aaf21512996dc57eb0615e2383e2f96", "0xf223e272271a2f150cbfdd339428b6c21db0de5c"}),
+    tx_hashes=frozenset({"0x" + "ab12" * 16}),
+    names=("OFAC SDN: LAZARUS GROUP (DPRK3)", "Etherscan via Forta: Nomad Bridge Exploiter 2",
+           "OFAC SDN: Roman SEMENOV (DPRK3)"),
+    categories=("sanctions", "stolen_funds"))
+HOLD = LintContext(evidence=EVIDENCE)
+
+
+def found(text: str, context: LintContext = HOLD) -> list[tuple[str, str, str]]:
+    return [(f.category, f.severity, f.excerpt) for f in lint(text, context).findings]
+
+
+def test_findings_carry_category_span_and_reason():
+    text = "Dear Ada, we filed a SAR about your deposit."
+    result = lint(text, HOLD)
+    assert result.status == "blocked"
+    assert [(f.rule_id, f.category, f.excerpt) for f in result.findings] == [
+        ("reporting.reported_en", "reporting", "filed a SAR"), ("reporting.acronyms", "reporting", "SAR")]
+    first = result.findings[0]
+    assert text[first.start:first.end] == "filed a SAR" and first.reason
+
+
+def test_every_category_in_every_language():
+    cases = {
+        "reporting": ["We reported you to FinCEN.", "Abbiamo segnalato il deposito all'UIF.",
+                      "Une déclaration de soupçon a été transmise.", "Hemos comunicado la operación al SEPBLAC."],
+        "suspicion_crime": ["The funds look like money laundering.", "I fondi sono di provenienza illecita.",
+                            "Ces fonds sont suspects.", "Los fondos son sospechosos."],
+        "investigation": ["The police asked us to hold it.", "È in corso un'indagine.",
+                          "Une enquête est ouverte.", "Hay una investigación abierta."],
+        "flag_details": ["The funds were stolen in a hack.", "I fondi sono collegati a un portafoglio rubato.",
+                         "Les fonds sont liés à une adresse d'un mixeur.", "Los fondos están vinculados a una billetera."],
+        "authority_timing": ["We must wait 7 working days.", "Dobbiamo attendere 31 giorni.",
+                             "Il faut attendre 7 jours ouvrables.", "Debemos esperar 7 días hábiles."],
+        "confirm_deny": ["We have not reported you.", "Non l'abbiamo segnalata.",
+                         "Nous ne vous avons pas signalé.", "No le hemos denunciado."],
+        "accusation": ["We do not believe your explanation.", "I documenti sono falsificati.",
+                       "Vos justificatifs semblent faux.", "Sus documentos parecen falsos."],
+    }
+    for category, texts in cases.items():
+        for locale, text in zip(("en", "it", "fr", "es"), texts):
+            context = LintContext(locale=locale)
+            assert category in {f.category for f in lint(text, context).blocking}, (category, locale, text)
+
+
+def test_tricks_with_case_accents_spacing_and_digits_still_block():
+    for text in ("we filed an S.A.R.", "a s a r was filed", "InVeStIgAtIoN ongoing", "investigat1on ongoing",
+                 "i n v e s t i g a t i o n", "the indagini continue", "une enquete", "una investigacion",
+                 "money-laundering", "m0ney l4undering", "F I U informed", "ransom\u200bware"):
+        assert lint(text, LintContext()).status == "blocked", text
+
+
+def test_ordinary_words_pass():
+    for text in ("Please report a problem with the app from the Help menu.",
+                 "Your deposit is under review; we will write again by 2 December 2026.",
+                 "The bank account linked to your profile is unchanged.",
+                 "Your card was suspended at your request.",
+                 "Please send a statement from the exchange that sent the funds.",
+                 "You can complain to the New York State Department of Financial Services.",
+                 "We added your documents to the review."):
+        assert lint(text, HOLD).status == "clean", text
+
+
+def test_outside_a_hold_only_unmistakable_tipping_off_blocks():
+    general = LintContext(hold=False)
+    assert lint("We are investigating the login outage.", general).status == "clean"
+    assert lint("We are investigating the login outage.", LintContext()).status == "blocked"
+    assert lint("We sent a suspicious activity report.", general).status == "blocked"
+
+
+def test_the_cases_own_evidence_blocks_in_full_or_in_part():
+    assert ("flag_details", "block", "0x098b716b8aaf21512996dc57eb0615e2383e2f96") in found(
+        "It came from 0x098b716b8aaf21512996dc57eb0615e2383e2f96.")
+    assert ("flag_details", "block", "2f96") in found("the wallet ending in 2f96")
+    assert ("flag_details", "block", "0xf223e2") in found("the sender 0xf223e2 is the issue")
+    assert ("flag_details", "block", "Lazarus") in found("a wallet of Lazarus")
+    assert ("flag_details", "block", "Nomad") in found("It is about the Nomad matter.")
+    assert ("flag_details", "block", "Semenov") in found("Mr Semenov is involved.")
+    assert ("flag_details", "block", "stolen funds") in found("This involves stolen funds.")
+    # a person's first name and a common word of a list name are not evidence on their own
+    assert lint("Dear Roman, please check your spam folder.", HOLD).status == "clean"
+    assert lint("We added a note to your file.", HOLD).status == "clean"
+
+
+def test_sanctions_wording_warns_except_in_the_sanctions_notice():
+    text = "Your deposit is blocked under U.S. sanctions regulations administered by OFAC."
+    assert lint(text, HOLD).status == "warn"
+    assert lint(text, LintContext(evidence=EVIDENCE, template_id="sanctions_block")).status == "clean"
+
+
+def test_a_legal_deadline_date_and_free_text_need_approval():
+    dates = LintContext(evidence=EVIDENCE, statutory_dates=("4 December 2026",))
+    assert found("We will decide on 4 December 2026.", dates) == [("statutory_date", "warn", "4 December 2026")]
+    approved = ("Your deposit is temporarily restricted while we complete a review. We will write again soon.",)
+    close = LintContext(approved_texts=approved)
+    assert lint("Your deposit is temporarily restricted while we complete our review. We will write again soon.",
+                close).status == "clean"
+    assert lint("Hello! Nothing new yet, hang in there and have a lovely weekend.", close).status == "warn"
+
+
+LEAKS = ["we filed a SAR", "money laundering", "the police", "an investigation", "stolen funds",
+         "7 working days", "we have not reported you", "your documents are forged", "Lazarus"]
+SAFE_WORDS = ["your", "deposit", "review", "thank", "you", "patience", "tracking", "number", "update", "funds",
+              "account", "please", "send", "statement", "exchange", "December", "restricted", "temporarily", "we"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(SAFE_WORDS), max_size=25), st.sampled_from(LEAKS), st.integers(0, 25),
+       st.sampled_from([str.lower, str.upper, str.title, lambda s: s]))
+def test_a_leak_anywhere_in_any_case_is_blocked(words, leak, place, case):
+    place = min(place, len(words))
+    text = " ".join(words[:place] + [case(leak)] + words[place:]) + "."
+    assert lint(text, HOLD).status == "blocked"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(SAFE_WORDS), min_size=1, max_size=20), st.lists(st.sampled_from(SAFE_WORDS), min_size=1, max_size=20))
+def test_adding_text_never_removes_a_block(before, after):
+    blocked = " ".join(before) + " we filed a SAR"
+    assert lint(blocked, HOLD).status == "blocked"
+    assert lint(blocked + ". " + " ".join(after), HOLD).status == "blocked"
