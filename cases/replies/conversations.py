@@ -110,7 +110,16 @@ def _after_sent(session: Session, case: Case, message: Message, now: datetime) -
             inquiry.resolved_at = now
             session.add(inquiry)
         effects["inquiries_resolved"] = [inquiry.id for inquiry in resolved]
+        effects["deadlines_met"] = _complaints_answered(session, case.id, now)
     return effects
+
+
+def _complaints_answered(session: Session, case_id: int | None, now: datetime) -> list[str]:
+    """The complaint deadline (EU-MICA-DECIDE) is met once no complaint on the case is open."""
+    if case_id is None or session.exec(select(Inquiry.id).where(
+            Inquiry.case_id == case_id, Inquiry.kind == "complaint", Inquiry.resolved_at.is_(None))).first():
+        return []
+    return close_deadlines(session, case_id, now, "met", rule_ids=("EU-MICA-DECIDE",))
 
 
 def _held(session: Session, message_id: int) -> Message:
@@ -217,6 +226,10 @@ def resolve(store: Store, actor: str, inquiry_id: int, now: datetime) -> Inquiry
             raise InvalidRequest(f"inquiry {inquiry_id} was resolved on {inquiry.resolved_at:%Y-%m-%d %H:%M} UTC")
         inquiry.resolved_at = now
         session.add(inquiry)
-        audit.append(session, user.name, f"{inquiry.kind}.resolved", now, inquiry.case_id, {},
-                     {"inquiry": inquiry.id})
+        session.flush()
+        met = _complaints_answered(session, inquiry.case_id, now)
+        after = {"inquiry": inquiry.id, "deadlines_met": met}
+        if met:
+            after["case"] = save_case(session, _case(session, inquiry.case_id), None, now)["after"]
+        audit.append(session, user.name, f"{inquiry.kind}.resolved", now, inquiry.case_id, {}, after)
         return inquiry

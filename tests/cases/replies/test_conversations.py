@@ -155,3 +155,21 @@ def test_support_may_reply_but_not_approve_and_admins_may_not_reply(store, cases
         conversations.send(store, "ada", case_id, "status_update", "en", "chat", NOW)
     with pytest.raises(AccessDenied):
         views.offered_templates(store, "ada", case_id)
+
+
+def test_a_complaint_on_an_eu_case_starts_the_decision_clock_and_resolving_it_meets_it(store, cases):
+    case_id = cases["D-1001"]
+    with store.writing_session() as session, session.begin():
+        from cases.models import Case
+        case = session.get(Case, case_id)
+        case.jurisdictions = ["EU", "NY"]
+        session.add(case)
+    complaint, _ = conversations.receive(store, "sue", NOW, "email", "frozen_deposit", "en", "I complain.",
+                                         kind="complaint", case_id=case_id)
+    [decide] = rows(store, Deadline, case_id=case_id, rule_id="EU-MICA-DECIDE")
+    assert decide.status == "open" and decide.due_at.date().isoformat() == "2027-01-24"
+    conversations.resolve(store, "sue", complaint.id, LATER)
+    [decide] = rows(store, Deadline, case_id=case_id, rule_id="EU-MICA-DECIDE")
+    assert (decide.status, decide.closed_at) == ("met", LATER)
+    with pytest.raises(InvalidRequest, match="was resolved"):
+        conversations.resolve(store, "sue", complaint.id, LATER)
