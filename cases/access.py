@@ -17,7 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "recompute_deadlines": frozenset({"supervisor", "admin"}),
     "view_audit": frozenset({"supervisor", "admin"}),
     "manage_users": frozenset({"admin", "system"}),
-    "open_cases": frozenset({"system", "admin"}),
+    "open_cases": frozenset({"system", "admin", "supervisor"}),
     "reply": frozenset({"analyst", "supervisor", "support"}),
     "approve_message": frozenset({"supervisor"}),
     "view_service_figures": frozenset({"supervisor", "admin"}),

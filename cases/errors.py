@@ -63,3 +63,10 @@ class ReplyBlocked(CaseError):
 
     def __str__(self) -> str:
         return "the reply was not sent: it would tip the customer off"
+
+
+class SignInFailed(CaseError):
+    """Wrong name or password (the message never says which)."""
+
+    def __str__(self) -> str:
+        return "wrong name or password"

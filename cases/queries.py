@@ -38,6 +38,8 @@ class QueueRow:
     version: int
     overdue: tuple[str, ...] = ()
     """The deadlines of the case past due (e.g. NY-STATUS: a waiting customer's update is late)."""
+    at_risk: tuple[str, ...] = ()
+    """The deadlines past their warning point but not yet due."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class CustomerView:
     amount: Decimal
     deposit_time: datetime
     next_update_due: datetime | None
+    case_id: int
 
 
 def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int = 50, status: str | None = None,
@@ -104,14 +107,16 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
             matching = _filtered(select(Case.id), filters, sqlite).limit(COUNT_CAP + 1).subquery()
             total = int(session.exec(select(sa.func.count()).select_from(matching)).one())
         late: dict[int, list[str]] = {}
+        risky: dict[int, list[str]] = {}
         if cases:
-            for case_id, rule_id in session.exec(
-                    select(Deadline.case_id, Deadline.rule_id).where(Deadline.case_id.in_([c.id for c in cases]),
-                                                                     Deadline.status == "open", Deadline.due_at < now)
-                    .order_by(Deadline.due_at)).all():
-                late.setdefault(case_id, []).append(rule_id)
+            for case_id, rule_id, due_at in session.exec(
+                    select(Deadline.case_id, Deadline.rule_id, Deadline.due_at)
+                    .where(Deadline.case_id.in_([c.id for c in cases]), Deadline.status == "open",
+                           Deadline.warn_at <= now).order_by(Deadline.due_at)).all():
+                (late if due_at < now else risky).setdefault(case_id, []).append(rule_id)
         return Page([QueueRow(c.id, c.tracking_number, c.status, c.customer_id, c.usd_value, c.categories, c.min_hop,
-                              c.assignee, c.next_due_at, c.snoozed_until, c.version, tuple(late.get(c.id, ())))
+                              c.assignee, c.next_due_at, c.snoozed_until, c.version, tuple(late.get(c.id, ())),
+                              tuple(risky.get(c.id, ())))
                      for c in cases],
                     min(total, COUNT_CAP), page, page_size, total > COUNT_CAP)
 
@@ -196,7 +201,7 @@ def customer_view(store: Store, actor: str, tracking_number: str | None = None, 
                                                                 Deadline.rule_id == "NY-STATUS")).first()
             status = lifecycle.customer_status(case.status, case.outcome)
             out.append(CustomerView(case.tracking_number, case.customer_id, status, case.asset, case.amount,
-                                    case.deposit_time, update))
+                                    case.deposit_time, update, case.id))
         return out
 
 
@@ -233,3 +238,14 @@ def verify_audit(store: Store, actor: str) -> audit.Verdict:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_audit")
         return audit.verify(session)
+
+
+def pending_proposals(store: Store, actor: str) -> list[dict]:
+    """Proposals waiting for a second person, oldest first, with their case's tracking number."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_deadlines")
+        rows = session.exec(select(Proposal, Case.tracking_number).join(Case, Case.id == Proposal.case_id)
+                            .where(Proposal.status == "pending").order_by(Proposal.proposed_at, Proposal.id)).all()
+        return [{"proposal": p.id, "case_id": p.case_id, "tracking_number": t, "kind": p.kind, "reason": p.reason,
+                 "proposed_by": p.proposed_by, "proposed_at": p.proposed_at} for p, t in rows]

@@ -241,3 +241,21 @@ def _write(path: Path, header: tuple[str, ...], rows: list[tuple]) -> int:
         writer.writerows(rows)
     temporary.replace(path)
     return len(rows)
+
+
+def flag_summary(path: Path, as_of: int) -> list[dict]:
+    """Rows of a flagged-wallets file by list and category: rows, distinct addresses, rows active at `as_of`."""
+    from graph.readers import read_flagged
+
+    flagged = read_flagged(path)
+    groups: dict[tuple[str, str], dict] = {}
+    active = flagged.active(as_of)
+    source, category = flagged.source.to_pylist(), flagged.category.to_pylist()
+    address = flagged.address.to_pylist()
+    for i in range(len(flagged)):
+        key = (source[i].split(":")[0].split(" entity")[0].strip(), category[i])
+        group = groups.setdefault(key, {"list": key[0], "category": key[1], "rows": 0, "addresses": set(), "active": 0})
+        group["rows"] += 1
+        group["addresses"].add(address[i])
+        group["active"] += int(active[i])
+    return [{**g, "addresses": len(g["addresses"])} for _, g in sorted(groups.items())]

@@ -238,6 +238,59 @@ def demo_command(
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
     _score_and_report(request, True, db)
+    _demo_users(db)
+
+
+DEMO_USERS = (("ann", "analyst"), ("bob", "analyst"), ("sam", "supervisor"), ("sia", "supervisor"),
+              ("sue", "support"), ("ada", "admin"))
+"""One per role, and a second analyst and supervisor so that four eyes can be tried."""
+
+
+def _demo_users(db: Optional[str]) -> None:
+    """Create the demo users (or give them new passwords) and print how to sign in."""
+    import secrets
+
+    from cases import service
+    from cases.errors import CaseError
+
+    store = open_store(db)
+    now = datetime.now(timezone.utc)
+    table = Table("user", "role", "password", title="Demo users for the console")
+    try:
+        for name, role in DEMO_USERS:
+            password = secrets.token_urlsafe(9)
+            try:
+                service.add_user(store, "system:demo", name, role, now, password)
+            except CaseError:  # already there: a fresh password
+                service.set_password(store, "system:demo", name, password, now)
+            table.add_row(name, role, password)
+    except HANDLED as error:
+        _fail(error)
+    out.print(table)
+
+
+@app.command("ui")
+def ui_command(
+    port: int = typer.Option(8501, help="Port to serve the console on."),
+    address: str = typer.Option("localhost", help="Address to listen on."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+) -> None:
+    """Start the console (Streamlit) on an existing database."""
+    import os
+
+    app_file = Path(__file__).resolve().parent / "console" / "app.py"
+    env = dict(os.environ)
+    if db:
+        env["KYT_DB"] = db
+    try:
+        open_store(db).dispose()  # migrate now, and fail here with a clear message rather than in the browser
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"console on http://{address}:{port} (Ctrl-C stops it)", highlight=False)
+    args = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
+            "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--client.toolbarMode", "viewer"]
+    os.execve(sys.executable, args, env)
 
 
 @lists_app.command("flagged")

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from cases import audit
+from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
 from cases.errors import FourEyesViolation, InvalidRequest, NotFound, ReplyBlocked
@@ -92,6 +92,33 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
     if blocked is not None:
         raise ReplyBlocked(_findings(blocked))
     return message
+
+
+def request_source_of_funds(store: Store, actor: str, case_id: int, locale: str, channel: str, now: datetime,
+                            customer_name: str | None = None, settings: ReplySettings = ReplySettings()) -> Message:
+    """Ask the customer where the funds came from: the case awaits the customer and the request is sent, together."""
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, lifecycle.step("request_information").permission)
+        case = _case(session, case_id)
+        state = lifecycle.next_state(case.status, "request_information")
+        change = save_case(session, case, None, now, status=state)
+        audit.append(session, user.name, "case.request_information", now, case.id, change["before"],
+                     {**change["after"], "reason": "source of funds requested"})
+        rendered, body, edited, result = prepare(session, case, "source_of_funds_request", locale, channel, None,
+                                                 customer_name, settings)
+        if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
+            raise InvalidRequest(f"the source-of-funds template ({locale}, {channel}) fails the linter")
+        message = Message(case_id=case.id, direction="out", channel=channel, at=now,
+                          template_id="source_of_funds_request", locale=locale, subject=rendered.subject, body=body,
+                          edited=False, lint_status="clean", findings=[], status="sent", author=user.name)
+        session.add(message)
+        session.flush()
+        effects = _after_sent(session, case, message, now)
+        audit.append(session, user.name, "message.sent", now, case.id, {},
+                     {"message": message.id, "template": "source_of_funds_request", "locale": locale,
+                      "channel": channel, "edited": False, "lint": "clean", "rules": [], **effects})
+        return message
 
 
 def _after_sent(session: Session, case: Case, message: Message, now: datetime) -> dict:
@@ -233,3 +260,12 @@ def resolve(store: Store, actor: str, inquiry_id: int, now: datetime) -> Inquiry
             after["case"] = save_case(session, _case(session, inquiry.case_id), None, now)["after"]
         audit.append(session, user.name, f"{inquiry.kind}.resolved", now, inquiry.case_id, {}, after)
         return inquiry
+
+
+def held(store: Store, actor: str) -> list[dict]:
+    """Replies waiting for a supervisor's approval, oldest first, with the linter's findings."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "approve_message")
+        rows = session.exec(select(Message).where(Message.status == "held").order_by(Message.at, Message.id)).all()
+        return [m.model_dump() for m in rows]

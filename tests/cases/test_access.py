@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from cases import maintenance, opening, queries, service
+from cases import figures, maintenance, opening, queries, service
+from cases.replies import conversations, standards, views
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
 from tests.cases.conftest import NOW, PEOPLE
@@ -30,6 +31,22 @@ CALLS = {
     "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, timedelta(days=3))),
     "verify_audit": ("view_audit", lambda s, c, a: queries.verify_audit(s, a)),
     "recompute_deadlines": ("recompute_deadlines", lambda s, c, a: maintenance.recompute_deadlines(s, a, NOW)),
+    "set_password": ("manage_users", lambda s, c, a: service.set_password(s, a, "sue", "a new password", NOW)),
+    "pending_proposals": ("view_deadlines", lambda s, c, a: queries.pending_proposals(s, a)),
+    "case_figures": ("view_service_figures", lambda s, c, a: figures.case_figures(s, a, NOW, NOW + timedelta(days=1))),
+    "service_rows": ("view_service_figures", lambda s, c, a: standards.service_rows(s, a, NOW, NOW + timedelta(days=1))),
+    "send": ("reply", lambda s, c, a: conversations.send(s, a, c, "status_update", "en", "chat", NOW)),
+    "request_source_of_funds": ("work_case", lambda s, c, a: conversations.request_source_of_funds(s, a, c, "en",
+                                                                                                  "chat", NOW)),
+    "receive": ("reply", lambda s, c, a: conversations.receive(s, a, NOW, "chat", "fees", "en", "hi", case_id=c)),
+    "resolve": ("reply", lambda s, c, a: conversations.resolve(s, a, 999, NOW)),
+    "approve_message": ("approve_message", lambda s, c, a: conversations.approve(s, a, 999, NOW)),
+    "reject_message": ("approve_message", lambda s, c, a: conversations.reject(s, a, 999, "no", NOW)),
+    "held": ("approve_message", lambda s, c, a: conversations.held(s, a)),
+    "offered_templates": ("reply", lambda s, c, a: views.offered_templates(s, a, c)),
+    "draft": ("reply", lambda s, c, a: views.draft(s, a, c, "status_update", "en", "chat")),
+    "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, "hello", "en")),
+    "messages": ("reply", lambda s, c, a: views.messages(s, a, c)),
 }
 NEEDS_RESULT = {
     "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r, NOW, actor=a)),
@@ -69,10 +86,20 @@ def test_batch_functions_with_every_role(sqlite_store, scenario_result, function
 def test_every_public_service_function_is_walked():
     public = {name for name in vars(service) if not name.startswith("_") and callable(getattr(service, name))
               and getattr(getattr(service, name), "__module__", "") == "cases.service"}
-    helpers = {"unit_of_work", "acting_user", "deadline_list", "save_case"}
+    helpers = {"unit_of_work", "acting_user", "deadline_list", "save_case", "sign_in"}
     assert public - helpers <= set(CALLS), public - helpers - set(CALLS)
-    walked_queries = {"queue", "show", "customer_view", "due", "verify_audit"}
+    walked_queries = {"queue", "show", "customer_view", "due", "verify_audit", "pending_proposals"}
     public_queries = {name for name in vars(queries) if callable(getattr(queries, name))
                       and getattr(getattr(queries, name), "__module__", "") == "cases.queries"
                       and not name.startswith("_") and not isinstance(getattr(queries, name), type)}
     assert public_queries == walked_queries
+
+
+def test_every_public_reply_function_is_walked():
+    for module in (conversations, views, standards, figures):
+        public = {name for name in vars(module) if not name.startswith("_") and callable(getattr(module, name))
+                  and getattr(getattr(module, name), "__module__", "") == module.__name__
+                  and not isinstance(getattr(module, name), type)}
+        pure = {"prepare", "lint_alone", "quarter", "tabulate", "figures", "summarise", "day_range"}
+        walked = {"approve": "approve_message", "reject": "reject_message"}
+        assert {walked.get(name, name) for name in public - pure} <= set(CALLS), (module.__name__, public)

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from cases import queries, service
-from cases.errors import AccessDenied, FourEyesViolation, InvalidRequest, ReplyBlocked
+from cases.errors import AccessDenied, FourEyesViolation, IllegalTransition, InvalidRequest, ReplyBlocked
 from cases.models import AuditEvent, Deadline, Inquiry, Message
 from cases.replies import conversations, views
 from tests.cases.conftest import NOW
@@ -173,3 +173,16 @@ def test_a_complaint_on_an_eu_case_starts_the_decision_clock_and_resolving_it_me
     assert (decide.status, decide.closed_at) == ("met", LATER)
     with pytest.raises(InvalidRequest, match="was resolved"):
         conversations.resolve(store, "sue", complaint.id, LATER)
+
+
+def test_requesting_the_source_of_funds_moves_the_case_and_sends_the_request_together(store, cases):
+    case_id = cases["D-1001"]
+    with pytest.raises(IllegalTransition):  # an open case is not yet in review
+        conversations.request_source_of_funds(store, "ann", case_id, "fr", "email", NOW)
+    assert rows(store, Message, case_id=case_id) == []
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    message = conversations.request_source_of_funds(store, "ann", case_id, "fr", "email", LATER)
+    assert queries.show(store, "ann", case_id).case.status == "awaiting_customer"
+    assert (message.template_id, message.status, message.locale) == ("source_of_funds_request", "sent", "fr")
+    actions = [e.action for e in rows(store, AuditEvent)][-2:]
+    assert actions == ["case.request_information", "message.sent"]

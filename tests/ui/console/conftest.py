@@ -1,0 +1,42 @@
+"""A seeded console database: the fixture scenario scored, its cases opened, one user per role."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+USERS = {"ann": "analyst", "bob": "analyst", "sam": "supervisor", "sia": "supervisor", "sue": "support",
+         "ada": "admin"}
+PASSWORD = "correct horse battery"
+OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
+
+
+def seed(url: str) -> None:
+    """Score the scenario into the database at `url` and add USERS (all with PASSWORD)."""
+    from cases import service
+    from cases.db import open_store
+    from cases.opening import open_cases
+    from graph.times import parse_time
+    from kyt import batch
+
+    store = open_store(url)
+    for name, role in USERS.items():
+        service.add_user(store, "system:tests", name, role, OPENED, PASSWORD)
+    fixtures = ROOT / "fixtures"
+    request = batch.ScoreRequest(fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv",
+                                 fixtures / "lists" / "flagged.csv", parse_time("2026-11-20"),
+                                 fixtures / "lists" / "services.csv")
+    batch.run(request, open_cases=lambda result: open_cases(store, result, OPENED).case_ids)
+    store.dispose()
+
+
+@pytest.fixture
+def console_db(tmp_path, monkeypatch):
+    """A fresh seeded SQLite database that the console pages use (KYT_DB)."""
+    url = f"sqlite:///{tmp_path / 'console.db'}"
+    seed(url)
+    monkeypatch.setenv("KYT_DB", url)
+    return url

@@ -1,0 +1,116 @@
+"""Every console page rendered headless (streamlit.testing) for the roles that use it."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from cases import queries
+from cases.db import open_store
+from tests.ui.console.conftest import PASSWORD, ROOT
+
+APP = str(ROOT / "ui" / "console" / "app.py")
+
+
+def page(function: str, module: str, user: str, role: str, **state) -> AppTest:
+    at = AppTest.from_string(f"from ui.console.{module} import {function}\n{function}()", default_timeout=30)
+    at.session_state["user"] = {"name": user, "role": role}
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    """Everything the page shows as text, for checking what it must or must not contain."""
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "code", "text", "success", "error",
+                                  "warning", "info") for e in getattr(at, kind)]
+    parts += [str(e.value) for e in at.dataframe] + [str(e.value) for e in at.text_area]
+    parts += [str(getattr(e, "spec", "")) for e in at.get("graphviz_chart")]
+    return "\n".join(map(str, parts))
+
+
+def test_sign_in_shows_only_the_pages_of_the_role(console_db):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert at.title[0].value == "freezecase console"
+    at.text_input[0].input("ann")
+    at.text_input[1].input("wrong")
+    at.button[0].click().run()
+    assert at.error[0].value == "wrong name or password"
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["user"] == {"name": "ann", "role": "analyst"}
+    assert "Signed in as **ann** (analyst)" in [m.value for m in at.sidebar.markdown]
+    assert set(at.session_state["pages"]) == {"queue", "case", "batch", "rules"}
+    assert at.title[0].value == "Queue"
+
+
+def test_the_queue_lists_open_cases_nearest_deadline_first(console_db):
+    at = page("queue_page", "pages_cases", "ann", "analyst")
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert len(frame) == 5 and list(frame["status"]) == ["open"] * 5
+    assert "5 cases · page 1" in at.caption[0].value
+
+
+def test_the_case_page_shows_evidence_and_the_provenance_picture(console_db):
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
+    assert not at.exception
+    shown = texts(at)
+    assert "0x098b716b8aaf21512996dc57eb0615e2383e2f96"[:8] in shown  # the flagged source, in the picture
+    assert "digraph provenance" in shown and "sanctions" in shown
+    assert "sanctions-indirect-share" in shown
+
+
+def test_an_analyst_proposes_a_release_from_the_case_page(console_db):
+    store = open_store(console_db)
+    from cases import service
+    from datetime import datetime, timezone
+    service.transition(store, "ann", 1, "start_review", datetime.now(timezone.utc))
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
+    at.text_area(key="propose_reason").input("Payslips explain the funds.")
+    [button] = [b for b in at.button if b.label == "Propose"]
+    button.click().run()
+    assert not at.exception
+    assert any("release proposed" in s.value for s in at.success)
+    assert queries.show(store, "ann", 1).proposals[0]["kind"] == "release"
+
+
+def test_support_sees_no_evidence_and_a_leaking_edit_is_blocked(console_db):
+    store = open_store(console_db)
+    detail = queries.show(store, "ann", 1)
+    secret = {detail.case.from_address, *(s["address"] for e in detail.exposures for s in e["evidence"]["sources"]),
+              *(h for e in detail.exposures for s in e["evidence"]["sources"] for h in s["tx_hashes"]),
+              "sanctions", "Lazarus", "LAZARUS", "exposure", "evidence"}
+    at = page("support_page", "pages_support", "sue", "support")
+    at.text_input(key="support_lookup").input(detail.case.tracking_number).run()
+    assert not at.exception
+    shown = texts(at)
+    assert detail.case.tracking_number in shown and "Under review" in shown
+    assert not [s for s in secret if s in shown]
+    editor = at.text_area[0]
+    editor.input(editor.value + "\nThe funds came from a wallet linked to the Lazarus group.").run()
+    assert at.error and at.error[0].value.startswith("Blocked")
+    assert [b for b in at.button if b.label == "Send"][0].disabled
+
+
+def test_support_sends_a_clean_template(console_db):
+    at = page("support_page", "pages_support", "sue", "support")
+    tracking = queries.show(open_store(console_db), "ann", 2).case.tracking_number
+    at.text_input(key="support_lookup").input(tracking).run()
+    [send] = [b for b in at.button if b.label == "Send"]
+    send.click().run()
+    assert any(s.value.startswith("Sent (message") for s in at.success)
+
+
+def test_supervisor_pages_and_rules_render(console_db):
+    for function, module in (("deadlines_page", "pages_supervisor"), ("figures_page", "pages_supervisor"),
+                             ("rules_page", "pages_batch"), ("batch_page", "pages_batch")):
+        at = page(function, module, "sam", "supervisor")
+        assert not at.exception, (function, at.exception)
+    figures = page("figures_page", "pages_supervisor", "sam", "supervisor")
+    assert [m.label for m in figures.metric][:2] == ["Frozen now", "Frozen value"]
+    assert figures.metric[0].value == "5"
+
+
+def test_a_page_refuses_a_role_the_service_refuses(console_db):
+    at = page("queue_page", "pages_cases", "sue", "support")
+    assert at.error and "may not view case" in at.error[0].value

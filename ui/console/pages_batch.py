@@ -1,0 +1,113 @@
+"""Batch scoring from an uploaded deposits file, and what is loaded: lists, policy, deadline rules, templates."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import streamlit as st
+
+from cases.access import may
+from cases.deadlines import RULES as DEADLINE_RULES, VERSION as DEADLINE_VERSION
+from cases.replies.templates import catalog
+from cases.replies.terms import load_terms
+from kyt.rules import default_policy
+from ui.console import state
+
+
+def _sources() -> dict[str, Path | None]:
+    """The transfers, flagged and services files scoring uses (KYT_TRANSFERS, KYT_FLAGGED, KYT_SERVICES)."""
+    fixtures = state.FIXTURES
+    return {"transfers": Path(os.environ.get("KYT_TRANSFERS", fixtures / "scenario" / "transfers.csv")),
+            "flagged": Path(os.environ.get("KYT_FLAGGED", fixtures / "lists" / "flagged.csv")),
+            "services": Path(os.environ.get("KYT_SERVICES", fixtures / "lists" / "services.csv"))}
+
+
+class _Bar:
+    """kyt.batch progress shown as a Streamlit progress bar."""
+
+    def __init__(self) -> None:
+        self.bar = st.progress(0.0, text="starting")
+        self.total, self.done, self.name = 1, 0, ""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        self.name, self.total, self.done = name, max(total or 1, 1), 0
+        self.bar.progress(0.0 if total else 1.0, text=name)
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        self.bar.progress(min(self.done / self.total, 1.0), text=f"{self.name}: {self.done:,} of {self.total:,}")
+
+
+def batch_page() -> None:
+    """Upload deposits, score them against the loaded lists, see the decisions, open the frozen cases."""
+    from cases.opening import open_cases
+    from graph.times import parse_time
+    from kyt import batch
+
+    st.title("Batch scoring")
+    sources = _sources()
+    st.caption(" · ".join(f"{k}: {v.name}" for k, v in sources.items()))
+    uploaded = st.file_uploader("Deposits file (CSV or Parquet, DESIGN.md format)", type=["csv", "parquet"])
+    role = state.user()["role"]
+    opening = may(role, "open_cases")
+    if uploaded is None or not st.button("Score" + (" and open the frozen cases" if opening else ""), type="primary"):
+        if not opening:
+            st.caption("Your role scores and sees decisions; opening cases is for supervisors and admins.")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / uploaded.name
+        path.write_bytes(uploaded.getvalue())
+        request = batch.ScoreRequest(deposits=path, transfers=sources["transfers"], flagged=sources["flagged"],
+                                     services=sources["services"], as_of=parse_time(state.now().isoformat()))
+        with state.shown():
+            bar = _Bar()
+            opened = []
+
+            def open_them(result):
+                done = open_cases(state.store(), result, state.now(), actor=state.actor())
+                opened.append(done)
+                return done.case_ids
+
+            result = batch.run(request, bar, open_them if opening else None)
+            codes = result.decisions.code.tolist()
+            st.success(f"{len(codes):,} deposits scored: {codes.count(2):,} freeze, {codes.count(1):,} review, "
+                       f"{codes.count(0):,} allow" + (f"; {opened[0].opened:,} cases opened, "
+                                                      f"{opened[0].existing:,} already open" if opened else ""))
+            names = ("allow", "review", "freeze")
+            ids = result.deposits.deposit_id.to_pylist()
+            rules = result.decisions.rule_texts
+            cases = result.case_ids or {}
+            st.dataframe([{"deposit": ids[i], "decision": names[c], "rules": rules[i], "case": cases.get(i)}
+                          for i, c in enumerate(codes)], hide_index=True, use_container_width=True)
+
+
+def rules_page() -> None:
+    """What is loaded: flagged lists with their sources, the policy and its version, deadline rules, templates, terms."""
+    from graph.times import parse_time
+    from kyt.lists import flag_summary
+
+    st.title("Lists, rules and templates")
+    sources = _sources()
+    st.markdown(f"### Flagged lists · `{sources['flagged']}`")
+    with state.shown():
+        st.dataframe(flag_summary(sources["flagged"], parse_time(state.now().isoformat())), hide_index=True,
+                     use_container_width=True)
+    policy = default_policy()
+    st.markdown(f"### Policy {policy.name} version {policy.version}")
+    st.caption(policy.description)
+    st.dataframe([{"rule": r.id, "category": r.category, "hop": r.hop, "min share": str(r.min_share),
+                   "min USD": str(r.min_usd), "action": r.action, "what it says": r.description} for r in policy.rules],
+                 hide_index=True, use_container_width=True)
+    st.markdown(f"### Deadline rules (version {DEADLINE_VERSION})")
+    st.dataframe([{k: v for k, v in asdict(r).items() if v is not None} for r in DEADLINE_RULES],
+                 hide_index=True, use_container_width=True)
+    st.markdown("### Reply templates")
+    st.dataframe([{"template": i.id, "title": i.title, "purpose": i.purpose, "offered when": ", ".join(i.customer_states)}
+                  for i in catalog().infos.values()], hide_index=True, use_container_width=True)
+    st.markdown("### Tipping-off terms")
+    st.dataframe([{"term": t.id, "category": t.category, "severity": t.severity, "scope": t.scope,
+                   "languages": ", ".join(t.languages), "reason": t.reason} for t in load_terms()],
+                 hide_index=True, use_container_width=True)

@@ -1,0 +1,80 @@
+"""What every console page shares: the database, the signed-in user, the clock, and error display.
+
+Views stay thin: they call cases/kyt services and render; every domain error is shown by `shown`.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import streamlit as st
+
+from cases.db import Store, open_store
+from cases.replies.case_text import ReplySettings
+from ui.messages import HANDLED, render
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+PAGES_BY_ROLE = {
+    "analyst": ("queue", "case", "batch", "rules"),
+    "supervisor": ("queue", "case", "deadlines", "figures", "batch", "rules"),
+    "support": ("support",),
+    "admin": ("queue", "case", "deadlines", "figures", "batch", "rules"),
+}
+"""The pages each role sees (the services refuse the rest anyway)."""
+
+
+@st.cache_resource
+def _store(url: str | None) -> Store:
+    return open_store(url)
+
+
+def store() -> Store:
+    """The case database: KYT_DB, else DATABASE_URL, else sqlite:///freezecase.db."""
+    return _store(os.environ.get("KYT_DB") or None)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def settings() -> ReplySettings:
+    return ReplySettings(support_contact=os.environ.get("KYT_SUPPORT_CONTACT", "support@example.com"))
+
+
+def user() -> dict | None:
+    """The signed-in user as {name, role}, or None."""
+    return st.session_state.get("user")
+
+
+def actor() -> str:
+    signed = user()
+    if signed is None:
+        st.stop()
+    return signed["name"]
+
+
+def sign_out() -> None:
+    """Forget everything this browser session held."""
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+
+
+@contextmanager
+def shown() -> Iterator[None]:
+    """Show a domain error as a message on the page (ui.messages words it), instead of a traceback."""
+    try:
+        yield
+    except HANDLED as error:
+        st.error(render(error).removeprefix("error: "))
+
+
+def money(value) -> str:
+    return f"${value:,.2f}"
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
