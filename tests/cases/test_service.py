@@ -173,7 +173,7 @@ def test_support_sees_only_the_customer_safe_view(store, cases):
     [view] = queries.customer_view(store, "sue", tracking_number=tracking.lower())
     assert view.status == "under_review"  # an escalation is never hinted at
     assert set(vars(view)) == {"tracking_number", "customer_id", "status", "asset", "amount", "deposit_time",
-                               "next_update_due"}
+                               "next_update_due", "case_id"}  # the case id is the platform's own reference
     assert view.next_update_due is not None
     assert [v.tracking_number for v in queries.customer_view(store, "sue", customer_id="ken")] == [tracking]
     for forbidden in (lambda: queries.show(store, "sue", case_id), lambda: queries.queue(store, "sue", NOW),

@@ -81,7 +81,7 @@ def batch_page() -> None:
             rules = result.decisions.rule_texts
             cases = result.case_ids or {}
             st.dataframe([{"deposit": ids[i], "decision": names[c], "rules": rules[i], "case": cases.get(i)}
-                          for i, c in enumerate(codes)], hide_index=True, use_container_width=True)
+                          for i, c in enumerate(codes)], hide_index=True, width="stretch")
 
 
 def rules_page() -> None:
@@ -94,20 +94,20 @@ def rules_page() -> None:
     st.markdown(f"### Flagged lists · `{sources['flagged']}`")
     with state.shown():
         st.dataframe(flag_summary(sources["flagged"], parse_time(state.now().isoformat())), hide_index=True,
-                     use_container_width=True)
+                     width="stretch")
     policy = default_policy()
     st.markdown(f"### Policy {policy.name} version {policy.version}")
     st.caption(policy.description)
     st.dataframe([{"rule": r.id, "category": r.category, "hop": r.hop, "min share": str(r.min_share),
                    "min USD": str(r.min_usd), "action": r.action, "what it says": r.description} for r in policy.rules],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     st.markdown(f"### Deadline rules (version {DEADLINE_VERSION})")
     st.dataframe([{k: v for k, v in asdict(r).items() if v is not None} for r in DEADLINE_RULES],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     st.markdown("### Reply templates")
     st.dataframe([{"template": i.id, "title": i.title, "purpose": i.purpose, "offered when": ", ".join(i.customer_states)}
-                  for i in catalog().infos.values()], hide_index=True, use_container_width=True)
+                  for i in catalog().infos.values()], hide_index=True, width="stretch")
     st.markdown("### Tipping-off terms")
     st.dataframe([{"term": t.id, "category": t.category, "severity": t.severity, "scope": t.scope,
                    "languages": ", ".join(t.languages), "reason": t.reason} for t in load_terms()],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")

@@ -62,7 +62,7 @@ def queue_page() -> None:
                 for r in found.rows]
         total = f"{found.total:,}{'+' if found.more else ''}"
         st.caption(f"{total} cases · page {found.page} · nearest deadline first")
-        st.dataframe(rows, hide_index=True, use_container_width=True,
+        st.dataframe(rows, hide_index=True, width="stretch",
                      column_config={"USD": st.column_config.NumberColumn(format="$%.2f")})
         previous, following, _ = st.columns([1, 1, 6])
         if previous.button("◀ Previous", disabled=page <= 1):
@@ -120,23 +120,23 @@ def _case_view(detail) -> None:
                    f"**Jurisdictions** {', '.join(case.jurisdictions)}  \n**Assignee** {case.assignee or '—'}  \n"
                    f"**Opened** {state.when(case.opened_at)} · **next due** {state.when(case.next_due_at)}")
     st.markdown("**Matched rules**")
-    st.dataframe(_rule_descriptions(case.rule_ids), hide_index=True, use_container_width=True)
+    st.dataframe(_rule_descriptions(case.rule_ids), hide_index=True, width="stretch")
     st.markdown("**Exposures by category and hop**")
     st.dataframe([{"category": e["category"], "hop": e["hop"], "share": f"{Decimal(e['share']):.2%}",
                    "USD": state.money(Decimal(e["usd"]))} for e in detail.exposures],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     st.markdown("**Provenance**")
-    st.graphviz_chart(to_dot(provenance_graph(case.model_dump(), detail.exposures)), use_container_width=True)
+    st.graphviz_chart(to_dot(provenance_graph(case.model_dump(), detail.exposures)), width="stretch")
     st.markdown("**Evidence**")
     st.dataframe([{"category": e["category"], "hop": e["hop"], "source": s["address"],
                    "USD": state.money(Decimal(s["usd_micro"]) / 1_000_000), "transfers": s["transfers"],
                    "tx hashes": ", ".join(s["tx_hashes"]), "lists": "; ".join(s["lists"])}
                   for e in detail.exposures for s in e["evidence"].get("sources", [])],
-                 hide_index=True, use_container_width=True)
+                 hide_index=True, width="stretch")
     with st.expander(f"Deadlines ({len(detail.deadlines)})"):
         st.dataframe([{"rule": d["rule_id"], "where": d["jurisdiction"], "due": state.when(d["due_at"]),
                        "at risk from": state.when(d["warn_at"]), "status": d["status"]} for d in detail.deadlines],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
     with st.expander(f"Proposals, notes and messages ({len(detail.proposals)} / {len(detail.notes)})"):
         for p in detail.proposals:
             st.markdown(f"- **{p['kind']}** by {p['proposed_by']} ({p['status']}): {p['reason']}")

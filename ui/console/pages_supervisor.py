@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta, timezone
 import streamlit as st
 
 from cases import figures, queries
+from cases.access import may
 from cases.replies import conversations, standards
 from ui.console import state
 
@@ -25,19 +26,20 @@ def deadlines_page() -> None:
         counts = Counter((d.rule_id, d.jurisdiction, "overdue" if d.overdue else "at risk") for d in due)
         st.markdown("**By rule and jurisdiction**")
         st.dataframe([{"rule": r, "jurisdiction": j, "state": s, "deadlines": n} for (r, j, s), n in sorted(counts.items())],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
         st.dataframe([{"case": d.case_id, "tracking": d.tracking_number, "case status": d.case_status, "rule": d.rule_id,
                        "where": d.jurisdiction, "due": state.when(d.due_at),
                        "state": "🔴 overdue" if d.overdue else "🟠 at risk"} for d in due],
-                     hide_index=True, use_container_width=True)
+                     hide_index=True, width="stretch")
         st.markdown("### Proposals waiting for a second person")
         pending = queries.pending_proposals(state.store(), state.actor())
         st.dataframe([{**p, "proposed_at": state.when(p["proposed_at"])} for p in pending], hide_index=True,
-                     use_container_width=True)
+                     width="stretch")
         if pending and st.button("Open the oldest in its case page"):
             st.session_state["case_id"] = pending[0]["case_id"]
             st.switch_page(st.session_state["pages"]["case"])
-        _held_replies()
+        if may(state.user()["role"], "approve_message"):
+            _held_replies()
 
 
 def _held_replies() -> None:
@@ -101,4 +103,4 @@ def figures_page() -> None:
         within = sum(g["first_response_within_target"] for g in service["groups"])
         e.metric("First responses within 5 minutes", f"{within} of {answered}")
         f.metric("Status updates on time", f"{service['updates_on_time']} of {service['updates_due']}")
-        st.dataframe(service["groups"], hide_index=True, use_container_width=True)
+        st.dataframe(service["groups"], hide_index=True, width="stretch")

@@ -114,3 +114,22 @@ def test_supervisor_pages_and_rules_render(console_db):
 def test_a_page_refuses_a_role_the_service_refuses(console_db):
     at = page("queue_page", "pages_cases", "sue", "support")
     assert at.error and "may not view case" in at.error[0].value
+
+
+PAGE_FUNCTIONS = {"queue": ("queue_page", "pages_cases"), "case": ("case_page", "pages_cases"),
+                  "deadlines": ("deadlines_page", "pages_supervisor"), "figures": ("figures_page", "pages_supervisor"),
+                  "support": ("support_page", "pages_support"), "batch": ("batch_page", "pages_batch"),
+                  "rules": ("rules_page", "pages_batch")}
+
+
+def test_every_page_of_every_role_renders_without_an_error(console_db):
+    from tests.ui.console.conftest import USERS
+    from ui.console.state import PAGES_BY_ROLE
+
+    people = {role: name for name, role in USERS.items()}
+    for role, pages in PAGES_BY_ROLE.items():
+        for key in pages:
+            function, module = PAGE_FUNCTIONS[key]
+            at = page(function, module, people[role], role, case_id=1)
+            assert not at.exception and not at.error, (role, key, at.exception, [e.value for e in at.error])
+    assert set(PAGE_FUNCTIONS) == {key for pages in PAGES_BY_ROLE.values() for key in pages}
