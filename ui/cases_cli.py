@@ -303,6 +303,22 @@ def add_user(name: str, role: str = typer.Option(..., help="analyst, supervisor,
     err.print(f"user {name} ({role}) created", highlight=False)
 
 
+@users_app.command("password")
+def set_password(name: str, password_stdin: bool = typer.Option(False, help="Read the password from standard input."),
+                 db: Optional[str] = DB, actor: Optional[str] = typer.Option(None, "--as")) -> None:
+    """Give a user a new console password (read from stdin, or made up and printed)."""
+    import secrets
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(9)
+    try:
+        service.set_password(open_store(db), actor or "system:cli", name, password, _now())
+    except CaseError as error:
+        _fail(error)
+    if not password_stdin:
+        out.print(password, markup=False, highlight=False)
+    err.print(f"user {name}: password set", highlight=False)
+
+
 @db_app.command("upgrade")
 def db_upgrade(db: Optional[str] = DB) -> None:
     """Create or migrate the case database to the newest schema."""

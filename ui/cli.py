@@ -247,7 +247,7 @@ DEMO_USERS = (("ann", "analyst"), ("bob", "analyst"), ("sam", "supervisor"), ("s
 
 
 def _demo_users(db: Optional[str]) -> None:
-    """Create the demo users (or give them new passwords) and print how to sign in."""
+    """Create the demo users that are missing and print how to sign in (existing users keep their password)."""
     import secrets
 
     from cases import service
@@ -261,8 +261,8 @@ def _demo_users(db: Optional[str]) -> None:
             password = secrets.token_urlsafe(9)
             try:
                 service.add_user(store, "system:demo", name, role, now, password)
-            except CaseError:  # already there: a fresh password
-                service.set_password(store, "system:demo", name, password, now)
+            except CaseError:  # already there: never touch someone's password (`kyt users password NAME`)
+                password = "unchanged (kyt users password " + name + ")"
             table.add_row(name, role, password)
     except HANDLED as error:
         _fail(error)

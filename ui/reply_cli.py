@@ -81,7 +81,8 @@ def render_template(case_id: int = typer.Option(..., "--case"), template: str = 
     """A template filled in for the case, with the linter's verdict; nothing is sent."""
     from cases.replies import views
     try:
-        draft = views.draft(open_store(db), _actor(actor), case_id, template, locale, channel, None, name, _settings())
+        draft = views.draft(open_store(db), _actor(actor), case_id, template, locale, channel, _now(), None, name,
+                            _settings())
     except CaseError as error:
         _fail(error)
     if output == Format.json:
@@ -109,7 +110,8 @@ def lint_text(text_file: Path = typer.Option(..., "--text-file", help="The text 
         if case_id is not None:
             if general:
                 raise typer.BadParameter("a reply on a case is always about a hold", param_hint="--general")
-            verdict = views.lint_for_case(open_store(db), _actor(actor), case_id, text, locale or "en", _settings())
+            verdict = views.lint_for_case(open_store(db), _actor(actor), case_id, text, locale or "en", _now(),
+                                          _settings())
         else:
             verdict = views.lint_alone(text, locale, hold=not general)
     except CaseError as error:
@@ -237,11 +239,17 @@ def complaints(quarter: str = typer.Option(..., help="The quarter, e.g. 2026Q4."
         writer.writerows(table)
         return
     partial = out_file.with_name(out_file.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(table)
-    partial.replace(out_file)
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(table)
+        partial.replace(out_file)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        err.print(f"error: nothing was written: cannot write {out_file}: {error.strerror or error}", markup=False,
+                  highlight=False)
+        raise typer.Exit(1) from None
     err.print(f"wrote {len(table)} rows for {quarter} to {out_file}", markup=False, highlight=False)
 
 

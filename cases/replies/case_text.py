@@ -5,6 +5,7 @@ These helpers read inside the caller's session; they never write.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -12,9 +13,10 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from cases import lifecycle
-from cases.deadlines import CALENDARS, RULES_BY_ID
+from cases.deadlines import CALENDARS
 from cases.errors import InvalidRequest
 from cases.models import Case, Deadline, Exposure
+from cases.schedule import plan
 from cases.replies.linter import CaseEvidence, LintContext
 from cases.replies.templates import LOCALES, Catalog, TemplateInfo
 from cases.replies.wording import CUSTOMER, amount, long_date
@@ -54,14 +56,41 @@ def next_update(session: Session, case: Case) -> datetime | None:
                         .order_by(Deadline.due_at)).first()
 
 
-def values(session: Session, case: Case, locale: str, customer_name: str | None, settings: ReplySettings) -> dict:
-    """The placeholder values of a case in a language (next_update_date only while an update is due)."""
-    out = {"customer_name": (customer_name or "").strip() or CUSTOMER[locale],
+NAME = re.compile(r"[^\W\d_]+(?:[ '’.\-]{1,2}[^\W\d_]+)*\.?")
+NAME_LONGEST = 60
+
+
+def customer_name(name: str | None, locale: str) -> str:
+    """The name for a greeting: letters, spaces, hyphens, apostrophes, at most 60; else the word for customer."""
+    name = " ".join((name or "").split())
+    if not name:
+        return CUSTOMER[locale]
+    if len(name) > NAME_LONGEST or not NAME.fullmatch(name):
+        raise InvalidRequest(f"a customer's name has only letters, spaces, hyphens and apostrophes, at most "
+                             f"{NAME_LONGEST} characters; not {name[:80]!r}")
+    return name
+
+
+def upcoming_update(case: Case, now: datetime) -> datetime | None:
+    """When the next status update will be due if one is sent `now` (NY-STATUS restarted)."""
+    due = [row["due_at"] for row in plan("customer_waiting", case.jurisdictions, now) if row["rule_id"] == "NY-STATUS"]
+    return due[0] if due else None
+
+
+def values(session: Session, case: Case, locale: str, name: str | None, settings: ReplySettings,
+           now: datetime | None = None, status_update: bool = False) -> dict:
+    """The placeholder values of a case in a language (next_update_date only while an update is due).
+
+    For a status update sent `now`, the next update date is the one it starts, not the one it meets.
+    """
+    out = {"customer_name": customer_name(name, locale),
            "tracking_number": case.tracking_number,
            "deposit_amount": amount(case.amount, locale), "deposit_asset": case.asset,
            "deposit_date": long_date(local_day(case, case.deposit_time), locale),
            "support_contact": settings.support_contact}
     due = next_update(session, case)
+    if due is not None and status_update and now is not None:
+        due = upcoming_update(case, now) or due
     if due is not None and case.status in lifecycle.OPEN_STATES + ("escalated",):
         out["next_update_date"] = long_date(local_day(case, due), locale)
     return out
@@ -79,17 +108,10 @@ def offered(catalog: Catalog, session: Session, case: Case, settings: ReplySetti
 
 
 def lint_context(session: Session, case: Case, locale: str, template_id: str | None,
-                 approved_texts: tuple[str, ...]) -> LintContext:
-    """The linter's context for a reply on this case: its evidence, its legal dates, the approved texts."""
+                 approved_texts: tuple[str, ...], values: dict) -> LintContext:
+    """The linter's context for a reply on this case: its evidence, the approved texts, the dates it may name."""
     exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
     evidence = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
-    legal = session.exec(select(Deadline.rule_id, Deadline.due_at).where(Deadline.case_id == case.id,
-                                                                          Deadline.status == "open")).all()
-    dates = []
-    for rule_id, due in legal:
-        rule = RULES_BY_ID.get(rule_id)
-        if rule is not None and not rule.ends_with_case:
-            day = local_day(case, due)
-            dates += [long_date(day, locale), day.isoformat()]
+    allowed = tuple(values[k] for k in ("deposit_date", "next_update_date") if k in values)
     return LintContext(hold=True, locale=locale, evidence=evidence, template_id=template_id,
-                       approved_texts=approved_texts, statutory_dates=tuple(sorted(set(dates))))
+                       approved_texts=approved_texts, allowed_dates=allowed)

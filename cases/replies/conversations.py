@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from cases import audit, lifecycle
@@ -47,20 +48,22 @@ def _offered_ids(session: Session, case: Case, settings: ReplySettings) -> list[
 
 
 def prepare(session: Session, case: Case, template_id: str, locale: str, channel: str, text: str | None,
-            customer_name: str | None, settings: ReplySettings) -> tuple[Rendered, str, bool, LintResult]:
+            customer_name: str | None, settings: ReplySettings,
+            now: datetime) -> tuple[Rendered, str, bool, LintResult]:
     """The template rendered for the case, the text to send (the agent's edit if any), whether edited, the verdict."""
     offered = _offered_ids(session, case, settings)
     if template_id not in offered:
         catalog().info(template_id)
         raise InvalidRequest(f"template {template_id!r} is not offered on case {case.id} now "
                              f"(offered: {', '.join(offered) or 'none'})")
-    rendered = catalog().render(template_id, case_text.check_locale(locale), _choice(channel, CHANNELS, "channel"),
-                                case_text.values(session, case, locale, customer_name, settings))
+    values = case_text.values(session, case, case_text.check_locale(locale), customer_name, settings, now,
+                              catalog().info(template_id).status_update)
+    rendered = catalog().render(template_id, locale, _choice(channel, CHANNELS, "channel"), values)
     body = rendered.body if text is None else text.strip()
     if not body or len(body) > LONGEST:
         raise InvalidRequest(f"a reply has 1 to {LONGEST:,} characters, not {len(body):,}")
     edited = body != rendered.body.strip()
-    context = case_text.lint_context(session, case, locale, template_id, (rendered.body,) if edited else ())
+    context = case_text.lint_context(session, case, locale, template_id, (rendered.body,) if edited else (), values)
     return rendered, body, edited, lint(body, context)
 
 
@@ -74,7 +77,11 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
         require(user.name, user.role, "reply")
         case = _case(session, case_id)
         rendered, body, edited, result = prepare(session, case, template_id, locale, channel, text,
-                                                 customer_name, settings)
+                                                 customer_name, settings, now)
+        if inquiry_id is not None:
+            inquiry = session.get(Inquiry, inquiry_id)
+            if inquiry is None or inquiry.case_id != case.id:
+                raise InvalidRequest(f"inquiry {inquiry_id} is not an inquiry on case {case.id}")
         status = {"blocked": "blocked", "warn": "held", "clean": "sent"}[result.status]
         message = Message(case_id=case.id, inquiry_id=inquiry_id, direction="out", channel=channel, at=now,
                           template_id=template_id, locale=locale, subject=rendered.subject, body=body,
@@ -82,7 +89,7 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
                           author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now) if status == "sent" else {}
+        effects = _after_sent(session, case, message, now, now) if status == "sent" else {}
         audit.append(session, user.name, f"message.{status}", now, case.id, {},
                      {"message": message.id, "template": template_id, "locale": locale, "channel": channel,
                       "edited": edited, "lint": result.status, "rules": sorted({f.rule_id for f in result.findings}),
@@ -106,7 +113,7 @@ def request_source_of_funds(store: Store, actor: str, case_id: int, locale: str,
         audit.append(session, user.name, "case.request_information", now, case.id, change["before"],
                      {**change["after"], "reason": "source of funds requested"})
         rendered, body, edited, result = prepare(session, case, "source_of_funds_request", locale, channel, None,
-                                                 customer_name, settings)
+                                                 customer_name, settings, now)
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the source-of-funds template ({locale}, {channel}) fails the linter")
         message = Message(case_id=case.id, direction="out", channel=channel, at=now,
@@ -114,30 +121,35 @@ def request_source_of_funds(store: Store, actor: str, case_id: int, locale: str,
                           edited=False, lint_status="clean", findings=[], status="sent", author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now)
+        effects = _after_sent(session, case, message, now, now)
         audit.append(session, user.name, "message.sent", now, case.id, {},
                      {"message": message.id, "template": "source_of_funds_request", "locale": locale,
                       "channel": channel, "edited": False, "lint": "clean", "rules": [], **effects})
         return message
 
 
-def _after_sent(session: Session, case: Case, message: Message, now: datetime) -> dict:
-    """What a sent reply does: a status update meets NY-STATUS, a final reply resolves the inquiries."""
+def _after_sent(session: Session, case: Case, message: Message, now: datetime, drafted: datetime) -> dict:
+    """What a sent reply does: a status update meets NY-STATUS, a final reply resolves the inquiries
+    received before it was written (and a complaint clock with them)."""
     info = catalog().info(message.template_id)
     effects: dict = {}
+    changed = False
     if info.status_update and case.status not in ("released", "closed"):
-        closed = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
-        started = start_deadlines(session, case, "customer_waiting", now)
-        change = save_case(session, case, None, now)
-        effects.update(deadlines_closed=closed, deadlines_started=started, case=change["after"])
+        effects["deadlines_closed"] = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
+        effects["deadlines_started"] = start_deadlines(session, case, "customer_waiting", now)
+        changed = True
     if info.resolves:
-        resolved = session.exec(select(Inquiry).where(Inquiry.case_id == case.id,
-                                                      Inquiry.resolved_at.is_(None))).all()
+        resolved = session.exec(select(Inquiry).where(Inquiry.case_id == case.id, Inquiry.resolved_at.is_(None),
+                                                      Inquiry.received_at <= drafted)).all()
         for inquiry in resolved:
             inquiry.resolved_at = now
             session.add(inquiry)
+        session.flush()
         effects["inquiries_resolved"] = [inquiry.id for inquiry in resolved]
         effects["deadlines_met"] = _complaints_answered(session, case.id, now)
+        changed = changed or bool(effects["deadlines_met"])
+    if changed:
+        effects["case"] = save_case(session, case, None, now)["after"]
     return effects
 
 
@@ -158,6 +170,15 @@ def _held(session: Session, message_id: int) -> Message:
     return message
 
 
+def _decide(session: Session, message: Message, status: str, by: str, now: datetime) -> None:
+    """Move a held message to `status` only if it is still held (two supervisors at once: one wins)."""
+    result = session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "held")
+                             .values(status=status, approved_by=by, approved_at=now))
+    if result.rowcount != 1:
+        raise InvalidRequest(f"message {message.id} was decided by someone else just now; reload")
+    message.status, message.approved_by, message.approved_at = status, by, now
+
+
 def approve(store: Store, actor: str, message_id: int, now: datetime, settings: ReplySettings = ReplySettings()) -> Message:
     """A supervisor other than the author lets a held reply go (if it still fits the case)."""
     with unit_of_work(store) as session:
@@ -169,9 +190,11 @@ def approve(store: Store, actor: str, message_id: int, now: datetime, settings: 
         case = _case(session, message.case_id)
         if message.template_id not in _offered_ids(session, case, settings):
             raise InvalidRequest(f"message {message_id} no longer fits case {case.id} ({case.status}); reject it")
-        message.status, message.approved_by, message.approved_at, message.at = "sent", user.name, now, now
+        drafted = message.at
+        _decide(session, message, "sent", user.name, now)
+        message.at = now
         session.add(message)
-        effects = _after_sent(session, case, message, now)
+        effects = _after_sent(session, case, message, now, drafted)
         audit.append(session, user.name, "message.approved", now, case.id, {"status": "held"},
                      {"message": message.id, "status": "sent", **effects})
         return message
@@ -183,8 +206,7 @@ def reject(store: Store, actor: str, message_id: int, note: str, now: datetime) 
         user = acting_user(session, actor)
         require(user.name, user.role, "approve_message")
         message = _held(session, message_id)
-        message.status, message.approved_by, message.approved_at = "rejected", user.name, now
-        session.add(message)
+        _decide(session, message, "rejected", user.name, now)
         audit.append(session, user.name, "message.rejected", now, message.case_id, {"status": "held"},
                      {"message": message.id, "status": "rejected", "note": note})
         return message
@@ -198,6 +220,8 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
     case_text.check_locale(locale)
     if not body.strip() or len(body.strip()) > LONGEST:
         raise InvalidRequest(f"the customer's message has 1 to {LONGEST:,} characters, not {len(body.strip()):,}")
+    if customer_id is not None and len(customer_id.strip()) > 200:
+        raise InvalidRequest("a customer id has at most 200 characters")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
@@ -215,11 +239,11 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
                             locale=locale, body=body.strip(), lint_status="not_checked", status="received",
                             author=f"customer:{inquiry.customer_id}"))
         values = (case_text.values(session, case, locale, customer_name, settings) if case else
-                  {"customer_name": (customer_name or "").strip() or case_text.CUSTOMER[locale],
+                  {"customer_name": case_text.customer_name(customer_name, locale),
                    "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
         ack = catalog().render("acknowledgement", locale, channel, values)
-        result = lint(ack.body, case_text.lint_context(session, case, locale, "acknowledgement", ()) if case
-                      else LintContext(hold=False, locale=locale, template_id="acknowledgement"))
+        result = lint(ack.body, case_text.lint_context(session, case, locale, "acknowledgement", (), values) if case
+                      else LintContext(hold=True, locale=locale, template_id="acknowledgement"))
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the acknowledgement template ({locale}, {channel}) fails the linter: "
                                  + "; ".join(f"{f.category}: {f.excerpt!r}" for f in result.findings))

@@ -10,11 +10,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s", "!": "i", "|": "l"}
 """Characters that stand in for letters inside a word ("investigat1on", "l4undering", "$uspicious")."""
+ORDINAL = re.compile(r"\d+(st|nd|rd|th|er|re|e|eme|o|a|gg)")
+"""Numbers with an ordinal or unit suffix ("1er", "24th", "7gg") keep their digits."""
 INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 """Soft hyphens and zero-width characters, dropped so that they cannot split a word."""
 
@@ -106,7 +109,7 @@ def fold(raw: str) -> Folded:
     out: list[tuple[str, int]] = []
     for word in words:
         letters = sum(c.isalpha() for c, _ in word)
-        if letters and letters < len(word):
+        if letters and letters < len(word) and not ORDINAL.fullmatch("".join(c for c, _ in word)):
             # a stand-in that ends the word is punctuation ("cash!"), not a letter
             while word and not word[-1][0].isalnum():
                 word = word[:-1]
@@ -119,4 +122,18 @@ def fold(raw: str) -> Folded:
         if out:
             out.append((" ", word[0][1]))
         out.extend(word)
+    return Folded("".join(c for c, _ in out), tuple(i for _, i in out), len(raw))
+
+
+def plain(raw: str) -> Folded:
+    """`raw` in compatibility form and lowercase, invisible characters dropped, nothing else changed.
+
+    Full-width or styled characters become plain ones ("０ｘ" -> "0x"); used to find addresses,
+    hashes and dates, with offsets mapped back to `raw`.
+    """
+    out: list[tuple[str, int]] = []
+    for i, ch in enumerate(raw):
+        if ch in INVISIBLE:
+            continue
+        out.extend((c, i) for c in unicodedata.normalize("NFKC", ch).lower())
     return Folded("".join(c for c, _ in out), tuple(i for _, i in out), len(raw))

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
-from cases.replies.folding import Folded, fold
+from cases.replies.folding import Folded, fold, plain
+from cases.replies.wording import MONTHS
 from cases.replies.terms import Term, load_terms, words
 
 SANCTIONS_TEMPLATE = "sanctions_block"
@@ -64,8 +65,9 @@ class LintContext:
     template_id: str | None = None
     approved_texts: tuple[str, ...] = ()
     """The approved texts the message may depart from; empty skips the free-text check."""
-    statutory_dates: tuple[str, ...] = ()
-    """Dates of the case's legal deadlines as they would be written; naming one needs approval."""
+    allowed_dates: tuple[str, ...] | None = None
+    """The dates a reply may name (the deposit's, the next update's); any other date needs approval.
+    None skips the check."""
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,12 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
                 add(term.id, term.category, term.severity, variant.span(*match.span()), term.reason)
     _chain_ids(text, context, add)
     _names(variants, context.evidence, add)
-    lowered = text.lower()
-    for day in context.statutory_dates:
-        for match in re.finditer(re.escape(day.lower()), lowered):
-            add("warn.statutory_date", "statutory_date", "warn", match.span(),
-                "a date that matches a legal deadline of the case; a compliance approver must agree")
+    if context.allowed_dates is not None and context.hold:
+        allowed = {fold(day).text for day in context.allowed_dates}
+        for match in DATES.finditer(folded.text):
+            if match.group(0) not in allowed:
+                add("warn.date", "statutory_date", "warn", folded.span(*match.span()),
+                    "a date other than the deposit date and the next update date; a compliance approver must agree")
     if context.approved_texts and _departs(folded.text, context.approved_texts):
         add("warn.free_text", "free_text", "warn", (0, len(text)),
             "departs from every approved template; a compliance approver must agree")
@@ -132,13 +135,22 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
     return LintResult(status, findings)
 
 
+CHAIN_ID_REASON = "contains a wallet address or transaction hash; replies name the deposit by amount, asset and date"
+NAME_REASON = "names a mixer, a listed group, an analytics vendor or another party"
+"""Findings from the case's own evidence read exactly like the general ones, so that a draft
+never tells its writer what the evidence holds."""
+_MONTH = "|".join(sorted({fold(m).text for names in MONTHS.values() for m in names.split()}, key=len, reverse=True))
+DATES = words(rf"\d{{1,2}}(?:er|st|nd|rd|th)? (?:de )?(?:{_MONTH})(?: de)?(?: \d{{4}})?|(?:{_MONTH}) \d{{1,2}}(?:st|nd|rd|th)?(?: \d{{4}})?|\d{{4}} \d{{1,2}} \d{{1,2}}|\d{{1,2}} \d{{1,2}} \d{{2,4}}")
+"""Dates as people write them in the four languages, on folded text ("25 de noviembre de 2026", "2026-12-24")."""
+
+
 def _chain_ids(text: str, context: LintContext, add) -> None:
     """Addresses and hashes: any in a hold message, and any recognisable part of the case's own."""
-    lowered = text.lower()
+    normal = plain(text)
+    lowered = normal.text
     if context.hold:
         for match in ANY_CHAIN_ID.finditer(lowered):
-            add("flags.chain_id", "flag_details", "block", match.span(),
-                "contains a wallet address or transaction hash; replies name the deposit by amount, asset and date")
+            add("flags.chain_id", "flag_details", "block", normal.span(*match.span()), CHAIN_ID_REASON)
     known = [h[2:] for h in context.evidence.addresses | context.evidence.tx_hashes]
     if not known:
         return
@@ -149,8 +161,7 @@ def _chain_ids(text: str, context: LintContext, add) -> None:
         starts = any(k.startswith(run) for k in known) and (prefixed or len(run) >= 6)
         ends = any(k.endswith(run) for k in known) and (not run.isdigit() or len(run) >= 5)
         if starts or ends or any(run in k for k in known if len(run) >= 10):
-            add("evidence.chain_id", "flag_details", "block", match.span(),
-                "names a wallet or transaction of the case's record")
+            add("flags.chain_id", "flag_details", "block", normal.span(*match.span()), CHAIN_ID_REASON)
 
 
 def _entity(name: str) -> str:
@@ -185,8 +196,7 @@ def _names(variants: tuple[Folded, ...], evidence: CaseEvidence, add) -> None:
     pattern = words("|".join(re.escape(p) for p in phrases))
     for variant in variants:
         for match in pattern.finditer(variant.text):
-            add("evidence.name", "flag_details", "block", variant.span(*match.span()),
-                "names a party or a category of the case's record")
+            add("flags.names", "flag_details", "block", variant.span(*match.span()), NAME_REASON)
 
 
 def _departs(folded_text: str, approved: tuple[str, ...]) -> bool:

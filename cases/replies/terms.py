@@ -23,6 +23,7 @@ WARN_CATEGORIES = ("sanctions", "statutory_date", "free_text")
 """The categories that need a supervisor's approval before the text is sent."""
 LOCALES = ("en", "it", "fr", "es")
 KEYS = {"id", "category", "severity", "scope", "languages", "reason", "patterns"}
+OPTIONAL = {"only_declared"}
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,20 @@ class Term:
     reason: str
     patterns: tuple[str, ...]
     compiled: re.Pattern
+    only_declared: bool = False
+    """Checked only in messages declared in its languages (a word that is innocent elsewhere)."""
 
     def applies(self, locale: str | None, hold: bool) -> bool:
-        """Whether the term is checked in a message of this language and context."""
+        """Whether the term is checked in a message of this language and context.
+
+        English terms also run on hold messages in other languages (agents mix in English
+        jargon), unless the term is `only_declared`.
+        """
         if self.scope == "hold" and not hold:
             return False
-        return locale is None or "*" in self.languages or locale in self.languages
+        if locale is None or "*" in self.languages or locale in self.languages:
+            return True
+        return hold and "en" in self.languages and not self.only_declared
 
 
 def words(pattern: str) -> re.Pattern:
@@ -51,7 +60,7 @@ def words(pattern: str) -> re.Pattern:
 
 
 def _check(number: int, raw: dict, seen: set[str]) -> list[str]:
-    problems = [f"term {number}: unknown key {key!r}" for key in sorted(set(raw) - KEYS)]
+    problems = [f"term {number}: unknown key {key!r}" for key in sorted(set(raw) - KEYS - OPTIONAL)]
     problems += [f"term {number}: missing {key!r}" for key in sorted(KEYS - set(raw))]
     if problems:
         return problems
@@ -87,7 +96,8 @@ def parse_terms(data: dict, source: str) -> tuple[Term, ...]:
         seen.add(raw["id"])
         patterns = tuple(raw["patterns"])
         terms.append(Term(raw["id"], raw["category"], raw["severity"], raw["scope"], tuple(raw["languages"]),
-                          raw["reason"], patterns, words("|".join(f"(?:{p})" for p in patterns))))
+                          raw["reason"], patterns, words("|".join(f"(?:{p})" for p in patterns)),
+                          bool(raw.get("only_declared", False))))
     if problems:
         raise InvalidRequest(f"{source}: " + "; ".join(problems))
     return tuple(terms)

@@ -1,15 +1,18 @@
 """Reading replies: the templates offered on a case, a rendering with its verdict, linting, the messages.
 
-The support role reaches all of these; none returns anything of the evidence (a verdict's
-findings quote only the text that was checked).
+The support role reaches all of these; none returns anything of the evidence: a verdict's
+findings quote only the text that was checked, and findings from the case's own evidence
+read exactly like the general ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import select
 
+from cases import audit
 from cases.access import require
 from cases.db import Store
 from cases.models import Message
@@ -18,7 +21,7 @@ from cases.replies.case_text import ReplySettings
 from cases.replies.conversations import prepare
 from cases.replies.linter import LintContext, LintResult, lint
 from cases.replies.templates import CHANNELS, Rendered, TemplateInfo, catalog
-from cases.service import _case, acting_user
+from cases.service import _case, acting_user, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -40,19 +43,31 @@ def offered_templates(store: Store, actor: str, case_id: int,
         return case_text.offered(catalog(), session, _case(session, case_id), settings)
 
 
-def draft(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str,
+def draft(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str, now: datetime,
           text: str | None = None, customer_name: str | None = None,
           settings: ReplySettings = ReplySettings()) -> Draft:
-    """Render a template for the case and lint it (or the agent's edit of it); nothing is stored."""
+    """Render a template for the case and lint it (or the agent's edit of it).
+
+    Nothing of the draft is stored, except that a support agent's blocked draft is put on the
+    audit trail (rule ids only), so that probing the linter for what a case holds is on record.
+    """
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
         rendered, body, edited, verdict = prepare(session, _case(session, case_id), template_id, locale, channel,
-                                                  text, customer_name, settings)
-        return Draft(rendered, body, edited, verdict)
+                                                  text, customer_name, settings, now)
+    if verdict.status == "blocked" and user.role == "support":
+        _record_blocked_draft(store, user.name, case_id, verdict, now)
+    return Draft(rendered, body, edited, verdict)
 
 
-def lint_for_case(store: Store, actor: str, case_id: int, text: str, locale: str,
+def _record_blocked_draft(store: Store, actor: str, case_id: int, verdict: LintResult, now: datetime) -> None:
+    with unit_of_work(store) as session:
+        audit.append(session, actor, "reply.draft_blocked", now, case_id, {},
+                     {"rules": sorted({f.rule_id for f in verdict.blocking})})
+
+
+def lint_for_case(store: Store, actor: str, case_id: int, text: str, locale: str, now: datetime,
                   settings: ReplySettings = ReplySettings()) -> LintResult:
     """Lint free text as a reply on the case: its evidence blocks, and far from every offered template it warns."""
     with store.session() as session:
@@ -63,7 +78,10 @@ def lint_for_case(store: Store, actor: str, case_id: int, text: str, locale: str
         values = case_text.values(session, case, locale, None, settings)
         approved = tuple(catalog().render(info.id, locale, channel, values).body
                          for info in case_text.offered(catalog(), session, case, settings) for channel in CHANNELS)
-        return lint(text, case_text.lint_context(session, case, locale, None, approved))
+        verdict = lint(text, case_text.lint_context(session, case, locale, None, approved, values))
+    if verdict.status == "blocked" and user.role == "support":
+        _record_blocked_draft(store, user.name, case_id, verdict, now)
+    return verdict
 
 
 def lint_alone(text: str, locale: str | None = None, hold: bool = True) -> LintResult:

@@ -44,8 +44,8 @@ CALLS = {
     "reject_message": ("approve_message", lambda s, c, a: conversations.reject(s, a, 999, "no", NOW)),
     "held": ("approve_message", lambda s, c, a: conversations.held(s, a)),
     "offered_templates": ("reply", lambda s, c, a: views.offered_templates(s, a, c)),
-    "draft": ("reply", lambda s, c, a: views.draft(s, a, c, "status_update", "en", "chat")),
-    "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, "hello", "en")),
+    "draft": ("reply", lambda s, c, a: views.draft(s, a, c, "status_update", "en", "chat", NOW)),
+    "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, "hello", "en", NOW)),
     "messages": ("reply", lambda s, c, a: views.messages(s, a, c)),
 }
 NEEDS_RESULT = {

@@ -58,7 +58,7 @@ def batch_page() -> None:
             st.caption("Your role scores and sees decisions; opening cases is for supervisors and admins.")
         return
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / uploaded.name
+        path = Path(folder) / ("deposits" + Path(uploaded.name).suffix.lower())  # never the browser's name
         path.write_bytes(uploaded.getvalue())
         request = batch.ScoreRequest(deposits=path, transfers=sources["transfers"], flagged=sources["flagged"],
                                      services=sources["services"], as_of=parse_time(state.now().isoformat()))

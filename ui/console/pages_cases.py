@@ -23,10 +23,13 @@ def _amount(text: str, label: str) -> Decimal | None:
     if not text.strip():
         return None
     try:
-        return Decimal(text.replace(",", "").strip())
+        value = Decimal(text.replace(",", "").strip())
     except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
         st.warning(f"{label}: {text!r} is not an amount; ignored")
         return None
+    return value
 
 
 def _badge(row) -> str:

@@ -69,7 +69,11 @@ def figures_page() -> None:
     """Cases opened and closed, frozen value, outcomes, time to decision, service standards against targets."""
     st.title("Figures")
     today = state.now().date()
-    start_day, end_day = st.date_input("Period", value=(today - timedelta(days=30), today))
+    period = st.date_input("Period", value=(today - timedelta(days=30), today))
+    if not isinstance(period, tuple) or len(period) != 2:
+        st.info("Pick the last day of the period too.")
+        return
+    start_day, end_day = period
     start = datetime.combine(start_day, time(0), tzinfo=timezone.utc)
     end = datetime.combine(end_day, time(0), tzinfo=timezone.utc) + timedelta(days=1)
     with state.shown():

@@ -64,14 +64,16 @@ def _reply(view) -> None:
     channel = right.selectbox("Channel", ("email", "chat"), key="reply_channel")
     name = st.text_input("Customer's name (for the greeting)", key="reply_name")
     st.caption(info.purpose)
-    draft = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, None, name or None,
+    draft = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, state.now(), None,
+                        name or None,
                         state.settings())
     if draft.rendered.subject:
         st.markdown(f"**Subject:** {draft.rendered.subject}")
     st.code(draft.rendered.body, language=None, wrap_lines=True)
     key = f"edit-{view.case_id}-{info.id}-{locale}-{channel}"
     text = st.text_area("Edit before sending (checked as you go)", value=draft.rendered.body, key=key, height=220)
-    checked = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, text, name or None,
+    checked = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, state.now(), text,
+                          name or None,
                           state.settings())
     verdict = checked.verdict
     if verdict.status == "blocked":

@@ -89,8 +89,13 @@ def test_the_cases_evidence_blocks_even_a_harmless_looking_edit(store, cases):
     case_id = cases["D-1001"]
     sender = queries.show(store, "ann", case_id).case.from_address
     text = f"Your deposit is temporarily restricted while we complete a review of wallet ...{sender[-5:]}."
-    verdict = views.draft(store, "sue", case_id, "under_review", "en", "chat", text=text).verdict
-    assert verdict.status == "blocked" and any(f.rule_id == "evidence.chain_id" for f in verdict.findings)
+    verdict = views.draft(store, "sue", case_id, "under_review", "en", "chat", NOW, text=text).verdict
+    assert verdict.status == "blocked" and [f.excerpt for f in verdict.blocking] == [sender[-5:]]
+    # the finding reads like any address finding, and support's blocked draft is on the audit trail
+    assert [f.rule_id for f in verdict.blocking] == ["flags.chain_id"]
+    assert not [f for f in verdict.findings if f.rule_id.startswith("evidence")]
+    event = rows(store, AuditEvent)[-1]
+    assert (event.action, event.actor, event.after["rules"]) == ("reply.draft_blocked", "sue", ["flags.chain_id"])
 
 
 def test_a_reply_with_warnings_waits_for_a_different_supervisor(store, cases):
@@ -186,3 +191,77 @@ def test_requesting_the_source_of_funds_moves_the_case_and_sends_the_request_tog
     assert (message.template_id, message.status, message.locale) == ("source_of_funds_request", "sent", "fr")
     actions = [e.action for e in rows(store, AuditEvent)][-2:]
     assert actions == ["case.request_information", "message.sent"]
+
+
+def test_a_customer_name_cannot_carry_free_text(store, cases):
+    case_id = cases["D-1001"]
+    leak = "Alice. There's an ongoing inquiry, ours and an external one, so everything stays locked"
+    with pytest.raises(InvalidRequest, match="only letters"):
+        conversations.send(store, "sue", case_id, "status_update", "en", "chat", NOW, customer_name=leak)
+    with pytest.raises(InvalidRequest, match="only letters"):
+        conversations.receive(store, "sue", NOW, "chat", "fees", "en", "hi", customer_id="zed", customer_name=leak)
+    sent = conversations.send(store, "sue", case_id, "status_update", "fr", "chat", NOW, customer_name="Anne-Marie O'Neil")
+    assert "Anne-Marie O'Neil" in sent.body
+
+
+def test_a_status_update_promises_the_next_update_not_the_one_it_meets(store, cases):
+    case_id = cases["D-1001"]
+    [due] = open_status(store, case_id)
+    on_the_day = due.due_at - timedelta(hours=1)
+    sent = conversations.send(store, "sue", case_id, "status_update", "en", "email", on_the_day)
+    [after] = open_status(store, case_id)
+    from cases.replies.wording import long_date
+    from cases.replies.case_text import local_day
+    with store.session() as session:
+        from cases.models import Case
+        case = session.get(Case, case_id)
+        promised, met = long_date(local_day(case, after.due_at), "en"), long_date(local_day(case, due.due_at), "en")
+    assert promised in sent.body and met not in sent.body
+
+
+def test_an_unedited_template_is_never_held_for_its_own_dates(store, cases):
+    case_id = cases["D-1001"]  # a sanctions case: its OFAC deadline falls on an update day
+    for day in range(0, 20, 2):
+        message = conversations.send(store, "sue", case_id, "status_update", "en", "chat", NOW + timedelta(days=day))
+        assert message.status == "sent", (day, message.findings)
+    held = conversations.send(store, "sue", case_id, "status_update", "en", "chat", NOW + timedelta(days=21),
+                              text="Still under review; we expect to decide by 24 December 2026.")
+    assert held.status == "held" and "warn.date" in {f["rule_id"] for f in held.findings}
+
+
+def test_approving_an_old_held_reply_resolves_only_what_came_before_it(store, cases):
+    case_id = cases["D-1001"]
+    service.transition(store, "ann", case_id, "start_review", NOW)
+    service.propose(store, "ann", case_id, "escalation", "blocked property", NOW)
+    service.approve(store, "sam", case_id, NOW, report_ref="BPR-1", report_date=NOW)
+    first, _ = conversations.receive(store, "sue", NOW, "email", "frozen_deposit", "en", "Why?", kind="complaint",
+                                     case_id=case_id)
+    held = conversations.send(store, "sue", case_id, "sanctions_block", "en", "email", LATER,
+                              text="Your deposit is blocked under U.S. sanctions regulations (OFAC); see ofac.treasury.gov.")
+    assert held.status == "held"
+    second, _ = conversations.receive(store, "sue", LATER + timedelta(days=3), "email", "frozen_deposit", "en",
+                                      "Still waiting", kind="complaint", case_id=case_id)
+    version = queries.show(store, "ann", case_id).case.version
+    conversations.approve(store, "sia", held.id, LATER + timedelta(days=4))
+    resolved = {i.id: i.resolved_at for i in rows(store, Inquiry, case_id=case_id)}
+    assert resolved[first.id] is not None and resolved[second.id] is None
+    assert queries.show(store, "ann", case_id).case.version == version  # no deadline changed (no EU clock here)
+
+
+def test_two_supervisors_deciding_one_held_reply_cannot_both_win(store, cases):
+    case_id = cases["D-1001"]
+    held = conversations.send(store, "sue", case_id, "status_update", "en", "chat", NOW,
+                              text="Your deposit is still under review under OFAC rules.")
+    from cases.models import Message as M
+    with store.writing_session() as session, session.begin():  # someone else rejects it in between
+        session.get(M, held.id).status = "rejected"
+    with pytest.raises(InvalidRequest):
+        conversations.approve(store, "sia", held.id, LATER)
+
+
+def test_an_inquiry_id_must_belong_to_the_case(store, cases):
+    other, _ = conversations.receive(store, "sue", NOW, "chat", "fees", "en", "hi", case_id=cases["D-1004"])
+    with pytest.raises(InvalidRequest, match="not an inquiry on case"):
+        conversations.send(store, "sue", cases["D-1001"], "status_update", "en", "chat", NOW, inquiry_id=other.id)
+    with pytest.raises(InvalidRequest, match="not an inquiry on case"):
+        conversations.send(store, "sue", cases["D-1001"], "status_update", "en", "chat", NOW, inquiry_id=999)

@@ -78,6 +78,29 @@ def test_outside_a_hold_only_unmistakable_tipping_off_blocks():
     assert lint("We sent a suspicious activity report.", general).status == "blocked"
 
 
+def test_spans_survive_characters_that_change_length_and_full_width_addresses_block():
+    text = "İİİİ send to 0x098b716b8aaf21512996dc57eb0615e2383e2f96 now"
+    [finding] = [f for f in lint(text, HOLD).findings if f.rule_id == "flags.chain_id"]
+    assert text[finding.start:finding.end] == "0x098b716b8aaf21512996dc57eb0615e2383e2f96"
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in "0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+    assert lint(f"from {wide}", HOLD).status == "blocked"
+
+
+def test_english_jargon_blocks_in_any_language_but_not_an_innocent_word():
+    assert lint("Abbiamo reported your account.", LintContext(locale="it")).status == "blocked"
+    assert lint("Your account has been reported.", LintContext(locale="en")).status == "blocked"
+    assert lint("Le enviamos sus documentos.", LintContext(locale="es")).status == "clean"
+
+
+def test_no_pattern_repeats_a_group_without_bound():
+    # "(ha |ha sido |...)*" backtracks exponentially on "ha ha ha ..."; groups repeat {0,n} instead
+    import re
+
+    from cases.replies.terms import load_terms
+    unbounded = [(t.id, p) for t in load_terms() for p in t.patterns if re.search(r"\)[*+]", p)]
+    assert unbounded == []
+
+
 def test_the_cases_own_evidence_blocks_in_full_or_in_part():
     assert ("flag_details", "block", "0x098b716b8aaf21512996dc57eb0615e2383e2f96") in found(
         "It came from 0x098b716b8aaf21512996dc57eb0615e2383e2f96.")
@@ -98,9 +121,12 @@ def test_sanctions_wording_warns_except_in_the_sanctions_notice():
     assert lint(text, LintContext(evidence=EVIDENCE, template_id="sanctions_block")).status == "clean"
 
 
-def test_a_legal_deadline_date_and_free_text_need_approval():
-    dates = LintContext(evidence=EVIDENCE, statutory_dates=("4 December 2026",))
+def test_a_date_other_than_the_placeholders_and_free_text_need_approval():
+    dates = LintContext(evidence=EVIDENCE, allowed_dates=("2 December 2026",))
     assert found("We will decide on 4 December 2026.", dates) == [("statutory_date", "warn", "4 December 2026")]
+    assert found("We will write again by 2 December 2026.", dates) == []
+    for other in ("le 1er décembre 2026", "el 24 de diciembre de 2026", "on 2026-12-24", "December 24, 2026"):
+        assert lint(other, dates).status == "warn", other
     approved = ("Your deposit is temporarily restricted while we complete a review. We will write again soon.",)
     close = LintContext(approved_texts=approved)
     assert lint("Your deposit is temporarily restricted while we complete our review. We will write again soon.",
