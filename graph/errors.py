@@ -34,3 +34,11 @@ class InputError(GraphError):
         if self.more:
             head.append(f"{self.path}: ... and {self.more} more bad lines")
         return "\n".join(head)
+
+
+class ChainError(GraphError):
+    """The Ethereum node could not be used: unreachable, refusing, on the wrong chain, or lacking a method."""
+
+
+class ReorgTooDeep(ChainError):
+    """The chain changed below the blocks remembered for repair; ingestion cannot splice it safely."""

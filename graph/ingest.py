@@ -1,0 +1,117 @@
+"""Transfers from Ethereum blocks: native ETH moves and ERC-20 Transfer logs, as rows of the transfers format.
+
+Pure functions over the node's JSON answers. A row's `position` keeps chain order inside a
+block without collisions: transaction index x 65,536 for a native transfer, plus 1 + the
+log index for a token transfer.
+
+>>> position(3), position(3, log_index=7)
+(196608, 196616)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+"""keccak256("Transfer(address,address,uint256)")."""
+NATIVE = "ETH"
+WEI = Decimal(10) ** 18
+SLOT = 65_536
+COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address", "to_address", "asset", "amount",
+           "usd_value")
+
+
+def position(tx_index: int, log_index: int | None = None) -> int:
+    """Where a transfer sits in its block: native transfers before the token transfers of their transaction."""
+    return tx_index * SLOT + (0 if log_index is None else 1 + log_index)
+
+
+def _int(value: str | int) -> int:
+    return value if isinstance(value, int) else int(value, 16)
+
+
+def _topic_address(topic: str) -> str | None:
+    """The address in a 32-byte topic, or None when the upper 12 bytes are not zero (not an address)."""
+    body = topic[2:] if topic.startswith("0x") else topic
+    if len(body) != 64 or body[:24].strip("0"):
+        return None
+    return "0x" + body[24:].lower()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One transfer, as the transfers file holds it (usd_value None when no price is known)."""
+
+    tx_hash: str
+    block_number: int
+    position: int
+    timestamp: int
+    from_address: str
+    to_address: str
+    asset: str
+    amount: Decimal
+    usd_value: Decimal | None
+
+    def cells(self) -> list[str]:
+        return [self.tx_hash, str(self.block_number), str(self.position), str(self.timestamp), self.from_address,
+                self.to_address, self.asset, format(self.amount, "f"),
+                "" if self.usd_value is None else format(self.usd_value, "f")]
+
+
+def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) -> list[Row]:
+    """Successful transactions of the block that moved ETH (value > 0); a contract creation pays the new contract."""
+    rows = []
+    stamp = _int(block["timestamp"])
+    for tx in block["transactions"]:
+        value = _int(tx["value"])
+        if value <= 0 or statuses.get(tx["hash"], 0) != 1:
+            continue
+        target = tx.get("to") or created.get(tx["hash"])
+        if not target:
+            continue
+        rows.append(Row(tx["hash"], _int(block["number"]), position(_int(tx["transactionIndex"])), stamp,
+                        tx["from"].lower(), target.lower(), NATIVE, Decimal(value) / WEI, None))
+    return rows
+
+
+def token_rows(logs: list[dict], stamps: dict[int, int], decimals: dict[str, int | None]) -> list[Row]:
+    """ERC-20 Transfer logs (three topics, value in data) that moved more than zero; amounts scaled by decimals.
+
+    A token whose decimals are unknown keeps raw units, with its asset written `<contract>:raw`.
+    """
+    rows = []
+    for log in logs:
+        topics = log.get("topics", [])
+        if log.get("removed") or len(topics) != 3 or topics[0].lower() != TRANSFER_TOPIC:
+            continue
+        sender, receiver = _topic_address(topics[1]), _topic_address(topics[2])
+        data = log.get("data", "0x")
+        if sender is None or receiver is None or len(data) != 66:
+            continue
+        raw = int(data, 16)
+        if raw <= 0:
+            continue
+        contract = log["address"].lower()
+        places = decimals.get(contract)
+        amount, asset = (Decimal(raw).scaleb(-places), contract) if places is not None else (Decimal(raw), contract + ":raw")
+        block = _int(log["blockNumber"])
+        rows.append(Row(log["transactionHash"], block, position(_int(log["transactionIndex"]), _int(log["logIndex"])),
+                        stamps[block], sender, receiver, asset, amount, None))
+    return rows
+
+
+def priced(rows: list[Row], prices: dict[tuple[str, date], Decimal]) -> list[Row]:
+    """Rows with usd_value = amount x the asset's price on the transfer's UTC day, where the table has one."""
+    out = []
+    for row in rows:
+        day = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).date()
+        price = prices.get((row.asset, day))
+        out.append(row if price is None else Row(*[getattr(row, f) for f in COLUMNS[:-1]], usd_value=row.amount * price))
+    return out
+
+
+def ordered(rows: list[Row]) -> list[Row]:
+    """Rows in chain order."""
+    return sorted(rows, key=lambda r: (r.block_number, r.position))

@@ -1,0 +1,73 @@
+"""A real local Ethereum node (anvil, from tools/node) and the test tokens compiled with solc-js.
+
+Skipped when the node tools are not installed (scripts/test installs them when npm is
+there), unless REQUIRE_NODE is set, as in CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = ROOT / "tools" / "node" / "node_modules" / ".bin"
+SOURCE = Path(__file__).with_name("Token.sol")
+
+
+def _missing(tool: str) -> None:
+    if os.environ.get("REQUIRE_NODE"):
+        pytest.fail(f"REQUIRE_NODE is set but {BIN / tool} is missing (npm install in tools/node)")
+    pytest.skip(f"{tool} is not installed (npm install in tools/node)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def node():
+    """A fresh anvil chain on 127.0.0.1 (chain id 31337, ten funded accounts); its URL."""
+    if not (BIN / "anvil").exists():
+        _missing("anvil")
+    port = _free_port()
+    process = subprocess.Popen([str(BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--accounts", "10",
+                                "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    from web3 import Web3
+    w3 = Web3(Web3.HTTPProvider(url))
+    for _ in range(100):
+        try:
+            w3.eth.chain_id
+            break
+        except Exception:  # noqa: BLE001 - not listening yet
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("anvil did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def contracts(tmp_path_factory):
+    """{name: (abi, bytecode)} of the test tokens, compiled by solc-js."""
+    if not (BIN / "solcjs").exists():
+        _missing("solcjs")
+    out = tmp_path_factory.mktemp("solc")
+    subprocess.run([str(BIN / "solcjs"), "--bin", "--abi", "--optimize", "--base-path", str(SOURCE.parent),
+                    "-o", str(out), str(SOURCE)], check=True, capture_output=True)
+    built = {}
+    for name in ("Token", "RawToken"):
+        [abi] = out.glob(f"*_{name}.abi")
+        [binary] = out.glob(f"*_{name}.bin")
+        built[name] = (json.loads(abi.read_text()), "0x" + binary.read_text().strip())
+    return built

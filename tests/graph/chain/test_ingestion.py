@@ -1,0 +1,153 @@
+"""Ingestion against a real node: what was sent is what is ingested, once; reorgs repaired; kills resumed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from graph.chain import Node
+from graph.errors import ChainError
+from graph.ingestion import Checkpoint, Ingestion
+
+KYT = Path(sys.executable).parent / "kyt"
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def rows(path: Path) -> list[tuple]:
+    with path.open(newline="") as handle:
+        return [(r["tx_hash"], int(r["block_number"]), int(r["position"]), r["from_address"], r["to_address"],
+                 r["asset"], Decimal(r["amount"]), r["usd_value"]) for r in csv.DictReader(handle)]
+
+
+def moves(found: list[tuple]) -> list[tuple]:
+    """(from, to, asset, amount) in chain order."""
+    return [(f, t, a, m) for _, _, _, f, t, a, m, _ in found]
+
+
+def send(w3: Web3, sender: str, to: str, wei: int, **extra) -> str:
+    return w3.eth.send_transaction({"from": sender, "to": to, "value": wei, **extra}).hex()
+
+
+def deploy(w3: Web3, contracts, name: str, *args, sender: str) -> object:
+    abi, code = contracts[name]
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.contract(abi=abi, bytecode=code).constructor(*args)
+                                                  .transact({"from": sender}))
+    return w3.eth.contract(address=receipt.contractAddress, abi=abi)
+
+
+def ingest(url: str, tmp_path: Path, **options) -> tuple[Path, object]:
+    out = tmp_path / "transfers.csv"
+    job = Ingestion(Node(url), out, tmp_path / "transfers.checkpoint.json", options.pop("from_block", 0),
+                    confirmations=options.pop("confirmations", 0), batch=options.pop("batch", 7), **options)
+    return out, job.run()
+
+
+def test_native_and_token_transfers_are_ingested_once_with_exact_amounts(node, contracts, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    a = [x.lower() for x in w3.eth.accounts]
+    token = deploy(w3, contracts, "Token", "Test", "TST", 6, 10**15, sender=w3.eth.accounts[0])
+    raw = deploy(w3, contracts, "RawToken", 5000, sender=w3.eth.accounts[0])
+    send(w3, w3.eth.accounts[0], w3.eth.accounts[1], 1_500_000_000_000_000_001)  # 1.500000000000000001 ETH
+    send(w3, w3.eth.accounts[1], w3.eth.accounts[2], 0)  # zero value: not a transfer
+    send(w3, w3.eth.accounts[2], token.address, 10**18, gas=100_000)  # reverts: not a transfer
+    w3.provider.make_request("evm_setAutomine", [False])  # three transfers in one block
+    send(w3, w3.eth.accounts[3], w3.eth.accounts[4], 7)
+    token.functions.transfer(w3.eth.accounts[5], 123_456_789).transact({"from": w3.eth.accounts[0], "gas": 100_000})
+    raw.functions.transfer(w3.eth.accounts[6], 42).transact({"from": w3.eth.accounts[0], "gas": 100_000})
+    w3.provider.make_request("evm_mine", [])
+    w3.provider.make_request("evm_setAutomine", [True])
+    out, summary = ingest(node, tmp_path)
+    found = rows(out)
+    t, r = token.address.lower(), raw.address.lower()
+    assert moves(found) == [
+        (ZERO, a[0], t, Decimal("1000000000")),
+        (ZERO, a[0], r + ":raw", Decimal(5000)),
+        (a[0], a[1], "ETH", Decimal("1.500000000000000001")),
+        (a[3], a[4], "ETH", Decimal("7E-18")),
+        (a[0], a[5], t, Decimal("123.456789")),
+        (a[0], a[6], r + ":raw", Decimal(42)),
+    ]
+    assert len({(h, b, p) for h, b, p, *_ in found}) == len(found)  # (block, position) never collide
+    last_block = found[-1][1]
+    assert [x[1] for x in found[-3:]] == [last_block] * 3 and found == sorted(found, key=lambda x: (x[1], x[2]))
+    assert summary.transfers == 6 and summary.last_block == w3.eth.block_number
+
+
+def test_confirmations_hold_back_the_newest_blocks_and_a_rerun_adds_nothing(node, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    for i in range(5):
+        send(w3, w3.eth.accounts[0], w3.eth.accounts[1], 10**18 + i)
+    out, summary = ingest(node, tmp_path, confirmations=2)
+    assert summary.last_block == w3.eth.block_number - 2 and len(rows(out)) == 3
+    out, again = ingest(node, tmp_path, confirmations=2)
+    assert (again.blocks, len(rows(out))) == (0, 3)
+    out, rest = ingest(node, tmp_path, confirmations=0)
+    assert [m[3] for m in moves(rows(out))] == [Decimal(10**18 + i) / 10**18 for i in range(5)]
+
+
+def test_a_reorganisation_is_detected_and_its_rows_replaced(node, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    send(w3, w3.eth.accounts[0], w3.eth.accounts[1], 1)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    for _ in range(3):
+        send(w3, w3.eth.accounts[0], w3.eth.accounts[2], 2)  # the branch that will be abandoned
+    out, first = ingest(node, tmp_path)
+    assert [m[1] for m in moves(rows(out))] == [w3.eth.accounts[1].lower()] + [w3.eth.accounts[2].lower()] * 3
+    w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(5):
+        send(w3, w3.eth.accounts[0], w3.eth.accounts[3], 3)  # the branch that wins, longer
+    out, second = ingest(node, tmp_path)
+    assert second.reorgs == 1
+    assert [m[1] for m in moves(rows(out))] == [w3.eth.accounts[1].lower()] + [w3.eth.accounts[3].lower()] * 5
+    canonical = {w3.eth.get_block(n).hash.hex() for n in range(w3.eth.block_number + 1)}
+    state = Checkpoint.load(tmp_path / "transfers.checkpoint.json")
+    assert {h if h.startswith("0x") else "0x" + h for _, h, _ in state.recent} <= {
+        h if h.startswith("0x") else "0x" + h for h in canonical}
+
+
+def test_a_wrong_chain_is_refused(node, tmp_path):
+    with pytest.raises(ChainError, match="is chain 31337, not chain 1"):
+        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0, expected_chain=1)
+
+
+def test_an_unreachable_node_is_retried_then_reported(tmp_path):
+    from graph.chain import Backoff
+    waits = []
+    node = Node("http://127.0.0.1:9", timeout=0.5, backoff=Backoff(tries=3, first=0.01), sleep=waits.append)
+    with pytest.raises(ChainError, match="eth_chainId failed after 3 tries"):
+        node.chain_id()
+    assert waits == [0.01, 0.02]
+
+
+def test_a_kill_during_ingestion_then_a_rerun_leaves_no_gap_and_no_duplicate(node, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    for i in range(60):
+        send(w3, w3.eth.accounts[i % 5], w3.eth.accounts[5 + i % 5], 10**15 + i)
+    out, checkpoint = tmp_path / "t.csv", tmp_path / "t.csv.checkpoint.json"
+    command = [str(KYT), "ingest", "--rpc", node, "--from-block", "0", "--out", str(out), "--confirmations", "0",
+               "--batch", "1"]
+    for _ in range(3):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = json.loads(checkpoint.read_text())["next_block"] if checkpoint.exists() else 0
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if checkpoint.exists() and json.loads(checkpoint.read_text())["next_block"] >= started + 8:
+                break
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    found = rows(out)
+    assert [m[3] for m in moves(found)] == [Decimal(10**15 + i) / 10**18 for i in range(60)]
+    assert len({r[0] for r in found}) == 60

@@ -1,0 +1,52 @@
+"""Rows from hand-made node answers: which transactions and logs are transfers, positions, amounts, prices."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from graph.ingest import TRANSFER_TOPIC, native_rows, position, priced, token_rows
+
+A, B, C = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
+TOKEN = "0x" + "d" * 40
+
+
+def topic(address: str) -> str:
+    return "0x" + "0" * 24 + address[2:]
+
+
+def tx(hash_: str, index: int, value: int, to: str | None = B) -> dict:
+    return {"hash": hash_, "transactionIndex": hex(index), "value": hex(value), "from": A, "to": to}
+
+
+def log(index: int, tx_index: int, value: int, topics=None, removed=False, address=TOKEN) -> dict:
+    return {"address": address, "topics": topics or [TRANSFER_TOPIC, topic(A), topic(C)], "data": "0x%064x" % value,
+            "blockNumber": "0x5", "transactionIndex": hex(tx_index), "logIndex": hex(index),
+            "transactionHash": "0xt%d" % tx_index, "removed": removed}
+
+
+def test_only_successful_value_transfers_count_and_creation_pays_the_new_contract():
+    block = {"number": "0x5", "timestamp": "0x64", "transactions": [
+        tx("0x1", 0, 10**18), tx("0x2", 1, 0), tx("0x3", 2, 5), tx("0x4", 3, 7, to=None)]}
+    rows = native_rows(block, {"0x1": 1, "0x2": 1, "0x3": 0, "0x4": 1}, {"0x4": C})
+    assert [(r.tx_hash, r.position, r.to_address, r.amount) for r in rows] == [
+        ("0x1", 0, B, Decimal(1)), ("0x4", position(3), C, Decimal(7) / 10**18)]
+    assert rows[0].timestamp == 100 and rows[0].asset == "ETH"
+
+
+def test_token_logs_scaled_by_decimals_or_kept_raw_and_others_ignored():
+    logs = [log(0, 1, 1_234_567), log(1, 1, 0), log(2, 2, 9, removed=True),
+            log(3, 2, 5, topics=[TRANSFER_TOPIC, topic(A), topic(C), "0x" + "0" * 64]),  # ERC-721: four topics
+            log(4, 3, 42, address="0x" + "e" * 40)]
+    rows = token_rows(logs, {5: 100}, {TOKEN: 6, "0x" + "e" * 40: None})
+    assert [(r.position, r.asset, r.amount) for r in rows] == [
+        (position(1, 0), TOKEN, Decimal("1.234567")), (position(3, 4), "0x" + "e" * 40 + ":raw", Decimal(42))]
+    assert position(1, 0) > position(1) and position(1, 65_000) < position(2)
+
+
+def test_prices_give_exact_usd_and_a_missing_price_stays_unknown():
+    block = {"number": "0x5", "timestamp": "0x6945b280", "transactions": [tx("0x1", 0, 15 * 10**17)]}
+    [row] = native_rows(block, {"0x1": 1}, {})
+    [priced_row] = priced([row], {("ETH", date(2025, 12, 19)): Decimal("3000.10")})
+    assert priced_row.usd_value == Decimal("4500.150") and priced([row], {})[0].usd_value is None
+    assert priced([row], {})[0].cells()[-1] == ""

@@ -1,0 +1,54 @@
+"""`kyt ingest`: transfers from an Ethereum JSON-RPC node into a transfers file (resumable)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ui.messages import HANDLED, render
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+def ingest_command(
+    rpc: str = typer.Option(..., help="The node's JSON-RPC URL, e.g. http://127.0.0.1:8545."),
+    from_block: int = typer.Option(..., min=0, help="First block (used when there is no checkpoint yet)."),
+    to_block: Optional[int] = typer.Option(None, min=0, help="Last block (default: the newest final block)."),
+    out: Path = typer.Option(..., help="Transfers CSV to write (appended to across runs)."),
+    checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint file (default: OUT.checkpoint.json)."),
+    confirmations: int = typer.Option(12, min=0, help="Blocks are final this many blocks below the head."),
+    batch: int = typer.Option(100, min=1, max=2000, help="Blocks per batched request."),
+    chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
+    prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
+) -> None:
+    """Ingest native ETH transfers and ERC-20 Transfer logs; an interrupted run resumes with no gap and no duplicate."""
+    from graph.chain import Node
+    from graph.ingestion import Ingestion, load_prices
+
+    live = sys.stderr.isatty()
+
+    def show(summary) -> None:
+        if live:
+            err.print(f"\rblock {summary.last_block:,}: {summary.blocks:,} blocks, {summary.transfers:,} transfers",
+                      end="", highlight=False)
+
+    try:
+        table = load_prices(prices) if prices else None
+        job = Ingestion(Node(rpc), out, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
+                        confirmations, batch, chain_id, table)
+        summary = job.run(to_block, show)
+    except HANDLED as error:
+        err.print(render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("\nstopped; the next run resumes after the last finished batch", highlight=False)
+        raise typer.Exit(130)
+    if live:
+        err.print()
+    reorgs = f"; {summary.reorgs} reorganisation(s) repaired" if summary.reorgs else ""
+    err.print(f"ingested {summary.blocks:,} blocks, {summary.transfers:,} transfers into {out}{reorgs}; "
+              f"next block {job.state.next_block:,}", highlight=False)
