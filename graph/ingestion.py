@@ -11,6 +11,7 @@ agrees with is the fork point, rows after it are cut, and ingestion resumes ther
 from __future__ import annotations
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -136,9 +137,12 @@ class Ingestion:
         return len(blocks), len(rows)
 
     def _rows(self, blocks: list[dict]) -> list[Row]:
-        statuses, created = self._receipts(blocks)
         first, last = int(blocks[0]["number"], 16), int(blocks[-1]["number"], 16)
-        logs = self.node.call("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]}])
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the logs come while the receipts are read
+            asked = pool.submit(self.node.call, "eth_getLogs",
+                                [{"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]}])
+            statuses, created = self._receipts(blocks)
+            logs = asked.result()
         hashes = {block["hash"] for block in blocks}
         if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
             raise ChainError("the node's logs and blocks disagree (a reorganisation while reading); run again")
