@@ -1,7 +1,8 @@
 """`kyt ingest`: transfers from a node into a CSV file, resumable, final only past a depth, repaired on reorgs.
 
-After each batch the rows are flushed to disk, then a checkpoint is written atomically with
-the next block, the file's length and the recent blocks' hashes. A rerun truncates the file
+After each batch the rows are flushed to disk (and the deposits file, when the platform's
+deposit addresses are given: transfers into them become deposits), then a checkpoint is
+written atomically with the next block, the files' lengths and the recent blocks' hashes. A rerun truncates the file
 to the checkpoint's length (dropping rows of a batch cut short) and goes on from the next
 block: no gap, no duplicate. Each batch's first block must have the remembered hash as its
 parent; when it does not, the chain reorganised: the newest remembered block the node still
@@ -22,7 +23,7 @@ from typing import Callable
 
 from graph.chain import MethodMissing, Node
 from graph.errors import ChainError, InputError, Problem, ReorgTooDeep
-from graph.ingest import COLUMNS, Row, native_rows, ordered, priced, token_rows, TRANSFER_TOPIC
+from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows
 
 REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
@@ -31,13 +32,14 @@ DECIMALS_CALL = "0x313ce567"
 
 @dataclass
 class Checkpoint:
-    """Where an ingestion stands: the next block, the output's length, recent (block, hash, offset)."""
+    """Where an ingestion stands: the next block, the outputs' lengths, recent (block, hash, offsets)."""
 
     chain_id: int
     next_block: int
-    offset: int
+    offsets: list[int]
+    """The length of each output (transfers, then deposits if asked for)."""
     recent: list[list] = field(default_factory=list)
-    """[number, hash, offset of the file before the block's rows], oldest first."""
+    """[number, hash, [each output's length before the block's rows]], oldest first."""
     decimals: dict[str, int | None] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
@@ -66,6 +68,37 @@ class Summary:
     last_block: int | None = None
 
 
+DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_number", "position", "from_address",
+                   "to_address", "asset", "amount", "usd_value")
+
+
+def deposit_cells(row: Row, customer: str) -> list[str]:
+    """A transfer into a deposit address as a row of the deposits format (id: tx hash and position)."""
+    cells = dict(zip(COLUMNS, row.cells()))
+    cells.update(deposit_id=f"{row.tx_hash}:{row.position}", customer_id=customer)
+    return [cells[c] for c in DEPOSIT_COLUMNS]
+
+
+def load_deposit_addresses(path: Path) -> dict[str, str]:
+    """The platform's deposit addresses, `address, customer_id` (lowercased); every bad line is reported."""
+    found, problems = {}, []
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"address", "customer_id"} <= set(reader.fieldnames):
+            raise InputError(str(path), [Problem(1, "needs the columns address, customer_id")])
+        for line, row in enumerate(reader, start=2):
+            address = (row["address"] or "").strip().lower()
+            if len(address) != 42 or not address.startswith("0x") or any(c not in "0123456789abcdef" for c in address[2:]):
+                problems.append(Problem(line, f"{row['address']!r} is not an address (0x followed by 40 hex digits)"))
+            elif not (row["customer_id"] or "").strip():
+                problems.append(Problem(line, "customer_id is empty"))
+            else:
+                found[address] = row["customer_id"].strip()
+    if problems:
+        raise InputError(str(path), problems[:50], max(0, len(problems) - 50))
+    return found
+
+
 def load_prices(path: Path) -> dict[tuple[str, date], Decimal]:
     """A price table `asset, day, price` (USD per unit); every bad line is reported."""
     prices, problems = {}, []
@@ -92,26 +125,34 @@ class Ingestion:
 
     def __init__(self, node: Node, out: Path, checkpoint: Path, from_block: int, confirmations: int = 12,
                  batch: int = 100, expected_chain: int | None = None,
-                 prices: dict[tuple[str, date], Decimal] | None = None) -> None:
+                 prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | None = None,
+                 deposit_addresses: dict[str, str] | None = None) -> None:
         self.node, self.out, self.checkpoint_path = node, out, checkpoint
         self.confirmations, self.batch, self.prices = confirmations, batch, prices or {}
+        self.addresses = deposit_addresses or {}
+        self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
             raise ChainError(f"{node.url} is chain {chain}, not chain {expected_chain}")
         state = Checkpoint.load(checkpoint)
         if state is not None and state.chain_id != chain:
             raise ChainError(f"{checkpoint} belongs to chain {state.chain_id}; {node.url} is chain {chain}")
+        if state is not None and len(state.offsets) != len(self.outputs):
+            raise ChainError(f"{checkpoint} was made {'with' if len(state.offsets) > 1 else 'without'} a deposits "
+                             f"file; run the same way, or start a new output")
         if state is None:
-            header = (",".join(COLUMNS) + "\n").encode()
-            with out.open("wb") as handle:
-                handle.write(header)
-                handle.flush()
-                os.fsync(handle.fileno())
-            state = Checkpoint(chain, from_block, len(header))
+            offsets = []
+            for path, columns in self.outputs:
+                header = (",".join(columns) + "\n").encode()
+                with path.open("wb") as handle:
+                    handle.write(header)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                offsets.append(len(header))
+            state = Checkpoint(chain, from_block, offsets)
             state.save(checkpoint)
         self.state = state
-        with out.open("r+b") as handle:  # rows past the checkpoint belong to a batch that never finished
-            handle.truncate(state.offset)
+        self._truncate(state.offsets)  # rows past the checkpoint belong to a batch that never finished
 
     def final_block(self) -> int:
         return self.node.head() - self.confirmations
@@ -181,21 +222,42 @@ class Ingestion:
             places = int(answer, 16) if answer and len(answer) == 66 else None
             self.state.decimals[contract] = places if places is not None and places <= 77 else None
 
-    def _append(self, blocks: list[dict], rows: list[Row]) -> None:
-        by_block: dict[int, list[Row]] = {}
+    def _truncate(self, offsets: list[int]) -> None:
+        for (path, _), offset in zip(self.outputs, offsets):
+            with path.open("r+b") as handle:
+                handle.truncate(offset)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def _lines(self, rows: list[Row]) -> list[dict[int, list[bytes]]]:
+        """Per output, block number -> its lines (transfers; deposits into the platform's addresses)."""
+        out: list[dict[int, list[bytes]]] = [{} for _ in self.outputs]
         for row in rows:
-            by_block.setdefault(row.block_number, []).append(row)
-        with self.out.open("r+b") as handle:
-            handle.seek(self.state.offset)
+            out[0].setdefault(row.block_number, []).append((",".join(row.cells()) + "\n").encode())
+            if len(out) > 1 and row.to_address in self.addresses:
+                line = ",".join(deposit_cells(row, self.addresses[row.to_address])) + "\n"
+                out[1].setdefault(row.block_number, []).append(line.encode())
+        return out
+
+    def _append(self, blocks: list[dict], rows: list[Row]) -> None:
+        lines = self._lines(rows)
+        handles = [path.open("r+b") for path, _ in self.outputs]
+        try:
+            for handle, offset in zip(handles, self.state.offsets):
+                handle.seek(offset)
             for block in blocks:
                 number = int(block["number"], 16)
-                self.state.recent.append([number, block["hash"], handle.tell()])
-                for row in by_block.get(number, []):
-                    handle.write((",".join(row.cells()) + "\n").encode())
-            handle.truncate()
-            handle.flush()
-            os.fsync(handle.fileno())
-            self.state.offset = handle.tell()
+                self.state.recent.append([number, block["hash"], [h.tell() for h in handles]])
+                for handle, by_block in zip(handles, lines):
+                    handle.writelines(by_block.get(number, []))
+            for handle in handles:
+                handle.truncate()
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.state.offsets = [h.tell() for h in handles]
+        finally:
+            for handle in handles:
+                handle.close()
         self.state.recent = self.state.recent[-REMEMBERED:]
         self.state.next_block = int(blocks[-1]["number"], 16) + 1
         self.state.save(self.checkpoint_path)
@@ -207,19 +269,16 @@ class Ingestion:
         for index in range(len(recent) - 1, -1, -1):
             number, known, _ = recent[index]
             if answers[index] is not None and answers[index]["hash"] == known:
-                cut = recent[index + 1][2] if index + 1 < len(recent) else self.state.offset
+                cut = recent[index + 1][2] if index + 1 < len(recent) else self.state.offsets
                 self._rewind(index + 1, number + 1, cut)
                 return
         raise ReorgTooDeep(f"the chain changed below block {recent[0][0]} (the oldest of the {len(recent)} blocks "
                            f"remembered); re-ingest from an earlier block into a new file")
 
-    def _rewind(self, keep: int, next_block: int, offset: int) -> None:
+    def _rewind(self, keep: int, next_block: int, offsets: list[int]) -> None:
         self.state.recent = self.state.recent[:keep]
-        self.state.next_block, self.state.offset = next_block, offset
-        with self.out.open("r+b") as handle:
-            handle.truncate(offset)
-            handle.flush()
-            os.fsync(handle.fileno())
+        self.state.next_block, self.state.offsets = next_block, list(offsets)
+        self._truncate(offsets)
         self.state.save(self.checkpoint_path)
         self.reorgs = getattr(self, "reorgs", 0) + 1
 

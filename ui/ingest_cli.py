@@ -24,10 +24,15 @@ def ingest_command(
     batch: int = typer.Option(100, min=1, max=2000, help="Blocks per batched request."),
     chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
     prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
+    deposit_addresses: Optional[Path] = typer.Option(None, help="The platform's deposit addresses (address, customer_id)."),
+    deposits_out: Optional[Path] = typer.Option(None, help="Deposits CSV: transfers into those addresses."),
 ) -> None:
     """Ingest native ETH transfers and ERC-20 Transfer logs; an interrupted run resumes with no gap and no duplicate."""
     from graph.chain import Node
-    from graph.ingestion import Ingestion, load_prices
+    from graph.ingestion import Ingestion, load_deposit_addresses, load_prices
+
+    if (deposit_addresses is None) != (deposits_out is None):
+        raise typer.BadParameter("give --deposit-addresses and --deposits-out together", param_hint="--deposits-out")
 
     live = sys.stderr.isatty()
 
@@ -38,8 +43,9 @@ def ingest_command(
 
     try:
         table = load_prices(prices) if prices else None
+        addresses = load_deposit_addresses(deposit_addresses) if deposit_addresses else None
         job = Ingestion(Node(rpc), out, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
-                        confirmations, batch, chain_id, table)
+                        confirmations, batch, chain_id, table, deposits_out, addresses)
         summary = job.run(to_block, show)
     except HANDLED as error:
         err.print(render(error), markup=False, highlight=False)

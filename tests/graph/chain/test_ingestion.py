@@ -115,6 +115,33 @@ def test_a_reorganisation_is_detected_and_its_rows_replaced(node, tmp_path):
         h if h.startswith("0x") else "0x" + h for h in canonical}
 
 
+def test_deposits_into_the_platforms_addresses_are_written_and_follow_a_reorganisation(node, tmp_path):
+    from graph.readers import read_deposits
+
+    w3 = Web3(Web3.HTTPProvider(node))
+    a = w3.eth.accounts
+    addresses = {a[2].lower(): "cust-2", a[3].lower(): "cust-3"}
+    send(w3, a[0], a[1], 10**18)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    send(w3, a[0], a[2], 2 * 10**18)
+    from datetime import date, timedelta
+    today = date.today()  # anvil stamps blocks with the current time
+    prices = {("ETH", today + timedelta(days=d)): Decimal("2000.5") for d in (-1, 0, 1)}
+    options = dict(deposits_out=tmp_path / "deposits.csv", deposit_addresses=addresses, prices=prices)
+    out, _ = ingest(node, tmp_path, **options)
+    w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(3):
+        send(w3, a[0], a[3], 3 * 10**18)
+    out, summary = ingest(node, tmp_path, **options)
+    assert summary.reorgs == 1
+    deposits = read_deposits(tmp_path / "deposits.csv")  # the engine reads what ingestion wrote
+    assert deposits.customer_id.to_pylist() == ["cust-3"] * 3
+    assert [str(x) for x in deposits.amount.to_pylist()] == ["3", "3", "3"]
+    assert [r[-1] for r in rows(out)][-1] == "6001.5"  # 3 ETH at $2,000.50
+    with pytest.raises(ChainError, match="with a deposits file"):
+        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, confirmations=0)
+
+
 def test_a_wrong_chain_is_refused(node, tmp_path):
     with pytest.raises(ChainError, match="is chain 31337, not chain 1"):
         Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0, expected_chain=1)
