@@ -33,6 +33,10 @@ class MethodMissing(ChainError):
     """The node does not offer a JSON-RPC method (the caller may fall back to another)."""
 
 
+class NodeUnavailable(ChainError):
+    """The node did not answer usefully after every retry (as opposed to answering with a refusal)."""
+
+
 class Node:
     """A node at `url`; every call retries transient failures and raises ChainError with the reason."""
 
@@ -41,7 +45,8 @@ class Node:
         from web3 import Web3
 
         self.url = url
-        self.provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout})
+        # web3's own retries are off: ours are the only ones, so their count and waits are what we say
+        self.provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         self.backoff, self.sleep = backoff, sleep
         self.requests = 0
 
@@ -51,7 +56,7 @@ class Node:
             try:
                 self.requests += 1
                 return send()
-            except MethodMissing:
+            except ChainError:  # the node answered, and the answer will not change: no retry
                 raise
             except _Retryable as error:
                 last = str(error)
@@ -60,7 +65,7 @@ class Node:
             if delay is None:
                 break
             self.sleep(delay)
-        raise ChainError(f"{self.url}: {what} failed after {self.backoff.tries} tries: {last}")
+        raise NodeUnavailable(f"{self.url}: {what} failed after {self.backoff.tries} tries: {last}")
 
     def call(self, method: str, params: list) -> Any:
         """One request's result."""

@@ -1,30 +1,32 @@
 """Transfers from Ethereum blocks: native ETH moves and ERC-20 Transfer logs, as rows of the transfers format.
 
-Pure functions over the node's JSON answers. A row's `position` keeps chain order inside a
-block without collisions: transaction index x 65,536 for a native transfer, plus 1 + the
-log index for a token transfer.
+Pure functions over the node's JSON answers. Rows are put in chain order by (transaction
+index, then the native transfer before the transaction's logs, then log index), and
+`ordered` numbers them 0, 1, 2... inside each block: positions never collide and stay far
+below the transfers format's limit whatever the block holds.
 
->>> position(3), position(3, log_index=7)
-(196608, 196616)
+>>> place(3) < place(3, log_index=7) < place(4)
+True
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 """keccak256("Transfer(address,address,uint256)")."""
 NATIVE = "ETH"
 WEI = Decimal(10) ** 18
-SLOT = 65_536
+SLOT = 2 ** 40
+"""Room for any log index under one transaction index in the sort key."""
 COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address", "to_address", "asset", "amount",
            "usd_value")
 
 
-def position(tx_index: int, log_index: int | None = None) -> int:
-    """Where a transfer sits in its block: native transfers before the token transfers of their transaction."""
+def place(tx_index: int, log_index: int | None = None) -> int:
+    """A sort key inside a block: a transaction's native transfer before its token transfers."""
     return tx_index * SLOT + (0 if log_index is None else 1 + log_index)
 
 
@@ -47,6 +49,7 @@ class Row:
     tx_hash: str
     block_number: int
     position: int
+    """The sort key (`place`) until `ordered` numbers the block's rows 0, 1, 2..."""
     timestamp: int
     from_address: str
     to_address: str
@@ -71,7 +74,7 @@ def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) 
         target = tx.get("to") or created.get(tx["hash"])
         if not target:
             continue
-        rows.append(Row(tx["hash"], _int(block["number"]), position(_int(tx["transactionIndex"])), stamp,
+        rows.append(Row(tx["hash"], _int(block["number"]), place(_int(tx["transactionIndex"])), stamp,
                         tx["from"].lower(), target.lower(), NATIVE, Decimal(value) / WEI, None))
     return rows
 
@@ -83,21 +86,24 @@ def token_rows(logs: list[dict], stamps: dict[int, int], decimals: dict[str, int
     """
     rows = []
     for log in logs:
-        topics = log.get("topics", [])
-        if log.get("removed") or len(topics) != 3 or topics[0].lower() != TRANSFER_TOPIC:
+        if not transfer_log(log):
             continue
+        topics = log["topics"]
         sender, receiver = _topic_address(topics[1]), _topic_address(topics[2])
-        data = log.get("data", "0x")
-        if sender is None or receiver is None or len(data) != 66:
+        data = log["data"]
+        if sender is None or receiver is None:
             continue
         raw = int(data, 16)
         if raw <= 0:
             continue
         contract = log["address"].lower()
         places = decimals.get(contract)
-        amount, asset = (Decimal(raw).scaleb(-places), contract) if places is not None else (Decimal(raw), contract + ":raw")
+        with localcontext() as exact:
+            exact.prec = 200  # a uint256 has at most 78 digits: no rounding
+            amount, asset = ((Decimal(raw).scaleb(-places), contract) if places is not None
+                             else (Decimal(raw), contract + ":raw"))
         block = _int(log["blockNumber"])
-        rows.append(Row(log["transactionHash"], block, position(_int(log["transactionIndex"]), _int(log["logIndex"])),
+        rows.append(Row(log["transactionHash"], block, place(_int(log["transactionIndex"]), _int(log["logIndex"])),
                         stamps[block], sender, receiver, asset, amount, None))
     return rows
 
@@ -108,10 +114,27 @@ def priced(rows: list[Row], prices: dict[tuple[str, date], Decimal]) -> list[Row
     for row in rows:
         day = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).date()
         price = prices.get((row.asset, day))
-        out.append(row if price is None else Row(*[getattr(row, f) for f in COLUMNS[:-1]], usd_value=row.amount * price))
+        if price is None:
+            out.append(row)
+            continue
+        with localcontext() as exact:
+            exact.prec = 200
+            out.append(replace(row, usd_value=row.amount * price))
     return out
 
 
+def transfer_log(log: dict) -> bool:
+    """Whether a log is an ERC-20 Transfer that `token_rows` would read (three topics, 32 bytes of data)."""
+    topics = log.get("topics", [])
+    return (not log.get("removed") and len(topics) == 3 and topics[0].lower() == TRANSFER_TOPIC
+            and len(log.get("data", "")) == 66)
+
+
 def ordered(rows: list[Row]) -> list[Row]:
-    """Rows in chain order."""
-    return sorted(rows, key=lambda r: (r.block_number, r.position))
+    """Rows in chain order, each block's numbered 0, 1, 2... as their position."""
+    out, block, count = [], None, 0
+    for row in sorted(rows, key=lambda r: (r.block_number, r.position)):
+        count = count + 1 if row.block_number == block else 0
+        block = row.block_number
+        out.append(replace(row, position=count))
+    return out

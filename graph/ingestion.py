@@ -21,12 +21,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable
 
-from graph.chain import MethodMissing, Node
+from graph.chain import MethodMissing, Node, NodeUnavailable
 from graph.errors import ChainError, InputError, Problem, ReorgTooDeep
-from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows
+from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows, transfer_log
 
 REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
+REREADS = 20
+"""How many times in a row a batch may be read again (node behind, reorganising) before giving up."""
+UNSAFE = set(',"\r\n')
 DECIMALS_CALL = "0x313ce567"
 
 
@@ -41,6 +44,9 @@ class Checkpoint:
     recent: list[list] = field(default_factory=list)
     """[number, hash, [each output's length before the block's rows]], oldest first."""
     decimals: dict[str, int | None] = field(default_factory=dict)
+    first_block: int = 0
+    outputs: list[str] = field(default_factory=list)
+    """The files written, as given when the ingestion started."""
 
     def save(self, path: Path) -> None:
         partial = path.with_name(path.name + ".partial")
@@ -90,8 +96,8 @@ def load_deposit_addresses(path: Path) -> dict[str, str]:
             address = (row["address"] or "").strip().lower()
             if len(address) != 42 or not address.startswith("0x") or any(c not in "0123456789abcdef" for c in address[2:]):
                 problems.append(Problem(line, f"{row['address']!r} is not an address (0x followed by 40 hex digits)"))
-            elif not (row["customer_id"] or "").strip():
-                problems.append(Problem(line, "customer_id is empty"))
+            elif not (row["customer_id"] or "").strip() or UNSAFE & set(row["customer_id"]):
+                problems.append(Problem(line, "customer_id is empty or holds a comma, quote or line break"))
             else:
                 found[address] = row["customer_id"].strip()
     if problems:
@@ -113,7 +119,7 @@ def load_prices(path: Path) -> dict[tuple[str, date], Decimal]:
                     raise InvalidOperation
                 prices[(row["asset"].strip().lower() if row["asset"].startswith("0x") else row["asset"].strip(),
                         date.fromisoformat(row["day"].strip()))] = price
-            except (InvalidOperation, ValueError, AttributeError):
+            except (InvalidOperation, ValueError, AttributeError, TypeError):
                 problems.append(Problem(line, f"bad price row {row!r}"))
     if problems:
         raise InputError(str(path), problems[:50], max(0, len(problems) - 50))
@@ -130,6 +136,8 @@ class Ingestion:
         self.node, self.out, self.checkpoint_path = node, out, checkpoint
         self.confirmations, self.batch, self.prices = confirmations, batch, prices or {}
         self.addresses = deposit_addresses or {}
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._ahead: tuple[list[int], object] | None = None
         self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
@@ -137,10 +145,17 @@ class Ingestion:
         state = Checkpoint.load(checkpoint)
         if state is not None and state.chain_id != chain:
             raise ChainError(f"{checkpoint} belongs to chain {state.chain_id}; {node.url} is chain {chain}")
+        names = [str(path) for path, _ in self.outputs]
         if state is not None and len(state.offsets) != len(self.outputs):
             raise ChainError(f"{checkpoint} was made {'with' if len(state.offsets) > 1 else 'without'} a deposits "
                              f"file; run the same way, or start a new output")
+        if state is not None and state.outputs and state.outputs != names:
+            raise ChainError(f"{checkpoint} writes {', '.join(state.outputs)}, not {', '.join(names)}")
         if state is None:
+            for path in (p for p, _ in self.outputs):
+                if path.exists() and path.stat().st_size > 0:
+                    raise ChainError(f"{path} already exists and has no checkpoint ({checkpoint}); "
+                                     f"choose a new file or move it away")
             offsets = []
             for path, columns in self.outputs:
                 header = (",".join(columns) + "\n").encode()
@@ -149,7 +164,7 @@ class Ingestion:
                     handle.flush()
                     os.fsync(handle.fileno())
                 offsets.append(len(header))
-            state = Checkpoint(chain, from_block, offsets)
+            state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names)
             state.save(checkpoint)
         self.state = state
         self._truncate(state.offsets)  # rows past the checkpoint belong to a batch that never finished
@@ -158,36 +173,53 @@ class Ingestion:
         return self.node.head() - self.confirmations
 
     def step(self, to_block: int | None = None) -> tuple[int, int]:
-        """Ingest the next batch of final blocks; (blocks, transfers) done, (0, 0) when caught up."""
+        """Ingest the next batch of final blocks; (blocks, transfers) done, (0, 0) when caught up or to read again."""
         last = self.final_block() if to_block is None else min(to_block, self.final_block())
         first = self.state.next_block
         if first > last:
             return 0, 0
         numbers = list(range(first, min(first + self.batch, last + 1)))
-        blocks = self.node.batch("eth_getBlockByNumber", [[hex(n), True] for n in numbers])
+        blocks = self._blocks(numbers)
+        ahead = list(range(numbers[-1] + 1, min(numbers[-1] + 1 + self.batch, last + 1)))
+        if ahead:  # the next batch's blocks come while this one's receipts and logs are read
+            self._ahead = (ahead, self._pool.submit(self._fetch_blocks, ahead))
         if any(block is None for block in blocks):
-            return 0, 0  # the node is behind what it just reported as head
+            raise _Reread(f"block {numbers[blocks.index(None)]} is not available from the node")
         if self.state.recent and blocks[0]["parentHash"] != self.state.recent[-1][1]:
             self._repair()
             return 0, 0
         for before, after in zip(blocks, blocks[1:]):
             if after["parentHash"] != before["hash"]:
-                return 0, 0  # reorganised while we read; the next step reads again
+                raise _Reread(f"block {int(after['number'], 16)} does not follow the block before it (reorganising)")
         rows = self._rows(blocks)
         self._append(blocks, rows)
         return len(blocks), len(rows)
 
+    def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
+        return self.node.batch("eth_getBlockByNumber", [[hex(n), True] for n in numbers])
+
+    def _blocks(self, numbers: list[int]) -> list[dict]:
+        """The blocks, from the read started ahead of time when it asked for these numbers."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == numbers:
+            return ahead[1].result()
+        return self._fetch_blocks(numbers)
+
+    def close(self) -> None:
+        """Stop the background reader."""
+        self._ahead = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
     def _rows(self, blocks: list[dict]) -> list[Row]:
         first, last = int(blocks[0]["number"], 16), int(blocks[-1]["number"], 16)
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the logs come while the receipts are read
-            asked = pool.submit(self.node.call, "eth_getLogs",
-                                [{"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]}])
-            statuses, created = self._receipts(blocks)
-            logs = asked.result()
+        asked = self._pool.submit(self.node.call, "eth_getLogs",  # the logs come while the receipts are read
+                                  [{"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]}])
+        statuses, created = self._receipts(blocks)
+        logs = asked.result()
         hashes = {block["hash"] for block in blocks}
         if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
-            raise ChainError("the node's logs and blocks disagree (a reorganisation while reading); run again")
-        self._learn_decimals({log["address"].lower() for log in logs})
+            raise _Reread("the node's logs and blocks disagree (reorganising while we read)")
+        self._learn_decimals({log["address"].lower() for log in logs if transfer_log(log)})
         stamps = {int(b["number"], 16): int(b["timestamp"], 16) for b in blocks}
         rows = [row for block in blocks for row in native_rows(block, statuses, created)]
         rows += token_rows(logs, stamps, self.state.decimals)
@@ -200,7 +232,14 @@ class Ingestion:
         except MethodMissing:
             hashes = [tx["hash"] for block in blocks for tx in block["transactions"] if int(tx["value"], 16) > 0]
             receipts = [r for r in self.node.batch("eth_getTransactionReceipt", [[h] for h in hashes]) if r]
+        hashes = {block["hash"] for block in blocks}
+        if any(r.get("blockHash") not in hashes for r in receipts):
+            raise _Reread("the node's receipts and blocks disagree (reorganising while we read)")
         statuses = {r["transactionHash"]: int(r.get("status", "0x1"), 16) for r in receipts}
+        missing = [tx["hash"] for block in blocks for tx in block["transactions"]
+                   if int(tx["value"], 16) > 0 and tx["hash"] not in statuses]
+        if missing:
+            raise _Reread(f"the node has no receipt for {missing[0]}")
         created = {r["transactionHash"]: r["contractAddress"] for r in receipts if r.get("contractAddress")}
         return statuses, created
 
@@ -211,12 +250,16 @@ class Ingestion:
         calls = [[{"to": c, "data": DECIMALS_CALL}, "latest"] for c in unknown]
         try:
             answers = self.node.batch("eth_call", calls)
+        except NodeUnavailable:
+            raise
         except ChainError:  # a token that reverts on decimals() fails the batch on some nodes: ask one by one
             answers = []
             for call in calls:
                 try:
                     answers.append(self.node.call("eth_call", call))
-                except ChainError:
+                except NodeUnavailable:
+                    raise  # no answer is not an answer: never remember it as "no decimals"
+                except ChainError:  # the node's definite refusal (reverted): the token has no decimals()
                     answers.append(None)
         for contract, answer in zip(unknown, answers):
             places = int(answer, 16) if answer and len(answer) == 66 else None
@@ -224,6 +267,9 @@ class Ingestion:
 
     def _truncate(self, offsets: list[int]) -> None:
         for (path, _), offset in zip(self.outputs, offsets):
+            if not path.exists() or path.stat().st_size < offset:
+                raise ChainError(f"{path} is shorter than its checkpoint says ({offset:,} bytes): it was changed "
+                                 f"outside this tool; start a new output")
             with path.open("r+b") as handle:
                 handle.truncate(offset)
                 handle.flush()
@@ -272,22 +318,43 @@ class Ingestion:
                 cut = recent[index + 1][2] if index + 1 < len(recent) else self.state.offsets
                 self._rewind(index + 1, number + 1, cut)
                 return
+        if recent[0][0] == self.state.first_block:  # nothing before the first remembered block was ingested
+            self._rewind(0, self.state.first_block, recent[0][2])
+            return
         raise ReorgTooDeep(f"the chain changed below block {recent[0][0]} (the oldest of the {len(recent)} blocks "
                            f"remembered); re-ingest from an earlier block into a new file")
 
     def _rewind(self, keep: int, next_block: int, offsets: list[int]) -> None:
+        # the checkpoint first: killed in between, the files are longer than it says, and the rerun cuts them
         self.state.recent = self.state.recent[:keep]
         self.state.next_block, self.state.offsets = next_block, list(offsets)
-        self._truncate(offsets)
         self.state.save(self.checkpoint_path)
+        self._truncate(offsets)
         self.reorgs = getattr(self, "reorgs", 0) + 1
 
     def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None) -> Summary:
         """Ingest until `to_block` (or the final head) is done."""
         summary = Summary()
+        rereads = 0
+        try:
+            return self._loop(to_block, progress, summary, rereads)
+        finally:
+            self.close()
+
+    def _loop(self, to_block, progress, summary: Summary, rereads: int) -> Summary:
         while True:
             before = getattr(self, "reorgs", 0)
-            blocks, transfers = self.step(to_block)
+            try:
+                blocks, transfers = self.step(to_block)
+                rereads = 0
+            except _Reread as why:
+                self._ahead = None
+                rereads += 1
+                if rereads > REREADS:
+                    raise ChainError(f"{self.node.url}: gave up after reading block {self.state.next_block:,} "
+                                     f"{REREADS} times: {why}")
+                self.node.sleep(min(0.25 * rereads, 2.0))
+                continue
             summary.reorgs += getattr(self, "reorgs", 0) - before
             if blocks == 0:
                 if getattr(self, "reorgs", 0) > before:
@@ -302,3 +369,7 @@ class Ingestion:
             if progress:
                 progress(summary)
         return summary
+
+
+class _Reread(Exception):
+    """What was read is not consistent yet (the node is behind or reorganising): read it again shortly."""

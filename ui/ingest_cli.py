@@ -50,6 +50,9 @@ def ingest_command(
     except HANDLED as error:
         err.print(render(error), markup=False, highlight=False)
         raise typer.Exit(1)
+    except OSError as error:  # a missing input, an output folder that does not exist, a full disk
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}", markup=False, highlight=False)
+        raise typer.Exit(1)
     except KeyboardInterrupt:
         err.print("\nstopped; the next run resumes after the last finished batch", highlight=False)
         raise typer.Exit(130)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from graph.ingest import TRANSFER_TOPIC, native_rows, position, priced, token_rows
+from graph.ingest import TRANSFER_TOPIC, native_rows, ordered, place, priced, token_rows
 
 A, B, C = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
 TOKEN = "0x" + "d" * 40
@@ -30,7 +30,7 @@ def test_only_successful_value_transfers_count_and_creation_pays_the_new_contrac
         tx("0x1", 0, 10**18), tx("0x2", 1, 0), tx("0x3", 2, 5), tx("0x4", 3, 7, to=None)]}
     rows = native_rows(block, {"0x1": 1, "0x2": 1, "0x3": 0, "0x4": 1}, {"0x4": C})
     assert [(r.tx_hash, r.position, r.to_address, r.amount) for r in rows] == [
-        ("0x1", 0, B, Decimal(1)), ("0x4", position(3), C, Decimal(7) / 10**18)]
+        ("0x1", 0, B, Decimal(1)), ("0x4", place(3), C, Decimal(7) / 10**18)]
     assert rows[0].timestamp == 100 and rows[0].asset == "ETH"
 
 
@@ -40,8 +40,22 @@ def test_token_logs_scaled_by_decimals_or_kept_raw_and_others_ignored():
             log(4, 3, 42, address="0x" + "e" * 40)]
     rows = token_rows(logs, {5: 100}, {TOKEN: 6, "0x" + "e" * 40: None})
     assert [(r.position, r.asset, r.amount) for r in rows] == [
-        (position(1, 0), TOKEN, Decimal("1.234567")), (position(3, 4), "0x" + "e" * 40 + ":raw", Decimal(42))]
-    assert position(1, 0) > position(1) and position(1, 65_000) < position(2)
+        (place(1, 0), TOKEN, Decimal("1.234567")), (place(3, 4), "0x" + "e" * 40 + ":raw", Decimal(42))]
+    assert place(1, 0) > place(1) and place(1, 10**9) < place(2)
+
+
+def test_positions_are_numbered_in_chain_order_per_block_and_stay_small():
+    block = {"number": "0x5", "timestamp": "0x64", "transactions": [tx(f"0x{i}", i, 1) for i in range(300)]}
+    natives = native_rows(block, {f"0x{i}": 1 for i in range(300)}, {})
+    tokens = token_rows([log(70_000, 299, 5), log(0, 2, 5)], {5: 100}, {TOKEN: 0})
+    rows = ordered(natives + tokens)
+    assert [r.position for r in rows] == list(range(302))
+    assert [r.tx_hash for r in rows[:4]] == ["0x0", "0x1", "0x2", "0xt2"] and rows[-1].tx_hash == "0xt299"
+
+
+def test_huge_token_amounts_stay_exact():
+    [row] = token_rows([log(0, 1, 10**30 + 1)], {5: 100}, {TOKEN: 18})
+    assert format(row.amount, "f") == "1000000000000.000000000000000001"
 
 
 def test_prices_give_exact_usd_and_a_missing_price_stays_unknown():

@@ -142,6 +142,25 @@ def test_deposits_into_the_platforms_addresses_are_written_and_follow_a_reorgani
         Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, confirmations=0)
 
 
+def test_an_existing_file_without_its_checkpoint_is_never_overwritten(node, tmp_path):
+    (tmp_path / "t.csv").write_text("precious\n")
+    with pytest.raises(ChainError, match="already exists and has no checkpoint"):
+        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0)
+    assert (tmp_path / "t.csv").read_text() == "precious\n"
+
+
+def test_a_refusal_is_not_retried_and_bad_cli_input_is_a_message(node, tmp_path):
+    waits = []
+    from graph.chain import Backoff
+    quick = Node(node, backoff=Backoff(tries=4, first=0.01), sleep=waits.append)
+    with pytest.raises(ChainError, match="refused"):
+        quick.call("eth_getBlockByNumber", ["not a block", False])
+    assert waits == []
+    done = subprocess.run([str(KYT), "ingest", "--rpc", node, "--from-block", "0", "--out", str(tmp_path / "t.csv"),
+                           "--prices", str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stderr.startswith("error:") and "Traceback" not in done.stderr
+
+
 def test_a_wrong_chain_is_refused(node, tmp_path):
     with pytest.raises(ChainError, match="is chain 31337, not chain 1"):
         Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0, expected_chain=1)
