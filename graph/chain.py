@@ -48,13 +48,11 @@ class Node:
         # web3's own retries are off: ours are the only ones, so their count and waits are what we say
         self.provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         self.backoff, self.sleep = backoff, sleep
-        self.requests = 0
 
     def _attempt(self, send: Callable[[], Any], what: str) -> Any:
         last = "no answer"
         for delay in self.backoff.delays() + [None]:
             try:
-                self.requests += 1
                 return send()
             except ChainError:  # the node answered, and the answer will not change: no retry
                 raise

@@ -138,6 +138,8 @@ class Ingestion:
         self.addresses = deposit_addresses or {}
         self._pool = ThreadPoolExecutor(max_workers=2)
         self._ahead: tuple[list[int], object] | None = None
+        self.reorgs = 0
+        """Reorganisations repaired by this object so far."""
         self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
@@ -330,7 +332,7 @@ class Ingestion:
         self.state.next_block, self.state.offsets = next_block, list(offsets)
         self.state.save(self.checkpoint_path)
         self._truncate(offsets)
-        self.reorgs = getattr(self, "reorgs", 0) + 1
+        self.reorgs += 1
 
     def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None) -> Summary:
         """Ingest until `to_block` (or the final head) is done."""
@@ -343,7 +345,7 @@ class Ingestion:
 
     def _loop(self, to_block, progress, summary: Summary, rereads: int) -> Summary:
         while True:
-            before = getattr(self, "reorgs", 0)
+            before = self.reorgs
             try:
                 blocks, transfers = self.step(to_block)
                 rereads = 0
@@ -355,9 +357,9 @@ class Ingestion:
                                      f"{REREADS} times: {why}")
                 self.node.sleep(min(0.25 * rereads, 2.0))
                 continue
-            summary.reorgs += getattr(self, "reorgs", 0) - before
+            summary.reorgs += self.reorgs - before
             if blocks == 0:
-                if getattr(self, "reorgs", 0) > before:
+                if self.reorgs > before:
                     continue
                 last = self.final_block() if to_block is None else min(to_block, self.final_block())
                 if self.state.next_block > last:
