@@ -30,7 +30,7 @@ class CaseRow:
     closed_at: datetime | None
     status: str
     outcome: str | None
-    usd_value: Decimal
+    usd_value: Decimal | None
     categories: list[str]
     min_hop: int
     decided_at: datetime | None
@@ -54,13 +54,14 @@ def summarise(rows: list[CaseRow], start: datetime, end: datetime) -> dict:
             cases_by[(category, row.min_hop)] += 1
     for row in frozen:
         for category in row.categories or ["none"]:
-            by_category[category] += row.usd_value
+            by_category[category] += row.usd_value or Decimal(0)
     decided = [r for r in rows if r.decided_at and start <= r.decided_at < end]
     hours = [(r.decided_at - r.opened_at).total_seconds() / 3600 for r in decided]
     outcomes = Counter(r.outcome for r in decided)
     return {
         "per_day": [{"day": d, "opened": opened[d], "closed": closed[d]} for d in days],
-        "frozen_cases": len(frozen), "frozen_usd": sum((r.usd_value for r in frozen), Decimal(0)),
+        "frozen_cases": len(frozen), "frozen_usd": sum((r.usd_value or Decimal(0) for r in frozen), Decimal(0)),
+        "frozen_cases_without_price": sum(r.usd_value is None for r in frozen),
         "frozen_usd_by_category": dict(sorted(by_category.items())),
         "decided": len(decided), "released": outcomes["released"], "escalated": outcomes["escalated"],
         "release_rate": outcomes["released"] / len(decided) if decided else None,

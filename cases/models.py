@@ -44,7 +44,8 @@ class DepositFields(SQLModel):
     to_address: str = Field(max_length=42)
     asset: str = Field(max_length=40)
     amount: Decimal = Field(sa_type=ExactDecimal)
-    usd_value: Decimal = Field(sa_type=ExactDecimal)
+    usd_value: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    """None when the asset has no USD price: unknown, never zero."""
     deposit_time: datetime = Field(sa_type=UTCDateTime)
     block_number: int
     position: int
@@ -67,8 +68,10 @@ class ExposureCreate(SQLModel):
 
     category: str = Field(max_length=40)
     hop: int
-    share: Decimal = Field(sa_type=ExactDecimal)
-    usd: Decimal = Field(sa_type=ExactDecimal)
+    share: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    """None when unknown: all the flagged funding behind a haircut share has no USD price."""
+    usd: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    """None when unknown (the deposit or the share has no USD value)."""
     evidence: dict = Field(default_factory=dict, sa_type=JSON)
 
 

@@ -54,12 +54,14 @@ def _deposit_fields(result: ScoreResult, d: int) -> dict:
         deposit_id=deposits.deposit_id[d].as_py(), customer_id=deposits.customer_id[d].as_py(),
         tx_hash=deposits.tx_hash[d].as_py(), from_address=deposits.from_address[d].as_py(),
         to_address=deposits.to_address[d].as_py(), asset=deposits.asset[d].as_py(),
-        amount=Decimal(deposits.amount[d].as_py()), usd_value=Decimal(micro_text(int(deposits.usd_micro[d]))),
+        amount=Decimal(deposits.amount[d].as_py()),
+        usd_value=None if deposits.unpriced[d] else Decimal(micro_text(int(deposits.usd_micro[d]))),
         deposit_time=_time(deposits.timestamp[d]), block_number=int(deposits.block[d]),
         position=int(deposits.position[d]))
     try:
         stored(fields["amount"])
-        stored(fields["usd_value"])
+        if fields["usd_value"] is not None:
+            stored(fields["usd_value"])
     except ValueError as error:
         raise InvalidRequest(f"deposit {fields['deposit_id']}: {error}") from None
     return fields
@@ -73,7 +75,8 @@ def _exposures_by_deposit(result: ScoreResult, wanted: list[int]) -> dict[int, l
     evidence = {(e["deposit_id"], e["category"], e["hop"]): e for e in result.evidence}
     out: dict[int, list[dict]] = {}
     for d, deposit_id, category, hop, share, usd in zip(result.exposures.deposit[rows].tolist(), *columns):
-        out.setdefault(d, []).append(dict(category=category, hop=hop, share=Decimal(share), usd=Decimal(usd),
+        out.setdefault(d, []).append(dict(category=category, hop=hop, share=Decimal(share) if share else None,
+                                          usd=Decimal(usd) if usd else None,
                                           evidence=evidence.get((deposit_id, category, hop), {})))
     return out
 

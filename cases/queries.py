@@ -29,7 +29,7 @@ class QueueRow:
     tracking_number: str
     status: str
     customer_id: str
-    usd_value: Decimal
+    usd_value: Decimal | None
     categories: list[str]
     min_hop: int
     assignee: str | None

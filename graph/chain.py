@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -15,6 +16,8 @@ from graph.errors import ChainError
 RETRYABLE_CODES = {-32005, -32603, 429}
 """Limit exceeded, internal error, too many requests: worth another try."""
 MISSING_METHOD = -32601
+TOO_LARGE = re.compile(r"more than|block range|range (is )?too|too (many|large|wide)|size exceed|limited to", re.I)
+"""How providers word a log query that asks for too much (e.g. -32005 'query returned more than 10000 results')."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class Backoff:
 
 class MethodMissing(ChainError):
     """The node does not offer a JSON-RPC method (the caller may fall back to another)."""
+
+
+class RangeTooLarge(ChainError):
+    """The node refuses a log query as too large (too many results or blocks): ask for less."""
 
 
 class NodeUnavailable(ChainError):
@@ -104,6 +111,8 @@ def _result(answer: dict, method: str) -> Any:
         code = error.get("code")
         if code == MISSING_METHOD:
             raise MethodMissing(f"the node does not offer {method}")
+        if method == "eth_getLogs" and TOO_LARGE.search(str(error.get("message", ""))):
+            raise RangeTooLarge(f"{method}: {error.get('message')} ({code})")
         if code in RETRYABLE_CODES:
             raise _Retryable(f"{method}: {error.get('message')} ({code})")
         raise ChainError(f"{method}: the node refused: {error.get('message')} ({code})")

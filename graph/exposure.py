@@ -8,6 +8,12 @@ order key k, as of T:
   flagged_c = the part from senders flagged with c at T; haircut share = flagged_c / total,
   poison share = 1 when flagged_c > 0; usd = v * share.
 Shares are kept as exact fractions (numerator, denominator) of integer micro-dollars.
+
+Unknown USD values (transfers or deposits without a price) are never taken as zero: funding
+of unknown value is counted and reported beside each hop-2 exposure (`unpriced_total`,
+`unpriced_flagged`), a flagged sender whose only funding has no price still yields an
+exposure (its share is then unknown), and a deposit without a price has an unknown USD
+exposure (`value_known`). Shares and totals are over the priced transfers.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class FlagView:
     rows: list[np.ndarray]
     """rows[c]: sorted index rows whose sender is flagged with category c."""
     cum: list[np.ndarray]
+    cum_unpriced: list[np.ndarray]
+    """Running count of unknown-value rows among rows[c]."""
     any_rows: np.ndarray
     lists: dict[tuple[str, str], tuple[str, ...]]
     """(address, category) -> the sources (list names) that flag it at this time."""
@@ -70,7 +78,7 @@ class FlagView:
         row_bits = by_id[index.source]
         rows = [np.flatnonzero(row_bits & np.uint64(1 << i)) for i in range(len(names))]
         return cls(names, as_of, unique_arr, unique_bits, rows, [running_sum(index.usd[r]) for r in rows],
-                   np.flatnonzero(row_bits), {key: tuple(sorted(v)) for key, v in lists.items()})
+                   [running_sum(index.unpriced[r].astype(np.int64)) for r in rows], np.flatnonzero(row_bits), {key: tuple(sorted(v)) for key, v in lists.items()})
 
     def bits_of(self, addresses: pa.Array) -> np.ndarray:
         """Category bits of each address as of this view's time (0 when not flagged)."""
@@ -86,6 +94,11 @@ class FlagView:
         rows, cum = self.rows[c], self.cum[c]
         return cum[np.searchsorted(rows, hi)] - cum[np.searchsorted(rows, lo)]
 
+    def unpriced_in(self, c: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        """How many transfers of unknown value came from category-c senders in index rows [lo, hi)."""
+        rows, cum = self.rows[c], self.cum_unpriced[c]
+        return cum[np.searchsorted(rows, hi)] - cum[np.searchsorted(rows, lo)]
+
 
 @dataclass
 class Exposures:
@@ -99,7 +112,7 @@ class Exposures:
     category: np.ndarray
     hop: np.ndarray
     value: np.ndarray
-    """The deposit's USD value."""
+    """The deposit's USD value (0 when unknown, see value_known)."""
     flagged: np.ndarray
     """Flagged USD behind the exposure (hop 1: the deposit's value)."""
     total: np.ndarray
@@ -107,8 +120,15 @@ class Exposures:
     lo: np.ndarray
     hi: np.ndarray
     """Index rows [lo, hi) of the sender's funding that counted (hop 2)."""
+    unpriced_total: np.ndarray
+    """Transfers of unknown USD value in that funding (hop 2; 0 at hop 1)."""
+    unpriced_flagged: np.ndarray
+    """Of them, those from senders flagged with the category."""
+    value_known: np.ndarray
+    """Whether the deposit's USD value is known."""
 
-    COLUMNS = ("deposit", "category", "hop", "value", "flagged", "total", "lo", "hi")
+    COLUMNS = ("deposit", "category", "hop", "value", "flagged", "total", "lo", "hi",
+               "unpriced_total", "unpriced_flagged", "value_known")
 
     def __len__(self) -> int:
         return len(self.deposit)
@@ -123,6 +143,20 @@ class Exposures:
         """Denominator of the exact share: total USD under haircut at hop 2, else 1."""
         return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
 
+    @property
+    def share_known(self) -> np.ndarray:
+        """Whether the share is known: not when all the funding behind a haircut share has no price."""
+        return self.share_den > 0
+
+    @property
+    def usd_known(self) -> np.ndarray:
+        """Whether the exposure's USD is known (deposit value and share both known)."""
+        return self.value_known & self.share_known
+
+    @property
+    def incomplete(self) -> np.ndarray:
+        """Exposures with something unknown that could raise them: an unpriced deposit or flagged funding."""
+        return ~self.value_known | (self.unpriced_flagged > 0)
     def take(self, rows: np.ndarray) -> "Exposures":
         """The exposures at `rows` (positions), in that order."""
         return Exposures(self.categories, self.method, self.lookback,
@@ -132,7 +166,8 @@ class Exposures:
     def concat(parts: list["Exposures"], categories: list[str], method: str, lookback: int | None) -> "Exposures":
         """Join per-chunk results whose deposit numbers are already global."""
         if not parts:
-            return Exposures(categories, method, lookback, *[np.empty(0, dtype=np.int64) for _ in Exposures.COLUMNS])
+            return Exposures(categories, method, lookback, *[np.empty(0, dtype=bool if n == "value_known" else np.int64)
+                                                             for n in Exposures.COLUMNS])
         return Exposures(categories, method, lookback, *[np.concatenate([getattr(p, n) for p in parts])
                                                          for n in Exposures.COLUMNS])
 
@@ -159,37 +194,48 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     candidates, lo, hi = candidates[any_flag], lo[any_flag], hi[any_flag]
     # One row per deposit and a column per (hop, category): its non-zero cells, read in
     # row-major order, are the exposures already in (deposit, hop, category) order.
+    # `unknown` counts, per hop-2 cell, the flagged transfers whose USD value is unknown.
     cells = np.zeros((n, 2 * k), dtype=np.int64)
+    unknown = np.zeros((n, 2 * k), dtype=np.int64)
+    any_unknown = bool(index.cum_unpriced[-1])
     for c in range(k):
         cells[:, c] = ((sender_bits >> np.uint64(c)) & np.uint64(1)).astype(bool)
         if len(flags.rows[c]) and len(candidates):
             cells[candidates, k + c] = flags.flagged_in(c, lo, hi)
-    total, first, last = (np.zeros(n, dtype=np.int64) for _ in range(3))
+            if any_unknown:
+                unknown[candidates, k + c] = flags.unpriced_in(c, lo, hi)
+    total, first, last, unknown_total = (np.zeros(n, dtype=np.int64) for _ in range(4))
     total[candidates] = index.cum_usd[hi] - index.cum_usd[lo]
+    unknown_total[candidates] = index.cum_unpriced[hi] - index.cum_unpriced[lo]
     first[candidates], last[candidates] = lo, hi
     if lookback is not None and len(candidates):
         unordered = np.flatnonzero(index.time_unordered(senders[candidates]))
         for i in unordered:  # times out of block order: apply the window row by row
-            _window_by_rows(index, flags, cells, total, int(candidates[i]), int(lo[i]), int(hi[i]),
+            _window_by_rows(index, flags, (cells, unknown), (total, unknown_total), int(candidates[i]),
+                            int(lo[i]), int(hi[i]),
                             int(window_start(deposits.timestamp[candidates[i]:candidates[i] + 1], lookback)[0]))
-    d, column = np.nonzero(cells)
+    d, column = np.nonzero(cells | unknown)
     hop = 1 + (column >= k)
     value = deposits.usd_micro[d]
     direct = hop == 1
     return Exposures(flags.categories, method, lookback, d + offset, column % k, hop, value,
                      np.where(direct, value, cells[d, column]), np.where(direct, value, total[d]),
-                     np.where(direct, 0, first[d]), np.where(direct, 0, last[d]))
+                     np.where(direct, 0, first[d]), np.where(direct, 0, last[d]),
+                     np.where(direct, 0, unknown_total[d]), unknown[d, column], ~deposits.unpriced[d])
 
 
-def _window_by_rows(index: InboundIndex, flags: FlagView, cells: np.ndarray, total: np.ndarray, d: int,
-                    lo: int, hi: int, start: int) -> None:
-    """Set deposit d's hop-2 total and flagged cells from the rows in [lo, hi) at or after `start`."""
+def _window_by_rows(index: InboundIndex, flags: FlagView, cells: tuple[np.ndarray, np.ndarray],
+                    totals: tuple[np.ndarray, np.ndarray], d: int, lo: int, hi: int, start: int) -> None:
+    """Set deposit d's hop-2 totals and flagged cells (USD, unknown count) from rows [lo, hi) at or after `start`."""
     k = len(flags.categories)
     inside = index.timestamp[lo:hi] >= start
-    total[d] = int(index.usd[lo:hi][inside].sum())
+    totals[0][d] = int(index.usd[lo:hi][inside].sum())
+    totals[1][d] = int(index.unpriced[lo:hi][inside].sum())
     for c in range(k):
         rows = flags.rows[c][np.searchsorted(flags.rows[c], lo):np.searchsorted(flags.rows[c], hi)]
-        cells[d, k + c] = int(index.usd[rows[index.timestamp[rows] >= start]].sum())
+        rows = rows[index.timestamp[rows] >= start]
+        cells[0][d, k + c] = int(index.usd[rows].sum())
+        cells[1][d, k + c] = int(index.unpriced[rows].sum())
 
 
 def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Services | None = None,

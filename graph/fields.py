@@ -19,6 +19,7 @@ from graph.times import MICRO, parse_time
 
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _SIMPLE_DECIMAL = r"^\+?[0-9]{1,9}(\.[0-9]{0,6})?$"  # parsed exactly through float64
+_ZERO = r"^\+?(0+(\.0*)?|\.0+)([eE][+-]?[0-9]+)?$"
 _UNSIGNED = r"^[0-9]{1,18}$"
 _UNIX = r"^[0-9]{9,12}$"  # 1973 to 33658; shorter digit strings are read as ISO-8601 ("20240101")
 _ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
@@ -236,6 +237,17 @@ def micro_usd(column: pa.Array, name: str, optional: bool = False) -> Parsed:
     if optional:
         return Parsed((values, empty), _rows(bad), describe)
     return Parsed(values, _rows(bad), describe)
+
+
+def unpriced(usd: Parsed, amount: Parsed) -> tuple[np.ndarray, np.ndarray]:
+    """(micro-dollars, unknown) from an optional `micro_usd` and its row's `amounts`.
+
+    A value is unknown when usd_value is empty and the amount is not zero: a zero amount
+    is worth nothing whatever its price.
+    """
+    values, empty = usd.values
+    zero = _mask(pc.match_substring_regex(_trimmed(amount.values), _ZERO))
+    return values, empty & ~zero
 
 
 def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:

@@ -2,7 +2,8 @@
 
 Rows are sorted by (receiver, order) and carry running sums of USD, so the value an address
 received in any order range is two binary searches and a subtraction. Zero-value and
-self-transfers are left out: they never count (DESIGN.md, "Exposure").
+self-transfers are left out: they never count (DESIGN.md, "Exposure"). Transfers whose USD
+value is unknown are kept, with USD 0 and a running count, so that they are reported.
 
 Running sums are int64 micro-dollars and may wrap around over the whole table; a difference
 inside one address's rows is still exact, because each address's inbound total is checked to
@@ -46,6 +47,10 @@ class InboundIndex:
     source: np.ndarray
     usd: np.ndarray
     cum_usd: np.ndarray
+    unpriced: np.ndarray
+    """Whether each row's USD value is unknown (its usd is then 0)."""
+    cum_unpriced: np.ndarray
+    """Running count of unknown-value rows, like cum_usd."""
     row: np.ndarray
     """The row of each indexed transfer in the transfers it was built from."""
     timestamp: np.ndarray
@@ -60,7 +65,7 @@ class InboundIndex:
     def build(cls, transfers: Transfers) -> "InboundIndex":
         """Index `transfers` by receiver; raises GraphError if one address's inbound USD overflows."""
         src, dst, dictionary = transfers.src, transfers.dst, transfers.addresses
-        keep = np.flatnonzero((transfers.usd_micro > 0) & (src != dst))
+        keep = np.flatnonzero(((transfers.usd_micro > 0) | transfers.unpriced) & (src != dst))
         order = transfers.order[keep]
         if len(order) and np.any(order[1:] < order[:-1]):  # files in chain order skip this sort
             by_order = np.argsort(order, kind="stable")
@@ -77,6 +82,7 @@ class InboundIndex:
         segment = np.zeros(n_addresses + 1, dtype=np.int64)
         np.cumsum(counts, out=segment[1:])
         usd = transfers.usd_micro[rows]
+        unpriced = transfers.unpriced[rows]
         totals = np.add.reduceat(usd.astype(np.float64), segment[:-1][counts > 0]) if len(usd) else usd
         if len(totals) and totals.max() >= _INT64_SAFE:
             worst = np.flatnonzero(counts > 0)[int(np.argmax(totals))]
@@ -90,6 +96,8 @@ class InboundIndex:
             source=src[rows],
             usd=usd,
             cum_usd=running_sum(usd),
+            unpriced=unpriced,
+            cum_unpriced=running_sum(unpriced.astype(np.int64)),
             row=rows.astype(np.int64),
             timestamp=transfers.timestamp[rows],
             tx_hash=transfers.tx_hash,

@@ -11,9 +11,9 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 """keccak256("Transfer(address,address,uint256)")."""
@@ -42,8 +42,7 @@ def _topic_address(topic: str) -> str | None:
     return "0x" + body[24:].lower()
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """One transfer, as the transfers file holds it (usd_value None when no price is known)."""
 
     tx_hash: str
@@ -110,16 +109,16 @@ def token_rows(logs: list[dict], stamps: dict[int, int], decimals: dict[str, int
 
 def priced(rows: list[Row], prices: dict[tuple[str, date], Decimal]) -> list[Row]:
     """Rows with usd_value = amount x the asset's price on the transfer's UTC day, where the table has one."""
-    out = []
-    for row in rows:
-        day = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).date()
-        price = prices.get((row.asset, day))
-        if price is None:
-            out.append(row)
-            continue
-        with localcontext() as exact:
-            exact.prec = 200
-            out.append(replace(row, usd_value=row.amount * price))
+    out: list[Row] = []
+    days: dict[int, date] = {}  # a block's rows share its time
+    with localcontext() as exact:
+        exact.prec = 200
+        for row in rows:
+            day = days.get(row.timestamp)
+            if day is None:
+                day = days[row.timestamp] = datetime.fromtimestamp(row.timestamp, tz=timezone.utc).date()
+            price = prices.get((row.asset, day))
+            out.append(row if price is None else row._replace(usd_value=row.amount * price))
     return out
 
 
@@ -136,5 +135,5 @@ def ordered(rows: list[Row]) -> list[Row]:
     for row in sorted(rows, key=lambda r: (r.block_number, r.position)):
         count = count + 1 if row.block_number == block else 0
         block = row.block_number
-        out.append(replace(row, position=count))
+        out.append(row._replace(position=count))
     return out

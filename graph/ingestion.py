@@ -12,16 +12,16 @@ agrees with is the fork point, rows after it are cut, and ingestion resumes ther
 from __future__ import annotations
 
 import csv
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable
 
-from graph.chain import MethodMissing, Node, NodeUnavailable
+from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
 from graph.errors import ChainError, InputError, Problem, ReorgTooDeep
 from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows, transfer_log
 
@@ -31,6 +31,8 @@ REREADS = 20
 """How many times in a row a batch may be read again (node behind, reorganising) before giving up."""
 UNSAFE = set(',"\r\n')
 DECIMALS_CALL = "0x313ce567"
+WORKERS = 4
+"""Requests for one batch's blocks in flight at once: a node answers them in parallel."""
 
 
 @dataclass
@@ -51,7 +53,7 @@ class Checkpoint:
     def save(self, path: Path) -> None:
         partial = path.with_name(path.name + ".partial")
         with partial.open("w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle)
+            json.dump(vars(self), handle)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(path)
@@ -132,14 +134,18 @@ class Ingestion:
     def __init__(self, node: Node, out: Path, checkpoint: Path, from_block: int, confirmations: int = 12,
                  batch: int = 100, expected_chain: int | None = None,
                  prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | None = None,
-                 deposit_addresses: dict[str, str] | None = None) -> None:
+                 deposit_addresses: dict[str, str] | None = None, workers: int = WORKERS) -> None:
         self.node, self.out, self.checkpoint_path = node, out, checkpoint
         self.confirmations, self.batch, self.prices = confirmations, batch, prices or {}
         self.addresses = deposit_addresses or {}
+        self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=2)
-        self._ahead: tuple[list[int], object] | None = None
+        self._fetchers = ThreadPoolExecutor(max_workers=self.workers)
+        self._ahead: tuple[list[int], Future] | None = None
         self.reorgs = 0
         """Reorganisations repaired by this object so far."""
+        self.low_water: list[int] | None = None
+        """The shortest each output has been cut to by a repair since the caller last reset this to None."""
         self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
@@ -181,43 +187,57 @@ class Ingestion:
         if first > last:
             return 0, 0
         numbers = list(range(first, min(first + self.batch, last + 1)))
-        blocks = self._blocks(numbers)
+        current = self._take_ahead(numbers) or self._pool.submit(self._read, numbers)
         ahead = list(range(numbers[-1] + 1, min(numbers[-1] + 1 + self.batch, last + 1)))
-        if ahead:  # the next batch's blocks come while this one's receipts and logs are read
-            self._ahead = (ahead, self._pool.submit(self._fetch_blocks, ahead))
-        if any(block is None for block in blocks):
+        if ahead:  # the next batch is read while this one is checked and written
+            self._ahead = (ahead, self._pool.submit(self._read, ahead))
+        blocks, read = current.result()
+        if read is None:
             raise _Reread(f"block {numbers[blocks.index(None)]} is not available from the node")
         if self.state.recent and blocks[0]["parentHash"] != self.state.recent[-1][1]:
+            self._ahead = None
             self._repair()
             return 0, 0
         for before, after in zip(blocks, blocks[1:]):
             if after["parentHash"] != before["hash"]:
                 raise _Reread(f"block {int(after['number'], 16)} does not follow the block before it (reorganising)")
-        rows = self._rows(blocks)
+        rows = self._rows(blocks, *read)
         self._append(blocks, rows)
         return len(blocks), len(rows)
 
-    def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
-        return self.node.batch("eth_getBlockByNumber", [[hex(n), True] for n in numbers])
-
-    def _blocks(self, numbers: list[int]) -> list[dict]:
-        """The blocks, from the read started ahead of time when it asked for these numbers."""
+    def _take_ahead(self, numbers: list[int]) -> Future | None:
+        """The read started ahead of time, when it asked for these numbers."""
         ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == numbers:
-            return ahead[1].result()
-        return self._fetch_blocks(numbers)
+        return ahead[1] if ahead is not None and ahead[0] == numbers else None
+
+    def _read(self, numbers: list[int]) -> tuple[list[dict], tuple | None]:
+        """The blocks, then their receipts and Transfer logs at once; (blocks, None) if a block is missing."""
+        blocks = self._fetch_blocks(numbers)
+        if any(block is None for block in blocks):
+            return blocks, None
+        logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
+        statuses, created = self._receipts(blocks)
+        return blocks, (statuses, created, logs.result())
+
+    def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
+        """The blocks with their transactions, in `workers` batched requests sent at once."""
+        size = -(-len(numbers) // self.workers)
+        parts = [numbers[i:i + size] for i in range(0, len(numbers), size)]
+        asked = [self._fetchers.submit(self.node.batch, "eth_getBlockByNumber", [[hex(n), True] for n in part])
+                 for part in parts[1:]]
+        blocks = self.node.batch("eth_getBlockByNumber", [[hex(n), True] for n in parts[0]])
+        for future in asked:
+            blocks += future.result()
+        return blocks
 
     def close(self) -> None:
         """Stop the background reader."""
         self._ahead = None
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._fetchers.shutdown(wait=True, cancel_futures=True)
 
-    def _rows(self, blocks: list[dict]) -> list[Row]:
-        first, last = int(blocks[0]["number"], 16), int(blocks[-1]["number"], 16)
-        asked = self._pool.submit(self.node.call, "eth_getLogs",  # the logs come while the receipts are read
-                                  [{"fromBlock": hex(first), "toBlock": hex(last), "topics": [TRANSFER_TOPIC]}])
-        statuses, created = self._receipts(blocks)
-        logs = asked.result()
+    def _rows(self, blocks: list[dict], statuses: dict[str, int], created: dict[str, str],
+              logs: list[dict]) -> list[Row]:
         hashes = {block["hash"] for block in blocks}
         if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
             raise _Reread("the node's logs and blocks disagree (reorganising while we read)")
@@ -226,6 +246,17 @@ class Ingestion:
         rows = [row for block in blocks for row in native_rows(block, statuses, created)]
         rows += token_rows(logs, stamps, self.state.decimals)
         return ordered(priced(rows, self.prices))
+
+    def _logs(self, first: int, last: int) -> list[dict]:
+        """Transfer logs of blocks first..last, asked for in halves whenever the node finds a range too large."""
+        try:
+            return self.node.call("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(last),
+                                                   "topics": [TRANSFER_TOPIC]}])
+        except RangeTooLarge:
+            if first == last:
+                raise
+            middle = (first + last) // 2
+            return self._logs(first, middle) + self._logs(middle + 1, last)
 
     def _receipts(self, blocks: list[dict]) -> tuple[dict[str, int], dict[str, str]]:
         try:
@@ -332,16 +363,21 @@ class Ingestion:
         self.state.next_block, self.state.offsets = next_block, list(offsets)
         self.state.save(self.checkpoint_path)
         self._truncate(offsets)
+        self.low_water = list(offsets) if self.low_water is None else [min(a, b) for a, b in zip(self.low_water, offsets)]
         self.reorgs += 1
 
-    def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None) -> Summary:
-        """Ingest until `to_block` (or the final head) is done."""
+    def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None,
+            keep_open: bool = False) -> Summary:
+        """Ingest until `to_block` (or the final head) is done; `keep_open` to run again later (then `close`)."""
         summary = Summary()
         rereads = 0
         try:
             return self._loop(to_block, progress, summary, rereads)
         finally:
-            self.close()
+            if keep_open:
+                self._ahead = None
+            else:
+                self.close()
 
     def _loop(self, to_block, progress, summary: Summary, rereads: int) -> Summary:
         while True:

@@ -27,6 +27,7 @@ class Transfers:
     """Value transfers, one row each: times in UTC microseconds, USD in micro-dollars.
 
     Senders and receivers are int32 codes into `addresses`, the distinct lowercase addresses.
+    `unpriced` marks transfers of a non-zero amount whose USD value is unknown (usd_micro 0).
     """
 
     tx_hash: pa.Array
@@ -38,6 +39,7 @@ class Transfers:
     addresses: pa.Array
     asset: pa.Array
     usd_micro: np.ndarray
+    unpriced: np.ndarray
 
     def __len__(self) -> int:
         return len(self.block)
@@ -57,7 +59,7 @@ class Transfers:
         picked = pa.array(rows)
         return Transfers(self.tx_hash.take(picked), self.block[rows], self.position[rows], self.timestamp[rows],
                          self.src[rows], self.dst[rows], self.addresses, self.asset.take(picked),
-                         self.usd_micro[rows])
+                         self.usd_micro[rows], self.unpriced[rows])
 
     @property
     def order(self) -> np.ndarray:
@@ -67,7 +69,7 @@ class Transfers:
 
 @dataclass
 class Deposits:
-    """Deposits to score, in file order."""
+    """Deposits to score, in file order; `unpriced` marks those whose USD value is unknown (usd_micro 0)."""
 
     deposit_id: pa.Array
     tx_hash: pa.Array
@@ -80,6 +82,7 @@ class Deposits:
     asset: pa.Array
     amount: pa.Array
     usd_micro: np.ndarray
+    unpriced: np.ndarray
 
     def __len__(self) -> int:
         return len(self.block)

@@ -201,7 +201,10 @@ def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str, int]]:
 
 
 def read_transfers(path: str | Path) -> Transfers:
-    """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`."""
+    """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`.
+
+    An empty usd_value means the value is unknown (see `Transfers.unpriced`), never zero.
+    """
     raw = _read(Path(path), TRANSFER_COLUMNS)
     senders, receivers = _columns(raw, "from_address", "to_address")
     codes, (src, dst) = fields.encode_addresses({"from_address": senders, "to_address": receivers})
@@ -216,12 +219,13 @@ def read_transfers(path: str | Path) -> Transfers:
         src, dst,
         fields.required_text(asset, "asset"),
         fields.amounts(amount, "amount"),
-        fields.micro_usd(usd, "usd_value"),
+        fields.micro_usd(usd, "usd_value", optional=True),
     ]
     del tx, block, position, ts, asset, amount, usd
     _reject(raw, parsed)
-    tx, block, position, ts, _, _, asset, _, usd = (p.values for p in parsed)
-    return Transfers(tx, block, position, ts, codes.codes[0], codes.codes[1], codes.dictionary, asset, usd)
+    usd, unknown = fields.unpriced(parsed[8], parsed[7])
+    tx, block, position, ts, _, _, asset, _, _ = (p.values for p in parsed)
+    return Transfers(tx, block, position, ts, codes.codes[0], codes.codes[1], codes.dictionary, asset, usd, unknown)
 
 
 def read_deposits(path: str | Path) -> Deposits:
@@ -238,11 +242,12 @@ def read_deposits(path: str | Path) -> Deposits:
         fields.addresses(_column(raw, "to_address"), "to_address"),
         fields.required_text(_column(raw, "asset"), "asset"),
         fields.amounts(_column(raw, "amount"), "amount"),
-        fields.micro_usd(_column(raw, "usd_value"), "usd_value"),
+        fields.micro_usd(_column(raw, "usd_value"), "usd_value", optional=True),
     ]
     _reject(raw, parsed, _duplicates(parsed[0].values, "deposit_id"))
-    values = [p.values for p in parsed]
-    return Deposits(*values)
+    usd, unknown = fields.unpriced(parsed[10], parsed[9])
+    values = [p.values for p in parsed[:10]]
+    return Deposits(*values, usd, unknown)
 
 
 def read_flagged(path: str | Path) -> FlaggedWallets:

@@ -23,20 +23,25 @@ class ReferenceExposure:
     deposit: int
     category: str
     hop: int
-    share: Fraction
-    usd_micro: Fraction
+    share: Fraction | None
+    """None when unknown: all the funding behind a haircut share has no price."""
+    usd_micro: Fraction | None
+    """None when unknown: the deposit has no price, or the share is unknown."""
     flagged: int
     total: int
+    unpriced_total: int = 0
+    unpriced_flagged: int = 0
 
 
 def build_graph(transfers: Transfers) -> nx.MultiDiGraph:
-    """Every transfer as an edge from -> to, keyed by its row, with its order, time, USD and hash."""
+    """Every transfer as an edge from -> to, keyed by its row, with its order, time, USD (None if unknown) and hash."""
     graph = nx.MultiDiGraph()
     order = transfers.order
     rows = zip(transfers.from_address.to_pylist(), transfers.to_address.to_pylist(), order.tolist(),
-               transfers.timestamp.tolist(), transfers.usd_micro.tolist(), transfers.tx_hash.to_pylist())
-    for row, (u, v, k, t, usd, tx) in enumerate(rows):
-        graph.add_edge(u, v, key=row, order=k, time=t, usd=usd, tx=tx)
+               transfers.timestamp.tolist(), transfers.usd_micro.tolist(), transfers.unpriced.tolist(),
+               transfers.tx_hash.to_pylist())
+    for row, (u, v, k, t, usd, unknown, tx) in enumerate(rows):
+        graph.add_edge(u, v, key=row, order=k, time=t, usd=None if unknown else usd, tx=tx)
     return graph
 
 
@@ -56,7 +61,7 @@ def _inbound(graph: nx.MultiDiGraph, sender: str, order: int, time: int, lookbac
         return []
     out = []
     for u, _, data in graph.in_edges(sender, data=True):
-        if u == sender or data["usd"] <= 0 or data["order"] >= order:
+        if u == sender or data["usd"] == 0 or data["order"] >= order:
             continue
         if lookback is not None and data["time"] < time - lookback:
             continue
@@ -72,21 +77,32 @@ def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallet
     service_set = set(services.address.to_pylist()) if services is not None else set()
     order = order_keys(deposits.block, deposits.position)
     out: list[ReferenceExposure] = []
-    for d, (sender, value) in enumerate(zip(deposits.from_address.to_pylist(), deposits.usd_micro.tolist())):
+    values = [None if unknown else v for v, unknown in zip(deposits.usd_micro.tolist(), deposits.unpriced.tolist())]
+    for d, (sender, value) in enumerate(zip(deposits.from_address.to_pylist(), values)):
         for category in sorted(flags.get(sender, ())):
-            out.append(ReferenceExposure(d, category, 1, Fraction(1), Fraction(value), value, value))
+            usd = None if value is None else Fraction(value)
+            out.append(ReferenceExposure(d, category, 1, Fraction(1), usd, value or 0, value or 0))
         if sender in service_set:
             continue
         inbound = _inbound(graph, sender, int(order[d]), int(deposits.timestamp[d]), lookback)
-        total = sum(data["usd"] for _, data in inbound)
-        per_category: dict[str, int] = {}
+        total = sum(data["usd"] for _, data in inbound if data["usd"] is not None)
+        unknown_total = sum(data["usd"] is None for _, data in inbound)
+        per_category: dict[str, list[int]] = {}
         for u, data in inbound:
             for category in flags.get(u, ()):
-                per_category[category] = per_category.get(category, 0) + data["usd"]
+                cell = per_category.setdefault(category, [0, 0])
+                if data["usd"] is None:
+                    cell[1] += 1
+                else:
+                    cell[0] += data["usd"]
         for category in sorted(per_category):
-            flagged_usd = per_category[category]
-            share = Fraction(flagged_usd, total) if method == "haircut" else Fraction(1)
-            out.append(ReferenceExposure(d, category, 2, share, value * share, flagged_usd, total))
+            flagged_usd, unknown = per_category[category]
+            if method == "poison":
+                share: Fraction | None = Fraction(1)
+            else:
+                share = Fraction(flagged_usd, total) if total else None
+            usd = None if value is None or share is None else value * share
+            out.append(ReferenceExposure(d, category, 2, share, usd, flagged_usd, total, unknown_total, unknown))
     return out
 
 
@@ -97,15 +113,16 @@ def evidence(graph: nx.MultiDiGraph, deposits: Deposits, view: FlagView, exposur
     sender = deposits.from_address[d].as_py()
     order = int(order_keys(deposits.block[d:d + 1], deposits.position[d:d + 1])[0])
     if exposure.hop == 1:
-        contributions = [(sender, int(deposits.usd_micro[d]), order, deposits.tx_hash[d].as_py())]
+        contributions = [(sender, int(deposits.usd_micro[d]), order, deposits.tx_hash[d].as_py(),
+                          bool(deposits.unpriced[d]))]
     else:
         flagged = {a for (a, c) in view.lists if c == exposure.category}
-        contributions = [(u, data["usd"], data["order"], data["tx"])
+        contributions = [(u, data["usd"] or 0, data["order"], data["tx"], data["usd"] is None)
                          for u, data in _inbound(graph, sender, order, int(deposits.timestamp[d]), lookback)
                          if u in flagged]
     sources, count = rank_sources(exposure.category, view, contributions)
     return Evidence(deposits.deposit_id[d].as_py(), exposure.category, exposure.hop, exposure.flagged,
-                    exposure.total, sources, count, len(contributions))
+                    exposure.total, sources, count, len(contributions), sum(c[4] for c in contributions))
 
 
 def neighbourhood(graph: nx.MultiDiGraph, sender: str, order: int) -> nx.MultiDiGraph:

@@ -70,6 +70,8 @@ class ScoreRequest:
     evidence_out: Path | None = None
     since: int | None = None
     """Only deposits at or after this time (microseconds) are scored (re-screening)."""
+    first_row: int = 0
+    """Only the deposits from this row of the file on are scored (watching a growing file)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     loaded = _load(request, progress)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
+    if request.first_row:
+        deposits = deposits.slice(min(request.first_row, len(deposits)), len(deposits))
     if request.since is not None:
         deposits = deposits.take(np.flatnonzero(deposits.timestamp >= request.since))
     flagged: FlaggedWallets = loaded["flagged"]  # type: ignore[assignment]
@@ -190,6 +194,10 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     unknown = sorted(set(flagged.categories()) - known)
     if unknown:
         result.warnings.append(f"categories in the flagged list that the policy does not know: {', '.join(unknown)}")
+    incomplete = int(np.count_nonzero(exposures.incomplete))
+    if incomplete and not any(r.unpriced for r in policy.rules):
+        result.warnings.append(f"{incomplete} exposures involve values without a USD price and no rule of the policy"
+                               " has unpriced = true, so only rules with thresholds of 0 can act on them")
     if "*" not in covered:
         idle = sorted(set(flagged.categories()) - covered)
         if idle:
@@ -298,14 +306,21 @@ def write_table_csv(table: pa.Table, path: Path) -> None:
 
 
 def exposure_table(result: ScoreResult, rows: np.ndarray | None = None) -> pa.Table:
-    """deposit_id, category, hop, share, usd per exposure (or per exposure at `rows`), as exact decimal text."""
+    """deposit_id, category, hop, share, usd, unpriced_transfers, unpriced_flagged_transfers per exposure.
+
+    Share and USD are exact decimal text, empty when unknown (no price); the counts say how
+    many transfers of unknown value the funding (hop 2) and its flagged part hold.
+    """
     e = result.exposures if rows is None else result.exposures.take(rows)
+    den = np.where(e.share_known, e.share_den, 1)
     return pa.table({
         "deposit_id": result.deposits.deposit_id.take(pa.array(e.deposit)),
         "category": pa.array(np.array(e.categories, dtype=object)[e.category] if len(e) else [], pa.string()),
         "hop": pa.array(e.hop, pa.int64()),
-        "share": share_texts(e.share_num, e.share_den),
-        "usd": usd_texts(e.value, e.share_num, e.share_den),
+        "share": pc.if_else(pa.array(e.share_known), share_texts(e.share_num, den), ""),
+        "usd": pc.if_else(pa.array(e.usd_known), usd_texts(e.value, e.share_num, den), ""),
+        "unpriced_transfers": pa.array(e.unpriced_total, pa.int64()),
+        "unpriced_flagged_transfers": pa.array(e.unpriced_flagged, pa.int64()),
     })
 
 
@@ -316,7 +331,7 @@ def exposure_rows(result: ScoreResult) -> list[tuple]:
 
 
 def write_exposures(result: ScoreResult, path: Path) -> None:
-    """One row per exposure: deposit_id, category, hop, share, usd."""
+    """One row per exposure (see `exposure_table`)."""
     write_table_csv(exposure_table(result), path)
 
 

@@ -2,7 +2,8 @@
 
 Thresholds compare the exact values (fractions of integer micro-dollars), not rounded text:
 a vectorised float test settles every exposure that is clearly above or below a threshold,
-and the few within 1e-9 of it are settled with exact integers.
+and the few within 1e-9 of it are settled with exact integers. An unknown share or USD value
+passes no threshold above 0; `unpriced` rules catch those exposures instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fractions import Fraction
 import numpy as np
 
 from graph.exposure import Exposures
-from kyt.rules import SEVERITY, Policy
+from kyt.rules import SEVERITY, Policy, Rule
 
 DECISIONS = ("allow", "review", "freeze")
 _BAND = 1e-9
@@ -33,32 +34,78 @@ def at_least(num: np.ndarray, den: np.ndarray, threshold: Fraction) -> np.ndarra
     return out
 
 
+def _passes(num: np.ndarray, den: np.ndarray, value: np.ndarray, rule: Rule, value_known: np.ndarray) -> np.ndarray:
+    """Whether share num/den >= the rule's min_share and usd value * share >= its min_usd, exactly.
+
+    Rows whose value is not known pass the USD test (they are upper bounds, see `_possible`).
+    """
+    ok = at_least(num, den, rule.share_threshold)
+    # usd (dollars) = value * num / (den * 1e6); the products may exceed int64, so the
+    # exact comparison happens in Python for the rows near the threshold only.
+    usd = value.astype(np.float64) * (num.astype(np.float64) / den.astype(np.float64)) / 1e6
+    limit = float(rule.usd_threshold)
+    usd_ok = usd >= limit
+    if limit > 0:
+        for i in np.flatnonzero(np.abs(usd - limit) <= _BAND * max(limit, 1.0)):
+            exact = Fraction(int(value[i]) * int(num[i]), int(den[i]) * 1_000_000)
+            usd_ok[i] = exact >= rule.usd_threshold
+    else:
+        usd_ok[:] = True
+    return ok & (usd_ok | ~value_known)
+
+
+def _chosen(exposures: Exposures, rule: Rule) -> np.ndarray:
+    """The exposures of the rule's category (or any, for `*`) at its hop."""
+    chosen = exposures.hop == rule.hop
+    if rule.category != "*":
+        names = exposures.categories
+        chosen &= exposures.category == (names.index(rule.category) if rule.category in names else -1)
+    return chosen
+
+
+def _possible(exposures: Exposures, rule: Rule) -> np.ndarray:
+    """Incomplete exposures that the threshold rule could match once the unknown values are known.
+
+    Flagged funding of unknown value could make the share as large as 1; a deposit of unknown
+    value could be worth any amount.
+    """
+    out = np.zeros(len(exposures), dtype=bool)
+    rows = np.flatnonzero(_chosen(exposures, rule) & exposures.incomplete)
+    raised = exposures.unpriced_flagged[rows] > 0
+    num = np.where(raised, 1, exposures.share_num[rows])
+    den = np.where(raised, 1, exposures.share_den[rows])
+    out[rows] = _passes(num, den, exposures.value[rows], rule, exposures.value_known[rows])
+    return out
+
+
 def matches(exposures: Exposures, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """(exposure position, rule position) of every match, ordered by exposure then rule."""
+    """(exposure position, rule position) of every match, ordered by exposure then rule.
+
+    A threshold rule needs the share and USD it tests to be known (or its threshold to be 0).
+    An `unpriced` rule matches the incomplete exposures of its category and hop that some
+    threshold rule could match once the unknown values are known, so unknown is never zero.
+    """
     hits_e, hits_r = [], []
-    names = exposures.categories
+    thresholds = [rule for rule in policy.rules if not rule.unpriced]
+    possible: dict[str, np.ndarray] = {}
     for r, rule in enumerate(policy.rules):
-        chosen = exposures.hop == rule.hop
-        if rule.category != "*":
-            if rule.category not in names:
-                continue
-            chosen &= exposures.category == names.index(rule.category)
-        candidates = np.flatnonzero(chosen)
-        num, den = exposures.share_num[candidates], exposures.share_den[candidates]
-        ok = at_least(num, den, rule.share_threshold)
-        # usd (dollars) = value * num / (den * 1e6); the products may exceed int64, so the
-        # exact comparison happens in Python for the rows near the threshold only.
-        value = exposures.value[candidates]
-        usd = value.astype(np.float64) * (num.astype(np.float64) / den.astype(np.float64)) / 1e6
-        limit = float(rule.usd_threshold)
-        usd_ok = usd >= limit
-        if limit > 0:
-            for i in np.flatnonzero(np.abs(usd - limit) <= _BAND * max(limit, 1.0)):
-                exact = Fraction(int(value[i]) * int(num[i]), int(den[i]) * 1_000_000)
-                usd_ok[i] = exact >= rule.usd_threshold
+        chosen = _chosen(exposures, rule)
+        if rule.unpriced:
+            if rule.id not in possible:
+                possible[rule.id] = np.zeros(len(exposures), dtype=bool)
+                for other in thresholds:
+                    if other.hop == rule.hop and ("*" in (rule.category, other.category)
+                                                  or other.category == rule.category):
+                        possible[rule.id] |= _possible(exposures, other)
+            picked = np.flatnonzero(chosen & possible[rule.id])
         else:
-            usd_ok[:] = True
-        picked = candidates[ok & usd_ok]
+            known = (exposures.share_known | (rule.share_threshold == 0)) \
+                & (exposures.usd_known | (rule.usd_threshold == 0))
+            candidates = np.flatnonzero(chosen & known)
+            num, den = exposures.share_num[candidates], exposures.share_den[candidates]
+            den = np.where(den == 0, 1, den)  # an unknown share, reaching here only under thresholds of 0
+            picked = candidates[_passes(num, den, exposures.value[candidates], rule,
+                                        np.ones(len(candidates), dtype=bool))]
         hits_e.append(picked)
         hits_r.append(np.full(len(picked), r))
     if not hits_e:

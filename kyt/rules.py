@@ -1,7 +1,9 @@
 """Risk rules as data: the TOML rules file, its validation, and the shipped default policy.
 
 A rule matches an exposure of its category (or `*`) at its hop when share >= min_share and
-usd >= min_usd, compared exactly (see kyt.decide).
+usd >= min_usd, compared exactly (see kyt.decide). An unknown share or USD value (no price)
+never passes a threshold above 0; rules with `unpriced = true` match exactly those exposures
+where something unknown could raise them, so that unknown is never read as zero.
 
 >>> policy = default_policy()
 >>> policy.rule("sanctions-direct").action
@@ -29,7 +31,7 @@ CATEGORIES = ("sanctions", "stolen_funds", "scam", "mixer", "ransomware", "darkn
 
 ACTIONS = ("review", "freeze")
 SEVERITY = {"allow": 0, "review": 1, "freeze": 2}
-RULE_KEYS = ("id", "description", "category", "hop", "min_share", "min_usd", "action")
+RULE_KEYS = ("id", "description", "category", "hop", "min_share", "min_usd", "action", "unpriced")
 REQUIRED_RULE_KEYS = ("id", "category", "hop", "min_share", "min_usd", "action")
 POLICY_KEYS = ("name", "version", "description", "categories", "rules")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -47,6 +49,8 @@ class Rule:
     min_share: Decimal
     min_usd: Decimal
     action: str
+    unpriced: bool = False
+    """Matches exposures whose deposit or flagged funding has no known USD value, instead of thresholds."""
 
     @property
     def share_threshold(self) -> Fraction:
@@ -78,7 +82,8 @@ class Policy:
     def digest(self) -> str:
         """sha256 of the policy's canonical JSON: changes whenever any rule or threshold does."""
         body = {"name": self.name, "version": self.version, "categories": list(self.categories),
-                "rules": [{k: str(v) for k, v in asdict(r).items() if k != "description"} for r in self.rules]}
+                "rules": [{k: str(v) for k, v in asdict(r).items() if k != "description" and not (k == "unpriced" and not v)}
+                          for r in self.rules]}
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -122,9 +127,15 @@ def _rule(raw: dict, where: str, categories: set[str], problems: list[str]) -> R
         problems.append(f"{where}: min_usd must be a number of USD, 0 or more, not {raw['min_usd']!r}")
     if not isinstance(raw["action"], str) or raw["action"] not in ACTIONS:
         problems.append(f"{where}: unknown action {raw['action']!r}; allowed: {', '.join(ACTIONS)}")
+    unpriced = raw.get("unpriced", False)
+    if not isinstance(unpriced, bool):
+        problems.append(f"{where}: unpriced must be true or false, not {unpriced!r}")
+    elif unpriced and (share or usd):
+        problems.append(f"{where}: a rule with unpriced = true matches unknown values, so min_share and min_usd"
+                        " must be 0")
     if len(problems) > start:
         return None
-    return Rule(raw["id"], description.strip(), category, raw["hop"], share, usd, raw["action"])
+    return Rule(raw["id"], description.strip(), category, raw["hop"], share, usd, raw["action"], unpriced)
 
 
 def parse_policy(text: str, path: str = "<rules>") -> Policy:

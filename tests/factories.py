@@ -17,25 +17,27 @@ def addr(n: int) -> str:
 
 
 def transfers(rows: list[tuple]) -> Transfers:
-    """Transfers from (src, dst, block, position, usd[, time_s[, tx]]) with src/dst as numbers."""
+    """Transfers from (src, dst, block, position, usd[, time_s[, tx]]) with src/dst as numbers; usd None = unknown."""
     src, dst, block, position, usd, ts, tx = [], [], [], [], [], [], []
+    unknown = [row[4] is None for row in rows]
     for i, row in enumerate(rows):
         s, d, b, p, u = row[:5]
         src.append(addr(s))
         dst.append(addr(d))
         block.append(b)
         position.append(p)
-        usd.append(round(u * MICRO))
+        usd.append(0 if u is None else round(u * MICRO))
         ts.append((row[5] if len(row) > 5 else b * 12) * MICRO)
         tx.append(row[6] if len(row) > 6 else f"0xt{i}")
     codes, _ = encode_addresses({"from": pa.array(src, pa.string()), "to": pa.array(dst, pa.string())})
     return Transfers(pa.array(tx, pa.string()), np.array(block, dtype=np.int64), np.array(position, dtype=np.int64),
                      np.array(ts, dtype=np.int64), codes.codes[0], codes.codes[1], codes.dictionary,
-                     pa.array(["ETH"] * len(rows), pa.string()), np.array(usd, dtype=np.int64))
+                     pa.array(["ETH"] * len(rows), pa.string()), np.array(usd, dtype=np.int64),
+                     np.array(unknown, dtype=bool))
 
 
 def deposits(rows: list[tuple]) -> Deposits:
-    """Deposits from (sender, block, position, usd[, time_s]) with the sender as a number."""
+    """Deposits from (sender, block, position, usd[, time_s]) with the sender as a number; usd None = unknown."""
     n = len(rows)
     return Deposits(
         deposit_id=pa.array([f"d{i}" for i in range(n)], pa.string()),
@@ -48,7 +50,8 @@ def deposits(rows: list[tuple]) -> Deposits:
         to_address=pa.array([addr(999_999)] * n, pa.string()),
         asset=pa.array(["ETH"] * n, pa.string()),
         amount=pa.array(["1"] * n, pa.string()),
-        usd_micro=np.array([round(r[3] * MICRO) for r in rows], dtype=np.int64),
+        usd_micro=np.array([0 if r[3] is None else round(r[3] * MICRO) for r in rows], dtype=np.int64),
+        unpriced=np.array([r[3] is None for r in rows], dtype=bool),
     )
 
 

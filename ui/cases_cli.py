@@ -121,7 +121,8 @@ def list_cases(
     table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)",
                   "overdue")
     for row in found.rows:
-        table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id, str(row.usd_value),
+        table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id,
+                      "unknown" if row.usd_value is None else str(row.usd_value),
                       ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at),
                       ", ".join(row.overdue))
     out.print(table)
@@ -142,7 +143,7 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
         return
     case = detail.case
     out.print(f"case {case.id} ({case.tracking_number}): {case.status}, version {case.version}", highlight=False)
-    out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} (${case.usd_value}) "
+    out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} ({'USD unknown' if case.usd_value is None else f'${case.usd_value}'}) "
               f"from {case.from_address} at {_when(case.deposit_time)}", highlight=False)
     out.print(f"decision {case.decision} by {', '.join(case.rule_ids)}; snapshot {case.snapshot_id}", highlight=False)
     for e in detail.exposures:

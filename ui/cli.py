@@ -24,6 +24,7 @@ from kyt.rules import default_policy, load_policy
 from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
 from ui.ingest_cli import ingest_command
+from ui.watch_cli import watch_command
 from ui.reply_cli import reply_app, report_app
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ app.add_typer(deadlines_app, name="deadlines")
 app.add_typer(reply_app, name="reply")
 app.add_typer(report_app, name="report")
 app.command("ingest")(ingest_command)
+app.command("watch")(watch_command)
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)

@@ -21,7 +21,8 @@ def ingest_command(
     out: Path = typer.Option(..., help="Transfers CSV to write (appended to across runs)."),
     checkpoint: Optional[Path] = typer.Option(None, help="Checkpoint file (default: OUT.checkpoint.json)."),
     confirmations: int = typer.Option(12, min=0, help="Blocks are final this many blocks below the head."),
-    batch: int = typer.Option(100, min=1, max=2000, help="Blocks per batched request."),
+    batch: int = typer.Option(100, min=1, max=2000, help="Blocks per batch (one checkpoint per batch)."),
+    workers: int = typer.Option(4, min=1, max=32, help="Requests for a batch's blocks sent at once."),
     chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
     prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
     deposit_addresses: Optional[Path] = typer.Option(None, help="The platform's deposit addresses (address, customer_id)."),
@@ -45,7 +46,7 @@ def ingest_command(
         table = load_prices(prices) if prices else None
         addresses = load_deposit_addresses(deposit_addresses) if deposit_addresses else None
         job = Ingestion(Node(rpc), out, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
-                        confirmations, batch, chain_id, table, deposits_out, addresses)
+                        confirmations, batch, chain_id, table, deposits_out, addresses, workers)
         summary = job.run(to_block, show)
     except HANDLED as error:
         err.print(render(error), markup=False, highlight=False)

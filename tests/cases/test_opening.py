@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,13 +26,16 @@ FLAGGED = Path(__file__).resolve().parents[2] / "fixtures" / "lists" / "flagged.
 def test_opening_twice_gives_the_same_cases_and_the_reviews_become_alerts(store, scenario_result):
     first = open_cases(store, scenario_result, NOW)
     again = open_cases(store, scenario_result, NOW)
-    assert (first.opened, first.existing, first.alerts) == (5, 0, 3)
+    assert (first.opened, first.existing, first.alerts) == (5, 0, 5)
     assert (again.opened, again.existing, again.alerts) == (0, 5, 0)
     assert again.case_ids == first.case_ids
     with store.engine.connect() as connection:
         alerts = connection.execute(sa.text("SELECT deposit_id FROM alerts ORDER BY deposit_id")).scalars().all()
-    assert alerts == ["D-1006", "D-1007", "D-1009"]
-    assert queries.verify_audit(store, "ada").checked == len(PEOPLE_EVENTS) + 5 + 3  # users, cases, alerts
+    assert alerts == ["D-1006", "D-1007", "D-1009", "D-1015", "D-1016"]
+    with store.engine.connect() as connection:  # a deposit without a price keeps an unknown value, not $0
+        values = dict(connection.execute(sa.text("SELECT deposit_id, usd_value FROM alerts")).all())
+    assert values["D-1016"] is None and values["D-1015"] is not None
+    assert queries.verify_audit(store, "ada").checked == len(PEOPLE_EVENTS) + 5 + 5  # users, cases, alerts
 
 
 PEOPLE_EVENTS = range(6)  # one user.add event per person of the fixture
@@ -112,3 +116,44 @@ def test_two_runs_at_once_open_each_case_once(store, tmp_path):
     ids = [sorted(line.split(",")[-1] for line in (tmp_path / f"out{i}.csv").read_text().splitlines()[1:])
            for i in range(2)]
     assert ids[0] == ids[1]  # both runs report the same case for each deposit
+
+
+STRICT = """
+[[rules]]
+id = "sanctions-any-hop"
+description = "Any sanctions exposure, whatever its value."
+category = "sanctions"
+hop = 1
+min_share = 0
+min_usd = 0
+action = "freeze"
+
+[[rules]]
+id = "sanctions-indirect-any"
+description = "Any indirect sanctions exposure, whatever its value."
+category = "sanctions"
+hop = 2
+min_share = 0
+min_usd = 0
+action = "freeze"
+"""
+
+
+def test_a_case_of_unknown_value_keeps_it_unknown(store, tmp_path):
+    from graph.times import parse_time
+    from kyt import batch
+
+    fixtures = Path(__file__).resolve().parents[2] / "fixtures"
+    rules = tmp_path / "strict.toml"
+    rules.write_text(STRICT)
+    result = batch.run(batch.ScoreRequest(
+        fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv", FLAGGED,
+        parse_time("2026-11-20"), fixtures / "lists" / "services.csv", rules=rules), open_cases=lambda result: {})
+    opened = open_cases(store, result, NOW)
+    ids = {result.deposits.deposit_id[d].as_py(): case_id for d, case_id in opened.case_ids.items()}
+    pete = queries.show(store, "ann", ids["D-1016"])
+    assert pete.case.usd_value is None
+    assert [(e["category"], e["hop"], e["share"], e["usd"]) for e in pete.exposures] == [("sanctions", 1, Decimal(1), None)]
+    olga = queries.show(store, "ann", ids["D-1015"])
+    [exposure] = olga.exposures
+    assert (exposure["share"], exposure["usd"], exposure["evidence"]["unpriced_transfers"]) == (Decimal(0), Decimal(0), 1)

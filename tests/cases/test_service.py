@@ -334,7 +334,7 @@ def test_alerts_are_checked_and_audited_even_without_freezes(store, scenario_res
     with pytest.raises(NotFound):
         open_cases(store, review_only, NOW, actor="nobody")
     done = open_cases(store, review_only, NOW)
-    assert (done.opened, done.alerts) == (0, 8)
+    assert (done.opened, done.alerts) == (0, 10)
     with store.engine.connect() as connection:
         events = connection.execute(sa.text("SELECT count(*) FROM audit_events WHERE action = 'alert.opened'"))
-        assert events.scalar_one() == 8
+        assert events.scalar_one() == 10

@@ -47,6 +47,23 @@ def test_hop1_evidence_is_the_deposit_itself():
     assert found.to_dict()["sources"][0]["usd_micro"] == 10 * MICRO
 
 
+def test_evidence_counts_the_flagged_transfers_whose_value_is_unknown():
+    t = transfers([(10, S, 1, 0, None, 12, "0xa1"), (11, S, 2, 0, 50, 24, "0xb1"), (10, S, 3, 0, 30, 36, "0xa2"),
+                   (11, S, 4, 0, None, 48, "0xb2"), (12, S, 5, 0, None, 60, "0xc1")])
+    f = flagged([(10, "sanctions"), (11, "sanctions")])
+    [found] = collect(t, deposits([(S, 9, 0, 10)]), f)
+    assert (found.flagged_micro, found.transfer_count, found.unpriced_count) == (80 * MICRO, 4, 2)
+    assert [(s.address, s.usd_micro, s.transfers, s.unpriced, s.tx_hashes) for s in found.sources] == [
+        (addr(11), 50 * MICRO, 2, 1, ("0xb1", "0xb2")), (addr(10), 30 * MICRO, 2, 1, ("0xa2", "0xa1"))]
+    record = found.to_dict()
+    assert record["unpriced_transfers"] == 2 and record["sources"][0]["unpriced_transfers"] == 1
+
+
+def test_hop1_evidence_of_a_deposit_without_a_price_says_so():
+    [found] = collect(transfers([]), deposits([(S, 2, 0, None)]), flagged([(S, "mixer")]))
+    assert (found.flagged_micro, found.unpriced_count, found.sources[0].unpriced) == (0, 1, 1)
+
+
 def test_neighbourhood_keeps_two_hops_before_the_deposit():
     t = transfers([(3, 2, 1, 0, 5), (2, S, 2, 0, 5), (4, 2, 3, 0, 5), (5, S, 9, 0, 5)])
     graph = reference.build_graph(t)

@@ -176,3 +176,47 @@ def test_text_of_shares_and_usd_is_exact_and_rounded_half_even():
     assert usd_text(3, 1, 2) == "0.000002"   # 1.5 micro-dollars rounds to 2
     assert usd_text(100 * MICRO, 1, 3) == "33.333333"
     assert usd_text(10**12 * MICRO, 1, 1) == "1000000000000"
+
+
+def unknowns(t, d, f, method="haircut", lookback_s=None):
+    """{(deposit, category, hop): (share or None, usd in dollars or None, unpriced total, unpriced flagged)}."""
+    index = InboundIndex.build(t)
+    view = FlagView.build(index, f, NOW * MICRO)
+    e = score(index, view, d, None, method, None if lookback_s is None else lookback_s * MICRO)
+    return {(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i])):
+            (Fraction(int(e.share_num[i]), int(e.share_den[i])) if e.share_known[i] else None,
+             Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i]) * MICRO) if e.usd_known[i] else None,
+             int(e.unpriced_total[i]), int(e.unpriced_flagged[i]))
+            for i in range(len(e))}
+
+
+def test_funding_without_a_price_is_counted_beside_the_priced_share():
+    t = transfers([(SANCTIONED, S, 10, 0, 100), (SANCTIONED, S, 10, 1, None), (CLEAN, S, 11, 0, None),
+                   (CLEAN, S, 11, 1, 300)])
+    got = unknowns(t, deposits([(S, 20, 0, 50)]), flagged([(SANCTIONED, "sanctions")]))
+    assert got == {(0, "sanctions", 2): (Fraction(1, 4), Fraction(25, 2), 2, 1)}
+
+
+def test_a_sender_funded_by_flagged_transfers_of_unknown_value_alone_is_still_exposed():
+    t = transfers([(SCAM, S, 10, 0, None), (CLEAN, S, 11, 0, None)])
+    f = flagged([(SCAM, "scam")])
+    assert unknowns(t, deposits([(S, 20, 0, 50)]), f) == {(0, "scam", 2): (None, None, 2, 1)}
+    assert unknowns(t, deposits([(S, 20, 0, 50)]), f, method="poison") == {(0, "scam", 2): (Fraction(1), Fraction(50), 2, 1)}
+
+
+def test_unpriced_clean_funding_alone_makes_no_exposure():
+    t = transfers([(CLEAN, S, 10, 0, None), (SCAM, S, 30, 0, None)])  # the scam funding comes after the deposit
+    assert unknowns(t, deposits([(S, 20, 0, 50)]), flagged([(SCAM, "scam")])) == {}
+
+
+def test_a_deposit_without_a_price_has_exposures_of_unknown_usd():
+    t = transfers([(SANCTIONED, S, 10, 0, 100), (CLEAN, S, 11, 0, 300)])
+    f = flagged([(S, "scam"), (SANCTIONED, "sanctions")])
+    assert unknowns(t, deposits([(S, 20, 0, None)]), f) == {(0, "scam", 1): (Fraction(1), None, 0, 0),
+                                                            (0, "sanctions", 2): (Fraction(1, 4), None, 0, 0)}
+
+
+def test_unpriced_funding_outside_the_lookback_window_is_not_counted():
+    t = transfers([(SANCTIONED, S, 10, 0, None, 100), (SANCTIONED, S, 11, 0, 10, 900), (CLEAN, S, 12, 0, None, 950)])
+    got = unknowns(t, deposits([(S, 20, 0, 50, 1000)]), flagged([(SANCTIONED, "sanctions")]), lookback_s=200)
+    assert got == {(0, "sanctions", 2): (Fraction(1), Fraction(50), 1, 0)}

@@ -13,7 +13,7 @@ from graph.index import InboundIndex
 from tests.factories import MICRO, deposits, flagged, services, transfers
 
 CATEGORIES = ("sanctions", "scam", "mixer")
-USD = st.sampled_from([0, 0.01, 1, 2.5, 100, 333.333333, 10**6])
+USD = st.sampled_from([0, 0.01, 1, 2.5, 100, 333.333333, 10**6, None])  # None: no price known
 ADDRESS = st.integers(1, 7)
 
 
@@ -45,11 +45,14 @@ def engine(s, f=None):
 
 
 def as_map(e):
-    return {(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i])):
-            (Fraction(int(e.share_num[i]), int(e.share_den[i])),
-             Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i])),
-             int(e.flagged[i]), int(e.total[i]))
-            for i in range(len(e))}
+    """(deposit, category, hop) -> (share, usd, flagged, total, unpriced total, unpriced flagged); None = unknown."""
+    out = {}
+    for i in range(len(e)):
+        share = Fraction(int(e.share_num[i]), int(e.share_den[i])) if e.share_known[i] else None
+        usd = Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i])) if e.usd_known[i] else None
+        out[(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i]))] = (
+            share, usd, int(e.flagged[i]), int(e.total[i]), int(e.unpriced_total[i]), int(e.unpriced_flagged[i]))
+    return out
 
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -62,7 +65,8 @@ def test_engine_equals_reference(s):
     graph = reference.build_graph(s["t"])
     lookback = None if s["lookback"] is None else s["lookback"] * MICRO
     ref = reference.exposures(graph, s["d"], s["f"], s["as_of"], s["svc"], s["method"], lookback)
-    assert as_map(e) == {(r.deposit, r.category, r.hop): (r.share, r.usd_micro, r.flagged, r.total) for r in ref}
+    assert as_map(e) == {(r.deposit, r.category, r.hop): (r.share, r.usd_micro, r.flagged, r.total,
+                                                          r.unpriced_total, r.unpriced_flagged) for r in ref}
     assert [(int(a), int(h)) for a, h in zip(e.deposit, e.hop)] == [(r.deposit, r.hop) for r in ref]
     found = evidence.collect(index, view, s["d"], e)
     assert found == [reference.evidence(graph, s["d"], view, r, lookback) for r in ref]
@@ -73,9 +77,13 @@ def test_engine_equals_reference(s):
 def test_adding_a_flagged_wallet_never_lowers_exposure(s, address, category):
     before = as_map(engine(s)[2])
     after = as_map(engine(s, flagged(s["f_rows"] + [(address, category)]))[2])
-    for key, (share, usd, _, _) in before.items():
+    for key, (share, usd, _, _, _, unknown) in before.items():
         assert key in after
-        assert after[key][0] >= share and after[key][1] >= usd
+        assert after[key][5] >= unknown  # flagged funding of unknown value never shrinks either
+        if share is not None:
+            assert after[key][0] >= share
+        if usd is not None:
+            assert after[key][1] >= usd
 
 
 @SETTINGS
@@ -83,6 +91,10 @@ def test_adding_a_flagged_wallet_never_lowers_exposure(s, address, category):
 def test_shares_stay_between_zero_and_one_and_usd_within_the_deposit(s):
     _, _, e = engine(s)
     for i in range(len(e)):
-        assert 0 < e.share_num[i] <= e.share_den[i]
+        assert 0 <= e.share_num[i] <= e.share_den[i]
+        assert e.share_num[i] > 0 or e.unpriced_flagged[i] > 0  # an exposure is never made of nothing
+        assert e.share_known[i] or e.unpriced_flagged[i] > 0  # a share is unknown only through unpriced funding
         assert int(e.value[i]) * int(e.share_num[i]) <= int(e.value[i]) * int(e.share_den[i])
         assert e.flagged[i] <= e.total[i]
+        assert e.unpriced_flagged[i] <= e.unpriced_total[i] or e.hop[i] == 1
+        assert e.value_known[i] or e.value[i] == 0

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import numpy as np
 import pytest
 
 from graph import readers
@@ -64,7 +65,6 @@ def test_good_file_is_read_with_lowercase_addresses_and_exact_micro_usd(good):
     ("usd", "-0.5", "usd_value -0.5 is negative"),
     ("usd", "1,5", None),  # an extra field: the line is ragged
     ("usd", "abc", "usd_value 'abc' is not a number"),
-    ("usd", "", "missing usd_value"),
     ("ts", "yesterday", "timestamp 'yesterday' is not a time (ISO-8601 or unix seconds)"),
     ("ts", "2024-13-01", "is not a time"),
     ("block", "-3", "block_number '-3' is not a non-negative integer"),
@@ -140,6 +140,21 @@ def test_timestamps_iso_or_unix_seconds_in_utc(tmp_path, text, expected):
     micro = int(readers.read_transfers(path).timestamp[0])
     moment = datetime.fromtimestamp(micro / 1e6, tz=timezone.utc)
     assert moment.isoformat() == expected
+
+
+def test_an_empty_usd_value_is_unknown_unless_the_amount_is_zero(tmp_path):
+    path = write(tmp_path, "t.csv", [HEADER, row(usd=""), row(usd="", amount="0.000"), row(usd="0"), row(usd="2")])
+    t = readers.read_transfers(path)
+    assert t.unpriced.tolist() == [True, False, False, False]
+    assert t.usd_micro.tolist() == [0, 0, 0, 2_000_000]
+
+
+def test_an_empty_usd_value_of_a_deposit_is_unknown(tmp_path):
+    path = write(tmp_path, "d.csv", [DEPOSIT_HEADER, deposit_row("d1", usd=""), deposit_row("d2")])
+    d = readers.read_deposits(path)
+    assert d.unpriced.tolist() == [True, False]
+    assert d.usd_micro.tolist() == [0, 5_000_000]
+    assert d.take(np.array([1, 0])).unpriced.tolist() == [False, True]
 
 
 def test_mixed_timestamp_formats_in_one_file(tmp_path):

@@ -48,7 +48,14 @@ EXPECTED = {
     "D-1013": ([], "allow"),
     # nina: $5 of Lazarus in $10,000: 0.05%, $4.50 of the deposit, under every threshold
     "D-1014": ([("sanctions", 2, "0.0005", "4.5")], "allow"),
+    # olga: 25,000 LZR from Lazarus (no price) and $3,000 clean: the priced share is 0, but the
+    # flagged funding of unknown value could make it anything, so a person looks
+    "D-1015": ([("sanctions", 2, "0", "0")], "review"),
+    # pete: a Garantex wallet deposits 7,000 LZR (no price): direct sanctions of unknown USD
+    "D-1016": ([("sanctions", 1, "1", "")], "review"),
 }
+
+UNPRICED = {"D-1015": (1, 1), "D-1016": (0, 0)}  # (unpriced transfers, of them flagged) behind each exposure
 
 
 def request(tmp_path, **changes):
@@ -66,7 +73,8 @@ def read(path):
 
 def by_deposit(result):
     exposures = {}
-    for deposit_id, category, hop, share, usd in batch.exposure_rows(result):
+    for deposit_id, category, hop, share, usd, unpriced, unpriced_flagged in batch.exposure_rows(result):
+        assert (unpriced, unpriced_flagged) == UNPRICED.get(deposit_id, (0, 0))
         exposures.setdefault(deposit_id, []).append((category, hop, share, usd))
     return {result.deposits.deposit_id[d].as_py(): (exposures.get(result.deposits.deposit_id[d].as_py(), []),
                                                    result.decisions.decision(d))
@@ -80,9 +88,12 @@ def test_the_scenario_matches_the_hand_worked_exposures_and_decisions(tmp_path):
     assert rows["D-1001"]["rule_ids"] == "sanctions-indirect-share;sanctions-indirect-amount;sanctions-indirect-any"
     assert rows["D-1006"]["rule_ids"] == "sanctions-direct-any"
     assert rows["D-1011"]["categories"] == "sanctions;terrorist_financing"
+    assert rows["D-1015"]["rule_ids"] == "unpriced-indirect"
+    assert rows["D-1016"]["rule_ids"] == "sanctions-direct-any;unpriced-direct"
     assert {r["snapshot_id"] for r in rows.values()} == {result.snapshot.id}
     exposures = read(tmp_path / "exposures.csv")
-    assert list(exposures[0]) == ["deposit_id", "category", "hop", "share", "usd"]
+    assert list(exposures[0]) == ["deposit_id", "category", "hop", "share", "usd", "unpriced_transfers",
+                                  "unpriced_flagged_transfers"]
     assert len(exposures) == sum(len(v[0]) for v in EXPECTED.values())
 
 
@@ -140,7 +151,7 @@ def test_bad_inputs_write_nothing_and_report_every_file(tmp_path):
         batch.run(request(tmp_path, deposits=bad_deposits, flagged=bad_flagged))
     text = str(caught.value)
     assert f"{bad_deposits}:4: usd_value -2000 is negative" in text
-    assert f"{bad_deposits}:16: duplicate deposit_id 'D-1001' (first on line 2)" in text
+    assert f"{bad_deposits}:{len(lines)}: duplicate deposit_id 'D-1001' (first on line 2)" in text
     assert f"{bad_flagged}:2: address '0x12' is not an address" in text
     assert out.read_text() == "earlier results\n"
     assert not (tmp_path / "exposures.csv").exists() and not (tmp_path / "evidence.jsonl").exists()

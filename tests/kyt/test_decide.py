@@ -50,11 +50,18 @@ action = "review"
 
 
 def exposures(rows):
-    """(deposit, category code, hop, flagged, total, value) with USD in micro-dollars (haircut shares)."""
-    cols = list(zip(*rows)) if rows else [[]] * 6
-    deposit, category, hop, flagged, total, value = [np.array(c, dtype=np.int64) for c in cols]
+    """(deposit, category code, hop, flagged, total, value[, unpriced flagged]) with USD in micro-dollars.
+
+    Shares are haircut shares; a value of None is a deposit without a price.
+    """
+    rows = [tuple(r) + (0,) * (7 - len(r)) for r in rows]
+    cols = list(zip(*rows)) if rows else [[]] * 7
+    known = np.array([v is not None for v in cols[5]], dtype=bool)
+    cols[5] = [0 if v is None else v for v in cols[5]]
+    deposit, category, hop, flagged, total, value, unknown = [np.array(c, dtype=np.int64) for c in cols]
     zeros = np.zeros(len(rows), dtype=np.int64)
-    return Exposures(["mixer", "sanctions"], "haircut", None, deposit, category, hop, value, flagged, total, zeros, zeros)
+    return Exposures(["mixer", "sanctions"], "haircut", None, deposit, category, hop, value, flagged, total, zeros,
+                     zeros, unknown, unknown, known)
 
 
 def test_most_severe_action_wins_and_all_matches_are_kept():
@@ -98,3 +105,55 @@ action = "freeze"
 def test_no_exposure_means_allow():
     d = decide(exposures([]), 3, POLICY)
     assert d.counts() == {"allow": 3, "review": 0, "freeze": 0} and d.rule_ids() == {}
+
+
+UNPRICED = POLICY_TEXT_USD + '''
+[[rules]]
+id = "mixer-share"
+description = "d."
+category = "mixer"
+hop = 2
+min_share = 0.5
+min_usd = 100
+action = "review"
+
+[[rules]]
+id = "unpriced"
+description = "d."
+category = "*"
+hop = 2
+min_share = 0
+min_usd = 0
+action = "review"
+unpriced = true
+'''
+
+
+def test_unknown_values_pass_no_threshold_and_go_to_review_when_a_rule_could_match():
+    policy = parse_policy(UNPRICED)
+    e = exposures([
+        (0, 1, 2, 1, 3, None),  # sanctions, deposit without a price: usd unknown
+        (1, 1, 2, 0, 0, 50_000_000, 2),  # all the flagged funding unpriced: share unknown
+        (2, 1, 2, 1, 3, 30_000_000, 1),  # priced share 1/3 gives $10: freezes, and unpriced funding could add
+        (3, 0, 2, 1, 3, 90_000_000, 1),  # mixer: even a share of 1 gives $90, under the rule's $100
+        (4, 0, 2, 1, 4, None),  # mixer, deposit without a price, share 1/4 under the rule's 0.5
+        (5, 1, 2, 1, 3, 9_000_000, 1),  # sanctions: a share of 1 gives $9, under $10
+    ])
+    d = decide(e, 6, policy)
+    assert [d.decision(i) for i in range(6)] == ["review", "review", "freeze", "allow", "allow", "allow"]
+    assert d.rule_ids() == {0: ["unpriced"], 1: ["unpriced"], 2: ["usd", "unpriced"]}
+
+
+def test_thresholds_of_zero_match_unknown_values_and_higher_ones_do_not():
+    e = exposures([(0, 1, 1, 0, 0, None), (1, 1, 2, 0, 0, 10**6, 1)])
+    d = decide(e, 2, POLICY)  # s-direct needs $10, s-share a share of 0.1: neither is known
+    assert d.rule_ids() == {0: ["s-any"]}
+
+
+def test_unpriced_rules_need_thresholds_of_zero():
+    import pytest
+    from kyt.errors import PolicyError
+    with pytest.raises(PolicyError, match="unpriced = true .* must be 0"):
+        parse_policy(UNPRICED.replace('min_usd = 0\naction = "review"\nunpriced', 'min_usd = 5\naction = "review"\nunpriced'))
+    with pytest.raises(PolicyError, match="unpriced must be true or false"):
+        parse_policy(UNPRICED.replace("unpriced = true", 'unpriced = "yes"'))

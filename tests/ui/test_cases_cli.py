@@ -86,7 +86,7 @@ def test_deadlines_lists_what_is_at_risk_or_overdue(db):
 
 def test_audit_verify_names_the_first_altered_event(db, tmp_path):
     ok = run("audit", "verify", user="ada", db=db)
-    assert ok.returncode == 0 and "audit trail intact: 12 events" in ok.stdout  # 4 users, 5 cases, 3 alerts
+    assert ok.returncode == 0 and "audit trail intact: 14 events" in ok.stdout  # 4 users, 5 cases, 5 alerts
     with sqlite3.connect(tmp_path / "cases.db") as connection:
         connection.execute("UPDATE audit_events SET after = '{}' WHERE seq = 6")
     broken = run("audit", "verify", user="ada", db=db)

@@ -36,10 +36,11 @@ def score_args(tmp_path, deposits=SCENARIO / "deposits.csv"):
 def test_score_writes_decisions_and_prints_a_summary(tmp_path):
     done = kyt(*score_args(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert "scored 14 deposits" in done.stderr and "5 freeze, 3 review, 6 allow" in done.stderr
+    assert "scored 16 deposits" in done.stderr and "5 freeze, 5 review, 6 allow" in done.stderr
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert [r["decision"] for r in rows].count("freeze") == 5
-    assert (tmp_path / "exp.csv").read_text().startswith("deposit_id,category,hop,share,usd\n")
+    assert (tmp_path / "exp.csv").read_text().startswith(
+        "deposit_id,category,hop,share,usd,unpriced_transfers,unpriced_flagged_transfers\n")
     assert done.stdout == ""  # with --out, stdout stays clean
 
 
@@ -93,7 +94,7 @@ def test_lists_commands_rebuild_the_fixture_lists(tmp_path):
 def test_demo_scores_the_fixtures_and_opens_their_cases(tmp_path):
     done = kyt("demo", "--out-dir", tmp_path / "out")
     assert done.returncode == 0, done.stderr
-    assert "D-1014" in done.stdout and "5 opened, 0 already open; 3 review alerts added" in done.stderr
+    assert "D-1014" in done.stdout and "5 opened, 0 already open; 5 review alerts added" in done.stderr
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl"}
     again = kyt("demo", "--out-dir", tmp_path / "out")
     assert "0 opened, 5 already open; 0 review alerts added" in again.stderr
@@ -141,6 +142,6 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
         seen += block
     os.close(leader)
     assert child.wait(timeout=60) == 0
-    assert b"scoring deposits" in seen and b"scored 14 deposits" in seen
+    assert b"scoring deposits" in seen and b"scored 16 deposits" in seen
     piped = kyt(*score_args(tmp_path))
-    assert "scoring deposits" not in piped.stderr and "scored 14 deposits" in piped.stderr
+    assert "scoring deposits" not in piped.stderr and "scored 16 deposits" in piped.stderr

@@ -60,7 +60,7 @@ def queue_page() -> None:
                               None if hop == "any" else hop, jurisdiction or None, assignee or None,
                               _amount(min_usd, "Min USD"), _amount(max_usd, "Max USD"))
         rows = [{"id": r.id, "tracking": r.tracking_number, "status": r.status, "customer": r.customer_id,
-                 "USD": float(r.usd_value), "categories": ", ".join(r.categories), "hop": r.min_hop,
+                 "USD": None if r.usd_value is None else float(r.usd_value), "categories": ", ".join(r.categories), "hop": r.min_hop,
                  "assignee": r.assignee or "", "next due": state.when(r.next_due_at), "deadlines": _badge(r)}
                 for r in found.rows]
         total = f"{found.total:,}{'+' if found.more else ''}"
@@ -125,8 +125,11 @@ def _case_view(detail) -> None:
     st.markdown("**Matched rules**")
     st.dataframe(_rule_descriptions(case.rule_ids), hide_index=True, width="stretch")
     st.markdown("**Exposures by category and hop**")
-    st.dataframe([{"category": e["category"], "hop": e["hop"], "share": f"{Decimal(e['share']):.2%}",
-                   "USD": state.money(Decimal(e["usd"]))} for e in detail.exposures],
+    st.dataframe([{"category": e["category"], "hop": e["hop"],
+                   "share": "unknown (no price)" if e["share"] is None else f"{Decimal(e['share']):.2%}",
+                   "USD": state.money(None if e["usd"] is None else Decimal(e["usd"])),
+                   "transfers without a price": (e.get("evidence") or {}).get("unpriced_transfers", 0)}
+                  for e in detail.exposures],
                  hide_index=True, width="stretch")
     st.markdown("**Provenance**")
     st.graphviz_chart(to_dot(provenance_graph(case.model_dump(), detail.exposures)), width="stretch")

@@ -82,7 +82,9 @@ def figures_page() -> None:
         service = standards.figures(rows, updates, min(end, state.now()))
         a, b, c, d = st.columns(4)
         a.metric("Frozen now", found["frozen_cases"], help="open or escalated cases")
-        b.metric("Frozen value", state.money(found["frozen_usd"]))
+        unpriced = found["frozen_cases_without_price"]
+        b.metric("Frozen value", state.money(found["frozen_usd"]),
+                 help=f"plus {unpriced} cases of assets without a USD price" if unpriced else "all cases priced")
         rate = found["release_rate"]
         c.metric("Released / decided", "—" if rate is None else f"{rate:.0%}",
                  help=f"{found['released']} released, {found['escalated']} escalated")

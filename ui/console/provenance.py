@@ -24,7 +24,8 @@ def provenance_graph(case: dict, exposures: list[dict]) -> nx.DiGraph:
     sender, receiver = case["from_address"], case["to_address"]
     graph.add_node(receiver, kind="deposit", label=f"deposit address\n{_short(receiver)}\n({case['customer_id']})")
     graph.add_node(sender, kind="sender", label=f"sender\n{_short(sender)}")
-    graph.add_edge(sender, receiver, usd=Decimal(case["usd_value"]), label=f"${Decimal(case['usd_value']):,.2f}")
+    value = None if case["usd_value"] is None else Decimal(case["usd_value"])
+    graph.add_edge(sender, receiver, usd=value, label="USD unknown" if value is None else f"${value:,.2f}")
     funded_total = Decimal(0)
     flagged_total = Decimal(0)
     for exposure in exposures:
@@ -45,7 +46,8 @@ def provenance_graph(case: dict, exposures: list[dict]) -> nx.DiGraph:
             elif category not in graph.nodes[node]["label"]:
                 graph.nodes[node]["label"] += f", {category}"
             if not graph.has_edge(node, sender):
-                graph.add_edge(node, sender, usd=usd, label=f"${usd:,.2f}")
+                unknown = source.get("unpriced_transfers", 0)
+                graph.add_edge(node, sender, usd=usd, label=f"${usd:,.2f}" + (f" + {unknown} unpriced" if unknown else ""))
         listed = evidence.get("source_count", 0) - len(evidence.get("sources", []))
         if listed > 0:
             graph.add_node(f"more-{category}", kind="flagged", label=f"{listed} more flagged sources\n{category}")

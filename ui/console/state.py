@@ -73,7 +73,8 @@ def shown() -> Iterator[None]:
 
 
 def money(value) -> str:
-    return f"${value:,.2f}"
+    """Dollars with cents; a value without a USD price says so, never $0.00."""
+    return "unknown (no price)" if value is None else f"${value:,.2f}"
 
 
 def when(value: datetime | None) -> str:

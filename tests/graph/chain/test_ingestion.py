@@ -197,3 +197,65 @@ def test_a_kill_during_ingestion_then_a_rerun_leaves_no_gap_and_no_duplicate(nod
     found = rows(out)
     assert [m[3] for m in moves(found)] == [Decimal(10**15 + i) / 10**18 for i in range(60)]
     assert len({r[0] for r in found}) == 60
+
+
+class _LimitedLogs:
+    """An HTTP front for the real node that, like hosted providers, refuses log queries over `span` blocks."""
+
+    def __init__(self, upstream: str, span: int) -> None:
+        import http.server
+        import threading
+        import urllib.request
+
+        limited = self
+        self.refused = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = json.loads(body)
+                if isinstance(request, dict) and request.get("method") == "eth_getLogs":
+                    query = request["params"][0]
+                    if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > span:
+                        limited.refused += 1
+                        answer = json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": {
+                            "code": -32005, "message": "query returned more than 10000 results"}}).encode()
+                        return self._reply(answer)
+                forwarded = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
+                with urllib.request.urlopen(forwarded) as reply:
+                    self._reply(reply.read())
+
+            def _reply(self, answer: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_log_range_the_node_finds_too_large_is_asked_for_in_halves(node, contracts, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    a = w3.eth.accounts
+    token = deploy(w3, contracts, "Token", "Test", "TST", 0, 10**6, sender=a[0])
+    for i in range(9):
+        token.functions.transfer(a[1 + i % 3], 10 + i).transact({"from": a[0]})
+    front = _LimitedLogs(node, span=2)
+    try:
+        out, summary = ingest(front.url, tmp_path, batch=10)
+    finally:
+        front.close()
+    assert front.refused > 0
+    found = moves(rows(out))
+    assert [m[3] for m in found if m[2] != "ETH"][-9:] == [Decimal(10 + i) for i in range(9)]
+    assert summary.blocks == w3.eth.block_number + 1

@@ -161,7 +161,7 @@ def test_a_supervisor_sees_deadlines_figures_lists_and_batch(server, browser):
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
         str(ROOT / "fixtures" / "scenario" / "deposits.csv"))
     page.get_by_role("button", name="Score and open the frozen cases").click()
-    page.get_by_text("14 deposits scored: 5 freeze, 3 review, 6 allow; 0 cases opened, 5 already open").wait_for(
+    page.get_by_text("16 deposits scored: 5 freeze, 5 review, 6 allow; 0 cases opened, 5 already open").wait_for(
         timeout=60_000)
     page.get_by_role("link", name="Figures").click()
     page.get_by_text("Frozen value", exact=True).wait_for(timeout=20_000)

@@ -1,0 +1,139 @@
+"""Watching a real node: new deposits are scored as they arrive and their cases opened, once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from web3 import Web3
+
+from cases.watching import Watch
+from graph.chain import Node
+from graph.ingestion import Ingestion
+from kyt import batch
+from tests.graph.chain.conftest import contracts, node  # noqa: F401 - the real node and the test tokens
+from tests.graph.chain.test_ingestion import deploy, send
+
+KYT = Path(sys.executable).parent / "kyt"
+ETH = 10**18
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def setup(node_url: str, tmp_path: Path):
+    """Accounts (funder F flagged as sanctioned, user U, platform address P, clean C) and the watch's inputs."""
+    w3 = Web3(Web3.HTTPProvider(node_url))
+    a = w3.eth.accounts
+    flagged = tmp_path / "flagged.csv"
+    flagged.write_text(f"address,category,source,listed_at,delisted_at\n{a[1].lower()},sanctions,test list,,\n")
+    addresses = tmp_path / "addresses.csv"
+    addresses.write_text(f"address,customer_id\n{a[3].lower()},cust-3\n")
+    prices = tmp_path / "prices.csv"
+    prices.write_text("asset,day,price\n" + "".join(f"ETH,{date.today() + timedelta(days=d)},2000\n" for d in (-1, 0, 1)))
+    return w3, a, flagged, addresses, prices
+
+
+def make_watch(node_url: str, tmp_path: Path, store, flagged: Path, addresses: Path, prices: Path) -> Watch:
+    from graph.ingestion import load_deposit_addresses, load_prices
+
+    folder = tmp_path / "watch"
+    folder.mkdir(exist_ok=True)
+    ingestion = Ingestion(Node(node_url), folder / "transfers.csv", folder / "transfers.csv.checkpoint.json", 0,
+                          confirmations=0, prices=load_prices(prices), deposits_out=folder / "deposits.csv",
+                          deposit_addresses=load_deposit_addresses(addresses))
+    return Watch(ingestion, folder, store, batch.ScoreRequest(folder / "deposits.csv", folder / "transfers.csv",
+                                                              flagged, 0))
+
+
+def cases_by_customer(store) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(sa.text("SELECT deposit_id, usd_value, rule_ids FROM cases")).all())
+
+
+def alerts(store) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return sorted(connection.execute(sa.text("SELECT deposit_id, usd_value FROM alerts")).all())
+
+
+def test_deposits_are_scored_as_they_arrive_and_each_case_opens_once(node, contracts, tmp_path, sqlite_store):
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    token = deploy(w3, contracts, "Token", "Loot", "LOOT", 18, 10**24, sender=a[1])  # no price for it
+    send(w3, a[1], a[2], 10 * ETH)  # F funds U
+    send(w3, a[4], a[2], 30 * ETH)  # C funds U
+    indirect = send(w3, a[2], a[3], 4 * ETH)  # U deposits: a quarter of U's funding is sanctioned
+    direct = send(w3, a[1], a[3], 1 * ETH)  # F deposits itself
+    send(w3, a[4], a[3], 2 * ETH)  # C deposits: clean
+    token.functions.transfer(a[3], 5 * ETH).transact({"from": a[1]})  # F deposits a token without a price
+    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    first = watch.cycle(now)
+    assert (first.deposits, first.decisions, first.opened, first.alerts) == (
+        4, {"allow": 1, "review": 1, "freeze": 2}, 2, 1)
+    opened = cases_by_customer(sqlite_store)
+    assert [(d.split(":")[0], Decimal(v)) for d, v, _ in opened] == sorted(
+        [("0x" + indirect.removeprefix("0x"), Decimal("8000")), ("0x" + direct.removeprefix("0x"), Decimal("2000"))])
+    [(_, value)] = alerts(sqlite_store)
+    assert value is None  # the token has no price: unknown, not $0
+    assert watch.cycle(now).deposits == 0  # nothing new
+    watch.close()
+
+    again = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)  # a restart
+    assert again.cycle(now).deposits == 0
+    send(w3, a[1], a[3], 3 * ETH)
+    later = again.cycle(now)
+    assert (later.deposits, later.opened) == (1, 1)
+    assert len(cases_by_customer(sqlite_store)) == 3
+    again.close()
+
+
+def test_a_reorganisation_that_replaces_a_scored_deposit_scores_the_new_chain(node, tmp_path, sqlite_store):
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    send(w3, a[4], a[3], 2 * ETH)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    send(w3, a[4], a[3], 3 * ETH)  # scored, then abandoned
+    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    assert watch.cycle(now).deposits == 2
+    w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(2):
+        send(w3, a[1], a[3], 1 * ETH)  # the winning branch: two sanctioned deposits
+    cycle = watch.cycle(now)
+    assert (cycle.reorgs, cycle.withdrawn, cycle.deposits, cycle.opened) == (1, 1, 2, 2)
+    assert watch.scored == 3
+    watch.close()
+
+
+def test_the_command_shows_progress_and_stops_cleanly_on_ctrl_c(node, tmp_path):
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    send(w3, a[1], a[3], 1 * ETH)
+    db = f"sqlite:///{tmp_path / 'cases.db'}"
+    command = [str(KYT), "watch", "--rpc", node, "--deposit-addresses", str(addresses), "--flagged", str(flagged),
+               "--prices", str(prices), "--dir", str(tmp_path / "w"), "--from-block", "0", "--confirmations", "0",
+               "--poll", "0.2", "--db", db]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (tmp_path / "w" / "watch.json").exists() and '"scored": 1' in (tmp_path / "w" / "watch.json").read_text():
+            break
+        time.sleep(0.2)
+    send(w3, a[1], a[3], 2 * ETH)  # arrives while watching
+    while time.monotonic() < deadline:
+        if '"scored": 2' in (tmp_path / "w" / "watch.json").read_text():
+            break
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "watching" in stderr and "2 deposits scored, 2 frozen" in stderr and "2 cases opened" in stderr
+    assert "stopped after 2 deposits scored" in stderr and "Traceback" not in stderr
+    engine = sa.create_engine(db)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT customer_id FROM cases")).scalars().all() == ["cust-3", "cust-3"]
+    engine.dispose()

@@ -1,0 +1,109 @@
+"""`kyt watch`: follow the chain head, score new deposits and open their cases, until Ctrl-C."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from cases.deadlines import DEFAULT_JURISDICTIONS
+from ui.messages import HANDLED, render
+
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _Line:
+    """The progress line: rewritten in place on a terminal, one line per cycle with news otherwise."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.deposits = self.opened = self.alerts = self.frozen = 0
+
+    def show(self, cycle, lag: int | None) -> None:
+        self.deposits += cycle.deposits
+        self.opened += cycle.opened
+        self.alerts += cycle.alerts
+        self.frozen += (cycle.decisions or {}).get("freeze", 0)
+        behind = "" if lag is None else f" ({lag:,} behind the final head)" if lag > 0 else " (at the final head)"
+        text = (f"block {cycle.next_block - 1:,}{behind} · {self.deposits:,} deposits scored, {self.frozen:,} frozen · "
+                f"{self.opened:,} cases opened, {self.alerts:,} review alerts")
+        if self.live:
+            err.print("\r" + text, end="", highlight=False)
+        elif cycle.blocks or cycle.deposits or cycle.withdrawn:
+            err.print(text, highlight=False)
+        for warning in cycle.warnings:
+            err.print(("\n" if self.live else "") + f"warning: {warning}", highlight=False)
+        if cycle.withdrawn:
+            err.print(("\n" if self.live else "") + f"a reorganisation replaced {cycle.withdrawn:,} scored deposits; "
+                      "they are scored again as the new chain has them (cases already opened stay)", highlight=False)
+
+
+def watch_command(
+    rpc: str = typer.Option(..., help="The node's JSON-RPC URL, e.g. http://127.0.0.1:8545."),
+    deposit_addresses: Path = typer.Option(..., help="The platform's deposit addresses (CSV: address, customer_id)."),
+    flagged: Path = typer.Option(..., help="Flagged wallets file (CSV or Parquet)."),
+    folder: Path = typer.Option(Path("watch"), "--dir", help="Folder for the transfers, deposits and checkpoints."),
+    from_block: Optional[int] = typer.Option(None, min=0, help="First block on the first run (default: the final head)."),
+    services: Optional[Path] = typer.Option(None, help="Services file: indirect exposure stops at these addresses."),
+    rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
+    prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
+    confirmations: int = typer.Option(12, min=0, help="Blocks are final this many blocks below the head."),
+    poll: float = typer.Option(4.0, min=0.05, help="Seconds between looks at the head once caught up."),
+    chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+    jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
+    cycles: Optional[int] = typer.Option(None, min=1, hidden=True, help="Stop after this many cycles (tests)."),
+) -> None:
+    """Follow the chain: ingest final blocks, score each deposit into the platform's addresses as it
+    arrives, open cases for freezes and alerts for reviews; Ctrl-C stops cleanly and the next run resumes."""
+    from cases.db import open_store
+    from cases.watching import Watch
+    from graph.chain import Node
+    from graph.ingestion import Ingestion, load_deposit_addresses, load_prices
+    from kyt import batch
+
+    line = _Line()
+    watch = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        node = Node(rpc)
+        addresses = load_deposit_addresses(deposit_addresses)
+        table = load_prices(prices) if prices else None
+        transfers, deposits = folder / "transfers.csv", folder / "deposits.csv"
+        checkpoint = folder / "transfers.csv.checkpoint.json"
+        start = from_block if from_block is not None else max(0, node.head() - confirmations)
+        ingestion = Ingestion(node, transfers, checkpoint, start, confirmations, expected_chain=chain_id,
+                              prices=table, deposits_out=deposits, deposit_addresses=addresses)
+        request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
+        watch = Watch(ingestion, folder, open_store(db), request, tuple(jurisdiction))
+        err.print(f"watching {rpc} from block {ingestion.state.next_block:,} into {folder} "
+                  f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
+                  highlight=False)
+        done = 0
+        while cycles is None or done < cycles:
+            cycle = watch.cycle(lambda: datetime.now(timezone.utc))
+            done += 1
+            lag = ingestion.final_block() - (cycle.next_block - 1)
+            line.show(cycle, lag)
+            if lag <= 0 and (cycles is None or done < cycles):
+                time.sleep(poll)
+    except HANDLED as error:
+        err.print(("\n" if line.live else "") + render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except OSError as error:
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print(("\n" if line.live else "") + f"stopped after {line.deposits:,} deposits scored; the next watch "
+                  "resumes after the last finished block", highlight=False)
+        raise typer.Exit(130)
+    finally:
+        if watch is not None:
+            watch.close()
+    if line.live:
+        err.print()
