@@ -61,16 +61,36 @@ def current_revision(engine: Engine) -> str | None:
         return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every migration the database has not had yet."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every migration the database has not had yet (up to `revision`)."""
+    _migrate(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo migrations down to `revision` (for going back a release, and for testing upgrades)."""
+    _migrate(engine, "downgrade", revision)
+
+
+def _migrate(engine: Engine, direction: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.execution_options(immediate=True).begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        if sqlite:  # SQLite changes a column by copying its table: the foreign keys are checked after, not during
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.execution_options(immediate=True).begin():
+                config.attributes["connection"] = connection
+                getattr(command, direction)(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise RuntimeError("a migration left rows whose foreign keys point nowhere; nothing was changed")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -42,7 +42,8 @@ class DepositFields(SQLModel):
     tx_hash: str = Field(index=True, max_length=200)
     from_address: str = Field(max_length=42)
     to_address: str = Field(max_length=42)
-    asset: str = Field(max_length=40)
+    asset: str = Field(max_length=100)
+    """ETH, a token's contract address, or `<contract>:raw` for a token without decimals()."""
     amount: Decimal = Field(sa_type=ExactDecimal)
     usd_value: Decimal | None = Field(default=None, sa_type=ExactDecimal)
     """None when the asset has no USD price: unknown, never zero."""

@@ -8,7 +8,7 @@ case per frozen deposit.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -41,6 +41,8 @@ class Opened:
     opened: int
     existing: int
     alerts: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(deposit id, why) of deposits left out because a value cannot be stored (with skip_invalid)."""
 
 
 def _time(micro: int) -> datetime:
@@ -156,14 +158,34 @@ def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], actor:
     return added
 
 
+def _storable(result: ScoreResult, deposits: list[int], skip_invalid: bool,
+              skipped: list[tuple[str, str]]) -> list[int]:
+    """The deposits whose values can be stored; the others are added to `skipped`, or refused."""
+    kept = []
+    for d in deposits:
+        try:
+            _deposit_fields(result, d)
+            kept.append(d)
+        except InvalidRequest as error:
+            if not skip_invalid:
+                raise
+            skipped.append((result.deposits.deposit_id[d].as_py(), str(error)))
+    return kept
+
+
 def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "system:batch",
-               jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> Opened:
-    """Open the cases and alerts of a scoring run; safe to run again on the same run."""
+               jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, skip_invalid: bool = False) -> Opened:
+    """Open the cases and alerts of a scoring run; safe to run again on the same run.
+
+    A deposit with a value too large to store is refused (InvalidRequest) before anything is
+    written, or, with `skip_invalid` (a watch that must go on), left out and reported.
+    """
     with store.session() as session:  # checked before anything is written, whatever the run holds
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
-    frozen = np.flatnonzero(result.decisions.code == 2).tolist()
-    reviews = np.flatnonzero(result.decisions.code == 1).tolist()
+    skipped: list[tuple[str, str]] = []
+    frozen = _storable(result, np.flatnonzero(result.decisions.code == 2).tolist(), skip_invalid, skipped)
+    reviews = _storable(result, np.flatnonzero(result.decisions.code == 1).tolist(), skip_invalid, skipped)
     exposures = _exposures_by_deposit(result, frozen)
     case_ids: dict[int, int] = {}
     opened = 0
@@ -178,4 +200,4 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
     alerts = _record_alerts(store, result, reviews, actor, now)
     if opened:
         refresh_statistics(store.engine)
-    return Opened(case_ids, opened, len(frozen) - opened, alerts)
+    return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped)

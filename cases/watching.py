@@ -1,14 +1,15 @@
 """`kyt watch`: follow a node, score each new deposit into the platform's addresses, open its case.
 
 A watch owns one folder: the transfers and deposits files that `graph.ingestion` keeps
-(with its checkpoint) and `watch.json`, how many deposit rows (and bytes) have been scored.
-A reorganisation that cuts scored rows moves the count back, so replaced rows are scored
-again (their cases, opened under the same deposit id, stay). Each cycle
-ingests the final blocks that came since the last one (a bounded number at a time, so a
-watch that starts far behind scores as it catches up), then scores the deposit rows past
-that count against every transfer ingested so far, opens cases and alerts (idempotent: a
-deposit already opened is skipped), and only then moves the count on. Killed anywhere, the
-next watch goes on from the checkpoint and the count: no deposit is skipped or opened twice.
+(with its checkpoint) and `watch.json`, how many deposit rows (and bytes) have been scored,
+for which chain and first block. Each cycle ingests the final blocks that came since the
+last one (a bounded number at a time, so a watch that starts far behind scores as it
+catches up), then scores the deposit rows past that count against every transfer ingested
+so far, opens cases and alerts (idempotent: a deposit already opened is skipped), and only
+then moves the count on. A reorganisation that is about to cut scored rows moves the count
+back first (and saves it), so the new chain's rows are scored; cases already opened stay.
+Killed anywhere, the next watch goes on from the checkpoint and the count: no deposit is
+skipped or opened twice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Callable
 
 from cases.db import Store
 from cases.deadlines import DEFAULT_JURISDICTIONS
+from cases.errors import InvalidRequest
 from cases.opening import open_cases
 from graph.ingestion import Ingestion, Summary
 from kyt import batch
@@ -66,26 +68,40 @@ class Watch:
         self.ingestion, self.store, self.request = ingestion, store, request
         self.jurisdictions = jurisdictions
         self.state_path = folder / "watch.json"
+        self.withdrawn = 0
+        self.identity = {"chain_id": ingestion.state.chain_id, "first_block": ingestion.state.first_block}
         saved = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+        if saved and {k: saved.get(k) for k in self.identity} != self.identity:
+            raise InvalidRequest(f"{self.state_path} belongs to another watch (chain {saved.get('chain_id')}, "
+                                 f"first block {saved.get('first_block')}); move it away or use another folder")
         self.scored, self.scored_bytes = saved.get("scored", 0), saved.get("scored_bytes", 0)
+        if self.scored_bytes > _rows(request.deposits)[1]:
+            raise InvalidRequest(f"{self.state_path} counts more scored deposits than {request.deposits} holds: "
+                                 f"the files were replaced; move {self.state_path.name} away to score them all again")
+        ingestion.on_rewind = self._rewound
 
     def _save(self) -> None:
         partial = self.state_path.with_name(self.state_path.name + ".partial")
         with partial.open("w", encoding="utf-8") as handle:
-            json.dump({"scored": self.scored, "scored_bytes": self.scored_bytes}, handle)
+            json.dump(self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(self.state_path)
 
+    def _rewound(self, offsets: list[int]) -> None:
+        """A repair is about to cut the deposits file to offsets[1]: count back the scored rows it removes."""
+        if offsets[1] < self.scored_bytes:
+            kept, self.scored_bytes = _rows(self.request.deposits, offsets[1])
+            self.withdrawn += self.scored - kept
+            self.scored = kept
+            self._save()
+
     def cycle(self, now: Callable[[], datetime], progress: Callable[[Summary], None] | None = None) -> Cycle:
         """Ingest up to CATCH_UP final blocks, then score and open cases for the deposits they brought."""
         summary = self.ingestion.run(self.ingestion.state.next_block + CATCH_UP - 1, progress, keep_open=True)
-        done = Cycle(summary.blocks, summary.transfers, summary.reorgs, self.ingestion.state.next_block)
-        cut, self.ingestion.low_water = self.ingestion.low_water, None
-        if cut is not None and cut[1] < self.scored_bytes:  # a reorganisation removed scored deposits
-            kept, self.scored_bytes = _rows(self.request.deposits, cut[1])
-            done.withdrawn, self.scored = self.scored - kept, kept
-            self._save()
+        done = Cycle(summary.blocks, summary.transfers, summary.reorgs, self.ingestion.state.next_block,
+                     withdrawn=self.withdrawn)
+        self.withdrawn = 0
         rows, size = _rows(self.request.deposits)
         if rows == self.scored:
             return done
@@ -94,12 +110,15 @@ class Watch:
         opened = []
 
         def open_them(result: batch.ScoreResult) -> dict[int, int]:
-            opened.append(open_cases(self.store, result, when, jurisdictions=self.jurisdictions))
+            opened.append(open_cases(self.store, result, when, jurisdictions=self.jurisdictions, skip_invalid=True))
             return opened[0].case_ids
 
         result = batch.run(request, open_cases=open_them)
-        done.deposits, done.decisions, done.warnings = len(result.deposits), result.decisions.counts(), tuple(result.warnings)
+        done.deposits, done.decisions = len(result.deposits), result.decisions.counts()
         done.opened, done.alerts = opened[0].opened, opened[0].alerts
+        done.warnings = tuple(result.warnings) + tuple(
+            f"deposit {deposit_id} was scored but cannot be kept in a case or alert: {why}"
+            for deposit_id, why in opened[0].skipped)
         self.scored, self.scored_bytes = rows, size
         self._save()
         return done

@@ -16,8 +16,11 @@ from graph.errors import ChainError
 RETRYABLE_CODES = {-32005, -32603, 429}
 """Limit exceeded, internal error, too many requests: worth another try."""
 MISSING_METHOD = -32601
-TOO_LARGE = re.compile(r"more than|block range|range (is )?too|too (many|large|wide)|size exceed|limited to", re.I)
+TOO_LARGE = re.compile(r"more than|block range|range (is )?too|too (many results|large|wide)|size exceed"
+                       r"|limited to .*(block|range|result)", re.I)
 """How providers word a log query that asks for too much (e.g. -32005 'query returned more than 10000 results')."""
+RATE_LIMITED = re.compile(r"rate|too many requests|request count|per second|capacity|throttl", re.I)
+"""How they word a request refused for now (asking again later helps; asking for less does not)."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,9 @@ def _result(answer: dict, method: str) -> Any:
         code = error.get("code")
         if code == MISSING_METHOD:
             raise MethodMissing(f"the node does not offer {method}")
-        if method == "eth_getLogs" and TOO_LARGE.search(str(error.get("message", ""))):
-            raise RangeTooLarge(f"{method}: {error.get('message')} ({code})")
+        message = str(error.get("message", ""))
+        if method == "eth_getLogs" and TOO_LARGE.search(message) and not RATE_LIMITED.search(message):
+            raise RangeTooLarge(f"{method}: {message} ({code})")
         if code in RETRYABLE_CODES:
             raise _Retryable(f"{method}: {error.get('message')} ({code})")
         raise ChainError(f"{method}: the node refused: {error.get('message')} ({code})")

@@ -144,9 +144,18 @@ class Exposures:
         return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
 
     @property
+    def haircut(self) -> np.ndarray:
+        """Which exposures have a haircut share (hop 2 under the haircut method)."""
+        return (self.hop == 2) & (self.method == "haircut")
+
+    @property
     def share_known(self) -> np.ndarray:
-        """Whether the share is known: not when all the funding behind a haircut share has no price."""
-        return self.share_den > 0
+        """Whether the share is known: a haircut share is not when any of the funding behind it has no price.
+
+        The priced share flagged / total is then only an upper bound (unpriced clean funding
+        would lower it) or no bound at all (unpriced flagged funding would raise it).
+        """
+        return ~self.haircut | ((self.unpriced_total == 0) & (self.total > 0))
 
     @property
     def usd_known(self) -> np.ndarray:
@@ -155,8 +164,9 @@ class Exposures:
 
     @property
     def incomplete(self) -> np.ndarray:
-        """Exposures with something unknown that could raise them: an unpriced deposit or flagged funding."""
-        return ~self.value_known | (self.unpriced_flagged > 0)
+        """Exposures with something unknown: the deposit's value, or the share (funding without a price)."""
+        return ~self.value_known | ~self.share_known | (self.unpriced_flagged > 0)
+
     def take(self, rows: np.ndarray) -> "Exposures":
         """The exposures at `rows` (positions), in that order."""
         return Exposures(self.categories, self.method, self.lookback,

@@ -80,10 +80,15 @@ DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_n
                    "to_address", "asset", "amount", "usd_value")
 
 
-def deposit_cells(row: Row, customer: str) -> list[str]:
-    """A transfer into a deposit address as a row of the deposits format (id: tx hash and position)."""
+def deposit_cells(row: Row, customer: str, ordinal: int) -> list[str]:
+    """A transfer into a deposit address as a row of the deposits format.
+
+    Its id is the tx hash and the transfer's ordinal within the transaction (the native
+    transfer first, then its Transfer logs in order): the same if a reorganisation moves the
+    transaction to another block or place.
+    """
     cells = dict(zip(COLUMNS, row.cells()))
-    cells.update(deposit_id=f"{row.tx_hash}:{row.position}", customer_id=customer)
+    cells.update(deposit_id=f"{row.tx_hash}:{ordinal}", customer_id=customer)
     return [cells[c] for c in DEPOSIT_COLUMNS]
 
 
@@ -144,8 +149,8 @@ class Ingestion:
         self._ahead: tuple[list[int], Future] | None = None
         self.reorgs = 0
         """Reorganisations repaired by this object so far."""
-        self.low_water: list[int] | None = None
-        """The shortest each output has been cut to by a repair since the caller last reset this to None."""
+        self.on_rewind: Callable[[list[int]], None] | None = None
+        """Told each output's new length before a repair cuts the files (and before the checkpoint moves)."""
         self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
@@ -189,7 +194,8 @@ class Ingestion:
         numbers = list(range(first, min(first + self.batch, last + 1)))
         current = self._take_ahead(numbers) or self._pool.submit(self._read, numbers)
         ahead = list(range(numbers[-1] + 1, min(numbers[-1] + 1 + self.batch, last + 1)))
-        if ahead:  # the next batch is read while this one is checked and written
+        if len(ahead) == self.batch:  # the next batch is read while this one is written (a partial one
+            # near the head is not: the head moves, and the next batch would be asked for again)
             self._ahead = (ahead, self._pool.submit(self._read, ahead))
         blocks, read = current.result()
         if read is None:
@@ -252,9 +258,10 @@ class Ingestion:
         try:
             return self.node.call("eth_getLogs", [{"fromBlock": hex(first), "toBlock": hex(last),
                                                    "topics": [TRANSFER_TOPIC]}])
-        except RangeTooLarge:
+        except RangeTooLarge as error:
             if first == last:
-                raise
+                raise ChainError(f"block {first:,} alone holds more Transfer logs than {self.node.url} returns in "
+                                 f"one answer ({error}); use a node without that limit") from None
             middle = (first + last) // 2
             return self._logs(first, middle) + self._logs(middle + 1, last)
 
@@ -311,10 +318,13 @@ class Ingestion:
     def _lines(self, rows: list[Row]) -> list[dict[int, list[bytes]]]:
         """Per output, block number -> its lines (transfers; deposits into the platform's addresses)."""
         out: list[dict[int, list[bytes]]] = [{} for _ in self.outputs]
-        for row in rows:
+        tx, ordinal = None, 0
+        for row in rows:  # in chain order, so a transaction's rows are together
+            ordinal = ordinal + 1 if row.tx_hash == tx else 0
+            tx = row.tx_hash
             out[0].setdefault(row.block_number, []).append((",".join(row.cells()) + "\n").encode())
             if len(out) > 1 and row.to_address in self.addresses:
-                line = ",".join(deposit_cells(row, self.addresses[row.to_address])) + "\n"
+                line = ",".join(deposit_cells(row, self.addresses[row.to_address], ordinal)) + "\n"
                 out[1].setdefault(row.block_number, []).append(line.encode())
         return out
 
@@ -358,12 +368,13 @@ class Ingestion:
                            f"remembered); re-ingest from an earlier block into a new file")
 
     def _rewind(self, keep: int, next_block: int, offsets: list[int]) -> None:
+        if self.on_rewind is not None:  # whoever reads the files hears of the cut before it happens
+            self.on_rewind(list(offsets))
         # the checkpoint first: killed in between, the files are longer than it says, and the rerun cuts them
         self.state.recent = self.state.recent[:keep]
         self.state.next_block, self.state.offsets = next_block, list(offsets)
         self.state.save(self.checkpoint_path)
         self._truncate(offsets)
-        self.low_water = list(offsets) if self.low_water is None else [min(a, b) for a, b in zip(self.low_water, offsets)]
         self.reorgs += 1
 
     def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None,

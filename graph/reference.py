@@ -99,8 +99,8 @@ def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallet
             flagged_usd, unknown = per_category[category]
             if method == "poison":
                 share: Fraction | None = Fraction(1)
-            else:
-                share = Fraction(flagged_usd, total) if total else None
+            else:  # any funding without a price leaves the share unknown
+                share = Fraction(flagged_usd, total) if total and not unknown_total else None
             usd = None if value is None or share is None else value * share
             out.append(ReferenceExposure(d, category, 2, share, usd, flagged_usd, total, unknown_total, unknown))
     return out

@@ -66,12 +66,13 @@ def _chosen(exposures: Exposures, rule: Rule) -> np.ndarray:
 def _possible(exposures: Exposures, rule: Rule) -> np.ndarray:
     """Incomplete exposures that the threshold rule could match once the unknown values are known.
 
-    Flagged funding of unknown value could make the share as large as 1; a deposit of unknown
-    value could be worth any amount.
+    Flagged funding of unknown value could make the share as large as 1; clean funding of
+    unknown value only lowers it, so the priced share is its bound; a deposit of unknown value
+    could be worth any amount.
     """
     out = np.zeros(len(exposures), dtype=bool)
     rows = np.flatnonzero(_chosen(exposures, rule) & exposures.incomplete)
-    raised = exposures.unpriced_flagged[rows] > 0
+    raised = (exposures.unpriced_flagged[rows] > 0) | (exposures.share_den[rows] == 0)
     num = np.where(raised, 1, exposures.share_num[rows])
     den = np.where(raised, 1, exposures.share_den[rows])
     out[rows] = _passes(num, den, exposures.value[rows], rule, exposures.value_known[rows])

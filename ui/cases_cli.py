@@ -143,13 +143,17 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
         return
     case = detail.case
     out.print(f"case {case.id} ({case.tracking_number}): {case.status}, version {case.version}", highlight=False)
-    out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} ({'USD unknown' if case.usd_value is None else f'${case.usd_value}'}) "
+    value = "USD unknown" if case.usd_value is None else f"${case.usd_value}"
+    out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} ({value}) "
               f"from {case.from_address} at {_when(case.deposit_time)}", highlight=False)
     out.print(f"decision {case.decision} by {', '.join(case.rule_ids)}; snapshot {case.snapshot_id}", highlight=False)
     for e in detail.exposures:
         sources = ", ".join(s["address"] for s in e["evidence"].get("sources", []))
-        out.print(f"  exposure {e['category']} hop {e['hop']}: share {e['share']}, ${e['usd']} from {sources}",
-                  highlight=False)
+        share = "unknown" if e["share"] is None else e["share"]
+        usd = "USD unknown" if e["usd"] is None else f"${e['usd']}"
+        unpriced = e["evidence"].get("unpriced_transfers", 0)
+        out.print(f"  exposure {e['category']} hop {e['hop']}: share {share}, {usd} from {sources}"
+                  + (f" ({unpriced} transfers without a price)" if unpriced else ""), highlight=False)
     for d in detail.deadlines:
         out.print(f"  deadline {d['rule_id']} ({d['jurisdiction']}): due {_when(d['due_at'])}, {d['status']}",
                   highlight=False)

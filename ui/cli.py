@@ -344,8 +344,8 @@ def rules_show(rules: Optional[Path] = typer.Argument(None, help="Rules file; de
     out.print(f"{policy.name} {policy.version}: {policy.description}", highlight=False)
     table = Table("id", "category", "hop", "min share", "min USD", "action", "what it catches")
     for rule in policy.rules:
-        table.add_row(rule.id, rule.category, str(rule.hop), str(rule.min_share), str(rule.min_usd), rule.action,
-                      rule.description)
+        table.add_row(rule.id, rule.category, str(rule.hop), "unknown value" if rule.unpriced else str(rule.min_share),
+                      "unknown value" if rule.unpriced else str(rule.min_usd), rule.action, rule.description)
     out.print(table)
 
 

@@ -63,20 +63,35 @@ def watch_command(
     arrives, open cases for freezes and alerts for reviews; Ctrl-C stops cleanly and the next run resumes."""
     from cases.db import open_store
     from cases.watching import Watch
-    from graph.chain import Node
+    from graph import readers
+    from graph.chain import Node, NodeUnavailable
     from graph.ingestion import Ingestion, load_deposit_addresses, load_prices
     from kyt import batch
+    from kyt.rules import load_policy
 
     line = _Line()
     watch = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        # every input is checked now, not when the first deposit arrives hours later
+        readers.read_flagged(flagged)
+        if services:
+            readers.read_services(services)
+        if rules:
+            load_policy(rules)
         node = Node(rpc)
         addresses = load_deposit_addresses(deposit_addresses)
         table = load_prices(prices) if prices else None
+        if table is None:
+            err.print("note: no --prices, so every deposit's USD value is unknown: no rule with a dollar threshold "
+                      "can freeze, and exposed deposits go to review", highlight=False)
         transfers, deposits = folder / "transfers.csv", folder / "deposits.csv"
         checkpoint = folder / "transfers.csv.checkpoint.json"
         start = from_block if from_block is not None else max(0, node.head() - confirmations)
+        if from_block is None and not (folder / "transfers.csv.checkpoint.json").exists():
+            err.print(f"note: starting at block {start:,} (the final head); funding before it is not seen, so "
+                      "indirect exposure counts only what this watch ingests: give --from-block to look further back",
+                      highlight=False)
         ingestion = Ingestion(node, transfers, checkpoint, start, confirmations, expected_chain=chain_id,
                               prices=table, deposits_out=deposits, deposit_addresses=addresses)
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
@@ -84,11 +99,20 @@ def watch_command(
         err.print(f"watching {rpc} from block {ingestion.state.next_block:,} into {folder} "
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)
-        done = 0
+        done, failures = 0, 0
         while cycles is None or done < cycles:
-            cycle = watch.cycle(lambda: datetime.now(timezone.utc))
+            try:
+                cycle = watch.cycle(lambda: datetime.now(timezone.utc))
+                lag = ingestion.final_block() - (cycle.next_block - 1)
+                failures = 0
+            except NodeUnavailable as error:  # a long watch outlives a node's bad minutes
+                failures += 1
+                pause = min(poll * 2 ** failures, 300.0)
+                err.print(("\n" if line.live else "") + f"{render(error)}; trying again in {pause:.0f} s",
+                          markup=False, highlight=False)
+                time.sleep(pause)
+                continue
             done += 1
-            lag = ingestion.final_block() - (cycle.next_block - 1)
             line.show(cycle, lag)
             if lag <= 0 and (cycles is None or done < cycles):
                 time.sleep(poll)

@@ -156,4 +156,4 @@ def test_a_case_of_unknown_value_keeps_it_unknown(store, tmp_path):
     assert [(e["category"], e["hop"], e["share"], e["usd"]) for e in pete.exposures] == [("sanctions", 1, Decimal(1), None)]
     olga = queries.show(store, "ann", ids["D-1015"])
     [exposure] = olga.exposures
-    assert (exposure["share"], exposure["usd"], exposure["evidence"]["unpriced_transfers"]) == (Decimal(0), Decimal(0), 1)
+    assert (exposure["share"], exposure["usd"], exposure["evidence"]["unpriced_transfers"]) == (None, None, 1)

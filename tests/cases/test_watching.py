@@ -64,33 +64,39 @@ def alerts(store) -> list[tuple]:
         return sorted(connection.execute(sa.text("SELECT deposit_id, usd_value FROM alerts")).all())
 
 
-def test_deposits_are_scored_as_they_arrive_and_each_case_opens_once(node, contracts, tmp_path, sqlite_store):
+def test_deposits_are_scored_as_they_arrive_and_each_case_opens_once(node, contracts, tmp_path, store):
     w3, a, flagged, addresses, prices = setup(node, tmp_path)
-    token = deploy(w3, contracts, "Token", "Loot", "LOOT", 18, 10**24, sender=a[1])  # no price for it
+    loot = deploy(w3, contracts, "Token", "Loot", "LOOT", 18, 10**24, sender=a[1])  # priced below
+    junk = deploy(w3, contracts, "Token", "Junk", "JUNK", 18, 10**24, sender=a[1])  # no price for it
+    with prices.open("a") as handle:  # a token is named by its contract: longer than any ticker
+        handle.write("".join(f"{loot.address.lower()},{date.today() + timedelta(days=d)},3\n" for d in (-1, 0, 1)))
     send(w3, a[1], a[2], 10 * ETH)  # F funds U
     send(w3, a[4], a[2], 30 * ETH)  # C funds U
     indirect = send(w3, a[2], a[3], 4 * ETH)  # U deposits: a quarter of U's funding is sanctioned
     direct = send(w3, a[1], a[3], 1 * ETH)  # F deposits itself
     send(w3, a[4], a[3], 2 * ETH)  # C deposits: clean
-    token.functions.transfer(a[3], 5 * ETH).transact({"from": a[1]})  # F deposits a token without a price
-    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    tokens = loot.functions.transfer(a[3], 5 * ETH).transact({"from": a[1]}).hex()  # F deposits 5 LOOT ($15)
+    junk.functions.transfer(a[3], 5 * ETH).transact({"from": a[1]})  # and 5 JUNK, of unknown value
+    watch = make_watch(node, tmp_path, store, flagged, addresses, prices)
     first = watch.cycle(now)
     assert (first.deposits, first.decisions, first.opened, first.alerts) == (
-        4, {"allow": 1, "review": 1, "freeze": 2}, 2, 1)
-    opened = cases_by_customer(sqlite_store)
-    assert [(d.split(":")[0], Decimal(v)) for d, v, _ in opened] == sorted(
-        [("0x" + indirect.removeprefix("0x"), Decimal("8000")), ("0x" + direct.removeprefix("0x"), Decimal("2000"))])
-    [(_, value)] = alerts(sqlite_store)
-    assert value is None  # the token has no price: unknown, not $0
+        5, {"allow": 1, "review": 1, "freeze": 3}, 3, 1)
+    opened = cases_by_customer(store)
+    assert [(d, Decimal(v)) for d, v, _ in opened] == sorted(
+        [("0x" + indirect.removeprefix("0x") + ":0", Decimal("8000")), ("0x" + direct.removeprefix("0x") + ":0",
+                                                                       Decimal("2000")),
+         ("0x" + tokens.removeprefix("0x") + ":0", Decimal("15"))])
+    [(_, value)] = alerts(store)
+    assert value is None  # JUNK has no price: unknown, not $0
     assert watch.cycle(now).deposits == 0  # nothing new
     watch.close()
 
-    again = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)  # a restart
+    again = make_watch(node, tmp_path, store, flagged, addresses, prices)  # a restart
     assert again.cycle(now).deposits == 0
     send(w3, a[1], a[3], 3 * ETH)
     later = again.cycle(now)
     assert (later.deposits, later.opened) == (1, 1)
-    assert len(cases_by_customer(sqlite_store)) == 3
+    assert len(cases_by_customer(store)) == 4
     again.close()
 
 
@@ -137,3 +143,30 @@ def test_the_command_shows_progress_and_stops_cleanly_on_ctrl_c(node, tmp_path):
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT customer_id FROM cases")).scalars().all() == ["cust-3", "cust-3"]
     engine.dispose()
+
+
+def test_a_reorganisation_counts_back_before_it_cuts_so_a_failure_after_it_loses_nothing(node, tmp_path,
+                                                                                         sqlite_store):
+    import pytest
+
+    from kyt.errors import InputsRejected
+
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    send(w3, a[1], a[3], 1 * ETH)  # scored, then abandoned
+    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    assert watch.cycle(now).opened == 1
+    w3.provider.make_request("evm_revert", [snapshot])
+    for _ in range(2):
+        send(w3, a[1], a[3], 2 * ETH)
+    good = flagged.read_text()
+    flagged.write_text("not,a,flagged,list\n")  # the cycle repairs the reorg, then fails to score
+    with pytest.raises(InputsRejected):
+        watch.cycle(now)
+    watch.close()
+    assert '"scored": 0' in (tmp_path / "watch" / "watch.json").read_text()  # counted back before the cut
+    flagged.write_text(good)
+    again = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)  # as after a kill
+    cycle = again.cycle(now)
+    assert (cycle.deposits, cycle.opened) == (2, 2)
+    again.close()

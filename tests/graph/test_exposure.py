@@ -190,11 +190,19 @@ def unknowns(t, d, f, method="haircut", lookback_s=None):
             for i in range(len(e))}
 
 
-def test_funding_without_a_price_is_counted_beside_the_priced_share():
+def test_funding_without_a_price_leaves_the_haircut_share_unknown_and_is_counted():
     t = transfers([(SANCTIONED, S, 10, 0, 100), (SANCTIONED, S, 10, 1, None), (CLEAN, S, 11, 0, None),
                    (CLEAN, S, 11, 1, 300)])
-    got = unknowns(t, deposits([(S, 20, 0, 50)]), flagged([(SANCTIONED, "sanctions")]))
-    assert got == {(0, "sanctions", 2): (Fraction(1, 4), Fraction(25, 2), 2, 1)}
+    f = flagged([(SANCTIONED, "sanctions")])
+    assert unknowns(t, deposits([(S, 20, 0, 50)]), f) == {(0, "sanctions", 2): (None, None, 2, 1)}
+    assert unknowns(t, deposits([(S, 20, 0, 50)]), f, method="poison") == {
+        (0, "sanctions", 2): (Fraction(1), Fraction(50), 2, 1)}
+
+
+def test_clean_funding_without_a_price_makes_the_share_unknown_too():
+    t = transfers([(SANCTIONED, S, 10, 0, 100), (CLEAN, S, 11, 0, None)])  # the clean part could be huge
+    got = unknowns(t, deposits([(S, 20, 0, 1000)]), flagged([(SANCTIONED, "sanctions")]))
+    assert got == {(0, "sanctions", 2): (None, None, 1, 0)}
 
 
 def test_a_sender_funded_by_flagged_transfers_of_unknown_value_alone_is_still_exposed():
@@ -216,7 +224,15 @@ def test_a_deposit_without_a_price_has_exposures_of_unknown_usd():
                                                             (0, "sanctions", 2): (Fraction(1, 4), None, 0, 0)}
 
 
+def test_priced_funding_alone_keeps_the_share_known_beside_an_unpriced_deposit_elsewhere():
+    t = transfers([(SANCTIONED, S, 10, 0, 100), (CLEAN, S, 11, 0, 300), (CLEAN, 2, 12, 0, None)])
+    got = unknowns(t, deposits([(S, 20, 0, 40)]), flagged([(SANCTIONED, "sanctions")]))
+    assert got == {(0, "sanctions", 2): (Fraction(1, 4), Fraction(10), 0, 0)}
+
+
 def test_unpriced_funding_outside_the_lookback_window_is_not_counted():
     t = transfers([(SANCTIONED, S, 10, 0, None, 100), (SANCTIONED, S, 11, 0, 10, 900), (CLEAN, S, 12, 0, None, 950)])
     got = unknowns(t, deposits([(S, 20, 0, 50, 1000)]), flagged([(SANCTIONED, "sanctions")]), lookback_s=200)
-    assert got == {(0, "sanctions", 2): (Fraction(1), Fraction(50), 1, 0)}
+    assert got == {(0, "sanctions", 2): (None, None, 1, 0)}  # only the clean unpriced one is in the window
+    got = unknowns(t, deposits([(S, 20, 0, 50, 1000)]), flagged([(SANCTIONED, "sanctions")]), lookback_s=50)
+    assert got == {}  # the window holds the clean unpriced transfer alone

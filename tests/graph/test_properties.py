@@ -93,7 +93,7 @@ def test_shares_stay_between_zero_and_one_and_usd_within_the_deposit(s):
     for i in range(len(e)):
         assert 0 <= e.share_num[i] <= e.share_den[i]
         assert e.share_num[i] > 0 or e.unpriced_flagged[i] > 0  # an exposure is never made of nothing
-        assert e.share_known[i] or e.unpriced_flagged[i] > 0  # a share is unknown only through unpriced funding
+        assert e.share_known[i] or e.unpriced_total[i] > 0  # a share is unknown only through unpriced funding
         assert int(e.value[i]) * int(e.share_num[i]) <= int(e.value[i]) * int(e.share_den[i])
         assert e.flagged[i] <= e.total[i]
         assert e.unpriced_flagged[i] <= e.unpriced_total[i] or e.hop[i] == 1

@@ -48,9 +48,9 @@ EXPECTED = {
     "D-1013": ([], "allow"),
     # nina: $5 of Lazarus in $10,000: 0.05%, $4.50 of the deposit, under every threshold
     "D-1014": ([("sanctions", 2, "0.0005", "4.5")], "allow"),
-    # olga: 25,000 LZR from Lazarus (no price) and $3,000 clean: the priced share is 0, but the
-    # flagged funding of unknown value could make it anything, so a person looks
-    "D-1015": ([("sanctions", 2, "0", "0")], "review"),
+    # olga: 25,000 LZR from Lazarus (no price) and $3,000 clean: the share is unknown (the
+    # flagged funding of unknown value could make it anything), so a person looks
+    "D-1015": ([("sanctions", 2, "", "")], "review"),
     # pete: a Garantex wallet deposits 7,000 LZR (no price): direct sanctions of unknown USD
     "D-1016": ([("sanctions", 1, "1", "")], "review"),
 }

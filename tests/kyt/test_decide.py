@@ -50,18 +50,20 @@ action = "review"
 
 
 def exposures(rows):
-    """(deposit, category code, hop, flagged, total, value[, unpriced flagged]) with USD in micro-dollars.
+    """(deposit, category code, hop, flagged, total, value[, unpriced flagged[, unpriced total]]), USD in micro-dollars.
 
-    Shares are haircut shares; a value of None is a deposit without a price.
+    Shares are haircut shares; a value of None is a deposit without a price; the unpriced
+    total defaults to the unpriced flagged count.
     """
     rows = [tuple(r) + (0,) * (7 - len(r)) for r in rows]
-    cols = list(zip(*rows)) if rows else [[]] * 7
+    rows = [r if len(r) == 8 else r + (r[6],) for r in rows]
+    cols = list(zip(*rows)) if rows else [[]] * 8
     known = np.array([v is not None for v in cols[5]], dtype=bool)
     cols[5] = [0 if v is None else v for v in cols[5]]
-    deposit, category, hop, flagged, total, value, unknown = [np.array(c, dtype=np.int64) for c in cols]
+    deposit, category, hop, flagged, total, value, unknown, unknown_total = [np.array(c, dtype=np.int64) for c in cols]
     zeros = np.zeros(len(rows), dtype=np.int64)
     return Exposures(["mixer", "sanctions"], "haircut", None, deposit, category, hop, value, flagged, total, zeros,
-                     zeros, unknown, unknown, known)
+                     zeros, unknown_total, unknown, known)
 
 
 def test_most_severe_action_wins_and_all_matches_are_kept():
@@ -134,14 +136,17 @@ def test_unknown_values_pass_no_threshold_and_go_to_review_when_a_rule_could_mat
     e = exposures([
         (0, 1, 2, 1, 3, None),  # sanctions, deposit without a price: usd unknown
         (1, 1, 2, 0, 0, 50_000_000, 2),  # all the flagged funding unpriced: share unknown
-        (2, 1, 2, 1, 3, 30_000_000, 1),  # priced share 1/3 gives $10: freezes, and unpriced funding could add
+        (2, 1, 2, 1, 3, 30_000_000, 1),  # priced share 1/3 would give $10, but flagged funding has no price
         (3, 0, 2, 1, 3, 90_000_000, 1),  # mixer: even a share of 1 gives $90, under the rule's $100
         (4, 0, 2, 1, 4, None),  # mixer, deposit without a price, share 1/4 under the rule's 0.5
         (5, 1, 2, 1, 3, 9_000_000, 1),  # sanctions: a share of 1 gives $9, under $10
+        (6, 1, 2, 1, 1, 30_000_000, 0, 1),  # clean funding without a price: the priced share 1 is a bound
+        (7, 1, 2, 1, 4, 30_000_000, 0, 1),  # the same bound, 1/4, gives $7.50: under $10 whatever the price
     ])
-    d = decide(e, 6, policy)
-    assert [d.decision(i) for i in range(6)] == ["review", "review", "freeze", "allow", "allow", "allow"]
-    assert d.rule_ids() == {0: ["unpriced"], 1: ["unpriced"], 2: ["usd", "unpriced"]}
+    d = decide(e, 8, policy)
+    assert [d.decision(i) for i in range(8)] == ["review", "review", "review", "allow", "allow", "allow", "review",
+                                                 "allow"]
+    assert d.rule_ids() == {0: ["unpriced"], 1: ["unpriced"], 2: ["unpriced"], 6: ["unpriced"]}
 
 
 def test_thresholds_of_zero_match_unknown_values_and_higher_ones_do_not():

@@ -98,8 +98,9 @@ def rules_page() -> None:
     policy = default_policy()
     st.markdown(f"### Policy {policy.name} version {policy.version}")
     st.caption(policy.description)
-    st.dataframe([{"rule": r.id, "category": r.category, "hop": r.hop, "min share": str(r.min_share),
-                   "min USD": str(r.min_usd), "action": r.action, "what it says": r.description} for r in policy.rules],
+    st.dataframe([{"rule": r.id, "category": r.category, "hop": r.hop,
+                   "min share": "unknown value" if r.unpriced else str(r.min_share),
+                   "min USD": "unknown value" if r.unpriced else str(r.min_usd), "action": r.action, "what it says": r.description} for r in policy.rules],
                  hide_index=True, width="stretch")
     st.markdown(f"### Deadline rules (version {DEADLINE_VERSION})")
     st.dataframe([{k: v for k, v in asdict(r).items() if v is not None} for r in DEADLINE_RULES],

@@ -1,4 +1,5 @@
-"""USD values may be unknown: a deposit without a price, an exposure whose share or USD is unknown.
+"""USD values may be unknown (a deposit without a price, an exposure whose share or USD is unknown),
+and an asset may be named by a token contract (`0x...` or `0x...:raw`, up to 46 characters).
 
 Revision ID: 0004
 Revises: 0003
@@ -20,12 +21,15 @@ NULLABLE = (("cases", "usd_value"), ("alerts", "usd_value"), ("exposures", "shar
 OPEN = sa.text("status IN ('open', 'in_review', 'awaiting_customer')")
 
 
-def _alter(nullable: bool) -> None:
+def _alter(nullable: bool, asset: int) -> None:
     with warnings.catch_warnings():  # SQLite's copy of the table skips the expression index, made again below
         warnings.filterwarnings("ignore", "Skipped unsupported reflection")
         for table, column in NULLABLE:
             with op.batch_alter_table(table) as batch:
                 batch.alter_column(column, existing_type=ExactDecimal(), nullable=nullable)
+                if column == "usd_value":
+                    batch.alter_column("asset", existing_type=sa.String(), type_=sa.String(asset),
+                                       existing_nullable=False)
     if op.get_bind().dialect.name == "sqlite":
         # SQLite rebuilds the table to change a column and cannot carry over an expression
         # index, so the queue index of 0002 is made again.
@@ -35,8 +39,8 @@ def _alter(nullable: bool) -> None:
 
 
 def upgrade() -> None:
-    _alter(True)
+    _alter(True, 100)
 
 
 def downgrade() -> None:
-    _alter(False)
+    _alter(False, 40)
