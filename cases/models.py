@@ -50,6 +50,8 @@ class DepositFields(SQLModel):
     deposit_time: datetime = Field(sa_type=UTCDateTime)
     block_number: int
     position: int
+    sender_risk: dict | None = Field(default=None, sa_type=JSON)
+    """The address-risk model's view of the sender: probability, model version, threshold, top features."""
 
 
 class CaseBase(DepositFields):

@@ -59,7 +59,7 @@ def _deposit_fields(result: ScoreResult, d: int) -> dict:
         amount=Decimal(deposits.amount[d].as_py()),
         usd_value=None if deposits.unpriced[d] else Decimal(micro_text(int(deposits.usd_micro[d]))),
         deposit_time=_time(deposits.timestamp[d]), block_number=int(deposits.block[d]),
-        position=int(deposits.position[d]))
+        position=int(deposits.position[d]), sender_risk=result.risk.record(d) if result.risk is not None else None)
     try:
         stored(fields["amount"])
         if fields["usd_value"] is not None:

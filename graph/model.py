@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 POSITION_BITS = 20
 """`position` must be below 2**20; the order key of a transfer is block << 20 | position."""
@@ -135,3 +136,27 @@ class Services:
 
     def __len__(self) -> int:
         return len(self.address)
+
+
+@dataclass
+class Labels:
+    """Addresses labelled for learning: 1 risky, 0 normal; `split` names a subset ("train", "test" or empty)."""
+
+    address: pa.Array
+    label: np.ndarray
+    split: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def part(self, name: str | None) -> "Labels":
+        """The rows of one split (all rows for None)."""
+        if name is None:
+            return self
+        chosen = np.asarray(pc.equal(self.split, name).to_numpy(zero_copy_only=False), dtype=bool)
+        rows = pa.array(np.flatnonzero(chosen))
+        return Labels(self.address.take(rows), self.label[chosen], self.split.take(rows))
+
+    def splits(self) -> list[str]:
+        """The split names present (without the empty one)."""
+        return sorted(set(self.split.to_pylist()) - {"", None})

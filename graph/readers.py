@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from graph import fields
 from graph.errors import InputError, Problem
-from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Services, Transfers
+from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Labels, Services, Transfers
 
 MAX_PROBLEMS = 50
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -279,3 +279,15 @@ def read_services(path: str | Path) -> Services:
     _reject(raw, parsed)
     return Services(parsed[0].values, parsed[1].values, fields.optional_text(_column(raw, "kind")))
 
+
+
+LABEL_COLUMNS = ("address", "label", "split")
+
+
+def read_labels(path: str | Path) -> Labels:
+    """Labelled addresses `address, label, split` for learning: label 1 risky or 0 normal; split optional."""
+    raw = _read(Path(path), LABEL_COLUMNS[:2], LABEL_COLUMNS[2:])
+    parsed = [fields.addresses(_column(raw, "address"), "address"), fields.unsigned(_column(raw, "label"), "label", 2)]
+    _reject(raw, parsed, _duplicates(parsed[0].values, "address"))
+    split = pc.utf8_lower(fields.optional_text(_column(raw, "split")))
+    return Labels(parsed[0].values, parsed[1].values.astype(np.int64), split)

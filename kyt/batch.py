@@ -30,7 +30,9 @@ from graph.model import Deposits, FlaggedWallets, Services
 from graph.money import share_texts, usd_texts
 from kyt.decide import DECISIONS, Decisions, decide, joined_names
 from kyt.errors import InputsRejected, OutputError
+from kyt import risk, sender_risk
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
+from kyt.sender_risk import SenderRisk
 
 MICROS_PER_DAY = 86_400 * 1_000_000
 
@@ -72,6 +74,8 @@ class ScoreRequest:
     """Only deposits at or after this time (microseconds) are scored (re-screening)."""
     first_row: int = 0
     """Only the deposits from this row of the file on are scored (watching a growing file)."""
+    model: Path | None = None
+    """An address-risk model: senders at or above its threshold with no rule matching go to review."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class Snapshot:
     method: str
     lookback_days: int | None
     as_of: str
+    model: str = ""
+    """The address-risk model's version, when one took part."""
 
 
 @dataclass
@@ -104,6 +110,8 @@ class ScoreResult:
     """Evidence of the frozen deposits' exposures (when cases are to be opened)."""
     case_ids: dict[int, int] | None = None
     """deposit index -> case id, filled by the `open_cases` step of `run`."""
+    risk: SenderRisk | None = None
+    """The senders' address risk, when a model took part."""
 
 
 def file_digest(path: Path | None) -> str:
@@ -117,12 +125,14 @@ def file_digest(path: Path | None) -> str:
     return digest.hexdigest()
 
 
-def make_snapshot(policy: Policy, request: ScoreRequest) -> Snapshot:
-    """The snapshot of a request: policy and list digests, method, window and as-of time."""
+def make_snapshot(policy: Policy, request: ScoreRequest, model: str = "") -> Snapshot:
+    """The snapshot of a request: policy and list digests, method, window, as-of time (and model version)."""
     as_of = datetime.fromtimestamp(request.as_of / 1e6, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     parts = dict(policy_name=policy.name, policy_version=policy.version, policy_digest=policy.digest,
                  flagged_digest=file_digest(request.flagged), services_digest=file_digest(request.services),
                  method=request.method, lookback_days=request.lookback_days, as_of=as_of)
+    if model:
+        parts["model"] = model
     ident = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     return Snapshot(id=ident, **parts)
 
@@ -161,6 +171,7 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     policy = load_policy(request.rules) if request.rules else default_policy()
+    model = risk.load(request.model) if request.model else None
     check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     loaded = _load(request, progress)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
@@ -187,8 +198,17 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     clock = time.perf_counter()
     decisions = decide(exposures, len(deposits), policy)
     seconds["decide"] = time.perf_counter() - clock
+    assessed = None
+    if model is not None:
+        clock = time.perf_counter()
+        progress.stage("address risk of the senders")
+        probability = sender_risk.assess(model, index, deposits, request.as_of, services, flagged)
+        decisions, assessed = sender_risk.apply(decisions, probability, model, index, deposits, request.as_of,
+                                                services, flagged)
+        seconds["model"] = time.perf_counter() - clock
 
-    result = ScoreResult(deposits, exposures, decisions, make_snapshot(policy, request), seconds)
+    result = ScoreResult(deposits, exposures, decisions,
+                         make_snapshot(policy, request, model.version if model else ""), seconds, risk=assessed)
     known = set(CATEGORIES) | set(policy.categories)
     covered = {r.category for r in policy.rules}
     unknown = sorted(set(flagged.categories()) - known)
@@ -278,7 +298,8 @@ def categories_text(exposures: Exposures, n: int) -> np.ndarray:
 
 
 def write_decisions(result: ScoreResult, path: Path) -> None:
-    """One row per deposit: deposit_id, customer_id, decision, rule_ids, categories, snapshot_id."""
+    """One row per deposit: deposit_id, customer_id, decision, rule_ids, categories, snapshot_id, and with a
+    model risk_probability and risk_features (for the deposits reviewed or frozen); case_id when cases open."""
     n = len(result.deposits)
     table = pa.table({
         "deposit_id": result.deposits.deposit_id,
@@ -288,6 +309,13 @@ def write_decisions(result: ScoreResult, path: Path) -> None:
         "categories": pa.array(categories_text(result.exposures, n), pa.string()),
         "snapshot_id": pa.array([result.snapshot.id] * n, pa.string()),
     })
+    if result.risk is not None:
+        rounded = pa.array(np.round(result.risk.probability, 4), pa.float64())
+        table = table.append_column("risk_probability", pc.cast(rounded, pa.string()))
+        reasons = np.full(n, "", dtype=object)
+        for d, found in result.risk.explained.items():
+            reasons[d] = ";".join(f"{name}:+{weight:g}" for name, weight in found)
+        table = table.append_column("risk_features", pa.array(reasons, pa.string()))
     if result.case_ids is not None:
         case_id = np.full(n, "", dtype=object)
         case_id[list(result.case_ids)] = [str(v) for v in result.case_ids.values()]

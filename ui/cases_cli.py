@@ -147,6 +147,11 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
     out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} ({value}) "
               f"from {case.from_address} at {_when(case.deposit_time)}", highlight=False)
     out.print(f"decision {case.decision} by {', '.join(case.rule_ids)}; snapshot {case.snapshot_id}", highlight=False)
+    if case.sender_risk:
+        risk = case.sender_risk
+        reasons = ", ".join(f"{name} +{weight}" for name, weight in risk.get("top_features", []))
+        out.print(f"sender's address risk {risk['probability']} (model {risk['model']}, review from "
+                  f"{risk['threshold']})" + (f"; raised by {reasons}" if reasons else ""), highlight=False)
     for e in detail.exposures:
         sources = ", ".join(s["address"] for s in e["evidence"].get("sources", []))
         share = "unknown" if e["share"] is None else e["share"]

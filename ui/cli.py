@@ -24,6 +24,7 @@ from kyt.rules import default_policy, load_policy
 from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
 from ui.ingest_cli import ingest_command
+from ui.model_cli import model_app
 from ui.watch_cli import watch_command
 from ui.reply_cli import reply_app, report_app
 
@@ -46,6 +47,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(deadlines_app, name="deadlines")
 app.add_typer(reply_app, name="reply")
 app.add_typer(report_app, name="report")
+app.add_typer(model_app, name="model")
 app.command("ingest")(ingest_command)
 app.command("watch")(watch_command)
 
@@ -194,12 +196,14 @@ def score_command(
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
     no_cases: bool = typer.Option(False, "--no-cases", help="Only decide; open no cases."),
     jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
+    model: Optional[Path] = typer.Option(None, help="Address-risk model (kyt model train): risky senders with no "
+                                                    "rule matching go to review, never freeze."),
 ) -> None:
     """Score deposits, decide allow / review / freeze, and open a case for each frozen one."""
     from kyt import batch
 
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
-                                 rules, out_file, exposures_out, evidence_out)
+                                 rules, out_file, exposures_out, evidence_out, model=model)
     _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
 
 

@@ -82,7 +82,9 @@ def queue_page() -> None:
 
 
 def _rule_descriptions(rule_ids: list[str]) -> list[dict]:
-    rules = {rule.id: rule for rule in default_policy().rules}
+    from kyt.sender_risk import MODEL_RULE
+
+    rules = {rule.id: rule for rule in default_policy().rules + (MODEL_RULE,)}
     return [{"rule": r, "what it says": rules[r].description if r in rules else "(not in the shipped policy)"}
             for r in rule_ids]
 
@@ -124,6 +126,11 @@ def _case_view(detail) -> None:
                    f"**Opened** {state.when(case.opened_at)} · **next due** {state.when(case.next_due_at)}")
     st.markdown("**Matched rules**")
     st.dataframe(_rule_descriptions(case.rule_ids), hide_index=True, width="stretch")
+    if case.sender_risk:
+        risk = case.sender_risk
+        reasons = ", ".join(f"{name} (+{weight:.0%})" for name, weight in risk.get("top_features", [])) or "none above its median"
+        st.markdown(f"**Sender's address risk** {risk['probability']:.0%} by model `{risk['model']}` (reviews from "
+                    f"{risk['threshold']:.0%}; it ranks, it never freezes) · raised most by: {reasons}")
     st.markdown("**Exposures by category and hop**")
     st.dataframe([{"category": e["category"], "hop": e["hop"],
                    "share": "unknown (no price)" if e["share"] is None else f"{Decimal(e['share']):.2%}",

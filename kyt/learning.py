@@ -1,0 +1,99 @@
+"""Train and evaluate the address-risk model from files: transfers, labels, and the lists behind the features."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from graph import readers
+from graph.errors import InputError
+from graph.features import NAMES, address_features
+from graph.index import InboundIndex
+from graph.model import FlaggedWallets, Labels, Services
+from kyt import risk
+from kyt.errors import InputsRejected
+
+HOLD_OUT = 0.3
+"""The share of labelled addresses held out for evaluation when the labels name no split."""
+
+
+@dataclass
+class Graph:
+    """The transfers indexed once, with the lists the features read, and the as-of time (microseconds)."""
+
+    index: InboundIndex
+    as_of: int
+    flagged: FlaggedWallets | None
+    services: Services | None
+
+    def features(self, labels: Labels) -> np.ndarray:
+        return address_features(self.index, labels.address, self.as_of, self.services, self.flagged)
+
+
+def load_graph(transfers: Path, flagged: Path | None = None, services: Path | None = None,
+               as_of: int | None = None) -> Graph:
+    """Read and index the transfers (and lists); the as-of time defaults to just after the last transfer."""
+    loaded, errors = {}, []
+    for name, path, reader in (("transfers", transfers, readers.read_transfers),
+                               ("flagged", flagged, readers.read_flagged),
+                               ("services", services, readers.read_services)):
+        if path is not None:
+            try:
+                loaded[name] = reader(path)
+            except InputError as error:
+                errors.append(error)
+    if errors:
+        raise InputsRejected(errors)
+    table = loaded["transfers"]
+    if as_of is None:
+        as_of = int(table.timestamp.max()) + 1 if len(table) else 0
+    return Graph(InboundIndex.build(table), as_of, loaded.get("flagged"), loaded.get("services"))
+
+
+def read_labels(path: Path) -> Labels:
+    """Labels, every bad line reported."""
+    try:
+        return readers.read_labels(path)
+    except InputError as error:
+        raise InputsRejected([error]) from None
+
+
+def split_for_training(labels: Labels, seed: int) -> tuple[Labels, Labels | None, str]:
+    """(training rows, held-out rows, how they were chosen): the file's train/test split, or a stratified one."""
+    names = labels.splits()
+    if "train" in names:
+        return labels.part("train"), labels.part("test") if "test" in names else None, "the labels' train/test split"
+    from sklearn.model_selection import train_test_split
+
+    rows = np.arange(len(labels))
+    if len(labels) < 20:
+        return labels, None, "all labels (too few to hold any out)"
+    train, test = train_test_split(rows, test_size=HOLD_OUT, stratify=labels.label, random_state=seed)
+    return _take(labels, np.sort(train)), _take(labels, np.sort(test)), f"a stratified {HOLD_OUT:.0%} held out"
+
+
+def _take(labels: Labels, rows: np.ndarray) -> Labels:
+    import pyarrow as pa
+
+    picked = pa.array(rows, pa.int64())
+    return Labels(labels.address.take(picked), labels.label[rows], labels.split.take(picked))
+
+
+def train(graph: Graph, labels: Labels, threshold: float = 0.5, seed: int = 0,
+          source: dict | None = None) -> tuple[risk.RiskModel, str]:
+    """A model trained on the training rows, its held-out metrics recorded; and how the rows were split."""
+    training, held_out, how = split_for_training(labels, seed)
+    model = risk.train(graph.features(training), training.label, NAMES, threshold, seed,
+                       source={**(source or {}), "split": how, "as_of_micro": graph.as_of})
+    if held_out is not None and len(held_out):
+        model.metrics["held_out"] = evaluate(model, graph, held_out)
+    return model, how
+
+
+def evaluate(model: risk.RiskModel, graph: Graph, labels: Labels) -> dict:
+    """Precision, recall, F1, accuracy and ROC-AUC of the model on these labelled addresses."""
+    if len(labels) == 0:
+        raise risk.ModelError("no labelled addresses to evaluate on")
+    return risk.metrics(labels.label, risk.probabilities(model, graph.features(labels)), model.threshold)

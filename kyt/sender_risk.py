@@ -1,0 +1,83 @@
+"""The address-risk model in a scoring run: each deposit's sender gets a probability, and a sender at or
+above the model's threshold turns an allow into a review (the rule `address-risk-model`), never a freeze.
+
+Features are computed once per distinct sender, from the run's index, as of the run's time.
+Explanations (the features that raise a probability most) cost a prediction per feature,
+so they are computed for the deposits a person will look at, frozen ones first, then the
+reviews by falling probability, up to EXPLAINED senders; the others keep the probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+import numpy as np
+import pyarrow.compute as pc
+
+from graph.features import address_features
+from graph.index import InboundIndex
+from graph.model import Deposits, FlaggedWallets, Services
+from kyt import risk
+from kyt.decide import Decisions
+from kyt.rules import Rule
+
+EXPLAINED = 5_000
+"""At most this many distinct senders are explained per run."""
+
+MODEL_RULE = Rule(
+    "address-risk-model",
+    "The sender's learned address-risk probability is at or above the model's threshold and no rule matched: "
+    "a person reviews it; the model never freezes.",
+    "*", 1, Decimal(0), Decimal(0), "review")
+
+
+@dataclass
+class SenderRisk:
+    """Per deposit, its sender's calibrated probability; explanations for the deposits people will see."""
+
+    probability: np.ndarray
+    model: risk.RiskModel
+    explained: dict[int, list[tuple[str, float]]]
+    raised: np.ndarray
+    """The deposits the model turned from allow into review."""
+
+    def record(self, d: int) -> dict:
+        """What a case or alert keeps of the sender's risk (with the model's version)."""
+        return {"probability": round(float(self.probability[d]), 6), "model": self.model.version,
+                "threshold": self.model.threshold,
+                "top_features": [[name, weight] for name, weight in self.explained.get(d, [])]}
+
+
+def assess(model: risk.RiskModel, index: InboundIndex, deposits: Deposits, as_of: int,
+           services: Services | None, flagged: FlaggedWallets | None) -> np.ndarray:
+    """Each deposit's sender's probability of being risky."""
+    senders = pc.unique(deposits.from_address)
+    found = risk.probabilities(model, address_features(index, senders, as_of, services, flagged))
+    where = pc.index_in(deposits.from_address, value_set=senders).to_numpy()
+    return found[where] if len(deposits) else np.empty(0)
+
+
+def apply(decisions: Decisions, probability: np.ndarray, model: risk.RiskModel, index: InboundIndex,
+          deposits: Deposits, as_of: int, services: Services | None,
+          flagged: FlaggedWallets | None) -> tuple[Decisions, SenderRisk]:
+    """Decisions with the model's reviews added (allow -> review only), and the risk record of the run."""
+    raised = np.flatnonzero((decisions.code == 0) & (probability >= model.threshold))
+    policy = replace(decisions.policy, rules=decisions.policy.rules + (MODEL_RULE,))
+    code = decisions.code.copy()
+    code[raised] = 1
+    match_deposit = np.concatenate([decisions.match_deposit, raised]).astype(np.int64)
+    match_rule = np.concatenate([decisions.match_rule, np.full(len(raised), len(policy.rules) - 1)]).astype(np.int64)
+    order = np.lexsort((match_rule, match_deposit))
+    seen = np.flatnonzero(code > 0)
+    seen = seen[np.lexsort((-probability[seen], -code[seen]))]  # frozen first, then the likeliest
+    explained: dict[int, list[tuple[str, float]]] = {}
+    if len(seen):
+        senders = pc.unique(deposits.from_address.take(seen))[:EXPLAINED]
+        seen = seen[np.asarray(pc.is_in(deposits.from_address.take(seen), value_set=senders)
+                               .to_numpy(zero_copy_only=False), dtype=bool)]
+        reasons = risk.explain(model, address_features(index, senders, as_of, services, flagged))
+        by_sender = dict(zip(senders.to_pylist(), reasons))
+        explained = {int(d): by_sender[s] for d, s in zip(seen, deposits.from_address.take(seen).to_pylist())}
+    updated = Decisions(code, match_deposit[order], match_rule[order], policy)
+    return updated, SenderRisk(probability, model, explained, raised)

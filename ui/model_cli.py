@@ -1,0 +1,130 @@
+"""`kyt model`: the learned address-risk model (train, evaluate, show) and the T-EDGE adapter."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from graph.times import parse_time
+from ui.messages import HANDLED, render
+
+model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk model: it ranks and suggests review, "
+                                                   "never freezes.")
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, soft_wrap=True)
+METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy", "rows", "positives", "threshold")
+HEADERS = ("precision", "recall", "F1", "ROC-AUC", "accuracy", "rows", "risky", "threshold")
+
+
+def _fail(error: Exception) -> None:
+    err.print(render(error), markup=False, highlight=False)
+    raise typer.Exit(1)
+
+
+def _metrics_table(rows: dict[str, dict]) -> Table:
+    table = Table("measured on", *HEADERS)
+    for name, found in rows.items():
+        table.add_row(name, *[f"{found[m]:.3f}" if isinstance(found[m], float) else str(found[m]) for m in METRICS])
+    return table
+
+
+def _when(text: Optional[str], option: str) -> Optional[int]:
+    if text is None:
+        return None
+    value = parse_time(text)
+    if value is None:
+        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint=option)
+    return value
+
+
+@model_app.command("tedge")
+def tedge_command(
+    folder: Path = typer.Argument(..., help="The T-EDGE folder (edges.csv.gz, nodes_train_test_split.csv.gz)."),
+    out_dir: Path = typer.Option(..., help="Where to write transfers.parquet and labels.csv."),
+) -> None:
+    """Turn the T-EDGE sample (integer ids, aggregated edges) into a transfers file and a labels file."""
+    from kyt import tedge
+
+    try:
+        transfers, labels, counts = tedge.convert(folder, out_dir)
+    except HANDLED as error:
+        _fail(error)
+    err.print(f"wrote {transfers} ({counts['transfers']:,} transfers from {counts['edges']:,} edges) and {labels} "
+              f"({counts['labelled']:,} labelled, {counts['phishing']:,} phishing; split {counts['train']:,} train, "
+              f"{counts['test']:,} test)", highlight=False)
+
+
+@model_app.command("train")
+def train_command(
+    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    labels: Path = typer.Option(..., help="Labels CSV: address, label (1 risky, 0 normal), optional split (train/test)."),
+    out_file: Path = typer.Option(..., "--out", help="Model file to write (a readable .json is written beside it)."),
+    flagged: Optional[Path] = typer.Option(None, help="Flagged wallets, for the exposure features."),
+    services: Optional[Path] = typer.Option(None, help="Services, for the service-share features."),
+    as_of: Optional[str] = typer.Option(None, help="Features from transfers before this time; default: after the last."),
+    threshold: float = typer.Option(0.5, min=0.01, max=0.99, help="Probability from which a deposit is reviewed."),
+    seed: int = typer.Option(0, help="Seed for the folds and the trees."),
+) -> None:
+    """Train the address-risk model on labelled addresses (the labels' train split, or 70% of them)."""
+    from kyt import learning, risk
+
+    try:
+        graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
+        model, how = learning.train(graph, learning.read_labels(labels), threshold, seed,
+                                    source={"transfers": str(transfers), "labels": str(labels)})
+        risk.save(model, out_file)
+    except HANDLED as error:
+        _fail(error)
+    out.print(f"model {model.version}: trained on {model.training['rows']:,} addresses ({model.training['risky']:,} "
+              f"risky) from {how}; threshold {model.threshold}", highlight=False)
+    out.print(_metrics_table({"cross-validated (training)": model.metrics["cross_validated"],
+                              **({"held out": model.metrics["held_out"]} if "held_out" in model.metrics else {})}))
+    err.print(f"wrote {out_file} and {out_file.name}.json", highlight=False)
+
+
+@model_app.command("evaluate")
+def evaluate_command(
+    model_file: Path = typer.Option(..., "--model", help="Model file from `kyt model train`."),
+    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    labels: Path = typer.Option(..., help="Labels CSV: address, label, optional split."),
+    split: Optional[str] = typer.Option(None, help="Evaluate on this split only (default: test if the labels have one)."),
+    flagged: Optional[Path] = typer.Option(None, help="Flagged wallets, for the exposure features."),
+    services: Optional[Path] = typer.Option(None, help="Services, for the service-share features."),
+    as_of: Optional[str] = typer.Option(None, help="Features from transfers before this time; default: after the last."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Precision, recall, F1, accuracy and ROC-AUC of a model on labelled addresses (a held-out split)."""
+    from kyt import learning, risk
+
+    try:
+        model = risk.load(model_file)
+        found = learning.read_labels(labels)
+        chosen = split if split is not None else ("test" if "test" in found.splits() else None)
+        graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
+        figures = learning.evaluate(model, graph, found.part(chosen))
+    except HANDLED as error:
+        _fail(error)
+    if as_json:
+        out.print_json(json.dumps({"model": model.version, "split": chosen, **figures}))
+        return
+    out.print(f"model {model.version} on {'split ' + repr(chosen) if chosen else 'every labelled address'}:",
+              highlight=False)
+    out.print(_metrics_table({chosen or "all": figures}))
+
+
+@model_app.command("show")
+def show_command(model_file: Path = typer.Argument(..., help="Model file.")) -> None:
+    """What a model file holds: version, features, threshold, training and metrics."""
+    from kyt import risk
+
+    try:
+        model = risk.load(model_file)
+    except HANDLED as error:
+        _fail(error)
+    out.print_json(json.dumps(model.describe(), default=str))
