@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reply": frozenset({"analyst", "supervisor", "support"}),
     "approve_message": frozenset({"supervisor"}),
     "view_service_figures": frozenset({"supervisor", "admin"}),
+    "rank_queue": frozenset({"system", "supervisor", "admin"}),
 }
 """permission -> the roles that have it. `system` is the account batch jobs act as."""
 

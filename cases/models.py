@@ -104,6 +104,11 @@ class Case(CaseBase, table=True):
     report_ref: str | None = Field(default=None, max_length=100)
     report_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = 1
+    priority: float | None = None
+    """Place in its deadline day's queue (1 first), set by `kyt model rank`; None: rule order."""
+    priority_model: str | None = Field(default=None, max_length=40)
+    queue_order: str | None = Field(default=None, max_length=10)
+    """"model" or "rules": which order the case was ranked in (a share always stays in rule order)."""
 
 
 class CasePublic(CaseBase):
@@ -123,6 +128,9 @@ class CasePublic(CaseBase):
     report_ref: str | None
     report_date: datetime | None
     version: int
+    priority: float | None = None
+    priority_model: str | None = None
+    queue_order: str | None = None
 
 
 class Exposure(ExposureCreate, table=True):

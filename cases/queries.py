@@ -40,6 +40,10 @@ class QueueRow:
     """The deadlines of the case past due (e.g. NY-STATUS: a waiting customer's update is late)."""
     at_risk: tuple[str, ...] = ()
     """The deadlines past their warning point but not yet due."""
+    priority: float | None = None
+    """Place within its deadline day (1 first) from the triage model; None: not ranked."""
+    priority_model: str | None = None
+    queue_order: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,21 +91,28 @@ class CustomerView:
 def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int = 50, status: str | None = None,
           category: str | None = None, hop: int | None = None, jurisdiction: str | None = None,
           assignee: str | None = None, min_usd: Decimal | None = None, max_usd: Decimal | None = None,
-          include_snoozed: bool = False, with_total: bool = True) -> Page:
+          include_snoozed: bool = False, with_total: bool = True, order: str = "deadline") -> Page:
     """Open cases (or those in `status`), nearest deadline first, one page at a time.
 
     The rows come from the partial index over open cases in deadline order, so a page costs
     the same however long the queue. The total is counted up to COUNT_CAP (then `more` is
-    set); `with_total=False` skips counting (total -1).
+    set); `with_total=False` skips counting (total -1). `order="priority"` keeps the deadline
+    days in order but orders each day's cases by their triage priority (cases.triage); cases
+    not ranked come after the ranked ones of their day, in deadline order.
     """
+    if order not in ("deadline", "priority"):
+        raise InvalidRequest(f"the queue is ordered by deadline or priority, not {order!r}")
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_case")
         filters = (status, category, hop, jurisdiction, assignee, min_usd, max_usd, None if include_snoozed else now)
         sqlite = store.engine.dialect.name == "sqlite"
         query = _filtered(select(Case), filters, sqlite)
-        order = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
-        cases = session.exec(query.order_by(*order).offset((page - 1) * page_size).limit(page_size)).all()
+        ordering = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
+        if order == "priority":
+            utc = Case.next_due_at if sqlite else sa.func.timezone("UTC", Case.next_due_at)
+            ordering[1:1] = [sa.func.date(utc) if sqlite else sa.cast(utc, sa.Date), Case.priority.desc().nulls_last()]
+        cases = session.exec(query.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
         total = -1
         if with_total:
             matching = _filtered(select(Case.id), filters, sqlite).limit(COUNT_CAP + 1).subquery()
@@ -116,7 +127,7 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
                 (late if due_at < now else risky).setdefault(case_id, []).append(rule_id)
         return Page([QueueRow(c.id, c.tracking_number, c.status, c.customer_id, c.usd_value, c.categories, c.min_hop,
                               c.assignee, c.next_due_at, c.snoozed_until, c.version, tuple(late.get(c.id, ())),
-                              tuple(risky.get(c.id, ())))
+                              tuple(risky.get(c.id, ())), c.priority, c.priority_model, c.queue_order)
                      for c in cases],
                     min(total, COUNT_CAP), page, page_size, total > COUNT_CAP)
 

@@ -91,8 +91,10 @@ def transition(store: Store, actor: str, case_id: int, action: str, now: datetim
             extra["closed_at"] = now
             close_deadlines(session, case.id, now, "cancelled", rule_ids=CASE_BOUND)
         change = save_case(session, case, expected_version, now, **extra)
+        worked = {"queue_order": case.queue_order or "rules", "priority_model": case.priority_model} \
+            if action == "start_review" else {}  # which order the case was picked up in, for the triage's honesty
         audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
-                     {**change["after"], **({"reason": reason} if reason else {})})
+                     {**change["after"], **({"reason": reason} if reason else {}), **worked})
         return case
 
 

@@ -137,16 +137,11 @@ def make_snapshot(policy: Policy, request: ScoreRequest, model: str = "") -> Sna
     return Snapshot(id=ident, **parts)
 
 
-def _load(request: ScoreRequest, progress: Progress):
-    """Read and check every input file; all their problems are reported together."""
+def read_inputs(steps: list[tuple[str, Path | None, Callable]], progress: Progress | None = None) -> dict[str, object]:
+    """Read and check each (name, path, reader) whose path is given; all their problems are reported together."""
+    progress = progress or Quiet()
     errors: list[InputError] = []
     loaded: dict[str, object] = {}
-    steps: list[tuple[str, Path | None, Callable]] = [
-        ("deposits", request.deposits, readers.read_deposits),
-        ("flagged", request.flagged, readers.read_flagged),
-        ("services", request.services, readers.read_services),
-        ("transfers", request.transfers, readers.read_transfers),
-    ]
     for name, path, reader in steps:
         if path is None:
             continue
@@ -158,6 +153,14 @@ def _load(request: ScoreRequest, progress: Progress):
     if errors:
         raise InputsRejected(errors)
     return loaded
+
+
+def _load(request: ScoreRequest, progress: Progress):
+    """Read and check every input file of a request."""
+    return read_inputs([("deposits", request.deposits, readers.read_deposits),
+                        ("flagged", request.flagged, readers.read_flagged),
+                        ("services", request.services, readers.read_services),
+                        ("transfers", request.transfers, readers.read_transfers)], progress)
 
 
 def run(request: ScoreRequest, progress: Progress | None = None,

@@ -13,6 +13,7 @@ from graph.features import NAMES, address_features
 from graph.index import InboundIndex
 from graph.model import FlaggedWallets, Labels, Services
 from kyt import risk
+from kyt.batch import read_inputs
 from kyt.errors import InputsRejected
 
 HOLD_OUT = 0.3
@@ -35,17 +36,8 @@ class Graph:
 def load_graph(transfers: Path, flagged: Path | None = None, services: Path | None = None,
                as_of: int | None = None) -> Graph:
     """Read and index the transfers (and lists); the as-of time defaults to just after the last transfer."""
-    loaded, errors = {}, []
-    for name, path, reader in (("transfers", transfers, readers.read_transfers),
-                               ("flagged", flagged, readers.read_flagged),
-                               ("services", services, readers.read_services)):
-        if path is not None:
-            try:
-                loaded[name] = reader(path)
-            except InputError as error:
-                errors.append(error)
-    if errors:
-        raise InputsRejected(errors)
+    loaded = read_inputs([("transfers", transfers, readers.read_transfers), ("flagged", flagged, readers.read_flagged),
+                          ("services", services, readers.read_services)])
     table = loaded["transfers"]
     if as_of is None:
         as_of = int(table.timestamp.max()) + 1 if len(table) else 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,9 @@ from kyt.errors import KytError
 FORMAT = 1
 """The model file's layout; files of another layout are refused."""
 TOP = 3
+MIN_PER_CLASS = 10
+PIPELINE = "hist-gradient-boosting(200 iterations, rate 0.08, 15 leaves) + isotonic calibration on 5 folds"
+"""What the pipeline is, in words; part of every model's version, so a change of recipe changes the version."""
 
 
 class ModelError(KytError):
@@ -51,15 +55,42 @@ class RiskModel:
         return {k: v for k, v in asdict(self).items() if k != "pipeline"}
 
 
-def _pipeline(seed: int):
+class NeverSeen:
+    """A pipeline step that sets the features never seen in training (all missing) to 0.
+
+    The trees read a missing value as "unknown", but a feature missing in every training row
+    (no sender risk yet, say) cannot be binned at all; such a feature carries nothing anyway.
+    """
+
+    def fit(self, x: np.ndarray, y: np.ndarray | None = None) -> "NeverSeen":
+        self.empty_ = np.isnan(x).all(axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        if not self.empty_.any():
+            return x
+        out = np.array(x, dtype=np.float64, copy=True)
+        out[:, self.empty_] = 0.0
+        return out
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {}
+
+    def set_params(self, **params: object) -> "NeverSeen":
+        return self
+
+
+def _pipeline(seed: int, rows: int):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
 
-    trees = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=15,
+    leaf = int(np.clip(rows // 20, 2, 20))  # small training sets (a young case book) still get to split
+    trees = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.08, max_leaf_nodes=15, min_samples_leaf=leaf,
                                            l2_regularization=1.0, random_state=seed)
     # the calibration is learnt from 5 folds' predictions, then one model fitted on everything
     # predicts: a fifth of the cost of averaging five, for scoring a million senders
-    return CalibratedClassifierCV(trees, method="isotonic", cv=5, ensemble=False)
+    return make_pipeline(NeverSeen(), CalibratedClassifierCV(trees, method="isotonic", cv=5, ensemble=False))
 
 
 def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
@@ -83,25 +114,29 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: fl
     y = np.asarray(y, dtype=np.int64)
     if set(np.unique(y).tolist()) - {0, 1}:
         raise ModelError("labels must be 0 (normal) or 1 (risky)")
-    if min(int(y.sum()), int(len(y) - y.sum())) < 5:
-        raise ModelError(f"need at least 5 risky and 5 normal addresses to train, not {int(y.sum())} and "
-                         f"{int(len(y) - y.sum())}")
+    if min(int(y.sum()), int(len(y) - y.sum())) < MIN_PER_CLASS:  # folds within folds need them
+        raise ModelError(f"need at least {MIN_PER_CLASS} risky and {MIN_PER_CLASS} normal examples to train, not "
+                         f"{int(y.sum())} and {int(len(y) - y.sum())}")
     if not 0 < threshold < 1:
         raise ModelError(f"the threshold is a probability between 0 and 1, not {threshold}")
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    pipeline = _pipeline(seed)
+    pipeline = _pipeline(seed, len(y))
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    out_of_fold = cross_val_predict(_pipeline(seed), x, y, cv=folds, method="predict_proba")[:, 1]
+    out_of_fold = cross_val_predict(_pipeline(seed, len(y)), x, y, cv=folds, method="predict_proba")[:, 1]
     pipeline.fit(x, y)
     digest = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()
-                            + json.dumps([features, threshold, seed]).encode()).hexdigest()
-    medians = [float(v) if np.isfinite(v) else 0.0 for v in np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)]
+                            + json.dumps([features, threshold, seed, PIPELINE]).encode()).hexdigest()
+    with warnings.catch_warnings():  # a feature missing in every row has no median: 0 then
+        warnings.simplefilter("ignore", RuntimeWarning)
+        middle = np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)
+    medians = [float(v) if np.isfinite(v) else 0.0 for v in middle]
     import sklearn
 
     return RiskModel(pipeline, tuple(features), f"risk-{digest[:12]}", threshold, medians,
                      (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
-                     training={"rows": int(len(y)), "risky": int(y.sum()), "seed": seed, "sklearn": sklearn.__version__,
+                     training={"rows": int(len(y)), "risky": int(y.sum()), "seed": seed, "pipeline": PIPELINE,
+                               "sklearn": sklearn.__version__,
                                "python": platform.python_version(), **(source or {})},
                      metrics={"cross_validated": metrics(y, out_of_fold, threshold)})
 

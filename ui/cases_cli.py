@@ -107,11 +107,13 @@ def list_cases(
     jurisdiction: Optional[str] = typer.Option(None), assignee: Optional[str] = typer.Option(None),
     page: int = typer.Option(1, min=1), page_size: int = typer.Option(50, min=1, max=500),
     output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB, actor: Optional[str] = AS,
+    order: str = typer.Option("deadline", help="deadline: nearest first; priority: each deadline day in the "
+                                               "triage model's order (kyt model rank)."),
 ) -> None:
-    """The queue: open cases, nearest deadline first."""
+    """The queue: open cases, nearest deadline first (or by triage priority within each deadline day)."""
     try:
         found = queries.queue(open_store(db), _actor(actor), _now(), page, page_size, status, category, hop,
-                              jurisdiction, assignee)
+                              jurisdiction, assignee, order=order)
     except CaseError as error:
         _fail(error)
     if output == Format.json:
@@ -119,12 +121,14 @@ def list_cases(
                      "cases": found.rows})
         return
     table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)",
-                  "overdue")
+                  "overdue", *(("priority",) if order == "priority" else ()))
     for row in found.rows:
+        ranked = (f"{row.priority:.2f} {row.queue_order} ({row.priority_model})" if row.priority is not None
+                  else "not ranked",) if order == "priority" else ()
         table.add_row(str(row.id), row.tracking_number, row.status, row.customer_id,
                       "unknown" if row.usd_value is None else str(row.usd_value),
                       ", ".join(row.categories), str(row.min_hop), row.assignee or "", _when(row.next_due_at),
-                      ", ".join(row.overdue))
+                      ", ".join(row.overdue), *ranked)
     out.print(table)
     pages = max(1, -(-found.total // found.page_size))
     out.print(f"{found.total:,}{'+' if found.more else ''} cases; page {found.page} of {pages}{'+' if found.more else ''}")

@@ -116,10 +116,15 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
               highlight=False)
     err.print(f"time: reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
               f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
+              + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
               + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s",
               highlight=False)
     err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
-              f"method {result.snapshot.method}, as of {result.snapshot.as_of}", highlight=False)
+              f"method {result.snapshot.method}, as of {result.snapshot.as_of}"
+              + (f", address-risk model {result.snapshot.model}" if result.snapshot.model else ""), highlight=False)
+    if result.risk is not None and len(result.risk.raised):
+        err.print(f"the address-risk model sent {len(result.risk.raised):,} otherwise allowed deposits to review",
+                  highlight=False)
     for warning in result.warnings:
         err.print(f"warning: {warning}", highlight=False)
     for path in result.written:

@@ -128,3 +128,58 @@ def show_command(model_file: Path = typer.Argument(..., help="Model file.")) -> 
     except HANDLED as error:
         _fail(error)
     out.print_json(json.dumps(model.describe(), default=str))
+
+
+@model_app.command("train-triage")
+def train_triage_command(
+    out_file: Path = typer.Option(..., "--out", help="Triage model file to write."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+    actor: Optional[str] = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER)."),
+    seed: int = typer.Option(0, help="Seed for the folds and the trees."),
+) -> None:
+    """Learn, from the decided cases (released or escalated), which cases are likely to be escalated."""
+    from cases import triage
+    from cases.db import open_store
+    from kyt import risk
+
+    try:
+        model = triage.train(open_store(db), _who(actor), seed)
+        risk.save(model, out_file)
+    except HANDLED as error:
+        _fail(error)
+    out.print(f"triage model {model.version}: {model.training['cases']:,} decided cases, {model.training['risky']:,} "
+              "escalated", highlight=False)
+    out.print(_metrics_table({"cross-validated": model.metrics["cross_validated"]}))
+    err.print(f"wrote {out_file}; `kyt model rank --model {out_file}` orders the open cases with it", highlight=False)
+
+
+@model_app.command("rank")
+def rank_command(
+    model_file: Path = typer.Option(..., "--model", help="Triage model file from `kyt model train-triage`."),
+    rules_share: float = typer.Option(0.2, min=0.0, max=1.0, help="Share of cases kept in rule order."),
+    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+    actor: Optional[str] = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER)."),
+) -> None:
+    """Order each deadline day's open cases by the triage model (a share stays in rule order)."""
+    from datetime import datetime, timezone
+
+    from cases import triage
+    from cases.db import open_store
+    from kyt import risk
+
+    try:
+        done = triage.rank(open_store(db), _who(actor), risk.load(model_file), datetime.now(timezone.utc), rules_share)
+    except HANDLED as error:
+        _fail(error)
+    out.print(f"ranked {done.ranked:,} open cases with {done.model}: {done.in_model_order:,} in model order, "
+              f"{done.in_rule_order:,} kept in rule order; `kyt cases list --order priority` shows them",
+              highlight=False)
+
+
+def _who(name: Optional[str]) -> str:
+    import os
+
+    chosen = name or os.environ.get("KYT_USER")
+    if not chosen:
+        raise typer.BadParameter("say who you are: --as NAME or KYT_USER=NAME", param_hint="--as")
+    return chosen

@@ -61,7 +61,7 @@ def test_the_model_file_round_trips_and_foreign_files_are_refused(trained, tmp_p
 
 def test_training_needs_both_classes_and_a_sane_threshold():
     x = np.zeros((20, len(NAMES)))
-    with pytest.raises(risk.ModelError, match="at least 5 risky and 5 normal"):
+    with pytest.raises(risk.ModelError, match="at least 10 risky and 10 normal"):
         risk.train(x, np.ones(20), NAMES)
     with pytest.raises(risk.ModelError, match="0 \\(normal\\) or 1"):
         risk.train(x, np.full(20, 2), NAMES)

@@ -43,7 +43,8 @@ def test_list_as_json_is_stable(db):
     assert listing["more"] is False
     first = listing["cases"][0]
     assert list(first) == ["id", "tracking_number", "status", "customer_id", "usd_value", "categories", "min_hop",
-                           "assignee", "next_due_at", "snoozed_until", "version", "overdue", "at_risk"]
+                           "assignee", "next_due_at", "snoozed_until", "version", "overdue", "at_risk", "priority",
+                           "priority_model", "queue_order"]
     assert isinstance(first["usd_value"], str) and first["next_due_at"].endswith("Z")
 
 

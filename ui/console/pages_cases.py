@@ -52,19 +52,26 @@ def queue_page() -> None:
         assignee = middle.text_input("Assignee")
         min_usd = right.text_input("Min USD")
         max_usd = right.text_input("Max USD")
+    order = st.radio("Order", ("nearest deadline", "triage priority within each deadline day"), horizontal=True,
+                     help="Triage priority comes from `kyt model rank`; a share of cases always stays in rule order.")
+    by_priority = order.startswith("triage")
     page_size = 50
     page = st.session_state.get("queue_page", 1)
     with state.shown():
         found = queries.queue(state.store(), state.actor(), state.now(), page, page_size,
                               None if status == "open (all)" else status, category or None,
                               None if hop == "any" else hop, jurisdiction or None, assignee or None,
-                              _amount(min_usd, "Min USD"), _amount(max_usd, "Max USD"))
+                              _amount(min_usd, "Min USD"), _amount(max_usd, "Max USD"),
+                              order="priority" if by_priority else "deadline")
         rows = [{"id": r.id, "tracking": r.tracking_number, "status": r.status, "customer": r.customer_id,
                  "USD": None if r.usd_value is None else float(r.usd_value), "categories": ", ".join(r.categories), "hop": r.min_hop,
-                 "assignee": r.assignee or "", "next due": state.when(r.next_due_at), "deadlines": _badge(r)}
+                 "assignee": r.assignee or "", "next due": state.when(r.next_due_at), "deadlines": _badge(r),
+                 **({"priority": "not ranked" if r.priority is None else
+                     f"{r.priority:.2f} · {r.queue_order} order · {r.priority_model}"} if by_priority else {})}
                 for r in found.rows]
         total = f"{found.total:,}{'+' if found.more else ''}"
-        st.caption(f"{total} cases · page {found.page} · nearest deadline first")
+        st.caption(f"{total} cases · page {found.page} · " + (
+            "each deadline day by triage priority" if by_priority else "nearest deadline first"))
         st.dataframe(rows, hide_index=True, width="stretch",
                      column_config={"USD": st.column_config.NumberColumn(format="$%.2f")})
         previous, following, _ = st.columns([1, 1, 6])
