@@ -59,7 +59,8 @@ def fill(store, count: int, seed: int) -> None:
                     categories=[category], min_hop=rng.choice([1, 2]), jurisdictions=["US", "NY"],
                     tracking_number=tracking_number(), status=status, opened_at=opened, updated_at=opened,
                     next_due_at=min(d["due_at"] for d in deadlines) if status != "closed" else None,
-                    assignee=rng.choice([None, "ann", "bob", "cat"]), version=1))
+                    assignee=rng.choice([None, "ann", "bob", "cat"]), version=1,
+                    priority=rng.random(), priority_model="triage-bench", queue_order="model"))
                 extras.append((category, deadlines, status))
             ids = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).scalars().all()
             session.execute(sa.insert(Exposure), [dict(case_id=c, category=e[0], hop=1, share=Decimal(1),
@@ -89,6 +90,7 @@ def measure(store, label: str, repeats: int) -> None:
         "category filter": {"category": "sanctions"},
         "status + assignee": {"status": "in_review", "assignee": "bob"},
         "amount range": {"min_usd": Decimal(500_000)},
+        "triage priority order": {"order": "priority"},
     }
     for name, options in variants.items():
         for with_total in (False, True):

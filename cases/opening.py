@@ -8,7 +8,7 @@ case per frozen deposit.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -28,7 +28,7 @@ from cases.schedule import plan
 from cases.tracking import tracking_number
 from cases.service import acting_user, unit_of_work
 from graph.money import micro_text
-from kyt.batch import ScoreResult, categories_text, exposure_table
+from kyt.batch import ScoreResult, categories_text, exposure_table, snapshot_dict
 
 CHUNK = 200
 
@@ -91,7 +91,7 @@ def _new_case(result: ScoreResult, d: int, exposures: list[dict], jurisdictions:
     deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
     rules = result.decisions.rule_texts[d]
     created = CaseCreate(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
-                         snapshot_id=result.snapshot.id, snapshot=asdict(result.snapshot), categories=categories,
+                         snapshot_id=result.snapshot.id, snapshot=snapshot_dict(result.snapshot), categories=categories,
                          min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions))
     row = created.model_dump() | dict(
         tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,

@@ -109,9 +109,9 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
         sqlite = store.engine.dialect.name == "sqlite"
         query = _filtered(select(Case), filters, sqlite)
         ordering = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
-        if order == "priority":
-            utc = Case.next_due_at if sqlite else sa.func.timezone("UTC", Case.next_due_at)
-            ordering[1:1] = [sa.func.date(utc) if sqlite else sa.cast(utc, sa.Date), Case.priority.desc().nulls_last()]
+        if order == "priority":  # the expressions of the index ix_cases_priority_queue (migration 0005)
+            ordering[1:1] = [sa.func.date(Case.next_due_at), Case.priority.desc()] if sqlite else [
+                sa.cast(sa.func.timezone("UTC", Case.next_due_at), sa.Date), Case.priority.desc().nulls_last()]
         cases = session.exec(query.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
         total = -1
         if with_total:

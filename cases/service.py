@@ -75,9 +75,13 @@ def save_case(session: Session, case: Case, expected_version: int | None, now: d
 
 
 def transition(store: Store, actor: str, case_id: int, action: str, now: datetime,
-               expected_version: int | None = None, reason: str = "") -> Case:
+               expected_version: int | None = None, reason: str = "", queue_view: str | None = None) -> Case:
     """Take a lifecycle action that needs no more than a reason: start_review, request_information,
-    customer_replied, resume_review, close."""
+    customer_replied, resume_review, close.
+
+    Starting a review records where the case was picked up from (`queue_view`: "deadline" or
+    "priority", as the screen showed it) beside its triage place, so that the triage model's
+    later training can tell work it chose from work it did not."""
     if action not in ("start_review", "request_information", "customer_replied", "resume_review", "close"):
         raise InvalidRequest(f"{action!r} is not taken with transition(); use propose, approve or reject")
     with unit_of_work(store) as session:
@@ -91,8 +95,8 @@ def transition(store: Store, actor: str, case_id: int, action: str, now: datetim
             extra["closed_at"] = now
             close_deadlines(session, case.id, now, "cancelled", rule_ids=CASE_BOUND)
         change = save_case(session, case, expected_version, now, **extra)
-        worked = {"queue_order": case.queue_order or "rules", "priority_model": case.priority_model} \
-            if action == "start_review" else {}  # which order the case was picked up in, for the triage's honesty
+        worked = {"queue_view": queue_view or "not from a queue", "queue_order": case.queue_order,
+                  "priority": case.priority, "priority_model": case.priority_model} if action == "start_review" else {}
         audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
                      {**change["after"], **({"reason": reason} if reason else {}), **worked})
         return case

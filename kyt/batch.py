@@ -174,7 +174,7 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     policy = load_policy(request.rules) if request.rules else default_policy()
-    model = risk.load(request.model) if request.model else None
+    model = sender_risk.checked(risk.load(request.model)) if request.model else None
     check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     loaded = _load(request, progress)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
@@ -376,5 +376,8 @@ def write_evidence(result: ScoreResult, found: list[evidence.Evidence], path: Pa
 
 
 def snapshot_dict(snapshot: Snapshot) -> dict:
-    """The snapshot as a plain dict."""
-    return asdict(snapshot)
+    """The snapshot as a plain dict (the model only when one took part, as in the id's hash)."""
+    found = asdict(snapshot)
+    if not found["model"]:
+        del found["model"]
+    return found

@@ -53,10 +53,14 @@ def read_labels(path: Path) -> Labels:
 
 
 def split_for_training(labels: Labels, seed: int) -> tuple[Labels, Labels | None, str]:
-    """(training rows, held-out rows, how they were chosen): the file's train/test split, or a stratified one."""
-    names = labels.splits()
-    if "train" in names:
-        return labels.part("train"), labels.part("test") if "test" in names else None, "the labels' train/test split"
+    """(training rows, held-out rows, how they were chosen).
+
+    Rows marked `test` are held out and never trained on; every other row trains. Without a
+    `test` split, a stratified share of all rows is held out.
+    """
+    if "test" in labels.splits():
+        test = np.asarray([s == "test" for s in labels.split.to_pylist()], dtype=bool)
+        return _take(labels, np.flatnonzero(~test)), _take(labels, np.flatnonzero(test)), "the labels' test split"
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(labels))
@@ -81,7 +85,23 @@ def train(graph: Graph, labels: Labels, threshold: float = 0.5, seed: int = 0,
                        source={**(source or {}), "split": how, "as_of_micro": graph.as_of})
     if held_out is not None and len(held_out):
         model.metrics["held_out"] = evaluate(model, graph, held_out)
+        model.held_out = held_out.address.to_pylist()
     return model, how
+
+
+def evaluation_rows(model: risk.RiskModel, labels: Labels, split: str | None) -> tuple[Labels, str]:
+    """The labelled rows to evaluate on, and what they are: the split asked for, else the labels' test split,
+    else the model's own held-out addresses; never, unasked, the rows it was trained on."""
+    if split is not None:
+        return labels.part(split), f"split {split!r}"
+    if "test" in labels.splits():
+        return labels.part("test"), "split 'test'"
+    held = set(model.held_out)
+    chosen = np.flatnonzero([a in held for a in labels.address.to_pylist()])
+    if not len(chosen):
+        raise risk.ModelError("these labels have no test split and none of the addresses the model held out in "
+                              "training: name the rows to evaluate on with --split")
+    return _take(labels, chosen), f"the {len(chosen):,} addresses the model held out in training"
 
 
 def evaluate(model: risk.RiskModel, graph: Graph, labels: Labels) -> dict:

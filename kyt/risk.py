@@ -28,7 +28,7 @@ FORMAT = 1
 """The model file's layout; files of another layout are refused."""
 TOP = 3
 MIN_PER_CLASS = 10
-PIPELINE = "hist-gradient-boosting(200 iterations, rate 0.08, 15 leaves) + isotonic calibration on 5 folds"
+PIPELINE = "hist-gradient-boosting(200 iterations, rate 0.08, 15 leaves) + calibration on 5 folds"
 """What the pipeline is, in words; part of every model's version, so a change of recipe changes the version."""
 
 
@@ -49,10 +49,13 @@ class RiskModel:
     trained_at: str
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    held_out: list[str] = field(default_factory=list)
+    """The labelled addresses held out of training (so that an evaluation never reuses training rows)."""
 
     def describe(self) -> dict:
-        """Everything but the pipeline, for printing and for the case record."""
-        return {k: v for k, v in asdict(self).items() if k != "pipeline"}
+        """Everything but the pipeline and the held-out list, for printing."""
+        return {k: v for k, v in asdict(self).items() if k not in ("pipeline", "held_out")} | {
+            "held_out_addresses": len(self.held_out)}
 
 
 class NeverSeen:
@@ -80,7 +83,7 @@ class NeverSeen:
         return self
 
 
-def _pipeline(seed: int, rows: int):
+def _pipeline(seed: int, rows: int, calibration: str = "isotonic"):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.pipeline import make_pipeline
@@ -90,7 +93,7 @@ def _pipeline(seed: int, rows: int):
                                            l2_regularization=1.0, random_state=seed)
     # the calibration is learnt from 5 folds' predictions, then one model fitted on everything
     # predicts: a fifth of the cost of averaging five, for scoring a million senders
-    return make_pipeline(NeverSeen(), CalibratedClassifierCV(trees, method="isotonic", cv=5, ensemble=False))
+    return make_pipeline(NeverSeen(), CalibratedClassifierCV(trees, method=calibration, cv=5, ensemble=False))
 
 
 def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
@@ -109,8 +112,11 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
 
 
 def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, now: datetime | None = None) -> RiskModel:
-    """Fit the calibrated pipeline on labelled rows (1 = risky); ModelError when the labels cannot train it."""
+          source: dict | None = None, now: datetime | None = None, calibration: str = "isotonic") -> RiskModel:
+    """Fit the calibrated pipeline on labelled rows (1 = risky); ModelError when the labels cannot train it.
+
+    `calibration` "sigmoid" suits small sets, where isotonic steps would tie many rows.
+    """
     y = np.asarray(y, dtype=np.int64)
     if set(np.unique(y).tolist()) - {0, 1}:
         raise ModelError("labels must be 0 (normal) or 1 (risky)")
@@ -121,12 +127,12 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: fl
         raise ModelError(f"the threshold is a probability between 0 and 1, not {threshold}")
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    pipeline = _pipeline(seed, len(y))
+    pipeline = _pipeline(seed, len(y), calibration)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    out_of_fold = cross_val_predict(_pipeline(seed, len(y)), x, y, cv=folds, method="predict_proba")[:, 1]
+    out_of_fold = cross_val_predict(_pipeline(seed, len(y), calibration), x, y, cv=folds, method="predict_proba")[:, 1]
     pipeline.fit(x, y)
     digest = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()
-                            + json.dumps([features, threshold, seed, PIPELINE]).encode()).hexdigest()
+                            + json.dumps([features, threshold, seed, PIPELINE, calibration]).encode()).hexdigest()
     with warnings.catch_warnings():  # a feature missing in every row has no median: 0 then
         warnings.simplefilter("ignore", RuntimeWarning)
         middle = np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)
@@ -136,6 +142,7 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: fl
     return RiskModel(pipeline, tuple(features), f"risk-{digest[:12]}", threshold, medians,
                      (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
                      training={"rows": int(len(y)), "risky": int(y.sum()), "seed": seed, "pipeline": PIPELINE,
+                               "calibration": calibration,
                                "sklearn": sklearn.__version__,
                                "python": platform.python_version(), **(source or {})},
                      metrics={"cross_validated": metrics(y, out_of_fold, threshold)})
@@ -163,18 +170,42 @@ def explain(model: RiskModel, x: np.ndarray, top: int = TOP) -> list[list[tuple[
             for i, row in enumerate(order)]
 
 
+def check_output(path: Path) -> None:
+    """ModelError unless a model file can be written at `path` (checked before a long training)."""
+    if path.is_dir():
+        raise ModelError(f"{path} is a directory, not a model file to write")
+    if not path.parent.is_dir():
+        raise ModelError(f"{path.parent} does not exist: make the folder first")
+
+
 def save(model: RiskModel, path: Path) -> None:
     """Write the model (joblib) beside a readable JSON of its description; the file is replaced whole."""
     import joblib
 
+    check_output(path)
     partial = path.with_name(path.name + ".partial")
-    joblib.dump({"format": FORMAT, "model": model}, partial)
-    partial.replace(path)
-    path.with_name(path.name + ".json").write_text(json.dumps(model.describe(), indent=2, default=str) + "\n")
+    try:
+        joblib.dump({"format": FORMAT, "model": model}, partial)
+        partial.replace(path)
+        path.with_name(path.name + ".json").write_text(json.dumps(model.describe(), indent=2, default=str) + "\n")
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise ModelError(f"{path}: cannot be written: {error.strerror or error}") from None
+
+
+def description(path: Path) -> dict:
+    """A model's description from the JSON written beside it, without loading (unpickling) the model."""
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.exists():
+        raise ModelError(f"{sidecar}: no description beside the model file (`kyt model train` writes one)")
+    try:
+        return json.loads(sidecar.read_text())
+    except ValueError:
+        raise ModelError(f"{sidecar}: not a model description") from None
 
 
 def load(path: Path) -> RiskModel:
-    """A model saved by `save` (only load files you made: a model file can run code when loaded)."""
+    """A model saved by `save`. Only load files you made: unpickling can run code before any check here."""
     import joblib
 
     try:

@@ -1,7 +1,8 @@
 """The address-risk model in a scoring run: each deposit's sender gets a probability, and a sender at or
 above the model's threshold turns an allow into a review (the rule `address-risk-model`), never a freeze.
 
-Features are computed once per distinct sender, from the run's index, as of the run's time.
+Features are computed once per distinct sender, from the run's index, as of the run's time
+(not each deposit's: a sender's later transfers count too, and a re-screen may move it).
 Explanations (the features that raise a probability most) cost a prediction per feature,
 so they are computed for the deposits a person will look at, frozen ones first, then the
 reviews by falling probability, up to EXPLAINED senders; the others keep the probability.
@@ -10,12 +11,13 @@ reviews by falling probability, up to EXPLAINED senders; the others keep the pro
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import numpy as np
 import pyarrow.compute as pc
 
-from graph.features import address_features
+from graph.features import NAMES, address_features
 from graph.index import InboundIndex
 from graph.model import Deposits, FlaggedWallets, Services
 from kyt import risk
@@ -41,12 +43,22 @@ class SenderRisk:
     explained: dict[int, list[tuple[str, float]]]
     raised: np.ndarray
     """The deposits the model turned from allow into review."""
+    as_of: str = ""
+    """The time the features were read at: the run's as-of time, not each deposit's (see README)."""
 
     def record(self, d: int) -> dict:
-        """What a case or alert keeps of the sender's risk (with the model's version)."""
+        """What a case or alert keeps of the sender's risk (with the model's version and the features' time)."""
         return {"probability": round(float(self.probability[d]), 6), "model": self.model.version,
-                "threshold": self.model.threshold,
+                "threshold": self.model.threshold, "features_as_of": self.as_of,
                 "top_features": [[name, weight] for name, weight in self.explained.get(d, [])]}
+
+
+def checked(model: risk.RiskModel) -> risk.RiskModel:
+    """The model, if it is an address-risk model (its features are the addresses'); else ModelError."""
+    if model.features != NAMES:
+        kind = "a triage model (of cases)" if model.version.startswith("triage-") else "not an address-risk model"
+        raise risk.ModelError(f"{model.version} is {kind}: `kyt score --model` takes one made by `kyt model train`")
+    return model
 
 
 def assess(model: risk.RiskModel, index: InboundIndex, deposits: Deposits, as_of: int,
@@ -80,4 +92,5 @@ def apply(decisions: Decisions, probability: np.ndarray, model: risk.RiskModel, 
         by_sender = dict(zip(senders.to_pylist(), reasons))
         explained = {int(d): by_sender[s] for d, s in zip(seen, deposits.from_address.take(seen).to_pylist())}
     updated = Decisions(code, match_deposit[order], match_rule[order], policy)
-    return updated, SenderRisk(probability, model, explained, raised)
+    when = datetime.fromtimestamp(as_of / 1e6, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return updated, SenderRisk(probability, model, explained, raised, when)

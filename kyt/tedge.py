@@ -61,6 +61,8 @@ def convert(folder: Path, out: Path) -> tuple[Path, Path, dict[str, int]]:
     position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     amounts = [format(Decimal(repr(a)) / int(n), "f") for a, n in zip(edges["amount"].to_pylist(), counts.tolist())]
     amount = pa.array(amounts, pa.string()).take(pa.array(order))
+    if out.exists() and not out.is_dir():
+        raise KytError(f"{out} is a file, not a folder to write into")
     out.mkdir(parents=True, exist_ok=True)
     transfers = pa.table({
         "tx_hash": pa.array([f"0x{int(e):064x}" for e in order], pa.string()),

@@ -75,6 +75,7 @@ def train_command(
     from kyt import learning, risk
 
     try:
+        risk.check_output(out_file)
         graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
         model, how = learning.train(graph, learning.read_labels(labels), threshold, seed,
                                     source={"transfers": str(transfers), "labels": str(labels)})
@@ -96,38 +97,41 @@ def evaluate_command(
     split: Optional[str] = typer.Option(None, help="Evaluate on this split only (default: test if the labels have one)."),
     flagged: Optional[Path] = typer.Option(None, help="Flagged wallets, for the exposure features."),
     services: Optional[Path] = typer.Option(None, help="Services, for the service-share features."),
-    as_of: Optional[str] = typer.Option(None, help="Features from transfers before this time; default: after the last."),
+    as_of: Optional[str] = typer.Option(None, help="Features from transfers before this time; default: the "
+                                                   "time the model was trained with."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
-    """Precision, recall, F1, accuracy and ROC-AUC of a model on labelled addresses (a held-out split)."""
+    """Precision, recall, F1, accuracy and ROC-AUC of a model on held-out labelled addresses: the split asked
+    for, else the labels' test split, else the addresses the model held out in training."""
     from kyt import learning, risk
 
     try:
         model = risk.load(model_file)
-        found = learning.read_labels(labels)
-        chosen = split if split is not None else ("test" if "test" in found.splits() else None)
-        graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
-        figures = learning.evaluate(model, graph, found.part(chosen))
+        rows, what = learning.evaluation_rows(model, learning.read_labels(labels), split)
+        when = _when(as_of, "--as-of")
+        graph = learning.load_graph(transfers, flagged, services,
+                                    when if when is not None else model.training.get("as_of_micro"))
+        figures = learning.evaluate(model, graph, rows)
     except HANDLED as error:
         _fail(error)
     if as_json:
-        out.print_json(json.dumps({"model": model.version, "split": chosen, **figures}))
+        out.print_json(json.dumps({"model": model.version, "rows_from": what, **figures}))
         return
-    out.print(f"model {model.version} on {'split ' + repr(chosen) if chosen else 'every labelled address'}:",
-              highlight=False)
-    out.print(_metrics_table({chosen or "all": figures}))
+    out.print(f"model {model.version} on {what}:", highlight=False)
+    out.print(_metrics_table({"held out": figures}))
 
 
 @model_app.command("show")
 def show_command(model_file: Path = typer.Argument(..., help="Model file.")) -> None:
-    """What a model file holds: version, features, threshold, training and metrics."""
+    """What a model holds (version, features, threshold, training, metrics), read from the JSON beside it:
+    showing a model never loads it, so it is safe on a file you received."""
     from kyt import risk
 
     try:
-        model = risk.load(model_file)
+        found = risk.description(model_file)
     except HANDLED as error:
         _fail(error)
-    out.print_json(json.dumps(model.describe(), default=str))
+    out.print_json(json.dumps(found, default=str))
 
 
 @model_app.command("train-triage")
@@ -143,6 +147,7 @@ def train_triage_command(
     from kyt import risk
 
     try:
+        risk.check_output(out_file)
         model = triage.train(open_store(db), _who(actor), seed)
         risk.save(model, out_file)
     except HANDLED as error:

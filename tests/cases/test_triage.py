@@ -75,11 +75,12 @@ def test_a_share_stays_in_rule_order_and_starting_a_review_records_the_order(sto
     assert {i for i, r in rows.items() if r.queue_order == "rules"} == set(held)
     rule_places = sorted(held, key=lambda i: -rows[i].priority)
     assert rule_places == sorted(held)  # the held cases keep their deadline order among themselves
-    service.transition(store, "ann", held[0], "start_review", NOW)
+    service.transition(store, "ann", held[0], "start_review", NOW, queue_view="priority")
     with store.engine.connect() as connection:
         after = connection.execute(sa.text("SELECT after FROM audit_events WHERE action = 'case.start_review'")).scalar_one()
     after = json.loads(after) if isinstance(after, str) else after
-    assert (after["queue_order"], after["priority_model"]) == ("rules", model.version)
+    assert (after["queue_view"], after["queue_order"], after["priority_model"]) == ("priority", "rules", model.version)
+    assert after["priority"] == rows[held[0]].priority
 
 
 def test_the_held_share_is_about_a_fifth_and_stable():

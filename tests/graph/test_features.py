@@ -61,7 +61,7 @@ def reference(t, address: str, as_of: int, service: set, flags: set) -> dict:
         "in_count": len(ins), "out_count": len(outs), "in_usd": got, "out_usd": gave,
         "in_partners": len({r[0] for r in ins}), "out_partners": len({r[1] for r in outs}),
         "fan_in": ratio(len({r[0] for r in ins}), len(ins)), "fan_out": ratio(len({r[1] for r in outs}), len(outs)),
-        "in_mean_usd": ratio(got, len(priced_in)), "in_max_usd": max(r[2] for r in ins) / 1e6 if ins else nan,
+        "in_mean_usd": ratio(got, len(priced_in)), "in_max_usd": max(r[2] for r in priced_in) / 1e6 if priced_in else nan,
         "out_in_ratio": ratio(gave, got), "age_days": (as_of - first) / DAY if times else nan, "span_days": span,
         "idle_days": (as_of - last) / DAY if times else nan,
         "forward_delay_days": (min(r[4] for r in outs) - min(r[4] for r in ins)) / DAY if ins and outs else nan,

@@ -21,7 +21,20 @@ def test_without_a_split_a_stratified_share_is_held_out(tmp_path):
 def test_the_labels_split_is_used_when_there_is_one(world):
     labels = learning.read_labels(world[1])
     training, held_out, how = learning.split_for_training(labels, seed=0)
-    assert how == "the labels' train/test split" and (len(training), len(held_out)) == (132, 68)
+    assert how == "the labels' test split" and (len(training), len(held_out)) == (132, 68)
+
+
+def test_rows_marked_test_are_never_trained_on_even_without_a_train_split(tmp_path):
+    _, labels_path = write_world(tmp_path, per_class=30)
+    text = labels_path.read_text().replace(",train", ",")  # only the test rows are marked
+    labels_path.write_text(text)
+    labels = learning.read_labels(labels_path)
+    training, held_out, how = learning.split_for_training(labels, seed=0)
+    assert how == "the labels' test split"
+    assert set(held_out.address.to_pylist()) == {a for a, s in zip(labels.address.to_pylist(),
+                                                                   labels.split.to_pylist()) if s == "test"}
+    assert not set(held_out.address.to_pylist()) & set(training.address.to_pylist())
+    assert len(training) + len(held_out) == len(labels)
 
 
 def test_bad_labels_are_reported_by_line(tmp_path):

@@ -62,3 +62,13 @@ def test_the_model_never_freezes_and_never_lowers_a_decision(tmp_path, world, tr
     assert (with_model.decisions.code >= without.decisions.code).all()
     assert np.flatnonzero(with_model.decisions.code == 2).tolist() == np.flatnonzero(without.decisions.code == 2).tolist() == [2]
     assert MODEL_RULE.action == "review"
+
+
+def test_a_model_of_anything_but_addresses_is_refused_before_scoring():
+    import pytest
+
+    from kyt.risk import ModelError, RiskModel
+    from kyt.sender_risk import checked
+
+    with pytest.raises(ModelError, match="is a triage model \\(of cases\\)"):
+        checked(RiskModel(None, ("usd_value", "min_hop"), "triage-abc", 0.5, [0.0, 0.0], ""))

@@ -32,10 +32,10 @@ def test_train_evaluate_and_show_a_model(tmp_path):
     model = tmp_path / "model.joblib"
     trained = kyt("model", "train", "--transfers", transfers, "--labels", labels, "--out", model)
     assert trained.returncode == 0, trained.stderr
-    assert "from the labels' train/test split" in trained.stdout and "held out" in trained.stdout
+    assert "from the labels' test split" in trained.stdout and "held out" in trained.stdout
     evaluated = kyt("model", "evaluate", "--model", model, "--transfers", transfers, "--labels", labels, "--json")
     figures = json.loads(evaluated.stdout)
-    assert figures["split"] == "test" and figures["rows"] == 40 and figures["roc_auc"] > 0.9
+    assert figures["rows_from"] == "split 'test'" and figures["rows"] == 40 and figures["roc_auc"] > 0.9
     shown = json.loads(kyt("model", "show", model).stdout)
     assert shown["version"] == figures["model"] and "in_count" in shown["features"]
 
@@ -49,8 +49,13 @@ def test_bad_labels_and_a_foreign_model_file_are_messages(tmp_path):
     assert "Traceback" not in done.stderr and not (tmp_path / "m.joblib").exists()
     foreign = tmp_path / "foreign.joblib"
     foreign.write_text("hello")
-    done = kyt("model", "show", foreign)
+    done = kyt("score", FIXTURES / "scenario" / "deposits.csv", "--transfers", transfers, "--flagged",
+               FIXTURES / "lists" / "flagged.csv", "--model", foreign, "--no-cases")
     assert done.returncode == 1 and "not a model file of this tool" in done.stderr
+    done = kyt("model", "show", foreign)  # shows the description beside a model; never unpickles
+    assert done.returncode == 1 and "no description beside the model file" in done.stderr
+    done = kyt("model", "train", "--transfers", transfers, "--labels", bad, "--out", tmp_path / "nowhere" / "m.joblib")
+    assert done.returncode == 1 and "does not exist: make the folder first" in done.stderr
 
 
 def test_score_with_a_model_adds_the_risk_columns_and_triage_starts_cold(tmp_path):
@@ -62,8 +67,21 @@ def test_score_with_a_model_adds_the_risk_columns_and_triage_starts_cold(tmp_pat
                "--flagged", FIXTURES / "lists" / "flagged.csv", "--as-of", "2026-11-20", "--out", tmp_path / "out.csv",
                "--model", model)
     assert done.returncode == 0, done.stderr
+    version = json.loads(kyt("model", "show", model).stdout)["version"]
+    assert f"address-risk model {version}" in done.stderr  # the snapshot names the model
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert all(0 <= float(r["risk_probability"]) <= 1 for r in rows)
     assert all(r["decision"] != "freeze" or "address-risk-model" not in r["rule_ids"] for r in rows)
     cold = kyt("model", "train-triage", "--out", tmp_path / "triage.joblib", "--as", "system:batch")
     assert cold.returncode == 1 and "cold start: the queue stays in rule order" in cold.stderr
+
+
+def test_without_a_split_evaluate_scores_only_what_training_held_out(tmp_path):
+    transfers, labels = write_world(tmp_path, per_class=40, split=False)
+    model = tmp_path / "model.joblib"
+    assert kyt("model", "train", "--transfers", transfers, "--labels", labels, "--out", model).returncode == 0
+    figures = json.loads(kyt("model", "evaluate", "--model", model, "--transfers", transfers, "--labels", labels,
+                             "--json").stdout)
+    assert figures["rows_from"] == "the 24 addresses the model held out in training" and figures["rows"] == 24
+    shown = json.loads(kyt("model", "show", model).stdout)
+    assert shown["metrics"]["held_out"]["rows"] == 24 and shown["held_out_addresses"] == 24

@@ -55,6 +55,7 @@ def queue_page() -> None:
     order = st.radio("Order", ("nearest deadline", "triage priority within each deadline day"), horizontal=True,
                      help="Triage priority comes from `kyt model rank`; a share of cases always stays in rule order.")
     by_priority = order.startswith("triage")
+    st.session_state["queue_view"] = "priority" if by_priority else "deadline"
     page_size = 50
     page = st.session_state.get("queue_page", 1)
     with state.shown():
@@ -184,7 +185,8 @@ def _actions(detail) -> None:
         for action in simple:
             if st.button(SIMPLE_STEPS[action], key=f"step-{action}"):
                 with state.shown():
-                    _changed(case, service.transition(store, actor, case.id, action, now, case.version))
+                    _changed(case, service.transition(store, actor, case.id, action, now, case.version,
+                                                      queue_view=st.session_state.get("queue_view")))
                     st.rerun()
     tabs = tabs[1:]
     with tabs[0]:
