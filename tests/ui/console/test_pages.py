@@ -133,3 +133,35 @@ def test_every_page_of_every_role_renders_without_an_error(console_db):
             at = page(function, module, people[role], role, case_id=1)
             assert not at.exception and not at.error, (role, key, at.exception, [e.value for e in at.error])
     assert set(PAGE_FUNCTIONS) == {key for pages in PAGES_BY_ROLE.values() for key in pages}
+
+
+def test_the_case_page_shows_sender_risk_and_unknown_values(console_db):
+    import sqlalchemy as sa
+
+    store = open_store(console_db)
+    risk = '{"probability": 0.93, "model": "risk-abc", "threshold": 0.5, "features_as_of": "2026-11-20T00:00:00Z", ' \
+           '"top_features": [["age_days", 0.41], ["fan_in", 0.05]]}'
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE cases SET sender_risk = :r, usd_value = NULL WHERE id = 1"), {"r": risk})
+        connection.execute(sa.text("UPDATE exposures SET share = NULL, usd = NULL WHERE case_id = 1"))
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
+    assert not at.exception
+    shown = texts(at)
+    assert "Sender's address risk** 93% by model `risk-abc`" in shown and "age_days (+41%)" in shown
+    assert "unknown (no price)" in shown and "USD unknown" in shown  # never $0.00
+
+
+def test_the_queue_in_triage_order_shows_each_case_s_place_and_model(console_db):
+    import sqlalchemy as sa
+
+    store = open_store(console_db)
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE cases SET priority = 1.0 - id / 10.0, priority_model = 'triage-x', "
+                                   "queue_order = CASE WHEN id = 2 THEN 'rules' ELSE 'model' END"))
+    at = page("queue_page", "pages_cases", "ann", "analyst")
+    at.radio[0].set_value("triage priority within each deadline day").run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert "priority" in frame.columns and "each deadline day by triage priority" in at.caption[0].value
+    assert any(p.endswith("rules order · triage-x") for p in frame["priority"])
+    assert at.session_state["queue_view"] == "priority"
