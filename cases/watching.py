@@ -96,14 +96,20 @@ class Watch:
             self.scored = kept
             self._save()
 
-    def cycle(self, now: Callable[[], datetime], progress: Callable[[Summary], None] | None = None) -> Cycle:
-        """Ingest up to CATCH_UP final blocks, then score and open cases for the deposits they brought."""
-        summary = self.ingestion.run(self.ingestion.state.next_block + CATCH_UP - 1, progress, keep_open=True)
+    def cycle(self, now: Callable[[], datetime], progress: Callable[[Summary], None] | None = None,
+              stop: Callable[[], bool] | None = None) -> Cycle:
+        """Ingest up to CATCH_UP final blocks, then score and open cases for the deposits they brought.
+
+        When `stop()` turns true the ingestion ends after its batch under way and nothing is
+        scored: the next cycle, or the next watch, scores those deposits.
+        """
+        summary = self.ingestion.run(self.ingestion.state.next_block + CATCH_UP - 1, progress, keep_open=True,
+                                     stop=stop)
         done = Cycle(summary.blocks, summary.transfers, summary.reorgs, self.ingestion.state.next_block,
                      withdrawn=self.withdrawn)
         self.withdrawn = 0
         rows, size = _rows(self.request.deposits)
-        if rows == self.scored:
+        if rows == self.scored or (stop is not None and stop()):
             return done
         when = now()
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)

@@ -149,6 +149,7 @@ class Ingestion:
         self._ahead: tuple[list[int], Future] | None = None
         self.reorgs = 0
         """Reorganisations repaired by this object so far."""
+        self._stop: Callable[[], bool] | None = None
         self.on_rewind: Callable[[list[int]], None] | None = None
         """Told each output's new length before a repair cuts the files (and before the checkpoint moves)."""
         self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
@@ -378,10 +379,12 @@ class Ingestion:
         self.reorgs += 1
 
     def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None,
-            keep_open: bool = False) -> Summary:
-        """Ingest until `to_block` (or the final head) is done; `keep_open` to run again later (then `close`)."""
+            keep_open: bool = False, stop: Callable[[], bool] | None = None) -> Summary:
+        """Ingest until `to_block` (or the final head) is done, or `stop()` says so between batches;
+        `keep_open` to run again later (then `close`)."""
         summary = Summary()
         rereads = 0
+        self._stop = stop
         try:
             return self._loop(to_block, progress, summary, rereads)
         finally:
@@ -391,7 +394,7 @@ class Ingestion:
                 self.close()
 
     def _loop(self, to_block, progress, summary: Summary, rereads: int) -> Summary:
-        while True:
+        while not (self._stop is not None and self._stop()):
             before = self.reorgs
             try:
                 blocks, transfers = self.step(to_block)

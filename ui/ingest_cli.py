@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -42,12 +44,23 @@ def ingest_command(
             err.print(f"\rblock {summary.last_block:,}: {summary.blocks:,} blocks, {summary.transfers:,} transfers",
                       end="", highlight=False)
 
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: object) -> None:  # the batch under way is finished and checkpointed
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("\nstopping after this batch (Ctrl-C again to stop at once)", highlight=False)
+
     try:
         table = load_prices(prices) if prices else None
         addresses = load_deposit_addresses(deposit_addresses) if deposit_addresses else None
         job = Ingestion(Node(rpc), out, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
                         confirmations, batch, chain_id, table, deposits_out, addresses, workers)
-        summary = job.run(to_block, show)
+        signal.signal(signal.SIGINT, interrupted)
+        summary = job.run(to_block, show, stop=stop.is_set)
+        if stop.is_set():
+            raise KeyboardInterrupt
     except HANDLED as error:
         err.print(render(error), markup=False, highlight=False)
         raise typer.Exit(1)

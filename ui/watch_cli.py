@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-import time
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -41,6 +42,22 @@ class _Line:
         if cycle.withdrawn:
             err.print(("\n" if self.live else "") + f"a reorganisation replaced {cycle.withdrawn:,} scored deposits; "
                       "they are scored again as the new chain has them (cases already opened stay)", highlight=False)
+
+
+def _stop_on_interrupt(line: _Line) -> threading.Event:
+    """Ctrl-C asks the watch to stop after the cycle under way (nothing is cut in the middle of a write or
+    of a read that other threads share); a second Ctrl-C stops at once."""
+    stop = threading.Event()
+
+    def interrupted(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print(("\n" if line.live else "") + "stopping after this cycle (Ctrl-C again to stop at once)",
+                  highlight=False)
+
+    signal.signal(signal.SIGINT, interrupted)
+    return stop
 
 
 def watch_command(
@@ -100,9 +117,10 @@ def watch_command(
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)
         done, failures = 0, 0
-        while cycles is None or done < cycles:
+        stop = _stop_on_interrupt(line)
+        while not stop.is_set() and (cycles is None or done < cycles):
             try:
-                cycle = watch.cycle(lambda: datetime.now(timezone.utc))
+                cycle = watch.cycle(lambda: datetime.now(timezone.utc), stop=stop.is_set)
                 lag = ingestion.final_block() - (cycle.next_block - 1)
                 failures = 0
             except NodeUnavailable as error:  # a long watch outlives a node's bad minutes
@@ -110,12 +128,14 @@ def watch_command(
                 pause = min(poll * 2 ** failures, 300.0)
                 err.print(("\n" if line.live else "") + f"{render(error)}; trying again in {pause:.0f} s",
                           markup=False, highlight=False)
-                time.sleep(pause)
+                stop.wait(pause)
                 continue
             done += 1
             line.show(cycle, lag)
             if lag <= 0 and (cycles is None or done < cycles):
-                time.sleep(poll)
+                stop.wait(poll)
+        if stop.is_set():
+            raise KeyboardInterrupt
     except HANDLED as error:
         err.print(("\n" if line.live else "") + render(error), markup=False, highlight=False)
         raise typer.Exit(1)
@@ -127,6 +147,7 @@ def watch_command(
                   "resumes after the last finished block", highlight=False)
         raise typer.Exit(130)
     finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if watch is not None:
             watch.close()
     if line.live:

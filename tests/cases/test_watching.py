@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from web3 import Web3
 
@@ -135,10 +136,15 @@ def test_the_command_shows_progress_and_stops_cleanly_on_ctrl_c(node, tmp_path):
             break
         time.sleep(0.2)
     os.kill(process.pid, signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("kyt watch did not stop on Ctrl-C: " + process.communicate()[1])
     assert process.returncode == 130, stderr
     assert "watching" in stderr and "2 deposits scored, 2 frozen" in stderr and "2 cases opened" in stderr
-    assert "stopped after 2 deposits scored" in stderr and "Traceback" not in stderr
+    assert "stopping after this cycle" in stderr and "stopped after 2 deposits scored" in stderr
+    assert "Traceback" not in stderr
     engine = sa.create_engine(db)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT customer_id FROM cases")).scalars().all() == ["cust-3", "cust-3"]

@@ -199,6 +199,28 @@ def test_a_kill_during_ingestion_then_a_rerun_leaves_no_gap_and_no_duplicate(nod
     assert len({r[0] for r in found}) == 60
 
 
+def test_ctrl_c_finishes_the_batch_under_way_and_a_rerun_goes_on(node, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    for i in range(40):
+        send(w3, w3.eth.accounts[i % 5], w3.eth.accounts[5 + i % 5], 10**15 + i)
+    out, checkpoint = tmp_path / "t.csv", tmp_path / "t.csv.checkpoint.json"
+    command = [str(KYT), "ingest", "--rpc", node, "--from-block", "0", "--out", str(out), "--confirmations", "0",
+               "--batch", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and not (checkpoint.exists() and json.loads(checkpoint.read_text())["next_block"] >= 5):
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "stopping after this batch" in stderr and "Traceback" not in stderr
+    assert "the next run resumes after the last finished batch" in stderr
+    state = json.loads(checkpoint.read_text())
+    assert out.stat().st_size == state["offsets"][0]  # stopped between batches: nothing half-written
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert [m[3] for m in moves(rows(out))] == [Decimal(10**15 + i) / 10**18 for i in range(40)]
+
+
 class _LimitedLogs:
     """An HTTP front for the real node that, like hosted providers, refuses log queries over `span` blocks."""
 
