@@ -24,6 +24,7 @@ from typing import Callable
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
 from graph.errors import ChainError, InputError, Problem, ReorgTooDeep
 from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows, transfer_log
+from graph.outputs import CsvOutput, Output
 
 REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
@@ -136,11 +137,11 @@ def load_prices(path: Path) -> dict[tuple[str, date], Decimal]:
 class Ingestion:
     """One output file and its checkpoint, fed from one node."""
 
-    def __init__(self, node: Node, out: Path, checkpoint: Path, from_block: int, confirmations: int = 12,
+    def __init__(self, node: Node, out: Path | Output, checkpoint: Path, from_block: int, confirmations: int = 12,
                  batch: int = 100, expected_chain: int | None = None,
-                 prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | None = None,
+                 prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | Output | None = None,
                  deposit_addresses: dict[str, str] | None = None, workers: int = WORKERS) -> None:
-        self.node, self.out, self.checkpoint_path = node, out, checkpoint
+        self.node, self.checkpoint_path = node, checkpoint
         self.confirmations, self.batch, self.prices = confirmations, batch, prices or {}
         self.addresses = deposit_addresses or {}
         self.workers = max(1, workers)
@@ -151,33 +152,25 @@ class Ingestion:
         """Reorganisations repaired by this object so far."""
         self._stop: Callable[[], bool] | None = None
         self.on_rewind: Callable[[list[int]], None] | None = None
-        """Told each output's new length before a repair cuts the files (and before the checkpoint moves)."""
-        self.outputs = [(out, COLUMNS)] + ([(deposits_out, DEPOSIT_COLUMNS)] if deposits_out else [])
+        """Told each output's new mark before a repair cuts the outputs (and before the checkpoint moves)."""
+        self.outputs: list[Output] = [out if not isinstance(out, Path) else CsvOutput(out, COLUMNS)]
+        if deposits_out is not None:
+            self.outputs.append(deposits_out if not isinstance(deposits_out, Path)
+                                else CsvOutput(deposits_out, DEPOSIT_COLUMNS))
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
             raise ChainError(f"{node.url} is chain {chain}, not chain {expected_chain}")
         state = Checkpoint.load(checkpoint)
         if state is not None and state.chain_id != chain:
             raise ChainError(f"{checkpoint} belongs to chain {state.chain_id}; {node.url} is chain {chain}")
-        names = [str(path) for path, _ in self.outputs]
+        names = [output.name for output in self.outputs]
         if state is not None and len(state.offsets) != len(self.outputs):
             raise ChainError(f"{checkpoint} was made {'with' if len(state.offsets) > 1 else 'without'} a deposits "
                              f"file; run the same way, or start a new output")
         if state is not None and state.outputs and state.outputs != names:
             raise ChainError(f"{checkpoint} writes {', '.join(state.outputs)}, not {', '.join(names)}")
         if state is None:
-            for path in (p for p, _ in self.outputs):
-                if path.exists() and path.stat().st_size > 0:
-                    raise ChainError(f"{path} already exists and has no checkpoint ({checkpoint}); "
-                                     f"choose a new file or move it away")
-            offsets = []
-            for path, columns in self.outputs:
-                header = (",".join(columns) + "\n").encode()
-                with path.open("wb") as handle:
-                    handle.write(header)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                offsets.append(len(header))
+            offsets = [output.start() for output in self.outputs]
             state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names)
             state.save(checkpoint)
         self.state = state
@@ -307,49 +300,32 @@ class Ingestion:
             self.state.decimals[contract] = places if places is not None and places <= 77 else None
 
     def _truncate(self, offsets: list[int]) -> None:
-        for (path, _), offset in zip(self.outputs, offsets):
-            if not path.exists() or path.stat().st_size < offset:
-                raise ChainError(f"{path} is shorter than its checkpoint says ({offset:,} bytes): it was changed "
-                                 f"outside this tool; start a new output")
-            with path.open("r+b") as handle:
-                handle.truncate(offset)
-                handle.flush()
-                os.fsync(handle.fileno())
+        for output, offset in zip(self.outputs, offsets):
+            output.cut(offset)
 
-    def _lines(self, rows: list[Row]) -> list[dict[int, list[bytes]]]:
-        """Per output, block number -> its lines (transfers; deposits into the platform's addresses)."""
-        out: list[dict[int, list[bytes]]] = [{} for _ in self.outputs]
+    def _cells(self, rows: list[Row]) -> list[dict[int, list[list[str]]]]:
+        """Per output, block number -> its rows' cells (transfers; deposits into the platform's addresses)."""
+        out: list[dict[int, list[list[str]]]] = [{} for _ in self.outputs]
         tx, ordinal = None, 0
         for row in rows:  # in chain order, so a transaction's rows are together
             ordinal = ordinal + 1 if row.tx_hash == tx else 0
             tx = row.tx_hash
-            out[0].setdefault(row.block_number, []).append((",".join(row.cells()) + "\n").encode())
+            out[0].setdefault(row.block_number, []).append(row.cells())
             if len(out) > 1 and row.to_address in self.addresses:
-                line = ",".join(deposit_cells(row, self.addresses[row.to_address], ordinal)) + "\n"
-                out[1].setdefault(row.block_number, []).append(line.encode())
+                out[1].setdefault(row.block_number, []).append(
+                    deposit_cells(row, self.addresses[row.to_address], ordinal))
         return out
 
     def _append(self, blocks: list[dict], rows: list[Row]) -> None:
-        lines = self._lines(rows)
-        handles = [path.open("r+b") for path, _ in self.outputs]
-        try:
-            for handle, offset in zip(handles, self.state.offsets):
-                handle.seek(offset)
-            for block in blocks:
-                number = int(block["number"], 16)
-                self.state.recent.append([number, block["hash"], [h.tell() for h in handles]])
-                for handle, by_block in zip(handles, lines):
-                    handle.writelines(by_block.get(number, []))
-            for handle in handles:
-                handle.truncate()
-                handle.flush()
-                os.fsync(handle.fileno())
-            self.state.offsets = [h.tell() for h in handles]
-        finally:
-            for handle in handles:
-                handle.close()
+        cells = self._cells(rows)
+        numbers = [int(block["number"], 16) for block in blocks]
+        marks = [output.write(offset, [by_block.get(n, []) for n in numbers])
+                 for output, offset, by_block in zip(self.outputs, self.state.offsets, cells)]
+        for i, block in enumerate(blocks):
+            self.state.recent.append([numbers[i], block["hash"], [m[i] for m in marks]])
+        self.state.offsets = [m[-1] for m in marks]
         self.state.recent = self.state.recent[-REMEMBERED:]
-        self.state.next_block = int(blocks[-1]["number"], 16) + 1
+        self.state.next_block = numbers[-1] + 1
         self.state.save(self.checkpoint_path)
 
     def _repair(self) -> None:

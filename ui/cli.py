@@ -23,7 +23,7 @@ from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
 from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
-from ui.ingest_cli import ingest_command
+from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
 from ui.reply_cli import reply_app, report_app
@@ -49,6 +49,7 @@ app.add_typer(reply_app, name="reply")
 app.add_typer(report_app, name="report")
 app.add_typer(model_app, name="model")
 app.command("ingest")(ingest_command)
+app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
 
 out = Console(width=None if sys.stdout.isatty() else 120)
