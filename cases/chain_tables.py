@@ -18,10 +18,9 @@ from cases.db import Store
 from cases.models import ChainDeposit, ChainTransfer
 from cases.service import unit_of_work
 from graph.errors import ChainError
-from graph.ingest import COLUMNS
-from graph.ingestion import DEPOSIT_COLUMNS
+from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
 
-TABLES = {"transfers": (ChainTransfer, COLUMNS), "deposits": (ChainDeposit, DEPOSIT_COLUMNS)}
+TABLES = {"transfers": (ChainTransfer, TRANSFER_COLUMNS), "deposits": (ChainDeposit, DEPOSIT_COLUMNS)}
 NUMBERS = ("block_number", "position", "timestamp")
 
 

@@ -136,14 +136,14 @@ class Exposures:
     @cached_property
     def share_num(self) -> np.ndarray:
         """Numerator of the exact share: flagged USD under haircut at hop 2, else 1."""
-        return np.where((self.hop == 2) & (self.method == "haircut"), self.flagged, 1)
+        return np.where(self.haircut, self.flagged, 1)
 
     @cached_property
     def share_den(self) -> np.ndarray:
         """Denominator of the exact share: total USD under haircut at hop 2, else 1."""
-        return np.where((self.hop == 2) & (self.method == "haircut"), self.total, 1)
+        return np.where(self.haircut, self.total, 1)
 
-    @property
+    @cached_property
     def haircut(self) -> np.ndarray:
         """Which exposures have a haircut share (hop 2 under the haircut method)."""
         return (self.hop == 2) & (self.method == "haircut")

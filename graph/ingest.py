@@ -15,14 +15,15 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from graph.formats import TRANSFER_COLUMNS
+
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 """keccak256("Transfer(address,address,uint256)")."""
 NATIVE = "ETH"
 WEI = Decimal(10) ** 18
 SLOT = 2 ** 40
 """Room for any log index under one transaction index in the sort key."""
-COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address", "to_address", "asset", "amount",
-           "usd_value")
+COLUMNS = TRANSFER_COLUMNS
 
 
 def place(tx_index: int, log_index: int | None = None) -> int:

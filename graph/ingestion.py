@@ -11,18 +11,18 @@ agrees with is the fork point, rows after it are cut, and ingestion resumes ther
 
 from __future__ import annotations
 
-import csv
 from concurrent.futures import Future, ThreadPoolExecutor
 import json
 import os
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
-from graph.errors import ChainError, InputError, Problem, ReorgTooDeep
+from graph.errors import ChainError, ReorgTooDeep
+from graph.formats import DEPOSIT_COLUMNS
 from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows, transfer_log
 from graph.outputs import CsvOutput, Output
 
@@ -30,7 +30,6 @@ REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
 REREADS = 20
 """How many times in a row a batch may be read again (node behind, reorganising) before giving up."""
-UNSAFE = set(',"\r\n')
 DECIMALS_CALL = "0x313ce567"
 WORKERS = 4
 """Requests for one batch's blocks in flight at once: a node answers them in parallel."""
@@ -77,10 +76,6 @@ class Summary:
     last_block: int | None = None
 
 
-DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_number", "position", "from_address",
-                   "to_address", "asset", "amount", "usd_value")
-
-
 def deposit_cells(row: Row, customer: str, ordinal: int) -> list[str]:
     """A transfer into a deposit address as a row of the deposits format.
 
@@ -91,47 +86,6 @@ def deposit_cells(row: Row, customer: str, ordinal: int) -> list[str]:
     cells = dict(zip(COLUMNS, row.cells()))
     cells.update(deposit_id=f"{row.tx_hash}:{ordinal}", customer_id=customer)
     return [cells[c] for c in DEPOSIT_COLUMNS]
-
-
-def load_deposit_addresses(path: Path) -> dict[str, str]:
-    """The platform's deposit addresses, `address, customer_id` (lowercased); every bad line is reported."""
-    found, problems = {}, []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"address", "customer_id"} <= set(reader.fieldnames):
-            raise InputError(str(path), [Problem(1, "needs the columns address, customer_id")])
-        for line, row in enumerate(reader, start=2):
-            address = (row["address"] or "").strip().lower()
-            if len(address) != 42 or not address.startswith("0x") or any(c not in "0123456789abcdef" for c in address[2:]):
-                problems.append(Problem(line, f"{row['address']!r} is not an address (0x followed by 40 hex digits)"))
-            elif not (row["customer_id"] or "").strip() or UNSAFE & set(row["customer_id"]):
-                problems.append(Problem(line, "customer_id is empty or holds a comma, quote or line break"))
-            else:
-                found[address] = row["customer_id"].strip()
-    if problems:
-        raise InputError(str(path), problems[:50], max(0, len(problems) - 50))
-    return found
-
-
-def load_prices(path: Path) -> dict[tuple[str, date], Decimal]:
-    """A price table `asset, day, price` (USD per unit); every bad line is reported."""
-    prices, problems = {}, []
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"asset", "day", "price"} <= set(reader.fieldnames):
-            raise InputError(str(path), [Problem(1, "needs the columns asset, day, price")])
-        for line, row in enumerate(reader, start=2):
-            try:
-                price = Decimal(row["price"])
-                if not price.is_finite() or price < 0:
-                    raise InvalidOperation
-                prices[(row["asset"].strip().lower() if row["asset"].startswith("0x") else row["asset"].strip(),
-                        date.fromisoformat(row["day"].strip()))] = price
-            except (InvalidOperation, ValueError, AttributeError, TypeError):
-                problems.append(Problem(line, f"bad price row {row!r}"))
-    if problems:
-        raise InputError(str(path), problems[:50], max(0, len(problems) - 50))
-    return prices
 
 
 class Ingestion:

@@ -154,8 +154,12 @@ class Labels:
         if name is None:
             return self
         chosen = np.asarray(pc.equal(self.split, name).to_numpy(zero_copy_only=False), dtype=bool)
-        rows = pa.array(np.flatnonzero(chosen))
-        return Labels(self.address.take(rows), self.label[chosen], self.split.take(rows))
+        return self.take(np.flatnonzero(chosen))
+
+    def take(self, rows: np.ndarray) -> "Labels":
+        """The labels at `rows`, in that order."""
+        picked = pa.array(rows, pa.int64())
+        return Labels(self.address.take(picked), self.label[rows], self.split.take(picked))
 
     def splits(self) -> list[str]:
         """The split names present (without the empty one)."""

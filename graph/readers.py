@@ -20,15 +20,12 @@ import pyarrow.parquet as pq
 
 from graph import fields
 from graph.errors import InputError, Problem
+from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
 from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Labels, Services, Transfers
 
 MAX_PROBLEMS = 50
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
-TRANSFER_COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address",
-                    "to_address", "asset", "amount", "usd_value")
-DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_number", "position",
-                   "from_address", "to_address", "asset", "amount", "usd_value")
 FLAGGED_COLUMNS = ("address", "category", "source", "listed_at", "delisted_at")
 SERVICE_COLUMNS = ("address", "entity", "kind")
 

@@ -6,7 +6,6 @@ the outputs appear together (each written to a temporary file, then renamed).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -205,9 +204,7 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     if model is not None:
         clock = time.perf_counter()
         progress.stage("address risk of the senders")
-        probability = sender_risk.assess(model, index, deposits, request.as_of, services, flagged)
-        decisions, assessed = sender_risk.apply(decisions, probability, model, index, deposits, request.as_of,
-                                                services, flagged)
+        decisions, assessed = sender_risk.apply(decisions, model, index, deposits, request.as_of, services, flagged)
         seconds["model"] = time.perf_counter() - clock
 
     result = ScoreResult(deposits, exposures, decisions,

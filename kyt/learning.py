@@ -60,21 +60,14 @@ def split_for_training(labels: Labels, seed: int) -> tuple[Labels, Labels | None
     """
     if "test" in labels.splits():
         test = np.asarray([s == "test" for s in labels.split.to_pylist()], dtype=bool)
-        return _take(labels, np.flatnonzero(~test)), _take(labels, np.flatnonzero(test)), "the labels' test split"
+        return labels.take(np.flatnonzero(~test)), labels.take(np.flatnonzero(test)), "the labels' test split"
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(labels))
     if len(labels) < 20:
         return labels, None, "all labels (too few to hold any out)"
     train, test = train_test_split(rows, test_size=HOLD_OUT, stratify=labels.label, random_state=seed)
-    return _take(labels, np.sort(train)), _take(labels, np.sort(test)), f"a stratified {HOLD_OUT:.0%} held out"
-
-
-def _take(labels: Labels, rows: np.ndarray) -> Labels:
-    import pyarrow as pa
-
-    picked = pa.array(rows, pa.int64())
-    return Labels(labels.address.take(picked), labels.label[rows], labels.split.take(picked))
+    return labels.take(np.sort(train)), labels.take(np.sort(test)), f"a stratified {HOLD_OUT:.0%} held out"
 
 
 def train(graph: Graph, labels: Labels, threshold: float = 0.5, seed: int = 0,
@@ -101,7 +94,7 @@ def evaluation_rows(model: risk.RiskModel, labels: Labels, split: str | None) ->
     if not len(chosen):
         raise risk.ModelError("these labels have no test split and none of the addresses the model held out in "
                               "training: name the rows to evaluate on with --split")
-    return _take(labels, chosen), f"the {len(chosen):,} addresses the model held out in training"
+    return labels.take(chosen), f"the {len(chosen):,} addresses the model held out in training"
 
 
 def evaluate(model: risk.RiskModel, graph: Graph, labels: Labels) -> dict:

@@ -61,19 +61,18 @@ def checked(model: risk.RiskModel) -> risk.RiskModel:
     return model
 
 
-def assess(model: risk.RiskModel, index: InboundIndex, deposits: Deposits, as_of: int,
-           services: Services | None, flagged: FlaggedWallets | None) -> np.ndarray:
-    """Each deposit's sender's probability of being risky."""
+def apply(decisions: Decisions, model: risk.RiskModel, index: InboundIndex, deposits: Deposits, as_of: int,
+          services: Services | None, flagged: FlaggedWallets | None) -> tuple[Decisions, SenderRisk]:
+    """Decisions with the model's reviews added (allow -> review only), and the risk record of the run.
+
+    The features of each distinct sender are computed once and serve both the probabilities
+    and the explanations.
+    """
     senders = pc.unique(deposits.from_address)
-    found = risk.probabilities(model, address_features(index, senders, as_of, services, flagged))
-    where = pc.index_in(deposits.from_address, value_set=senders).to_numpy()
-    return found[where] if len(deposits) else np.empty(0)
-
-
-def apply(decisions: Decisions, probability: np.ndarray, model: risk.RiskModel, index: InboundIndex,
-          deposits: Deposits, as_of: int, services: Services | None,
-          flagged: FlaggedWallets | None) -> tuple[Decisions, SenderRisk]:
-    """Decisions with the model's reviews added (allow -> review only), and the risk record of the run."""
+    features = address_features(index, senders, as_of, services, flagged)
+    where = pc.index_in(deposits.from_address, value_set=senders).to_numpy() if len(deposits) else \
+        np.empty(0, dtype=np.int64)
+    probability = risk.probabilities(model, features)[where] if len(deposits) else np.empty(0)
     raised = np.flatnonzero((decisions.code == 0) & (probability >= model.threshold))
     policy = replace(decisions.policy, rules=decisions.policy.rules + (MODEL_RULE,))
     code = decisions.code.copy()
@@ -85,12 +84,19 @@ def apply(decisions: Decisions, probability: np.ndarray, model: risk.RiskModel, 
     seen = seen[np.lexsort((-probability[seen], -code[seen]))]  # frozen first, then the likeliest
     explained: dict[int, list[tuple[str, float]]] = {}
     if len(seen):
-        senders = pc.unique(deposits.from_address.take(seen))[:EXPLAINED]
-        seen = seen[np.asarray(pc.is_in(deposits.from_address.take(seen), value_set=senders)
-                               .to_numpy(zero_copy_only=False), dtype=bool)]
-        reasons = risk.explain(model, address_features(index, senders, as_of, services, flagged))
-        by_sender = dict(zip(senders.to_pylist(), reasons))
-        explained = {int(d): by_sender[s] for d, s in zip(seen, deposits.from_address.take(seen).to_pylist())}
+        chosen = in_first_order(where[seen])[:EXPLAINED]  # sender rows, in that order
+        reasons = dict(zip(chosen.tolist(), risk.explain(model, features[chosen])))
+        explained = {int(d): reasons[int(w)] for d, w in zip(seen, where[seen]) if int(w) in reasons}
     updated = Decisions(code, match_deposit[order], match_rule[order], policy)
     when = datetime.fromtimestamp(as_of / 1e6, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     return updated, SenderRisk(probability, model, explained, raised, when)
+
+
+def in_first_order(values: np.ndarray) -> np.ndarray:
+    """The distinct values in the order they first appear.
+
+    >>> in_first_order(np.array([3, 1, 3, 2, 1])).tolist()
+    [3, 1, 2]
+    """
+    _, first = np.unique(values, return_index=True)
+    return values[np.sort(first)]

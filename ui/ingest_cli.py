@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.console import Console
 
+from ui.interrupts import restore, stop_on_interrupt
 from ui.messages import HANDLED, render
 
 err = Console(stderr=True, soft_wrap=True)
@@ -36,7 +35,8 @@ def ingest_command(
     """Ingest native ETH transfers and ERC-20 Transfer logs into a file or the case database; an interrupted run
     resumes with no gap and no duplicate."""
     from graph.chain import Node
-    from graph.ingestion import Ingestion, load_deposit_addresses, load_prices
+    from graph.ingest_inputs import load_deposit_addresses, load_prices
+    from graph.ingestion import Ingestion
 
     if (out is None) == (db is None):
         raise typer.BadParameter("write to --out or --db, not both (and one of them)", param_hint="--out")
@@ -56,14 +56,6 @@ def ingest_command(
             err.print(f"\rblock {summary.last_block:,}: {summary.blocks:,} blocks, {summary.transfers:,} transfers",
                       end="", highlight=False)
 
-    stop = threading.Event()
-
-    def interrupted(signum: int, frame: object) -> None:  # the batch under way is finished and checkpointed
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        err.print("\nstopping after this batch (Ctrl-C again to stop at once)", highlight=False)
-
     try:
         table = load_prices(prices) if prices else None
         addresses = load_deposit_addresses(deposit_addresses) if deposit_addresses else None
@@ -77,7 +69,8 @@ def ingest_command(
             deposits_target = TableOutput(store, "deposits") if addresses is not None else None
         job = Ingestion(Node(rpc), target, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
                         confirmations, batch, chain_id, table, deposits_target, addresses, workers)
-        signal.signal(signal.SIGINT, interrupted)
+        stop = stop_on_interrupt(lambda: err.print("\nstopping after this batch (Ctrl-C again to stop at once)",
+                                                   highlight=False))
         summary = job.run(to_block, show, stop=stop.is_set)
         if stop.is_set():
             raise KeyboardInterrupt
@@ -90,6 +83,8 @@ def ingest_command(
     except KeyboardInterrupt:
         err.print("\nstopped; the next run resumes after the last finished batch", highlight=False)
         raise typer.Exit(130)
+    finally:
+        restore()
     if live:
         err.print()
     reorgs = f"; {summary.reorgs} reorganisation(s) repaired" if summary.reorgs else ""

@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.times import parse_time
-from ui.messages import HANDLED, render
+from ui.cases_cli import AS, DB, _actor, _fail
+from ui.messages import HANDLED
 
 model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk model: it ranks and suggests review, "
                                                    "never freezes.")
@@ -20,11 +21,6 @@ out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
 METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy", "rows", "positives", "threshold")
 HEADERS = ("precision", "recall", "F1", "ROC-AUC", "accuracy", "rows", "risky", "threshold")
-
-
-def _fail(error: Exception) -> None:
-    err.print(render(error), markup=False, highlight=False)
-    raise typer.Exit(1)
 
 
 def _metrics_table(rows: dict[str, dict]) -> Table:
@@ -137,8 +133,7 @@ def show_command(model_file: Path = typer.Argument(..., help="Model file.")) -> 
 @model_app.command("train-triage")
 def train_triage_command(
     out_file: Path = typer.Option(..., "--out", help="Triage model file to write."),
-    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
-    actor: Optional[str] = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER)."),
+    db: Optional[str] = DB, actor: Optional[str] = AS,
     seed: int = typer.Option(0, help="Seed for the folds and the trees."),
 ) -> None:
     """Learn, from the decided cases (released or escalated), which cases are likely to be escalated."""
@@ -148,7 +143,7 @@ def train_triage_command(
 
     try:
         risk.check_output(out_file)
-        model = triage.train(open_store(db), _who(actor), seed)
+        model = triage.train(open_store(db), _actor(actor), seed)
         risk.save(model, out_file)
     except HANDLED as error:
         _fail(error)
@@ -162,8 +157,7 @@ def train_triage_command(
 def rank_command(
     model_file: Path = typer.Option(..., "--model", help="Triage model file from `kyt model train-triage`."),
     rules_share: float = typer.Option(0.2, min=0.0, max=1.0, help="Share of cases kept in rule order."),
-    db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
-    actor: Optional[str] = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER)."),
+    db: Optional[str] = DB, actor: Optional[str] = AS,
 ) -> None:
     """Order each deadline day's open cases by the triage model (a share stays in rule order)."""
     from datetime import datetime, timezone
@@ -173,18 +167,9 @@ def rank_command(
     from kyt import risk
 
     try:
-        done = triage.rank(open_store(db), _who(actor), risk.load(model_file), datetime.now(timezone.utc), rules_share)
+        done = triage.rank(open_store(db), _actor(actor), risk.load(model_file), datetime.now(timezone.utc), rules_share)
     except HANDLED as error:
         _fail(error)
     out.print(f"ranked {done.ranked:,} open cases with {done.model}: {done.in_model_order:,} in model order, "
               f"{done.in_rule_order:,} kept in rule order; `kyt cases list --order priority` shows them",
               highlight=False)
-
-
-def _who(name: Optional[str]) -> str:
-    import os
-
-    chosen = name or os.environ.get("KYT_USER")
-    if not chosen:
-        raise typer.BadParameter("say who you are: --as NAME or KYT_USER=NAME", param_hint="--as")
-    return chosen

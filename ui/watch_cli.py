@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -13,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cases.deadlines import DEFAULT_JURISDICTIONS
+from ui.interrupts import restore, stop_on_interrupt
 from ui.messages import HANDLED, render
 
 err = Console(stderr=True, soft_wrap=True)
@@ -44,22 +43,6 @@ class _Line:
                       "they are scored again as the new chain has them (cases already opened stay)", highlight=False)
 
 
-def _stop_on_interrupt(line: _Line) -> threading.Event:
-    """Ctrl-C asks the watch to stop after the cycle under way (nothing is cut in the middle of a write or
-    of a read that other threads share); a second Ctrl-C stops at once."""
-    stop = threading.Event()
-
-    def interrupted(signum: int, frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        err.print(("\n" if line.live else "") + "stopping after this cycle (Ctrl-C again to stop at once)",
-                  highlight=False)
-
-    signal.signal(signal.SIGINT, interrupted)
-    return stop
-
-
 def watch_command(
     rpc: str = typer.Option(..., help="The node's JSON-RPC URL, e.g. http://127.0.0.1:8545."),
     deposit_addresses: Path = typer.Option(..., help="The platform's deposit addresses (CSV: address, customer_id)."),
@@ -82,7 +65,8 @@ def watch_command(
     from cases.watching import Watch
     from graph import readers
     from graph.chain import Node, NodeUnavailable
-    from graph.ingestion import Ingestion, load_deposit_addresses, load_prices
+    from graph.ingest_inputs import load_deposit_addresses, load_prices
+    from graph.ingestion import Ingestion
     from kyt import batch
     from kyt.rules import load_policy
 
@@ -117,7 +101,8 @@ def watch_command(
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)
         done, failures = 0, 0
-        stop = _stop_on_interrupt(line)
+        stop = stop_on_interrupt(lambda: err.print(("\n" if line.live else "") + "stopping after this cycle "
+                                                   "(Ctrl-C again to stop at once)", highlight=False))
         while not stop.is_set() and (cycles is None or done < cycles):
             try:
                 cycle = watch.cycle(lambda: datetime.now(timezone.utc), stop=stop.is_set)
@@ -147,7 +132,7 @@ def watch_command(
                   "resumes after the last finished block", highlight=False)
         raise typer.Exit(130)
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        restore()
         if watch is not None:
             watch.close()
     if line.live:

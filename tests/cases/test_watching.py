@@ -44,7 +44,7 @@ def setup(node_url: str, tmp_path: Path):
 
 
 def make_watch(node_url: str, tmp_path: Path, store, flagged: Path, addresses: Path, prices: Path) -> Watch:
-    from graph.ingestion import load_deposit_addresses, load_prices
+    from graph.ingest_inputs import load_deposit_addresses, load_prices
 
     folder = tmp_path / "watch"
     folder.mkdir(exist_ok=True)
