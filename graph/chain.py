@@ -1,4 +1,10 @@
-"""An Ethereum JSON-RPC node through web3: batched requests, retries with backoff, clear errors.
+"""An Ethereum JSON-RPC node over HTTP: batched requests, retries with backoff, clear errors.
+
+The wire format is JSON-RPC 2.0 posted with requests (proxies, TLS and .netrc as the
+environment says, read once) and decoded with orjson. web3's HTTP provider does the same
+thing, but importing web3 8 costs over a second per command (eth-account's BLS tables) and
+its per-request path more CPU than the node's answer on a local node; web3 drives the node
+in the tests and benchmarks.
 
 >>> Backoff(tries=4, first=0.5).delays()
 [0.5, 1.0, 2.0]
@@ -6,16 +12,21 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
+
+import orjson
 
 from graph.errors import ChainError
 
 RETRYABLE_CODES = {-32005, -32603, 429}
 """Limit exceeded, internal error, too many requests: worth another try."""
 MISSING_METHOD = -32601
+POOL = 128
+"""Connections kept alive to the node: more than the requests ever in flight at once (at most 32 workers)."""
 TOO_LARGE = re.compile(r"more than|block range|range (is )?too|too (many results|large|wide)|size exceed"
                        r"|limited to .*(block|range|result)", re.I)
 """How providers word a log query that asks for too much (e.g. -32005 'query returned more than 10000 results')."""
@@ -47,16 +58,48 @@ class NodeUnavailable(ChainError):
     """The node did not answer usefully after every retry (as opposed to answering with a refusal)."""
 
 
+class _Http:
+    """JSON-RPC posts to one URL over a kept-alive session; the environment's settings are read once."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        import requests  # imported when a node is used: `kyt` commands without one start faster
+        import requests.adapters
+        from requests.utils import get_netrc_auth
+
+        self.url, self.session = url, requests.Session()
+        pooled = requests.adapters.HTTPAdapter(pool_maxsize=POOL)  # one kept-alive connection per thread in flight
+        self.session.mount("http://", pooled)
+        self.session.mount("https://", pooled)
+        settings = self.session.merge_environment_settings(url, {}, None, None, None)  # *_PROXY, NO_PROXY, CA bundle
+        self.session.auth = get_netrc_auth(url)
+        self.session.trust_env = False  # resolved above, not again on every request
+        self.session.headers["Content-Type"] = "application/json"
+        self.options = {"timeout": timeout, "proxies": settings["proxies"], "verify": settings["verify"],
+                        "cert": settings["cert"], "stream": True}
+        self.ids = itertools.count(1)
+
+    def request(self, method: str, params: list) -> dict:
+        """One JSON-RPC request, with the next id."""
+        return {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self.ids)}
+
+    def post(self, payload: dict | list[dict]) -> Any:
+        """The node's decoded answer to one request or a batch of them."""
+        with self.session.post(self.url, data=orjson.dumps(payload), **self.options) as response:
+            response.raise_for_status()
+            raw = response.raw.read(decode_content=True)  # at once: requests' .content reads 10 kB at a time
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise _Retryable(f"the node's answer is not JSON: {raw[:120]!r}") from None
+
+
 class Node:
     """A node at `url`; every call retries transient failures and raises ChainError with the reason."""
 
     def __init__(self, url: str, timeout: float = 30.0, backoff: Backoff = Backoff(),
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        from web3 import Web3
-
         self.url = url
-        # web3's own retries are off: ours are the only ones, so their count and waits are what we say
-        self.provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
+        self.http = _Http(url, timeout)
         self.backoff, self.sleep = backoff, sleep
 
     def _attempt(self, send: Callable[[], Any], what: str) -> Any:
@@ -68,7 +111,7 @@ class Node:
                 raise
             except _Retryable as error:
                 last = str(error)
-            except Exception as error:  # noqa: BLE001 - transport errors of requests/web3, reported below
+            except Exception as error:  # noqa: BLE001 - transport errors of requests, reported below
                 last = f"{error.__class__.__name__}: {error}"
             if delay is None:
                 break
@@ -78,7 +121,7 @@ class Node:
     def call(self, method: str, params: list) -> Any:
         """One request's result."""
         def send() -> Any:
-            return _result(self.provider.make_request(method, params), method)
+            return _result(self.http.post(self.http.request(method, params)), method)
         return self._attempt(send, method)
 
     def batch(self, method: str, many: list[list]) -> list[Any]:
@@ -87,7 +130,7 @@ class Node:
             return []
 
         def send() -> list[Any]:
-            answers = self.provider.make_batch_request([(method, params) for params in many])
+            answers = self.http.post([self.http.request(method, params) for params in many])
             if isinstance(answers, dict):  # the node answered the whole batch with one error
                 _result(answers, method)
                 raise _Retryable(f"{method}: the node answered a batch with {answers!r}")

@@ -9,7 +9,7 @@ import sys
 
 
 def main() -> None:
-    """Run `kyt`: the ingest command on its own (it needs web3, not SQLAlchemy), else the whole app."""
+    """Run `kyt`: the ingest command on its own (it needs an HTTP client, not SQLAlchemy), else the whole app."""
     if len(sys.argv) > 1 and sys.argv[1] == "ingest":
         import typer
 

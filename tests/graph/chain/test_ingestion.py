@@ -230,11 +230,13 @@ class _LimitedLogs:
         import urllib.request
 
         limited = self
-        self.refused = 0
+        self.refused = self.seen = 0
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy itself
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server interface
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                limited.seen += 1
                 request = json.loads(body)
                 if isinstance(request, dict) and request.get("method") == "eth_getLogs":
                     query = request["params"][0]
@@ -244,7 +246,7 @@ class _LimitedLogs:
                             "code": -32005, "message": "query returned more than 10000 results"}}).encode()
                         return self._reply(answer)
                 forwarded = urllib.request.Request(upstream, body, {"Content-Type": "application/json"})
-                with urllib.request.urlopen(forwarded) as reply:
+                with direct.open(forwarded) as reply:
                     self._reply(reply.read())
 
             def _reply(self, answer: bytes) -> None:
@@ -264,6 +266,53 @@ class _LimitedLogs:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_the_environments_proxy_settings_are_followed(node, monkeypatch):
+    front = _LimitedLogs(node, span=10**9)  # it forwards whatever it is sent: an HTTP proxy for the node
+    try:
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, front.url)
+        assert Node(node).chain_id() == 31337 and front.seen == 1
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        assert Node(node).chain_id() == 31337 and front.seen == 1  # bypassed
+    finally:
+        front.close()
+
+
+def test_an_answer_that_is_not_json_is_retried_then_reported():
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+            self.rfile.read(int(self.headers["Content-Length"]))
+            page = b"<html>502 Bad Gateway</html>"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    from graph.chain import Backoff
+    waits = []
+    try:
+        quick = Node(f"http://127.0.0.1:{server.server_address[1]}", backoff=Backoff(tries=2, first=0.01),
+                     sleep=waits.append)
+        with pytest.raises(ChainError, match=r"eth_blockNumber failed after 2 tries: the node's answer is not JSON: "
+                                             r"b'<html>502 Bad Gateway</html>'"):
+            quick.head()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert waits == [0.01]
 
 
 def test_a_log_range_the_node_finds_too_large_is_asked_for_in_halves(node, contracts, tmp_path):
