@@ -1,4 +1,4 @@
-"""Keeping open cases true to the current lists and rules: re-screening notes, deadline recomputation.
+"""Keeping open cases true to the lists, rules and chain: re-screening and reorganisation notes, deadlines.
 
 A re-screen never closes a case: when a deposit that froze is no longer frozen under a new
 list or policy (a delisting, say), its case gets a note and an audit event, and a person
@@ -65,6 +65,40 @@ def annotate_cleared(store: Store, result: ScoreResult, now: datetime, actor: st
                           "rule_ids": rules.split(";") if rules else []})
             annotated.append(case.id)
     return Rescreened(annotated, already)
+
+
+def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict[str, int], now: datetime,
+                         actor: str = "system:watch") -> tuple[list[int], list[int]]:
+    """Note, on each unfinished case, that a reorganisation took its deposit off the chain, or put it back.
+
+    `withdrawn` and `restored` map deposit ids to the block the deposit was, or now is, in.
+    Nothing is closed or released: a person decides. (noted withdrawn, noted restored) case ids.
+    """
+    noted: tuple[list[int], list[int]] = ([], [])
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "open_cases")
+        for kind, (changes, ids) in enumerate(((withdrawn, noted[0]), (restored, noted[1]))):
+            deposits = list(changes)
+            for start in range(0, len(deposits), 500):
+                for case in session.exec(select(Case).where(Case.deposit_id.in_(deposits[start:start + 500]),
+                                                            Case.status.in_(lifecycle.OPEN_STATES))).all():
+                    block, action = changes[case.deposit_id], ("case.withdrawn", "case.restored")[kind]
+                    last = session.exec(select(AuditEvent).where(
+                        AuditEvent.case_id == case.id, AuditEvent.action.in_(("case.withdrawn", "case.restored")))
+                        .order_by(AuditEvent.seq.desc()).limit(1)).first()
+                    if last is not None and last.action == action and last.after.get("block") == block:
+                        continue  # noted already (a watch killed before it saved that it had)
+                    body = (f"A chain reorganisation removed this deposit's transaction from block {block:,}: as "
+                            f"of now the deposit is not on the chain. The funds may never arrive; if the "
+                            f"transaction is mined again, a further note says so." if kind == 0 else
+                            f"The deposit is back on the chain, in block {block:,}, after the reorganisation "
+                            f"that had removed it.")
+                    session.add(Note(case_id=case.id, author=user.name, written_at=now, body=body))
+                    audit.append(session, user.name, action, now, case.id, {},
+                                 {"deposit_id": case.deposit_id, "block": block})
+                    ids.append(case.id)
+    return noted
 
 
 @dataclass(frozen=True)

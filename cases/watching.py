@@ -7,9 +7,11 @@ last one (a bounded number at a time, so a watch that starts far behind scores a
 catches up), then scores the deposit rows past that count against every transfer ingested
 so far, opens cases and alerts (idempotent: a deposit already opened is skipped), and only
 then moves the count on. A reorganisation that is about to cut scored rows moves the count
-back first (and saves it), so the new chain's rows are scored; cases already opened stay.
-Killed anywhere, the next watch goes on from the checkpoint and the count: no deposit is
-skipped or opened twice.
+back first (and saves it, with the ids of the deposits cut), so the new chain's rows are
+scored; cases already opened stay. After the cycle's scoring, each open case whose deposit
+the new chain does not hold gets a note (and an audit event), and a further note if the
+deposit comes back later. Killed anywhere, the next watch goes on from the checkpoint and the
+count: no deposit is skipped or opened twice, and no case noted twice for one change.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Callable
 from cases.db import Store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.errors import InvalidRequest
+from cases.maintenance import annotate_reorganised
 from cases.opening import open_cases
 from graph.ingestion import Ingestion, Summary
 from kyt import batch
@@ -47,6 +50,10 @@ class Cycle:
     alerts: int = 0
     withdrawn: int = 0
     """Deposit rows already scored that a reorganisation removed (their cases stay)."""
+    noted_withdrawn: int = 0
+    """Open cases noted: their deposit is no longer on the chain."""
+    noted_restored: int = 0
+    """Open cases noted: their deposit is back on the chain."""
     warnings: tuple[str, ...] = ()
 
 
@@ -58,6 +65,15 @@ def _rows(path: Path, upto: int | None = None) -> tuple[int, int]:
     with path.open("rb") as handle:
         data = handle.read() if upto is None else handle.read(upto)
     return max(0, data.count(b"\n") - 1), len(data)
+
+
+def _deposit_blocks(path: Path, start: int, end: int) -> dict[str, int]:
+    """Deposit id -> block number of the deposit rows in bytes [start, end) of a deposits file the ingestion wrote."""
+    with path.open("rb") as handle:
+        handle.seek(start)
+        lines = handle.read(max(0, end - start)).decode("utf-8").splitlines()
+    rows = (line.split(",") for line in lines)
+    return {cells[0]: int(cells[4]) for cells in rows if len(cells) > 4 and cells[0] != "deposit_id"}  # not the header
 
 
 class Watch:
@@ -75,6 +91,10 @@ class Watch:
             raise InvalidRequest(f"{self.state_path} belongs to another watch (chain {saved.get('chain_id')}, "
                                  f"first block {saved.get('first_block')}); move it away or use another folder")
         self.scored, self.scored_bytes = saved.get("scored", 0), saved.get("scored_bytes", 0)
+        self.cut: dict[str, int] = saved.get("cut", {})
+        """Scored deposits a reorganisation removed, not yet settled (deposit id -> its old block)."""
+        self.gone: dict[str, int] = saved.get("gone", {})
+        """Deposits whose cases were noted as off the chain, until they come back."""
         if self.scored_bytes > _rows(request.deposits)[1]:
             raise InvalidRequest(f"{self.state_path} counts more scored deposits than {request.deposits} holds: "
                                  f"the files were replaced; move {self.state_path.name} away to score them all again")
@@ -83,7 +103,8 @@ class Watch:
     def _save(self) -> None:
         partial = self.state_path.with_name(self.state_path.name + ".partial")
         with partial.open("w", encoding="utf-8") as handle:
-            json.dump(self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes}, handle)
+            json.dump(self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes, "cut": self.cut,
+                                       "gone": self.gone}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(self.state_path)
@@ -91,6 +112,7 @@ class Watch:
     def _rewound(self, offsets: list[int]) -> None:
         """A repair is about to cut the deposits file to offsets[1]: count back the scored rows it removes."""
         if offsets[1] < self.scored_bytes:
+            self.cut |= _deposit_blocks(self.request.deposits, offsets[1], self.scored_bytes)
             kept, self.scored_bytes = _rows(self.request.deposits, offsets[1])
             self.withdrawn += self.scored - kept
             self.scored = kept
@@ -109,7 +131,10 @@ class Watch:
                      withdrawn=self.withdrawn)
         self.withdrawn = 0
         rows, size = _rows(self.request.deposits)
-        if rows == self.scored or (stop is not None and stop()):
+        if stop is not None and stop():
+            return done
+        if rows == self.scored:
+            self._settle(done, {}, now())
             return done
         when = now()
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
@@ -125,9 +150,23 @@ class Watch:
         done.warnings = tuple(result.warnings) + tuple(
             f"deposit {deposit_id} was scored but cannot be kept in a case or alert: {why}"
             for deposit_id, why in opened[0].skipped)
+        arrived = _deposit_blocks(self.request.deposits, self.scored_bytes, size)
         self.scored, self.scored_bytes = rows, size
         self._save()
+        self._settle(done, arrived, when)
         return done
+
+    def _settle(self, done: Cycle, arrived: dict[str, int], now: datetime) -> None:
+        """Note the cases of deposits a reorganisation removed and the new chain lacks, and of those back again."""
+        off = {d: block for d, block in self.cut.items() if d not in arrived}
+        back = {d: arrived[d] for d in self.gone if d in arrived}
+        if not off and not back and not self.cut:
+            return
+        noted_off, noted_back = annotate_reorganised(self.store, off, back, now)
+        done.noted_withdrawn, done.noted_restored = len(noted_off), len(noted_back)
+        self.gone = {d: b for d, b in self.gone.items() if d not in back} | off
+        self.cut = {}
+        self._save()
 
     def close(self) -> None:
         """Stop the ingestion's background reader."""

@@ -41,6 +41,9 @@ class _Line:
         if cycle.withdrawn:
             err.print(("\n" if self.live else "") + f"a reorganisation replaced {cycle.withdrawn:,} scored deposits; "
                       "they are scored again as the new chain has them (cases already opened stay)", highlight=False)
+        if cycle.noted_withdrawn or cycle.noted_restored:
+            err.print(("\n" if self.live else "") + f"{cycle.noted_withdrawn:,} open cases noted: deposit no longer on "
+                      f"the chain; {cycle.noted_restored:,} noted: deposit back on the chain", highlight=False)
 
 
 def watch_command(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cases import queries
 from cases.deadlines import RULES
-from cases.maintenance import annotate_cleared, recompute_deadlines
+from cases.maintenance import annotate_cleared, annotate_reorganised, recompute_deadlines
 from graph.times import parse_time
 from kyt import batch
 from tests.cases.conftest import NOW
@@ -49,4 +49,20 @@ def test_changed_deadline_rules_move_open_deadlines_and_dropped_rules_cancel_the
     assert after["INT-REVIEW"]["due_at"] > before["INT-REVIEW"]["due_at"]
     assert after["US-OFAC-ANNUAL"]["status"] == "cancelled" and after["NY-STATUS"] == before["NY-STATUS"]
     assert recompute_deadlines(store, "sam", NOW, longer).moved == 0
+    assert queries.verify_audit(store, "ada").ok
+
+
+def test_a_reorganisation_notes_the_open_case_once_per_change_and_closes_nothing(store, cases):
+    withdrawn, restored = annotate_reorganised(store, {"D-1008": 120, "D-404": 5}, {}, NOW)  # D-404 has no case
+    assert (withdrawn, restored) == ([cases["D-1008"]], [])
+    assert annotate_reorganised(store, {"D-1008": 120}, {}, NOW) == ([], [])  # a rerun after a kill: no second note
+    assert annotate_reorganised(store, {}, {"D-1008": 131}, NOW) == ([], [cases["D-1008"]])
+    assert annotate_reorganised(store, {"D-1008": 140}, {}, NOW) == ([cases["D-1008"]], [])  # removed again
+    detail = queries.show(store, "ann", cases["D-1008"])
+    assert detail.case.status == "open"
+    assert [n["body"][:60] for n in detail.notes] == [
+        "A chain reorganisation removed this deposit's transaction fr",
+        "The deposit is back on the chain, in block 131, after the re",
+        "A chain reorganisation removed this deposit's transaction fr"]
+    assert "from block 120:" in detail.notes[0]["body"] and "from block 140:" in detail.notes[2]["body"]
     assert queries.verify_audit(store, "ada").ok

@@ -174,5 +174,46 @@ def test_a_reorganisation_counts_back_before_it_cuts_so_a_failure_after_it_loses
     flagged.write_text(good)
     again = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)  # as after a kill
     cycle = again.cycle(now)
-    assert (cycle.deposits, cycle.opened) == (2, 2)
+    assert (cycle.deposits, cycle.opened, cycle.noted_withdrawn) == (2, 2, 1)  # the abandoned deposit's case
     again.close()
+
+
+def reorg_notes(store) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT c.deposit_id, a.action, a.after FROM audit_events a JOIN cases c ON c.id = a.case_id "
+            "WHERE a.action IN ('case.withdrawn', 'case.restored') ORDER BY a.seq")).all()
+
+
+def test_a_case_whose_deposit_a_reorganisation_removes_is_noted_and_noted_again_when_it_returns(node, tmp_path,
+                                                                                                 store):
+    import json
+
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    send(w3, a[4], a[3], 2 * ETH)  # clean: no case
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    gone = send(w3, a[1], a[3], 1 * ETH)  # sanctioned: a case, then off the chain
+    raw = w3.provider.make_request("eth_getRawTransactionByHash", [gone])["result"]
+    watch = make_watch(node, tmp_path, store, flagged, addresses, prices)
+    assert watch.cycle(now).opened == 1
+    deposit = "0x" + gone.removeprefix("0x") + ":0"
+    old_block = int(w3.eth.get_transaction(gone)["blockNumber"])
+    w3.provider.make_request("evm_revert", [snapshot])
+    send(w3, a[4], a[3], 3 * ETH)  # the winning branch is longer, without that deposit
+    send(w3, a[4], a[3], 4 * ETH)
+    cycle = watch.cycle(now)
+    assert (cycle.reorgs, cycle.withdrawn, cycle.noted_withdrawn, cycle.noted_restored) == (1, 1, 1, 0)
+    assert json.loads((tmp_path / "watch" / "watch.json").read_text())["gone"] == {deposit: old_block}
+    assert watch.cycle(now).noted_withdrawn == 0  # noted once
+    with store.engine.connect() as connection:
+        [(status, note)] = connection.execute(sa.text(
+            "SELECT c.status, n.body FROM notes n JOIN cases c ON c.id = n.case_id")).all()
+    assert status == "open" and f"removed this deposit's transaction from block {old_block:,}" in note
+    w3.provider.make_request("eth_sendRawTransaction", [raw])  # the same transaction, mined again
+    back = watch.cycle(now)
+    assert (back.deposits, back.opened, back.noted_restored) == (1, 0, 1)  # its case, not a second one
+    new_block = int(w3.eth.get_transaction(gone)["blockNumber"])
+    assert [(d, action, after["block"]) for d, action, after in
+            [(d, x, json.loads(y) if isinstance(y, str) else y) for d, x, y in reorg_notes(store)]] == [
+        (deposit, "case.withdrawn", old_block), (deposit, "case.restored", new_block)]
+    watch.close()
