@@ -67,14 +67,27 @@ def annotate_cleared(store: Store, result: ScoreResult, now: datetime, actor: st
     return Rescreened(annotated, already)
 
 
+@dataclass(frozen=True)
+class Reorganised:
+    """Cases noted after a reorganisation."""
+
+    withdrawn: list[int]
+    """Cases noted now: their deposit is off the chain."""
+    restored: list[int]
+    """Cases noted now: their deposit is back."""
+    open_withdrawn: list[str]
+    """The withdrawn deposits that have an unfinished case (noted now or by an earlier call)."""
+
+
 def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict[str, int], now: datetime,
-                         actor: str = "system:watch") -> tuple[list[int], list[int]]:
+                         actor: str = "system:watch") -> Reorganised:
     """Note, on each unfinished case, that a reorganisation took its deposit off the chain, or put it back.
 
     `withdrawn` and `restored` map deposit ids to the block the deposit was, or now is, in.
-    Nothing is closed or released: a person decides. (noted withdrawn, noted restored) case ids.
+    Nothing is closed or released: a person decides. A change already noted is not noted again.
     """
     noted: tuple[list[int], list[int]] = ([], [])
+    tracked: list[str] = []
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
@@ -84,6 +97,8 @@ def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict
                 for case in session.exec(select(Case).where(Case.deposit_id.in_(deposits[start:start + 500]),
                                                             Case.status.in_(lifecycle.OPEN_STATES))).all():
                     block, action = changes[case.deposit_id], ("case.withdrawn", "case.restored")[kind]
+                    if kind == 0:
+                        tracked.append(case.deposit_id)
                     last = session.exec(select(AuditEvent).where(
                         AuditEvent.case_id == case.id, AuditEvent.action.in_(("case.withdrawn", "case.restored")))
                         .order_by(AuditEvent.seq.desc()).limit(1)).first()
@@ -98,7 +113,7 @@ def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict
                     audit.append(session, user.name, action, now, case.id, {},
                                  {"deposit_id": case.deposit_id, "block": block})
                     ids.append(case.id)
-    return noted
+    return Reorganised(noted[0], noted[1], tracked)
 
 
 @dataclass(frozen=True)

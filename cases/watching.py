@@ -67,11 +67,11 @@ def _rows(path: Path, upto: int | None = None) -> tuple[int, int]:
     return max(0, data.count(b"\n") - 1), len(data)
 
 
-def _deposit_blocks(path: Path, start: int, end: int) -> dict[str, int]:
-    """Deposit id -> block number of the deposit rows in bytes [start, end) of a deposits file the ingestion wrote."""
+def _deposit_blocks(path: Path, start: int, end: int | None = None) -> dict[str, int]:
+    """Deposit id -> block number of the rows in bytes [start, end) (to the end) of a deposits file the ingestion wrote."""
     with path.open("rb") as handle:
         handle.seek(start)
-        lines = handle.read(max(0, end - start)).decode("utf-8").splitlines()
+        lines = (handle.read() if end is None else handle.read(max(0, end - start))).decode("utf-8").splitlines()
     rows = (line.split(",") for line in lines)
     return {cells[0]: int(cells[4]) for cells in rows if len(cells) > 4 and cells[0] != "deposit_id"}  # not the header
 
@@ -92,9 +92,11 @@ class Watch:
                                  f"first block {saved.get('first_block')}); move it away or use another folder")
         self.scored, self.scored_bytes = saved.get("scored", 0), saved.get("scored_bytes", 0)
         self.cut: dict[str, int] = saved.get("cut", {})
-        """Scored deposits a reorganisation removed, not yet settled (deposit id -> its old block)."""
+        """Deposit rows a reorganisation removed, not yet compared with the new chain (id -> old block)."""
+        self.due: dict[str, dict[str, int]] = saved.get("due", {"withdrawn": {}, "restored": {}})
+        """Notes decided and saved with the count that decided them, not yet written to the cases."""
         self.gone: dict[str, int] = saved.get("gone", {})
-        """Deposits whose cases were noted as off the chain, until they come back."""
+        """Deposits with an open case noted as off the chain, until they come back."""
         if self.scored_bytes > _rows(request.deposits)[1]:
             raise InvalidRequest(f"{self.state_path} counts more scored deposits than {request.deposits} holds: "
                                  f"the files were replaced; move {self.state_path.name} away to score them all again")
@@ -104,18 +106,24 @@ class Watch:
         partial = self.state_path.with_name(self.state_path.name + ".partial")
         with partial.open("w", encoding="utf-8") as handle:
             json.dump(self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes, "cut": self.cut,
-                                       "gone": self.gone}, handle)
+                                       "due": self.due, "gone": self.gone}, handle)
             handle.flush()
             os.fsync(handle.fileno())
         partial.replace(self.state_path)
 
     def _rewound(self, offsets: list[int]) -> None:
-        """A repair is about to cut the deposits file to offsets[1]: count back the scored rows it removes."""
+        """A repair is about to cut the deposits file to offsets[1]: remember the rows cut, count back the scored ones.
+
+        Rows past the count are remembered too: a watch killed after opening their cases but
+        before counting them has cases for them.
+        """
+        cut = _deposit_blocks(self.request.deposits, offsets[1])
         if offsets[1] < self.scored_bytes:
-            self.cut |= _deposit_blocks(self.request.deposits, offsets[1], self.scored_bytes)
             kept, self.scored_bytes = _rows(self.request.deposits, offsets[1])
             self.withdrawn += self.scored - kept
             self.scored = kept
+        if cut or self.withdrawn:
+            self.cut |= cut
             self._save()
 
     def cycle(self, now: Callable[[], datetime], progress: Callable[[Summary], None] | None = None,
@@ -134,7 +142,10 @@ class Watch:
         if stop is not None and stop():
             return done
         if rows == self.scored:
-            self._settle(done, {}, now())
+            if self.cut or self.due["withdrawn"] or self.due["restored"]:
+                self._decide({})
+                self._save()
+                self._note(done, now())
             return done
         when = now()
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
@@ -150,22 +161,29 @@ class Watch:
         done.warnings = tuple(result.warnings) + tuple(
             f"deposit {deposit_id} was scored but cannot be kept in a case or alert: {why}"
             for deposit_id, why in opened[0].skipped)
-        arrived = _deposit_blocks(self.request.deposits, self.scored_bytes, size)
+        self._decide(_deposit_blocks(self.request.deposits, self.scored_bytes, size))
         self.scored, self.scored_bytes = rows, size
-        self._save()
-        self._settle(done, arrived, when)
+        self._save()  # the count and the notes it decides, at once
+        self._note(done, when)
         return done
 
-    def _settle(self, done: Cycle, arrived: dict[str, int], now: datetime) -> None:
-        """Note the cases of deposits a reorganisation removed and the new chain lacks, and of those back again."""
-        off = {d: block for d, block in self.cut.items() if d not in arrived}
-        back = {d: arrived[d] for d in self.gone if d in arrived}
-        if not off and not back and not self.cut:
-            return
-        noted_off, noted_back = annotate_reorganised(self.store, off, back, now)
-        done.noted_withdrawn, done.noted_restored = len(noted_off), len(noted_back)
-        self.gone = {d: b for d, b in self.gone.items() if d not in back} | off
+    def _decide(self, arrived: dict[str, int]) -> None:
+        """Given the rows scored now, which cut deposits the new chain lacks, and which gone ones are back."""
+        due = self.due
+        due["withdrawn"] = {d: b for d, b in (due["withdrawn"] | self.cut).items() if d not in arrived}
+        due["restored"] |= {d: arrived[d] for d in self.gone if d in arrived}
         self.cut = {}
+
+    def _note(self, done: Cycle, now: datetime) -> None:
+        """Write the notes due to the cases (a change already noted is skipped: a rerun after a kill is safe)."""
+        withdrawn, restored = self.due["withdrawn"], self.due["restored"]
+        if not withdrawn and not restored:
+            return
+        noted = annotate_reorganised(self.store, withdrawn, restored, now)
+        done.noted_withdrawn, done.noted_restored = len(noted.withdrawn), len(noted.restored)
+        self.gone = {d: b for d, b in self.gone.items() if d not in restored} | {
+            d: withdrawn[d] for d in noted.open_withdrawn}
+        self.due = {"withdrawn": {}, "restored": {}}
         self._save()
 
     def close(self) -> None:

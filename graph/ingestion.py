@@ -166,16 +166,19 @@ class Ingestion:
         return ahead[1] if ahead is not None and ahead[0] == numbers else None
 
     def _read(self, numbers: list[int]) -> tuple[list[dict], tuple | None]:
-        """The blocks, their receipts and Transfer logs, all asked for at once; (blocks, None) if a block is missing.
+        """The blocks with their receipts, then their Transfer logs; (blocks, None) if a block is missing.
 
-        What comes back is checked against the blocks' hashes before use (a reorganisation while
-        reading shows as a mismatch, and the batch is read again).
+        Receipts are asked for with the blocks: a reorganisation in between shows as receipts of
+        other blocks, or a value transfer without one, and the batch is read again. Logs are
+        asked for only once the blocks are in: an old branch's answer of no logs at all would
+        pass any check, while blocks older than the logs are caught by the next batch's parent
+        hash, which repairs them.
         """
         receipts = self._fetchers.submit(self._block_receipts, numbers)
-        logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
         blocks = self._fetch_blocks(numbers)
         if any(block is None for block in blocks):
             return blocks, None
+        logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
         statuses, created = self._receipts(blocks, receipts)
         return blocks, (statuses, created, logs.result())
 

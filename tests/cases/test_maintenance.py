@@ -53,11 +53,12 @@ def test_changed_deadline_rules_move_open_deadlines_and_dropped_rules_cancel_the
 
 
 def test_a_reorganisation_notes_the_open_case_once_per_change_and_closes_nothing(store, cases):
-    withdrawn, restored = annotate_reorganised(store, {"D-1008": 120, "D-404": 5}, {}, NOW)  # D-404 has no case
-    assert (withdrawn, restored) == ([cases["D-1008"]], [])
-    assert annotate_reorganised(store, {"D-1008": 120}, {}, NOW) == ([], [])  # a rerun after a kill: no second note
-    assert annotate_reorganised(store, {}, {"D-1008": 131}, NOW) == ([], [cases["D-1008"]])
-    assert annotate_reorganised(store, {"D-1008": 140}, {}, NOW) == ([cases["D-1008"]], [])  # removed again
+    first = annotate_reorganised(store, {"D-1008": 120, "D-404": 5}, {}, NOW)  # D-404 has no case
+    assert (first.withdrawn, first.restored, first.open_withdrawn) == ([cases["D-1008"]], [], ["D-1008"])
+    rerun = annotate_reorganised(store, {"D-1008": 120}, {}, NOW)  # a rerun after a kill: no second note
+    assert (rerun.withdrawn, rerun.open_withdrawn) == ([], ["D-1008"])
+    assert annotate_reorganised(store, {}, {"D-1008": 131}, NOW).restored == [cases["D-1008"]]
+    assert annotate_reorganised(store, {"D-1008": 140}, {}, NOW).withdrawn == [cases["D-1008"]]  # removed again
     detail = queries.show(store, "ann", cases["D-1008"])
     assert detail.case.status == "open"
     assert [n["body"][:60] for n in detail.notes] == [

@@ -217,3 +217,35 @@ def test_a_case_whose_deposit_a_reorganisation_removes_is_noted_and_noted_again_
             [(d, x, json.loads(y) if isinstance(y, str) else y) for d, x, y in reorg_notes(store)]] == [
         (deposit, "case.withdrawn", old_block), (deposit, "case.restored", new_block)]
     watch.close()
+
+
+def test_a_watch_killed_before_it_writes_its_notes_writes_the_same_ones_after(node, tmp_path, sqlite_store,
+                                                                             monkeypatch):
+    import cases.watching
+
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]
+    kept = send(w3, a[1], a[3], 1 * ETH)  # both sanctioned: two cases
+    lost = send(w3, a[1], a[3], 2 * ETH)
+    raw = w3.provider.make_request("eth_getRawTransactionByHash", [kept])["result"]
+    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    assert watch.cycle(now).opened == 2
+    w3.provider.make_request("evm_revert", [snapshot])
+    w3.provider.make_request("eth_sendRawTransaction", [raw])  # the new chain holds one of them again
+    send(w3, a[4], a[3], 1 * ETH)
+    send(w3, a[4], a[3], 1 * ETH)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as a kill right after the count and the notes due were saved
+
+    monkeypatch.setattr(cases.watching, "annotate_reorganised", killed)
+    with pytest.raises(KeyboardInterrupt):
+        watch.cycle(now)
+    watch.close()
+    monkeypatch.undo()
+    again = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    cycle = again.cycle(now)  # nothing new on the chain: only the notes due
+    assert (cycle.deposits, cycle.noted_withdrawn, cycle.noted_restored) == (0, 1, 0)
+    assert [(d, action) for d, action, _ in reorg_notes(sqlite_store)] == [
+        ("0x" + lost.removeprefix("0x") + ":0", "case.withdrawn")]  # not the deposit mined again
+    again.close()
