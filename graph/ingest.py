@@ -1,11 +1,11 @@
-"""Transfers from Ethereum blocks: native ETH moves and ERC-20 Transfer logs, as rows of the transfers format.
+"""Transfers from Ethereum blocks: native ETH moves, internal ETH moves and ERC-20 Transfer logs, as rows.
 
 Pure functions over the node's JSON answers. Rows are put in chain order by (transaction
-index, then the native transfer before the transaction's logs, then log index), and
-`ordered` numbers them 0, 1, 2... inside each block: positions never collide and stay far
-below the transfers format's limit whatever the block holds.
+index, then the native transfer, the transaction's internal transfers in trace order, its
+logs by log index), and `ordered` numbers them 0, 1, 2... inside each block: positions never
+collide and stay far below the transfers format's limit whatever the block holds.
 
->>> place(3) < place(3, log_index=7) < place(4)
+>>> place(3) < place(3, internal=0) < place(3, log_index=7) < place(4)
 True
 """
 
@@ -22,13 +22,15 @@ TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523
 NATIVE = "ETH"
 WEI = Decimal(10) ** 18
 SLOT = 2 ** 40
-"""Room for any log index under one transaction index in the sort key."""
+"""Room under one transaction index in the sort key: internal transfers in the lower half, logs in the upper."""
 COLUMNS = TRANSFER_COLUMNS
 
 
-def place(tx_index: int, log_index: int | None = None) -> int:
-    """A sort key inside a block: a transaction's native transfer before its token transfers."""
-    return tx_index * SLOT + (0 if log_index is None else 1 + log_index)
+def place(tx_index: int, log_index: int | None = None, internal: int | None = None) -> int:
+    """A sort key inside a block: a transaction's native transfer, its internal transfers, its token transfers."""
+    if internal is not None:
+        return tx_index * SLOT + 1 + internal
+    return tx_index * SLOT + (0 if log_index is None else SLOT // 2 + log_index)
 
 
 def _int(value: str | int) -> int:
@@ -77,6 +79,49 @@ def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) 
         rows.append(Row(tx["hash"], _int(block["number"]), place(_int(tx["transactionIndex"])), stamp,
                         tx["from"].lower(), target.lower(), NATIVE, Decimal(value) / WEI, None))
     return rows
+
+
+def internal_rows(traces: list[dict], stamps: dict[int, int]) -> list[Row]:
+    """ETH moved inside transactions, from `trace_block`: calls and creations with value, self-destruct refunds.
+
+    The transaction itself (the root trace) is the native transfer and is not repeated. A
+    move inside a call that failed, or under one (its effects were undone), is not a transfer;
+    nor is value in a delegatecall or callcode (the ETH does not change hands).
+    """
+    failed = {(t["transactionHash"], tuple(t["traceAddress"])) for t in traces
+              if t.get("error") and t.get("transactionHash")}
+    rows, ordinals = [], {}
+    for t in traces:
+        tx, path = t.get("transactionHash"), tuple(t.get("traceAddress") or ())
+        if tx is None or not path or any((tx, path[:depth]) in failed for depth in range(len(path) + 1)):
+            continue  # a block reward, the transaction itself, or undone
+        action, kind = t.get("action") or {}, t.get("type")
+        if kind == "call" and action.get("callType") == "call":
+            source, target, value = action.get("from"), action.get("to"), action.get("value")
+        elif kind == "create":
+            source, target, value = action.get("from"), (t.get("result") or {}).get("address"), action.get("value")
+        elif kind == "suicide":
+            source, target, value = action.get("address"), action.get("refundAddress"), action.get("balance")
+        else:
+            continue
+        amount = _int(value or "0x0")
+        if amount <= 0 or not source or not target:
+            continue
+        ordinal = ordinals[tx] = ordinals.get(tx, -1) + 1
+        block = _int(t["blockNumber"])
+        rows.append(Row(tx, block, place(_int(t["transactionPosition"]), internal=ordinal), stamps[block],
+                        source.lower(), target.lower(), NATIVE, Decimal(amount) / WEI, None))
+    return rows
+
+
+def trace_mismatch(blocks: list[dict], traces: list[dict]) -> str | None:
+    """Why the traces cannot be the blocks' own (a trace of another block, a transaction without one), or None."""
+    hashes = {block["hash"] for block in blocks}
+    if any(t.get("blockHash") not in hashes for t in traces if t.get("transactionHash")):
+        return "the node's traces and blocks disagree (reorganising while we read)"
+    roots = {t["transactionHash"] for t in traces if t.get("transactionHash") and not t.get("traceAddress")}
+    missing = [tx["hash"] for block in blocks for tx in block["transactions"] if tx["hash"] not in roots]
+    return f"the node has no trace of transaction {missing[0]} yet" if missing else None
 
 
 def token_rows(logs: list[dict], stamps: dict[int, int], decimals: dict[str, int | None]) -> list[Row]:

@@ -23,7 +23,8 @@ from typing import Callable
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
 from graph.errors import ChainError, ReorgTooDeep
 from graph.formats import DEPOSIT_COLUMNS
-from graph.ingest import COLUMNS, TRANSFER_TOPIC, Row, native_rows, ordered, priced, token_rows, transfer_log
+from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, internal_rows, native_rows, ordered, priced, token_rows,
+                          trace_mismatch, transfer_log)
 from graph.outputs import CsvOutput, Output
 
 REMEMBERED = 256
@@ -49,6 +50,8 @@ class Checkpoint:
     first_block: int = 0
     outputs: list[str] = field(default_factory=list)
     """The files written, as given when the ingestion started."""
+    traces: bool = False
+    """Whether internal transfers (from trace_block) are ingested too."""
 
     def save(self, path: Path) -> None:
         partial = path.with_name(path.name + ".partial")
@@ -94,8 +97,9 @@ class Ingestion:
     def __init__(self, node: Node, out: Path | Output, checkpoint: Path, from_block: int, confirmations: int = 12,
                  batch: int = 100, expected_chain: int | None = None,
                  prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | Output | None = None,
-                 deposit_addresses: dict[str, str] | None = None, workers: int = WORKERS) -> None:
-        self.node, self.checkpoint_path = node, checkpoint
+                 deposit_addresses: dict[str, str] | None = None, workers: int = WORKERS,
+                 traces: bool = False) -> None:
+        self.node, self.checkpoint_path, self.traces = node, checkpoint, traces
         self.confirmations, self.batch, self.prices = confirmations, batch, prices or {}
         self.addresses = deposit_addresses or {}
         self.workers = max(1, workers)
@@ -124,9 +128,12 @@ class Ingestion:
                              f"file; run the same way, or start a new output")
         if state is not None and state.outputs and state.outputs != names:
             raise ChainError(f"{checkpoint} writes {', '.join(state.outputs)}, not {', '.join(names)}")
+        if state is not None and state.traces != traces:
+            raise ChainError(f"{checkpoint} was made {'with' if state.traces else 'without'} --traces; run the same "
+                             f"way, or start a new output")
         if state is None:
             offsets = [output.start() for output in self.outputs]
-            state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names)
+            state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names, traces=traces)
             state.save(checkpoint)
         self.state = state
         self._truncate(state.offsets)  # rows past the checkpoint belong to a batch that never finished
@@ -175,12 +182,32 @@ class Ingestion:
         hash, which repairs them.
         """
         receipts = self._fetchers.submit(self._block_receipts, numbers)
+        traces = self._fetchers.submit(self._traces, numbers) if self.traces else None
         blocks = self._fetch_blocks(numbers)
         if any(block is None for block in blocks):
             return blocks, None
         logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
         statuses, created = self._receipts(blocks, receipts)
-        return blocks, (statuses, created, logs.result())
+        calls = self._checked_traces(blocks, traces.result()) if traces is not None else []
+        return blocks, (statuses, created, logs.result(), calls)
+
+    def _traces(self, numbers: list[int]) -> list[dict]:
+        """Every call trace of the blocks (trace_block); a node without the trace API is an error, not a fallback."""
+        try:
+            answers = self.node.batch("trace_block", [[hex(n)] for n in numbers])
+        except MethodMissing:
+            raise ChainError(f"{self.node.url} does not offer trace_block, which internal transfers (--traces) need: "
+                             f"use a node with the trace API (Erigon, Nethermind, Reth, Besu, anvil) or drop "
+                             f"--traces") from None
+        return [t for answer in answers for t in (answer or [])]
+
+    @staticmethod
+    def _checked_traces(blocks: list[dict], traces: list[dict]) -> list[dict]:
+        """The traces, once they are the blocks' own (else the batch is read again)."""
+        problem = trace_mismatch(blocks, traces)
+        if problem:
+            raise _Reread(problem)
+        return traces
 
     def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
         """The blocks with their transactions, in `workers` batched requests sent at once."""
@@ -200,13 +227,14 @@ class Ingestion:
         self._fetchers.shutdown(wait=True, cancel_futures=True)
 
     def _rows(self, blocks: list[dict], statuses: dict[str, int], created: dict[str, str],
-              logs: list[dict]) -> list[Row]:
+              logs: list[dict], traces: list[dict]) -> list[Row]:
         hashes = {block["hash"] for block in blocks}
         if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
             raise _Reread("the node's logs and blocks disagree (reorganising while we read)")
         self._learn_decimals({log["address"].lower() for log in logs if transfer_log(log)})
         stamps = {int(b["number"], 16): int(b["timestamp"], 16) for b in blocks}
         rows = [row for block in blocks for row in native_rows(block, statuses, created)]
+        rows += internal_rows(traces, stamps)
         rows += token_rows(logs, stamps, self.state.decimals)
         return ordered(priced(rows, self.prices))
 

@@ -31,8 +31,11 @@ def ingest_command(
     prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
     deposit_addresses: Optional[Path] = typer.Option(None, help="The platform's deposit addresses (address, customer_id)."),
     deposits_out: Optional[Path] = typer.Option(None, help="Deposits CSV: transfers into those addresses."),
+    traces: bool = typer.Option(False, "--traces", help="Also ingest internal ETH transfers (calls inside "
+                                                        "transactions), from the node's trace_block."),
 ) -> None:
-    """Ingest native ETH transfers and ERC-20 Transfer logs into a file or the case database; an interrupted run
+    """Ingest native ETH transfers, ERC-20 Transfer logs (and internal transfers with --traces) into a file or the
+    case database; an interrupted run
     resumes with no gap and no duplicate."""
     from graph.chain import Node
     from graph.ingest_inputs import load_deposit_addresses, load_prices
@@ -68,7 +71,7 @@ def ingest_command(
             target = TableOutput(store, "transfers")
             deposits_target = TableOutput(store, "deposits") if addresses is not None else None
         job = Ingestion(Node(rpc), target, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
-                        confirmations, batch, chain_id, table, deposits_target, addresses, workers)
+                        confirmations, batch, chain_id, table, deposits_target, addresses, workers, traces=traces)
         stop = stop_on_interrupt(lambda: err.print("\nstopping after this batch (Ctrl-C again to stop at once)",
                                                    highlight=False))
         summary = job.run(to_block, show, stop=stop.is_set)

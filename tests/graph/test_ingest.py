@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from graph.ingest import TRANSFER_TOPIC, native_rows, ordered, place, priced, token_rows
+from graph.ingest import (TRANSFER_TOPIC, internal_rows, native_rows, ordered, place, priced, token_rows,
+                          trace_mismatch)
 
 A, B, C = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
 TOKEN = "0x" + "d" * 40
@@ -64,3 +65,44 @@ def test_prices_give_exact_usd_and_a_missing_price_stays_unknown():
     [priced_row] = priced([row], {("ETH", date(2025, 12, 19)): Decimal("3000.10")})
     assert priced_row.usd_value == Decimal("4500.150") and priced([row], {})[0].usd_value is None
     assert priced([row], {})[0].cells()[-1] == ""
+
+
+def trace(tx_hash: str, path: list[int], kind: str = "call", error: str | None = None, **action) -> dict:
+    found = {"type": kind, "traceAddress": path, "transactionHash": tx_hash, "transactionPosition": int(tx_hash[-1]),
+             "blockNumber": 5, "blockHash": "0xb5", "action": {"callType": "call", **action}}
+    if kind == "create":
+        found["result"] = {"address": action.pop("created")}
+        found["action"].pop("created")
+    if error:
+        found["error"] = error
+    return found
+
+
+def test_internal_transfers_are_what_calls_moved_and_nothing_that_was_undone():
+    traces = [
+        {"type": "reward", "action": {"author": A, "value": "0x10"}, "blockNumber": 5, "traceAddress": []},
+        trace("0xt1", [], **{"from": A, "to": B, "value": hex(9)}),  # the transaction itself: its native transfer
+        trace("0xt1", [0], **{"from": B, "to": C, "value": hex(4)}),  # paid on
+        trace("0xt1", [1], **{"from": B, "to": C, "value": hex(0)}),  # no value
+        trace("0xt1", [2], **{"from": B, "to": A, "value": hex(3), "callType": "delegatecall"}),  # no ETH changes hands
+        trace("0xt1", [3], error="Reverted", **{"from": B, "to": B, "value": hex(5)}),  # undone...
+        trace("0xt1", [3, 0], **{"from": B, "to": A, "value": hex(5)}),  # ...with what it paid
+        trace("0xt1", [4], "create", **{"from": B, "value": hex(2), "created": TOKEN}),  # a new contract funded
+        trace("0xt1", [5], "suicide", address=TOKEN, refundAddress=A, balance=hex(2)),  # and destroyed
+        trace("0xt2", [], error="Reverted", **{"from": A, "to": B, "value": hex(1)}),  # a failed transaction
+        trace("0xt2", [0], **{"from": B, "to": C, "value": hex(1)}),
+    ]
+    rows = internal_rows(traces, {5: 100})
+    assert [(r.tx_hash, r.from_address, r.to_address, r.amount * 10**18) for r in rows] == [
+        ("0xt1", B, C, 4), ("0xt1", B, TOKEN, 2), ("0xt1", TOKEN, A, 2)]
+    assert [r.position for r in rows] == [place(1, internal=0), place(1, internal=1), place(1, internal=2)]
+    assert place(1) < rows[0].position and rows[-1].position < place(1, log_index=0)
+    assert rows[0].timestamp == 100 and rows[0].asset == "ETH"
+
+
+def test_traces_of_other_blocks_or_missing_a_transaction_are_refused():
+    block = {"hash": "0xb5", "transactions": [{"hash": "0xt1"}, {"hash": "0xt2"}]}
+    both = [trace("0xt1", []), trace("0xt1", [0]), trace("0xt2", [])]
+    assert trace_mismatch([block], both) is None
+    assert trace_mismatch([block], both[:2]) == "the node has no trace of transaction 0xt2 yet"
+    assert "disagree" in trace_mismatch([block], both[:2] + [dict(both[2], blockHash="0xother")])

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = ROOT / "tools" / "node" / "node_modules" / ".bin"
-SOURCE = Path(__file__).with_name("Token.sol")
+SOURCES = [Path(__file__).with_name("Token.sol"), Path(__file__).with_name("Payments.sol")]
 
 
 def _missing(tool: str) -> None:
@@ -59,14 +59,14 @@ def node():
 
 @pytest.fixture(scope="session")
 def contracts(tmp_path_factory):
-    """{name: (abi, bytecode)} of the test tokens, compiled by solc-js."""
+    """{name: (abi, bytecode)} of the test tokens and payment contracts, compiled by solc-js."""
     if not (BIN / "solcjs").exists():
         _missing("solcjs")
     out = tmp_path_factory.mktemp("solc")
-    subprocess.run([str(BIN / "solcjs"), "--bin", "--abi", "--optimize", "--base-path", str(SOURCE.parent),
-                    "-o", str(out), str(SOURCE)], check=True, capture_output=True)
+    subprocess.run([str(BIN / "solcjs"), "--bin", "--abi", "--optimize", "--base-path", str(SOURCES[0].parent),
+                    "-o", str(out), *map(str, SOURCES)], check=True, capture_output=True)
     built = {}
-    for name in ("Token", "RawToken"):
+    for name in ("Token", "RawToken", "Splitter"):
         [abi] = out.glob(f"*_{name}.abi")
         [binary] = out.glob(f"*_{name}.bin")
         built[name] = (json.loads(abi.read_text()), "0x" + binary.read_text().strip())

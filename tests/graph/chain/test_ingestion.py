@@ -23,6 +23,9 @@ KYT = Path(sys.executable).parent / "kyt"
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
+ETH = 10**18
+
+
 def rows(path: Path) -> list[tuple]:
     with path.open(newline="") as handle:
         return [(r["tx_hash"], int(r["block_number"]), int(r["position"]), r["from_address"], r["to_address"],
@@ -142,6 +145,47 @@ def test_deposits_into_the_platforms_addresses_are_written_and_follow_a_reorgani
         Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, confirmations=0)
 
 
+def test_internal_transfers_come_with_traces_and_only_what_was_not_undone(node, contracts, tmp_path):
+    w3 = Web3(Web3.HTTPProvider(node))
+    A = w3.eth.accounts
+    a = [x.lower() for x in A]
+    splitter = deploy(w3, contracts, "Splitter", sender=A[0])
+    s = splitter.address.lower()
+    split = splitter.functions.split(A[1], A[3]).transact({"from": A[0], "value": 3 * ETH + 1}).hex()
+    splitter.functions.tryPay(A[2]).transact({"from": A[0], "value": ETH})  # paid inside a call that reverted
+    child = splitter.functions.spawn().call({"from": A[0], "value": ETH // 2}).lower()
+    splitter.functions.spawn().transact({"from": A[0], "value": ETH // 2})
+    natives = [(a[0], s, "ETH", Decimal(3 * ETH + 1) / ETH), (a[0], s, "ETH", Decimal(1)),
+               (a[0], s, "ETH", Decimal("0.5"))]
+    (tmp_path / "plain").mkdir()
+    plain, _ = ingest(node, tmp_path / "plain")
+    assert moves(rows(plain)) == natives  # without --traces: the transactions only
+    deposits = tmp_path / "deposits.csv"
+    out, _ = ingest(node, tmp_path, traces=True, deposits_out=deposits, deposit_addresses={a[3]: "cust-3"})
+    found = rows(out)
+    assert moves(found) == [natives[0], (s, a[1], "ETH", Decimal(3 * ETH // 2) / ETH),
+                            (s, a[3], "ETH", Decimal(3 * ETH + 1 - 3 * ETH // 2) / ETH),  # into a deposit address
+                            natives[1], natives[2], (s, child, "ETH", Decimal("0.5"))]  # the new contract's funding
+    assert [r[2] for r in found if r[0] == "0x" + split.removeprefix("0x")] == [0, 1, 2]
+    with deposits.open() as handle:
+        [deposit] = list(csv.DictReader(handle))
+    assert (deposit["deposit_id"], deposit["amount"]) == ("0x" + split.removeprefix("0x") + ":2", "1.500000000000000001")
+    with pytest.raises(ChainError, match="made with --traces"):
+        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, deposits_out=deposits,
+                  deposit_addresses={a[3]: "cust-3"})
+    command = subprocess.run([str(KYT), "ingest", "--rpc", node, "--from-block", "0", "--out", str(tmp_path / "c.csv"),
+                              "--confirmations", "0", "--traces"], capture_output=True, text=True)
+    assert command.returncode == 0, command.stderr
+    assert rows(tmp_path / "c.csv") == found
+    front = _LimitedLogs(node, span=10**9, missing="trace_block")  # a node without the trace API
+    try:
+        (tmp_path / "geth").mkdir()
+        with pytest.raises(ChainError, match="does not offer trace_block, which internal transfers"):
+            ingest(front.url, tmp_path / "geth", traces=True)
+    finally:
+        front.close()
+
+
 def test_an_existing_file_without_its_checkpoint_is_never_overwritten(node, tmp_path):
     (tmp_path / "t.csv").write_text("precious\n")
     with pytest.raises(ChainError, match="already exists and has no checkpoint"):
@@ -224,7 +268,7 @@ def test_ctrl_c_finishes_the_batch_under_way_and_a_rerun_goes_on(node, tmp_path)
 class _LimitedLogs:
     """An HTTP front for the real node that, like hosted providers, refuses log queries over `span` blocks."""
 
-    def __init__(self, upstream: str, span: int) -> None:
+    def __init__(self, upstream: str, span: int, missing: str | None = None) -> None:
         import http.server
         import threading
         import urllib.request
@@ -238,6 +282,9 @@ class _LimitedLogs:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 limited.seen += 1
                 request = json.loads(body)
+                if isinstance(request, list) and request and all(r.get("method") == missing for r in request):
+                    return self._reply(json.dumps([{"jsonrpc": "2.0", "id": r["id"], "error": {
+                        "code": -32601, "message": "the method does not exist"}} for r in request]).encode())
                 if isinstance(request, dict) and request.get("method") == "eth_getLogs":
                     query = request["params"][0]
                     if int(query["toBlock"], 16) - int(query["fromBlock"], 16) + 1 > span:
