@@ -25,7 +25,7 @@ from graph.errors import ChainError
 RETRYABLE_CODES = {-32005, -32603, 429}
 """Limit exceeded, internal error, too many requests: worth another try."""
 MISSING_METHOD = -32601
-POOL = 128
+POOL = 256
 """Connections kept alive to the node: more than the requests ever in flight at once (at most 32 workers)."""
 TOO_LARGE = re.compile(r"more than|block range|range (is )?too|too (many results|large|wide)|size exceed"
                        r"|limited to .*(block|range|result)", re.I)

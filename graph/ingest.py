@@ -58,6 +58,8 @@ class Row(NamedTuple):
     asset: str
     amount: Decimal
     usd_value: Decimal | None
+    internal: bool = False
+    """Moved by a call inside the transaction (from its traces), not by the transaction or a log."""
 
     def cells(self) -> list[str]:
         return [self.tx_hash, str(self.block_number), str(self.position), str(self.timestamp), self.from_address,
@@ -110,7 +112,7 @@ def internal_rows(traces: list[dict], stamps: dict[int, int]) -> list[Row]:
         ordinal = ordinals[tx] = ordinals.get(tx, -1) + 1
         block = _int(t["blockNumber"])
         rows.append(Row(tx, block, place(_int(t["transactionPosition"]), internal=ordinal), stamps[block],
-                        source.lower(), target.lower(), NATIVE, Decimal(amount) / WEI, None))
+                        source.lower(), target.lower(), NATIVE, Decimal(amount) / WEI, None, internal=True))
     return rows
 
 

@@ -79,12 +79,13 @@ class Summary:
     last_block: int | None = None
 
 
-def deposit_cells(row: Row, customer: str, ordinal: int) -> list[str]:
+def deposit_cells(row: Row, customer: str, ordinal: int | str) -> list[str]:
     """A transfer into a deposit address as a row of the deposits format.
 
     Its id is the tx hash and the transfer's ordinal within the transaction (the native
-    transfer first, then its Transfer logs in order): the same if a reorganisation moves the
-    transaction to another block or place.
+    transfer first, then its Transfer logs in order; an internal transfer's is `i` and its
+    ordinal among the transaction's internal transfers, so ingesting them or not changes no
+    other id): the same if a reorganisation moves the transaction to another block or place.
     """
     cells = dict(zip(COLUMNS, row.cells()))
     cells.update(deposit_id=f"{row.tx_hash}:{ordinal}", customer_id=customer)
@@ -104,8 +105,8 @@ class Ingestion:
         self.addresses = deposit_addresses or {}
         self.workers = max(1, workers)
         self._pool = ThreadPoolExecutor(max_workers=2)
-        # a batch's block requests, its receipts and its logs, for the batch under way and the one read ahead
-        self._fetchers = ThreadPoolExecutor(max_workers=2 * (self.workers + 2))
+        # a batch's block and trace requests, its receipts and its logs, for the batch under way and the one ahead
+        self._fetchers = ThreadPoolExecutor(max_workers=2 * (2 * self.workers + 2))
         self._ahead: tuple[list[int], Future] | None = None
         self.reorgs = 0
         """Reorganisations repaired by this object so far."""
@@ -182,28 +183,32 @@ class Ingestion:
         hash, which repairs them.
         """
         receipts = self._fetchers.submit(self._block_receipts, numbers)
-        traces = self._fetchers.submit(self._traces, numbers) if self.traces else None
+        traces = self._spread("trace_block", [[hex(n)] for n in numbers]) if self.traces else None
         blocks = self._fetch_blocks(numbers)
         if any(block is None for block in blocks):
             return blocks, None
         logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
         statuses, created = self._receipts(blocks, receipts)
-        calls = self._checked_traces(blocks, traces.result()) if traces is not None else []
+        calls = self._traces(traces, blocks) if traces is not None else []
         return blocks, (statuses, created, logs.result(), calls)
 
-    def _traces(self, numbers: list[int]) -> list[dict]:
-        """Every call trace of the blocks (trace_block); a node without the trace API is an error, not a fallback."""
+    def _spread(self, method: str, calls: list[list]) -> list[Future]:
+        """The calls in `workers` batched requests, all sent at once."""
+        size = -(-len(calls) // self.workers)
+        return [self._fetchers.submit(self.node.batch, method, calls[i:i + size]) for i in range(0, len(calls), size)]
+
+    def _traces(self, asked: list[Future], blocks: list[dict]) -> list[dict]:
+        """Every call trace of the blocks (trace_block), once they are the blocks' own (else the batch is read again).
+
+        A node without the trace API is an error, not a fallback.
+        """
         try:
-            answers = self.node.batch("trace_block", [[hex(n)] for n in numbers])
+            answers = [answer for part in asked for answer in part.result()]
         except MethodMissing:
             raise ChainError(f"{self.node.url} does not offer trace_block, which internal transfers (--traces) need: "
                              f"use a node with the trace API (Erigon, Nethermind, Reth, Besu, anvil) or drop "
                              f"--traces") from None
-        return [t for answer in answers for t in (answer or [])]
-
-    @staticmethod
-    def _checked_traces(blocks: list[dict], traces: list[dict]) -> list[dict]:
-        """The traces, once they are the blocks' own (else the batch is read again)."""
+        traces = [t for answer in answers for t in (answer or [])]
         problem = trace_mismatch(blocks, traces)
         if problem:
             raise _Reread(problem)
@@ -211,14 +216,8 @@ class Ingestion:
 
     def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
         """The blocks with their transactions, in `workers` batched requests sent at once."""
-        size = -(-len(numbers) // self.workers)
-        parts = [numbers[i:i + size] for i in range(0, len(numbers), size)]
-        asked = [self._fetchers.submit(self.node.batch, "eth_getBlockByNumber", [[hex(n), True] for n in part])
-                 for part in parts[1:]]
-        blocks = self.node.batch("eth_getBlockByNumber", [[hex(n), True] for n in parts[0]])
-        for future in asked:
-            blocks += future.result()
-        return blocks
+        return [block for part in self._spread("eth_getBlockByNumber", [[hex(n), True] for n in numbers])
+                for block in part.result()]
 
     def close(self) -> None:
         """Stop the background reader."""
@@ -302,10 +301,12 @@ class Ingestion:
     def _cells(self, rows: list[Row]) -> list[dict[int, list[list[str]]]]:
         """Per output, block number -> its rows' cells (transfers; deposits into the platform's addresses)."""
         out: list[dict[int, list[list[str]]]] = [{} for _ in self.outputs]
-        tx, ordinal = None, 0
+        tx, counts = None, [0, 0]  # the transaction's transfers so far: [native and token, internal]
         for row in rows:  # in chain order, so a transaction's rows are together
-            ordinal = ordinal + 1 if row.tx_hash == tx else 0
-            tx = row.tx_hash
+            if row.tx_hash != tx:
+                tx, counts = row.tx_hash, [0, 0]
+            ordinal = f"i{counts[1]}" if row.internal else counts[0]
+            counts[row.internal] += 1
             out[0].setdefault(row.block_number, []).append(row.cells())
             if len(out) > 1 and row.to_address in self.addresses:
                 out[1].setdefault(row.block_number, []).append(

@@ -60,6 +60,8 @@ def watch_command(
     chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
     jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
+    batch_size: int = typer.Option(100, "--batch", min=1, max=2000, help="Blocks per request batch (lower it if the node refuses "
+                                                        "answers as too large)."),
     traces: bool = typer.Option(False, "--traces", help="Also ingest internal ETH transfers (calls inside "
                                                         "transactions), from the node's trace_block."),
     cycles: Optional[int] = typer.Option(None, min=1, hidden=True, help="Stop after this many cycles (tests)."),
@@ -98,7 +100,7 @@ def watch_command(
             err.print(f"note: starting at block {start:,} (the final head); funding before it is not seen, so "
                       "indirect exposure counts only what this watch ingests: give --from-block to look further back",
                       highlight=False)
-        ingestion = Ingestion(node, transfers, checkpoint, start, confirmations, expected_chain=chain_id,
+        ingestion = Ingestion(node, transfers, checkpoint, start, confirmations, batch_size, expected_chain=chain_id,
                               prices=table, deposits_out=deposits, deposit_addresses=addresses, traces=traces)
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
         watch = Watch(ingestion, folder, open_store(db), request, tuple(jurisdiction))

@@ -123,7 +123,7 @@ def test_the_command_shows_progress_and_stops_cleanly_on_ctrl_c(node, tmp_path):
     db = f"sqlite:///{tmp_path / 'cases.db'}"
     command = [str(KYT), "watch", "--rpc", node, "--deposit-addresses", str(addresses), "--flagged", str(flagged),
                "--prices", str(prices), "--dir", str(tmp_path / "w"), "--from-block", "0", "--confirmations", "0",
-               "--poll", "0.2", "--db", db, "--traces"]
+               "--poll", "0.2", "--db", db, "--traces", "--batch", "50"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
