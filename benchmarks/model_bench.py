@@ -16,6 +16,7 @@ import resource
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,8 @@ def model_file() -> Path:
     path = OUT / "tedge" / "model.joblib"
     if not path.exists():
         transfers, labels, _ = tedge.convert(TEDGE, OUT / "tedge")
-        model, _ = learning.train(learning.load_graph(transfers), learning.read_labels(labels))
+        model, _ = learning.train(learning.load_graph(transfers), learning.read_labels(labels),
+                                  now=datetime.now(timezone.utc))
         risk.save(model, path)
     return path
 

@@ -83,14 +83,14 @@ def _exposures_by_deposit(result: ScoreResult, wanted: list[int]) -> dict[int, l
     return out
 
 
-def _new_case(result: ScoreResult, d: int, exposures: list[dict], jurisdictions: list[str],
+def _new_case(result: ScoreResult, d: int, fields: dict, exposures: list[dict], jurisdictions: list[str],
               now: datetime) -> tuple[dict, list[dict]]:
     """The row of a new case, and the deadlines its opening starts."""
     categories = sorted({e["category"] for e in exposures})
     triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in categories else [])
     deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
     rules = result.decisions.rule_texts[d]
-    created = CaseCreate(**_deposit_fields(result, d), decision="freeze", rule_ids=rules.split(";") if rules else [],
+    created = CaseCreate(**fields, decision="freeze", rule_ids=rules.split(";") if rules else [],
                          snapshot_id=result.snapshot.id, snapshot=snapshot_dict(result.snapshot), categories=categories,
                          min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions))
     row = created.model_dump() | dict(
@@ -99,8 +99,9 @@ def _new_case(result: ScoreResult, d: int, exposures: list[dict], jurisdictions:
     return row, deadlines
 
 
-def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: dict[int, list[dict]],
-                actor: str, jurisdictions: list[str], now: datetime) -> tuple[dict[int, int], int]:
+def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], fields: dict[int, dict],
+                exposures: dict[int, list[dict]], actor: str, jurisdictions: list[str],
+                now: datetime) -> tuple[dict[int, int], int]:
     """Open the cases of one chunk in one transaction (rows in bulk, audit events in order)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
@@ -111,7 +112,7 @@ def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: 
         new = [d for deposit_id, d in ids.items() if deposit_id not in found]
         if not new:
             return case_ids, 0
-        planned = [_new_case(result, d, exposures.get(d, []), jurisdictions, now) for d in new]
+        planned = [_new_case(result, d, fields[d], exposures.get(d, []), jurisdictions, now) for d in new]
         inserted = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True),
                                    [row for row, _ in planned]).scalars().all()
         exposure_rows, deadline_rows, events = [], [], []
@@ -131,7 +132,8 @@ def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], exposures: 
         return case_ids, len(new)
 
 
-def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], actor: str, now: datetime) -> int:
+def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], fields: dict[int, dict], actor: str,
+                   now: datetime) -> int:
     """An alert for each deposit sent to review that has none yet (in bulk, 1,000 per transaction)."""
     categories = categories_text(result.exposures, len(result.deposits))
     added = 0
@@ -144,7 +146,7 @@ def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], actor:
             for deposit_id, d in ids.items():
                 if deposit_id not in known:
                     rules, found = result.decisions.rule_texts[d], categories[d]
-                    rows.append(dict(**_deposit_fields(result, d), rule_ids=rules.split(";") if rules else [],
+                    rows.append(dict(**fields[d], rule_ids=rules.split(";") if rules else [],
                                      categories=found.split(";") if found else [], snapshot_id=result.snapshot.id,
                                      status="open", created_at=now))
             if rows:
@@ -159,13 +161,12 @@ def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], actor:
 
 
 def _storable(result: ScoreResult, deposits: list[int], skip_invalid: bool,
-              skipped: list[tuple[str, str]]) -> list[int]:
-    """The deposits whose values can be stored; the others are added to `skipped`, or refused."""
-    kept = []
+              skipped: list[tuple[str, str]]) -> dict[int, dict]:
+    """The fields of the deposits whose values can be stored, in order; the others are added to `skipped`, or refused."""
+    kept = {}
     for d in deposits:
         try:
-            _deposit_fields(result, d)
-            kept.append(d)
+            kept[d] = _deposit_fields(result, d)
         except InvalidRequest as error:
             if not skip_invalid:
                 raise
@@ -184,20 +185,21 @@ def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "s
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
     skipped: list[tuple[str, str]] = []
-    frozen = _storable(result, np.flatnonzero(result.decisions.code == 2).tolist(), skip_invalid, skipped)
-    reviews = _storable(result, np.flatnonzero(result.decisions.code == 1).tolist(), skip_invalid, skipped)
+    frozen_fields = _storable(result, np.flatnonzero(result.decisions.code == 2).tolist(), skip_invalid, skipped)
+    review_fields = _storable(result, np.flatnonzero(result.decisions.code == 1).tolist(), skip_invalid, skipped)
+    frozen, reviews, fields = list(frozen_fields), list(review_fields), frozen_fields | review_fields
     exposures = _exposures_by_deposit(result, frozen)
     case_ids: dict[int, int] = {}
     opened = 0
     for start in range(0, len(frozen), CHUNK):
         chunk = frozen[start:start + CHUNK]
         try:
-            ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
+            ids, count = _open_chunk(store, result, chunk, fields, exposures, actor, list(jurisdictions), now)
         except IntegrityError:  # another run opened some of these at the same moment: count them as found
-            ids, count = _open_chunk(store, result, chunk, exposures, actor, list(jurisdictions), now)
+            ids, count = _open_chunk(store, result, chunk, fields, exposures, actor, list(jurisdictions), now)
         case_ids.update(ids)
         opened += count
-    alerts = _record_alerts(store, result, reviews, actor, now)
+    alerts = _record_alerts(store, result, reviews, fields, actor, now)
     if opened:
         refresh_statistics(store.engine)
     return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped)

@@ -115,7 +115,7 @@ def training_data(store: Store, actor: str) -> tuple[np.ndarray, np.ndarray]:
         return _features(session, decided), np.array([c.outcome == "escalated" for c in decided], dtype=np.int64)
 
 
-def train(store: Store, actor: str, seed: int = 0, now: datetime | None = None) -> risk.RiskModel:
+def train(store: Store, actor: str, now: datetime, seed: int = 0) -> risk.RiskModel:
     """A model of escalation from the decided cases; ModelError while there are too few of either outcome."""
     x, y = training_data(store, actor)
     try:

@@ -17,7 +17,6 @@ count: no deposit is skipped or opened twice, and no case noted twice for one ch
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from cases.db import Store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.errors import InvalidRequest
 from cases.maintenance import annotate_reorganised
+from graph.outputs import replace_json
 from cases.opening import open_cases
 from graph.ingestion import Ingestion, Summary
 from kyt import batch
@@ -57,23 +57,22 @@ class Cycle:
     warnings: tuple[str, ...] = ()
 
 
-def _rows(path: Path, upto: int | None = None) -> tuple[int, int]:
-    """(data rows, bytes) of a deposits file the ingestion wrote, or of its first `upto` bytes.
+def _deposit_rows(path: Path, start: int) -> list[tuple[str, int, int]]:
+    """(deposit id, block number, offset after the row) of each row from byte `start` of a deposits file the
+    ingestion wrote (the header line, at 0, is not a row).
 
-    No field of such a file holds a line break, so rows are lines after the header.
+    No field of such a file holds a comma or a line break, so rows are lines and cells are split on commas.
     """
     with path.open("rb") as handle:
-        data = handle.read() if upto is None else handle.read(upto)
-    return max(0, data.count(b"\n") - 1), len(data)
-
-
-def _deposit_blocks(path: Path, start: int, end: int | None = None) -> dict[str, int]:
-    """Deposit id -> block number of the rows in bytes [start, end) (to the end) of a deposits file the ingestion wrote."""
-    with path.open("rb") as handle:
         handle.seek(start)
-        lines = (handle.read() if end is None else handle.read(max(0, end - start))).decode("utf-8").splitlines()
-    rows = (line.split(",") for line in lines)
-    return {cells[0]: int(cells[4]) for cells in rows if len(cells) > 4 and cells[0] != "deposit_id"}  # not the header
+        data = handle.read()
+    rows, offset = [], start
+    for line in data.splitlines(keepends=True):
+        offset += len(line)
+        cells = line.decode("utf-8").split(",")
+        if len(cells) > 4 and cells[0] != "deposit_id":
+            rows.append((cells[0], int(cells[4]), offset))
+    return rows
 
 
 class Watch:
@@ -97,19 +96,14 @@ class Watch:
         """Notes decided and saved with the count that decided them, not yet written to the cases."""
         self.gone: dict[str, int] = saved.get("gone", {})
         """Deposits with an open case noted as off the chain, until they come back."""
-        if self.scored_bytes > _rows(request.deposits)[1]:
+        if self.scored_bytes > request.deposits.stat().st_size:
             raise InvalidRequest(f"{self.state_path} counts more scored deposits than {request.deposits} holds: "
                                  f"the files were replaced; move {self.state_path.name} away to score them all again")
         ingestion.on_rewind = self._rewound
 
     def _save(self) -> None:
-        partial = self.state_path.with_name(self.state_path.name + ".partial")
-        with partial.open("w", encoding="utf-8") as handle:
-            json.dump(self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes, "cut": self.cut,
-                                       "due": self.due, "gone": self.gone}, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(self.state_path)
+        replace_json(self.state_path, self.identity | {"scored": self.scored, "scored_bytes": self.scored_bytes,
+                                                       "cut": self.cut, "due": self.due, "gone": self.gone})
 
     def _rewound(self, offsets: list[int]) -> None:
         """A repair is about to cut the deposits file to offsets[1]: remember the rows cut, count back the scored ones.
@@ -117,13 +111,13 @@ class Watch:
         Rows past the count are remembered too: a watch killed after opening their cases but
         before counting them has cases for them.
         """
-        cut = _deposit_blocks(self.request.deposits, offsets[1])
+        cut = _deposit_rows(self.request.deposits, offsets[1])
         if offsets[1] < self.scored_bytes:
-            kept, self.scored_bytes = _rows(self.request.deposits, offsets[1])
-            self.withdrawn += self.scored - kept
-            self.scored = kept
+            scored = sum(1 for _, _, end in cut if end <= self.scored_bytes)
+            self.withdrawn += scored
+            self.scored, self.scored_bytes = self.scored - scored, offsets[1]
         if cut or self.withdrawn:
-            self.cut |= cut
+            self.cut |= {deposit: block for deposit, block, _ in cut}
             self._save()
 
     def cycle(self, now: Callable[[], datetime], progress: Callable[[Summary], None] | None = None,
@@ -138,16 +132,21 @@ class Watch:
         done = Cycle(summary.blocks, summary.transfers, summary.reorgs, self.ingestion.state.next_block,
                      withdrawn=self.withdrawn)
         self.withdrawn = 0
-        rows, size = _rows(self.request.deposits)
+        new = _deposit_rows(self.request.deposits, self.scored_bytes)
         if stop is not None and stop():
             return done
-        if rows == self.scored:
-            if self.cut or self.due["withdrawn"] or self.due["restored"]:
-                self._decide({})
-                self._save()
-                self._note(done, now())
-            return done
         when = now()
+        if new or self.cut or self.due["withdrawn"] or self.due["restored"]:
+            if new:
+                self._score(done, when)
+                self.scored, self.scored_bytes = self.scored + len(new), new[-1][2]
+            self._decide({deposit: block for deposit, block, _ in new})
+            self._save()  # the count and the notes it decides, at once
+            self._note(done, when)
+        return done
+
+    def _score(self, done: Cycle, when: datetime) -> None:
+        """Score the deposit rows past the count, as of `when`, and open their cases and alerts."""
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
         opened = []
 
@@ -161,11 +160,6 @@ class Watch:
         done.warnings = tuple(result.warnings) + tuple(
             f"deposit {deposit_id} was scored but cannot be kept in a case or alert: {why}"
             for deposit_id, why in opened[0].skipped)
-        self._decide(_deposit_blocks(self.request.deposits, self.scored_bytes, size))
-        self.scored, self.scored_bytes = rows, size
-        self._save()  # the count and the notes it decides, at once
-        self._note(done, when)
-        return done
 
     def _decide(self, arrived: dict[str, int]) -> None:
         """Given the rows scored now, which cut deposits the new chain lacks, and which gone ones are back."""

@@ -89,15 +89,14 @@ class FlagView:
         bits[found < 0] = 0
         return bits
 
-    def flagged_in(self, c: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """USD (micro) from category-c senders in index rows [lo, hi)."""
-        rows, cum = self.rows[c], self.cum[c]
-        return cum[np.searchsorted(rows, hi)] - cum[np.searchsorted(rows, lo)]
-
-    def unpriced_in(self, c: int, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """How many transfers of unknown value came from category-c senders in index rows [lo, hi)."""
-        rows, cum = self.rows[c], self.cum_unpriced[c]
-        return cum[np.searchsorted(rows, hi)] - cum[np.searchsorted(rows, lo)]
+    def flagged_in(self, c: int, lo: np.ndarray, hi: np.ndarray,
+                   unpriced: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """USD (micro) from category-c senders in index rows [lo, hi); with `unpriced`, also how many of their
+        transfers had no price (else None). The rows are searched once for both."""
+        rows = self.rows[c]
+        first, last = np.searchsorted(rows, lo), np.searchsorted(rows, hi)
+        counts = self.cum_unpriced[c][last] - self.cum_unpriced[c][first] if unpriced else None
+        return self.cum[c][last] - self.cum[c][first], counts
 
 
 @dataclass
@@ -148,7 +147,7 @@ class Exposures:
         """Which exposures have a haircut share (hop 2 under the haircut method)."""
         return (self.hop == 2) & (self.method == "haircut")
 
-    @property
+    @cached_property
     def share_known(self) -> np.ndarray:
         """Whether the share is known: a haircut share is not when any of the funding behind it has no price.
 
@@ -157,12 +156,12 @@ class Exposures:
         """
         return ~self.haircut | ((self.unpriced_total == 0) & (self.total > 0))
 
-    @property
+    @cached_property
     def usd_known(self) -> np.ndarray:
         """Whether the exposure's USD is known (deposit value and share both known)."""
         return self.value_known & self.share_known
 
-    @property
+    @cached_property
     def incomplete(self) -> np.ndarray:
         """Exposures with something unknown: the deposit's value, or the share (funding without a price)."""
         return ~self.value_known | ~self.share_known | (self.unpriced_flagged > 0)
@@ -211,9 +210,9 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     for c in range(k):
         cells[:, c] = ((sender_bits >> np.uint64(c)) & np.uint64(1)).astype(bool)
         if len(flags.rows[c]) and len(candidates):
-            cells[candidates, k + c] = flags.flagged_in(c, lo, hi)
+            cells[candidates, k + c], counts = flags.flagged_in(c, lo, hi, unpriced=any_unknown)
             if any_unknown:
-                unknown[candidates, k + c] = flags.unpriced_in(c, lo, hi)
+                unknown[candidates, k + c] = counts
     total, first, last, unknown_total = (np.zeros(n, dtype=np.int64) for _ in range(4))
     total[candidates] = index.cum_usd[hi] - index.cum_usd[lo]
     unknown_total[candidates] = index.cum_unpriced[hi] - index.cum_unpriced[lo]

@@ -246,8 +246,11 @@ def unpriced(usd: Parsed, amount: Parsed) -> tuple[np.ndarray, np.ndarray]:
     is worth nothing whatever its price.
     """
     values, empty = usd.values
-    zero = _mask(pc.match_substring_regex(_trimmed(amount.values), _ZERO))
-    return values, empty & ~zero
+    unknown = empty.copy()
+    if empty.any():  # the amounts matter only where the value is empty: most files have none
+        unknown[empty] = ~_mask(pc.match_substring_regex(_trimmed(pc.filter(amount.values, pa.array(empty))),
+                                                         _ZERO))
+    return values, unknown
 
 
 def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,7 +24,7 @@ from graph.errors import ChainError, ReorgTooDeep
 from graph.formats import DEPOSIT_COLUMNS
 from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, internal_rows, native_rows, ordered, priced, token_rows,
                           trace_mismatch, transfer_log)
-from graph.outputs import CsvOutput, Output
+from graph.outputs import CsvOutput, Output, replace_json
 
 REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
@@ -54,12 +53,7 @@ class Checkpoint:
     """Whether internal transfers (from trace_block) are ingested too."""
 
     def save(self, path: Path) -> None:
-        partial = path.with_name(path.name + ".partial")
-        with partial.open("w", encoding="utf-8") as handle:
-            handle.write(json.dumps(vars(self)))  # json.dump to a file encodes in Python, about 3x slower
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.replace(path)
+        replace_json(path, vars(self))
 
     @classmethod
     def load(cls, path: Path) -> "Checkpoint | None":
@@ -110,7 +104,6 @@ class Ingestion:
         self._ahead: tuple[list[int], Future] | None = None
         self.reorgs = 0
         """Reorganisations repaired by this object so far."""
-        self._stop: Callable[[], bool] | None = None
         self.on_rewind: Callable[[list[int]], None] | None = None
         """Told each output's new mark before a repair cuts the outputs (and before the checkpoint moves)."""
         self.outputs: list[Output] = [out if not isinstance(out, Path) else CsvOutput(out, COLUMNS)]
@@ -142,9 +135,13 @@ class Ingestion:
     def final_block(self) -> int:
         return self.node.head() - self.confirmations
 
+    def _last(self, to_block: int | None) -> int:
+        """The last block to ingest now: `to_block`, or the final head if that comes first."""
+        return self.final_block() if to_block is None else min(to_block, self.final_block())
+
     def step(self, to_block: int | None = None) -> tuple[int, int]:
         """Ingest the next batch of final blocks; (blocks, transfers) done, (0, 0) when caught up or to read again."""
-        last = self.final_block() if to_block is None else min(to_block, self.final_block())
+        last = self._last(to_block)
         first = self.state.next_block
         if first > last:
             return 0, 0
@@ -355,19 +352,18 @@ class Ingestion:
             keep_open: bool = False, stop: Callable[[], bool] | None = None) -> Summary:
         """Ingest until `to_block` (or the final head) is done, or `stop()` says so between batches;
         `keep_open` to run again later (then `close`)."""
-        summary = Summary()
-        rereads = 0
-        self._stop = stop
         try:
-            return self._loop(to_block, progress, summary, rereads)
+            return self._loop(to_block, progress, stop)
         finally:
             if keep_open:
                 self._ahead = None
             else:
                 self.close()
 
-    def _loop(self, to_block, progress, summary: Summary, rereads: int) -> Summary:
-        while not (self._stop is not None and self._stop()):
+    def _loop(self, to_block: int | None, progress: Callable[[Summary], None] | None,
+              stop: Callable[[], bool] | None) -> Summary:
+        summary, rereads = Summary(), 0
+        while not (stop is not None and stop()):
             before = self.reorgs
             try:
                 blocks, transfers = self.step(to_block)
@@ -384,8 +380,7 @@ class Ingestion:
             if blocks == 0:
                 if self.reorgs > before:
                     continue
-                last = self.final_block() if to_block is None else min(to_block, self.final_block())
-                if self.state.next_block > last:
+                if self.state.next_block > self._last(to_block):
                     break
                 continue
             summary.blocks += blocks

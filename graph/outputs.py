@@ -8,11 +8,22 @@ and a reorganisation cuts them back to the fork point's.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from graph.errors import ChainError
+
+
+def replace_json(path: Path, value: Any) -> None:
+    """Write `value` as JSON to `path` durably and whole: into a neighbour file, fsynced, then renamed over it."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(value))  # json.dump to a file encodes in Python, about 3x slower
+        handle.flush()
+        os.fsync(handle.fileno())
+    partial.replace(path)
 
 
 class Output(Protocol):

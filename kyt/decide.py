@@ -88,17 +88,14 @@ def matches(exposures: Exposures, policy: Policy) -> tuple[np.ndarray, np.ndarra
     """
     hits_e, hits_r = [], []
     thresholds = [rule for rule in policy.rules if not rule.unpriced]
-    possible: dict[str, np.ndarray] = {}
     for r, rule in enumerate(policy.rules):
         chosen = _chosen(exposures, rule)
         if rule.unpriced:
-            if rule.id not in possible:
-                possible[rule.id] = np.zeros(len(exposures), dtype=bool)
-                for other in thresholds:
-                    if other.hop == rule.hop and ("*" in (rule.category, other.category)
-                                                  or other.category == rule.category):
-                        possible[rule.id] |= _possible(exposures, other)
-            picked = np.flatnonzero(chosen & possible[rule.id])
+            possible = np.zeros(len(exposures), dtype=bool)
+            for other in thresholds:
+                if other.hop == rule.hop and ("*" in (rule.category, other.category) or other.category == rule.category):
+                    possible |= _possible(exposures, other)
+            picked = np.flatnonzero(chosen & possible)
         else:
             known = (exposures.share_known | (rule.share_threshold == 0)) \
                 & (exposures.usd_known | (rule.usd_threshold == 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -58,26 +59,35 @@ def split_for_training(labels: Labels, seed: int) -> tuple[Labels, Labels | None
     Rows marked `test` are held out and never trained on; every other row trains. Without a
     `test` split, a stratified share of all rows is held out.
     """
+    train, test, how = _split_rows(labels, seed)
+    return labels.take(train), None if test is None else labels.take(test), how
+
+
+def _split_rows(labels: Labels, seed: int) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """`split_for_training` as row positions."""
     if "test" in labels.splits():
         test = np.asarray([s == "test" for s in labels.split.to_pylist()], dtype=bool)
-        return labels.take(np.flatnonzero(~test)), labels.take(np.flatnonzero(test)), "the labels' test split"
+        return np.flatnonzero(~test), np.flatnonzero(test), "the labels' test split"
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(labels))
     if len(labels) < 20:
-        return labels, None, "all labels (too few to hold any out)"
+        return rows, None, "all labels (too few to hold any out)"
     train, test = train_test_split(rows, test_size=HOLD_OUT, stratify=labels.label, random_state=seed)
-    return labels.take(np.sort(train)), labels.take(np.sort(test)), f"a stratified {HOLD_OUT:.0%} held out"
+    return np.sort(train), np.sort(test), f"a stratified {HOLD_OUT:.0%} held out"
 
 
 def train(graph: Graph, labels: Labels, threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None) -> tuple[risk.RiskModel, str]:
+          source: dict | None = None, *, now: datetime) -> tuple[risk.RiskModel, str]:
     """A model trained on the training rows, its held-out metrics recorded; and how the rows were split."""
-    training, held_out, how = split_for_training(labels, seed)
-    model = risk.train(graph.features(training), training.label, NAMES, threshold, seed,
-                       source={**(source or {}), "split": how, "as_of_micro": graph.as_of})
-    if held_out is not None and len(held_out):
-        model.metrics["held_out"] = evaluate(model, graph, held_out)
+    train_rows, held_rows, how = _split_rows(labels, seed)
+    x = graph.features(labels)  # once for every row: the training and held-out rows are parts of it
+    model = risk.train(x[train_rows], labels.take(train_rows).label, NAMES, threshold, seed,
+                       source={**(source or {}), "split": how, "as_of_micro": graph.as_of}, now=now)
+    if held_rows is not None and len(held_rows):
+        held_out = labels.take(held_rows)
+        model.metrics["held_out"] = risk.metrics(held_out.label, risk.probabilities(model, x[held_rows]),
+                                                 model.threshold)
         model.held_out = held_out.address.to_pylist()
     return model, how
 

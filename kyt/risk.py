@@ -17,7 +17,7 @@ import json
 import platform
 import warnings
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -112,7 +112,7 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
 
 
 def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, now: datetime | None = None, calibration: str = "isotonic") -> RiskModel:
+          source: dict | None = None, *, now: datetime, calibration: str = "isotonic") -> RiskModel:
     """Fit the calibrated pipeline on labelled rows (1 = risky); ModelError when the labels cannot train it.
 
     `calibration` "sigmoid" suits small sets, where isotonic steps would tie many rows.
@@ -140,7 +140,7 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: fl
     import sklearn
 
     return RiskModel(pipeline, tuple(features), f"risk-{digest[:12]}", threshold, medians,
-                     (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+                     now.isoformat(timespec="seconds"),
                      training={"rows": int(len(y)), "risky": int(y.sum()), "seed": seed, "pipeline": PIPELINE,
                                "calibration": calibration,
                                "sklearn": sklearn.__version__,

@@ -84,11 +84,16 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _time(text: str, option: str) -> datetime:
+def _micro(text: str, option: str) -> int:
+    """Microseconds since 1970 of a time given to `option` (ISO-8601 or unix seconds)."""
     micro = parse_time(text)
     if micro is None:
         raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint=option)
-    return datetime.fromtimestamp(micro / 1e6, tz=timezone.utc)
+    return micro
+
+
+def _time(text: str, option: str) -> datetime:
+    return datetime.fromtimestamp(_micro(text, option) / 1e6, tz=timezone.utc)
 
 
 def parse_span(text: str) -> timedelta:

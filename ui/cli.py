@@ -21,7 +21,7 @@ from cases.db import open_store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
-from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
+from ui.cases_cli import _micro, audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
 from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
@@ -95,10 +95,7 @@ def _as_of(text: Optional[str]) -> int:
     """Microseconds since 1970 for --as-of (default: now)."""
     if text is None:
         return int(datetime.now(timezone.utc).timestamp() * 1_000_000)
-    micro = parse_time(text)
-    if micro is None:
-        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint="--as-of")
-    return micro
+    return _micro(text, "--as-of")
 
 
 def _fail(error: Exception) -> None:

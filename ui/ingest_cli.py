@@ -35,8 +35,7 @@ def ingest_command(
                                                         "transactions), from the node's trace_block."),
 ) -> None:
     """Ingest native ETH transfers, ERC-20 Transfer logs (and internal transfers with --traces) into a file or the
-    case database; an interrupted run
-    resumes with no gap and no duplicate."""
+    case database; an interrupted run resumes with no gap and no duplicate."""
     from graph.chain import Node
     from graph.ingest_inputs import load_deposit_addresses, load_prices
     from graph.ingestion import Ingestion

@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from graph.times import parse_time
-from ui.cases_cli import AS, DB, _actor, _fail
+from ui.cases_cli import AS, DB, _actor, _fail, _micro, _now
 from ui.messages import HANDLED
 
 model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk model: it ranks and suggests review, "
@@ -31,12 +30,7 @@ def _metrics_table(rows: dict[str, dict]) -> Table:
 
 
 def _when(text: Optional[str], option: str) -> Optional[int]:
-    if text is None:
-        return None
-    value = parse_time(text)
-    if value is None:
-        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint=option)
-    return value
+    return None if text is None else _micro(text, option)
 
 
 @model_app.command("tedge")
@@ -74,7 +68,7 @@ def train_command(
         risk.check_output(out_file)
         graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
         model, how = learning.train(graph, learning.read_labels(labels), threshold, seed,
-                                    source={"transfers": str(transfers), "labels": str(labels)})
+                                    source={"transfers": str(transfers), "labels": str(labels)}, now=_now())
         risk.save(model, out_file)
     except HANDLED as error:
         _fail(error)
@@ -143,7 +137,7 @@ def train_triage_command(
 
     try:
         risk.check_output(out_file)
-        model = triage.train(open_store(db), _actor(actor), seed)
+        model = triage.train(open_store(db), _actor(actor), _now(), seed)
         risk.save(model, out_file)
     except HANDLED as error:
         _fail(error)
@@ -160,14 +154,12 @@ def rank_command(
     db: Optional[str] = DB, actor: Optional[str] = AS,
 ) -> None:
     """Order each deadline day's open cases by the triage model (a share stays in rule order)."""
-    from datetime import datetime, timezone
-
     from cases import triage
     from cases.db import open_store
     from kyt import risk
 
     try:
-        done = triage.rank(open_store(db), _actor(actor), risk.load(model_file), datetime.now(timezone.utc), rules_share)
+        done = triage.rank(open_store(db), _actor(actor), risk.load(model_file), _now(), rules_share)
     except HANDLED as error:
         _fail(error)
     out.print(f"ranked {done.ranked:,} open cases with {done.model}: {done.in_model_order:,} in model order, "

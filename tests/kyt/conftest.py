@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 
@@ -20,7 +22,7 @@ def trained(world, tmp_path_factory):
 
     graph = learning.load_graph(world[0])
     labels = learning.read_labels(world[1])
-    model, _ = learning.train(graph, labels)
+    model, _ = learning.train(graph, labels, now=datetime(2026, 11, 25, tzinfo=timezone.utc))
     path = tmp_path_factory.mktemp("model") / "model.joblib"
     risk.save(model, path)
     return model, graph, labels, path

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import numpy as np
 import pytest
 
 from graph.features import NAMES
 from kyt import risk
+
+NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
 
 def test_it_learns_the_pattern_and_reports_held_out_figures(trained):
@@ -62,8 +66,8 @@ def test_the_model_file_round_trips_and_foreign_files_are_refused(trained, tmp_p
 def test_training_needs_both_classes_and_a_sane_threshold():
     x = np.zeros((20, len(NAMES)))
     with pytest.raises(risk.ModelError, match="at least 10 risky and 10 normal"):
-        risk.train(x, np.ones(20), NAMES)
+        risk.train(x, np.ones(20), NAMES, now=NOW)
     with pytest.raises(risk.ModelError, match="0 \\(normal\\) or 1"):
-        risk.train(x, np.full(20, 2), NAMES)
+        risk.train(x, np.full(20, 2), NAMES, now=NOW)
     with pytest.raises(risk.ModelError, match="between 0 and 1"):
-        risk.train(x, np.r_[np.ones(10), np.zeros(10)], NAMES, threshold=1.5)
+        risk.train(x, np.r_[np.ones(10), np.zeros(10)], NAMES, threshold=1.5, now=NOW)
