@@ -1,11 +1,11 @@
 """Scoring time with and without the address-risk model, on the exposure benchmark's files.
 
-    python benchmarks/model_bench.py [--size t10000000-a1000000-f1000-d1000000-s7]
+    python benchmarks/model_bench.py [--size t10000000-a1000000-f1000-d1000000-s7] [--tedge DIR]
 
-Trains a model on the T-EDGE sample (../shared/data/train/xblock_tedge_445, converted into
-benchmarks/out/tedge once), then scores the benchmark's deposits twice in fresh processes,
-without and with `--model`, opening no cases; prints each run's time breakdown, peak memory
-and the ratio. Run benchmarks/exposure_bench.py first to generate the files.
+Trains a model on the T-EDGE sample (XBlock's xblock_tedge_445 folder, given with --tedge the
+first time; converted into benchmarks/out/tedge once), then scores the benchmark's deposits
+twice in fresh processes, without and with `--model`, opening no cases; prints each run's time
+breakdown, peak memory and the ratio. Run benchmarks/exposure_bench.py first to generate the files.
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 OUT = ROOT / "benchmarks" / "out"
-TEDGE = ROOT.parent / "shared" / "data" / "train" / "xblock_tedge_445"
 
 
-def model_file() -> Path:
-    """A model trained on T-EDGE's train split (made once)."""
+def model_file(tedge_dir: Path | None) -> Path:
+    """A model trained on T-EDGE's train split (made once, from `tedge_dir`)."""
     from kyt import learning, risk, tedge
 
     path = OUT / "tedge" / "model.joblib"
     if not path.exists():
-        transfers, labels, _ = tedge.convert(TEDGE, OUT / "tedge")
+        if tedge_dir is None:
+            sys.exit(f"{path} is not made yet: give the T-EDGE folder with --tedge DIR")
+        transfers, labels, _ = tedge.convert(tedge_dir, OUT / "tedge")
         model, _ = learning.train(learning.load_graph(transfers), learning.read_labels(labels),
                                   now=datetime.now(timezone.utc))
         risk.save(model, path)
@@ -56,6 +57,8 @@ def child(folder: Path, model: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="t10000000-a1000000-f1000-d1000000-s7")
+    parser.add_argument("--tedge", type=Path, help="The T-EDGE folder (edges.csv.gz, nodes_train_test_split.csv.gz); "
+                                                   "needed until the model is made")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -64,7 +67,7 @@ def main() -> None:
     folder = OUT / args.size
     if not (folder / "transfers.parquet").exists():
         sys.exit(f"{folder} has no benchmark files: run benchmarks/exposure_bench.py first")
-    model = model_file()
+    model = model_file(args.tedge)
     runs = {}
     for name, chosen in (("without the model", ""), ("with the model", str(model))):
         done = subprocess.run([sys.executable, __file__, "--child", str(folder), chosen], check=True,

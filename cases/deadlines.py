@@ -1,4 +1,4 @@
-"""Deadline rules as data (from shared/REGULATORY.md) and the calendars that count them.
+"""Deadline rules as data, each with its source (docs/cases.md), and the calendars counting them.
 
 A rule has a trigger (an event on the case), a clock (calendar days, business days of its
 jurisdiction's calendar, months, minutes, or a yearly date), a duration and a warning

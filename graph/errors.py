@@ -42,3 +42,7 @@ class ChainError(GraphError):
 
 class ReorgTooDeep(ChainError):
     """The chain changed below the blocks remembered for repair; ingestion cannot splice it safely."""
+
+
+class SparkUnavailable(GraphError):
+    """Spark could not be used: pyspark or Java missing, the master or its workers unreachable, or a path unreadable."""

@@ -78,60 +78,127 @@ def rank_sources(category: str, flags: FlagView,
     return tuple(out), len(by_source)
 
 
-def _indirect(index: InboundIndex, flags: FlagView, category: str, picked: np.ndarray,
-              top: int) -> tuple[tuple[SourceEvidence, ...], int]:
-    """Rank the flagged funding rows of one exposure by source, in vectors; Python touches the top only.
+def _funding(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
+             positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flagged funding rows of every hop-2 exposure at `positions`, with the place in `positions` of each row's.
 
-    The same order as rank_sources: sources by USD (descending) then address, a source's
-    transactions by USD (descending), then order, then hash.
+    For an exposure of category c these are the rows of flags.rows[c] in [lo, hi) and, with a
+    lookback, at or after the window's start (a no-op unless the sender's times are out of
+    block order).
     """
-    ids, where = np.unique(index.source[picked], return_inverse=True)
-    totals = np.zeros(len(ids), dtype=np.int64)
-    np.add.at(totals, where, index.usd[picked])
-    counts = np.bincount(where, minlength=len(ids))
-    unknown = np.bincount(where, weights=index.unpriced[picked], minlength=len(ids)).astype(np.int64)
-    # the top by USD, widened to every source tied with the last one, then ordered with addresses
-    cut = np.sort(totals)[::-1][min(top, len(totals)) - 1]
-    near = np.flatnonzero(totals >= cut)
-    names = index.addresses.take(pa.array(ids[near])).to_pylist()
-    ranked = sorted(zip(near.tolist(), names), key=lambda item: (-int(totals[item[0]]), item[1]))[:top]
-    sources = []
-    for position, address in ranked:
-        rows = picked[where == position]
-        orders = index.order_of(rows)
-        hashes = index.tx_hash.take(pa.array(index.row[rows])).to_pylist()
-        best = sorted(zip((-index.usd[rows]).tolist(), orders.tolist(), hashes))[:TX_PER_SOURCE]
-        sources.append(SourceEvidence(address, int(totals[position]), int(counts[position]),
-                                      tuple(tx for _, _, tx in best), flags.lists.get((address, category), ()),
-                                      int(unknown[position])))
-    return tuple(sources), len(ids)
+    hop2 = np.flatnonzero(exposures.hop[positions] == 2)
+    codes = exposures.category[positions[hop2]]
+    rows, jobs = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    for c in np.unique(codes).tolist():
+        mine = hop2[codes == c]
+        flagged = flags.rows[c]
+        first = np.searchsorted(flagged, exposures.lo[positions[mine]])
+        lengths = np.searchsorted(flagged, exposures.hi[positions[mine]]) - first
+        # the ranges [first, first + length) end to end: a running count shifted by each range's start
+        shift = first - (np.cumsum(lengths) - lengths)
+        rows.append(flagged[np.repeat(shift, lengths) + np.arange(int(lengths.sum()))].astype(np.int64))
+        jobs.append(np.repeat(mine, lengths).astype(np.int64))
+    row, job = np.concatenate(rows), np.concatenate(jobs)
+    if exposures.lookback is not None:
+        start = window_start(deposits.timestamp[exposures.deposit[positions]], exposures.lookback)
+        inside = index.timestamp[row] >= start[job]
+        row, job = row[inside], job[inside]
+    return row, job
+
+
+def _name_ranks(index: InboundIndex, source: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each source's rank by address text (ties by id) among the distinct ids in `source`, and the addresses by rank."""
+    present = np.zeros(len(index.addresses), dtype=bool)
+    present[source] = True
+    distinct = np.flatnonzero(present)
+    names = index.addresses.take(pa.array(distinct, pa.int64())).to_pylist()
+    by_name = sorted(range(len(distinct)), key=names.__getitem__)  # stable: equal texts stay in id order
+    rank = np.empty(len(distinct), dtype=np.int64)
+    rank[by_name] = np.arange(len(distinct))
+    return rank[np.searchsorted(distinct, source)], [names[i] for i in by_name]
+
+
+def _top_transactions(index: InboundIndex, rows: np.ndarray, group: np.ndarray) -> dict[int, tuple[str, ...]]:
+    """The TX_PER_SOURCE best tx hashes of each group of rows, by USD (descending), then order, then hash.
+
+    Rows sort by (group, -USD, order); a group keeps its first TX_PER_SOURCE rows and any tied
+    with the last of them, whose hashes (all fetched in one take) settle the ties.
+    """
+    usd, order = index.usd[rows], index.order_of(rows)
+    by_rank = np.lexsort((order, -usd, group))
+    rows, group, usd, order = rows[by_rank], group[by_rank], usd[by_rank], order[by_rank]
+    first = np.searchsorted(group, group, side="left")
+    cut = np.minimum(first + TX_PER_SOURCE, np.searchsorted(group, group, side="right")) - 1
+    keep = (np.arange(len(rows)) - first < TX_PER_SOURCE) | ((usd == usd[cut]) & (order == order[cut]))
+    rows, group, usd, order = rows[keep], group[keep], usd[keep], order[keep]
+    hashes = index.tx_hash.take(pa.array(index.row[rows], pa.int64())).to_pylist()
+    candidates: dict[int, list[tuple[int, int, str]]] = {}
+    for g, u, o, tx in zip(group.tolist(), (-usd).tolist(), order.tolist(), hashes):
+        candidates.setdefault(g, []).append((u, o, tx))
+    return {g: tuple(tx for _, _, tx in sorted(items)[:TX_PER_SOURCE]) for g, items in candidates.items()}
+
+
+def _indirect(index: InboundIndex, flags: FlagView, categories: list[str], rows: np.ndarray, job: np.ndarray,
+              top: int) -> tuple[list[list[SourceEvidence]], np.ndarray]:
+    """The top sources of each exposure (named in `categories`) from its funding `rows` (`job` says whose), and how many.
+
+    Rows are grouped by (exposure, source) with one sort and summed by segment; an exposure's
+    sources rank by USD (descending) then address, as in rank_sources, and Python builds
+    only the kept ones.
+    """
+    n = len(categories)
+    rank, names = _name_ranks(index, index.source[rows])
+    width = max(len(names), 1)
+    by_key = np.argsort(job * width + rank) if n * width < 2**62 else np.lexsort((rank, job))
+    rows, job, rank = rows[by_key], job[by_key], rank[by_key]
+    starts = np.flatnonzero(np.r_[True, (job[1:] != job[:-1]) | (rank[1:] != rank[:-1])]) if len(rows) else rows
+    sizes = np.diff(np.r_[starts, len(rows)])
+    totals = np.add.reduceat(index.usd[rows], starts) if len(rows) else rows
+    unknown = np.add.reduceat(index.unpriced[rows].astype(np.int64), starts) if len(rows) else rows
+    group_job, group_rank = job[starts], rank[starts]
+    # the groups are in exposure order already; within one, by USD (descending) then address
+    ranked = np.lexsort((group_rank, -totals, group_job))
+    kept = ranked[np.arange(len(ranked)) - np.searchsorted(group_job, group_job[ranked]) < top]
+    group = np.repeat(np.arange(len(starts)), sizes)
+    chosen = np.zeros(len(starts), dtype=bool)
+    chosen[kept] = True
+    hashes = _top_transactions(index, rows[chosen[group]], group[chosen[group]])
+    sources: list[list[SourceEvidence]] = [[] for _ in range(n)]
+    for g, j, r, usd, count, unpriced in zip(kept.tolist(), group_job[kept].tolist(), group_rank[kept].tolist(),
+                                             totals[kept].tolist(), sizes[kept].tolist(), unknown[kept].tolist()):
+        sources[j].append(SourceEvidence(names[r], usd, count, hashes[g], flags.lists.get((names[r], categories[j]), ()),
+                                         unpriced))
+    return sources, np.bincount(group_job, minlength=n)
 
 
 def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
             which: np.ndarray | None = None, top: int = TOP_SOURCES) -> list[Evidence]:
-    """Evidence for the exposures at positions `which` (all when None)."""
-    lookback = exposures.lookback
-    positions = range(len(exposures)) if which is None else which
-    deposit_order = deposits.order
+    """Evidence for the exposures at positions `which` (all when None), in that order.
+
+    Hop-2 exposures are worked out together, in vectors (see `_indirect`); hop-1 evidence is
+    the deposit itself.
+    """
+    positions = np.arange(len(exposures)) if which is None else np.asarray(which, dtype=np.int64).reshape(-1)
+    deposit, hops = exposures.deposit[positions], exposures.hop[positions]
+    categories = [exposures.categories[c] for c in exposures.category[positions].tolist()]
+    rows, job = _funding(index, flags, deposits, exposures, positions)
+    sources, source_count = _indirect(index, flags, categories, rows, job, top)
+    transfers = np.bincount(job, minlength=len(positions)).tolist()
+    unpriced = np.bincount(job[index.unpriced[rows]], minlength=len(positions)).tolist()
+    direct = deposit[hops == 1]
+    taken = pa.array(direct, pa.int64())
+    senders = iter(zip(deposits.from_address.take(taken).to_pylist(), deposits.tx_hash.take(taken).to_pylist(),
+                       deposits.usd_micro[direct].tolist(), deposits.unpriced[direct].tolist(),
+                       deposits.order[direct].tolist()))
+    ids = deposits.deposit_id.take(pa.array(deposit, pa.int64())).to_pylist()
     out = []
-    for i in positions:
-        d = int(exposures.deposit[i])
-        category = exposures.categories[int(exposures.category[i])]
-        hop = int(exposures.hop[i])
+    for j, (hop, flagged, total) in enumerate(zip(hops.tolist(), exposures.flagged[positions].tolist(),
+                                                  exposures.total[positions].tolist())):
         if hop == 1:
-            value = int(deposits.usd_micro[d])
-            unknown = bool(deposits.unpriced[d])
-            sources, count = rank_sources(category, flags, [(deposits.from_address[d].as_py(), value,
-                                                             int(deposit_order[d]), deposits.tx_hash[d].as_py(),
-                                                             unknown)], top)
-            transfers, unpriced = 1, int(unknown)
+            sender, tx, value, unknown, order = next(senders)
+            found, count = rank_sources(categories[j], flags, [(sender, value, order, tx, unknown)], top)
+            out.append(Evidence(ids[j], categories[j], hop, flagged, total, found, count, 1, int(unknown)))
         else:
-            rows = flags.rows[int(exposures.category[i])]
-            picked = rows[np.searchsorted(rows, exposures.lo[i]):np.searchsorted(rows, exposures.hi[i])]
-            if lookback is not None:  # a no-op unless the sender's times are out of block order
-                picked = picked[index.timestamp[picked] >= window_start(deposits.timestamp[d:d + 1], lookback)[0]]
-            sources, count = _indirect(index, flags, category, picked, top)
-            transfers, unpriced = len(picked), int(index.unpriced[picked].sum())
-        out.append(Evidence(deposits.deposit_id[d].as_py(), category, hop, int(exposures.flagged[i]),
-                            int(exposures.total[i]), sources, count, transfers, unpriced))
+            out.append(Evidence(ids[j], categories[j], hop, flagged, total, tuple(sources[j]),
+                                int(source_count[j]), transfers[j], unpriced[j]))
     return out

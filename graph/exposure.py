@@ -1,6 +1,6 @@
 """Hop-1 and hop-2 exposure of deposits to flagged wallets, vectorised over a batch.
 
-The definition is DESIGN.md's, to the letter. For a deposit d from sender s, value v,
+The definition is docs/exposure.md's, to the letter. For a deposit d from sender s, value v,
 order key k, as of T:
 - hop 1: every category s is flagged with at T, share 1, usd v;
 - hop 2 (s not a service): over transfers u -> s strictly before k with usd_value > 0,
@@ -34,60 +34,94 @@ METHODS = ("haircut", "poison")
 CHUNK = 250_000
 
 
+@dataclass(frozen=True)
+class ActiveFlags:
+    """The flagged set as of one time, without any transfers: category bits per distinct address, and the lists."""
+
+    categories: list[str]
+    addresses: pa.Array
+    """The distinct addresses flagged at that time (sorted)."""
+    bits: np.ndarray
+    """uint64 category bits of each address (bit i: categories[i])."""
+    lists: dict[tuple[str, str], tuple[str, ...]]
+    """(address, category) -> the sources (list names) that flag it at that time."""
+
+    @classmethod
+    def build(cls, flagged: FlaggedWallets, as_of: int, categories: list[str] | None = None) -> "ActiveFlags":
+        """The flags active at `as_of` (microseconds); `categories` fixes the code of each category.
+
+        >>> from tests.factories import flagged
+        >>> active = ActiveFlags.build(flagged([(1, "scam"), (1, "mixer"), (2, "scam", 50)]), 10 * 10**6)
+        >>> active.categories, active.bits.tolist()
+        (['mixer', 'scam'], [3])
+        """
+        names = sorted(set(categories or []) | set(flagged.categories()))
+        if len(names) > 63:
+            raise GraphError(f"at most 63 categories are supported, not {len(names)}")
+        code = {name: i for i, name in enumerate(names)}
+        active = pa.array(flagged.active(as_of))
+        addresses = pc.filter(flagged.address, active).to_pylist()
+        active_categories = pc.filter(flagged.category, active).to_pylist()
+        lists: dict[tuple[str, str], set[str]] = {}
+        for address, category, source in zip(addresses, active_categories,
+                                             pc.filter(flagged.source, active).to_pylist()):
+            lists.setdefault((address, category), set()).add(source)
+        unique, where = np.unique(np.asarray(addresses, dtype=object), return_inverse=True) \
+            if addresses else (np.array([], dtype=object), np.array([], dtype=np.int64))
+        bits = np.zeros(len(unique), dtype=np.uint64)
+        np.bitwise_or.at(bits, where, np.array([1 << code[c] for c in active_categories], dtype=np.uint64))
+        return cls(names, pa.array(unique.tolist(), pa.string()), bits,
+                   {key: tuple(sorted(v)) for key, v in lists.items()})
+
+    def bits_of(self, addresses: pa.Array) -> np.ndarray:
+        """Category bits of each address (0 when not flagged)."""
+        if not len(self.bits):
+            return np.zeros(len(addresses), dtype=np.uint64)
+        found = pc.fill_null(pc.index_in(addresses, value_set=self.addresses), -1).to_numpy()
+        bits = self.bits[np.maximum(found, 0)]
+        bits[found < 0] = 0
+        return bits
+
+
 @dataclass
 class FlagView:
     """The flagged set as of one time, laid over an index: category bits per address and per row."""
 
-    categories: list[str]
+    active: ActiveFlags
     as_of: int
-    flagged_addresses: pa.Array
-    flagged_bits: np.ndarray
     rows: list[np.ndarray]
     """rows[c]: sorted index rows whose sender is flagged with category c."""
     cum: list[np.ndarray]
     cum_unpriced: list[np.ndarray]
     """Running count of unknown-value rows among rows[c]."""
     any_rows: np.ndarray
-    lists: dict[tuple[str, str], tuple[str, ...]]
-    """(address, category) -> the sources (list names) that flag it at this time."""
+
+    @property
+    def categories(self) -> list[str]:
+        """Category names; a category's code is its place here."""
+        return self.active.categories
+
+    @property
+    def lists(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        """(address, category) -> the sources (list names) that flag it at this time."""
+        return self.active.lists
 
     @classmethod
     def build(cls, index: InboundIndex, flagged: FlaggedWallets, as_of: int,
               categories: list[str] | None = None) -> "FlagView":
         """Flags active at `as_of` (microseconds); `categories` fixes the code of each category."""
-        names = sorted(set(categories or []) | set(flagged.categories()))
-        if len(names) > 63:
-            raise GraphError(f"at most 63 categories are supported, not {len(names)}")
-        code = {name: i for i, name in enumerate(names)}
-        active = flagged.active(as_of)
-        addresses = pc.filter(flagged.address, pa.array(active))
-        active_categories = pc.filter(flagged.category, pa.array(active)).to_pylist()
-        bits = np.array([1 << code[c] for c in active_categories], dtype=np.uint64)
-        lists: dict[tuple[str, str], set[str]] = {}
-        for address, category, source in zip(addresses.to_pylist(), active_categories,
-                                             pc.filter(flagged.source, pa.array(active)).to_pylist()):
-            lists.setdefault((address, category), set()).add(source)
-        unique, where = np.unique(np.asarray(addresses.to_pylist(), dtype=object), return_inverse=True) \
-            if len(addresses) else (np.array([], dtype=object), np.array([], dtype=np.int64))
-        unique_bits = np.zeros(len(unique), dtype=np.uint64)
-        np.bitwise_or.at(unique_bits, where, bits)
-        unique_arr = pa.array(unique.tolist(), pa.string())
+        active = ActiveFlags.build(flagged, as_of, categories)
         by_id = np.zeros(len(index.addresses), dtype=np.uint64)
-        ids = index.ids(unique_arr)
-        by_id[ids[ids >= 0]] = unique_bits[ids >= 0]
+        ids = index.ids(active.addresses)
+        by_id[ids[ids >= 0]] = active.bits[ids >= 0]
         row_bits = by_id[index.source]
-        rows = [np.flatnonzero(row_bits & np.uint64(1 << i)) for i in range(len(names))]
-        return cls(names, as_of, unique_arr, unique_bits, rows, [running_sum(index.usd[r]) for r in rows],
-                   [running_sum(index.unpriced[r].astype(np.int64)) for r in rows], np.flatnonzero(row_bits), {key: tuple(sorted(v)) for key, v in lists.items()})
+        rows = [np.flatnonzero(row_bits & np.uint64(1 << i)) for i in range(len(active.categories))]
+        return cls(active, as_of, rows, [running_sum(index.usd[r]) for r in rows],
+                   [running_sum(index.unpriced[r].astype(np.int64)) for r in rows], np.flatnonzero(row_bits))
 
     def bits_of(self, addresses: pa.Array) -> np.ndarray:
         """Category bits of each address as of this view's time (0 when not flagged)."""
-        if not len(self.flagged_bits):
-            return np.zeros(len(addresses), dtype=np.uint64)
-        found = pc.fill_null(pc.index_in(addresses, value_set=self.flagged_addresses), -1).to_numpy()
-        bits = self.flagged_bits[np.maximum(found, 0)]
-        bits[found < 0] = 0
-        return bits
+        return self.active.bits_of(addresses)
 
     def flagged_in(self, c: int, lo: np.ndarray, hi: np.ndarray,
                    unpriced: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -204,11 +238,9 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     # One row per deposit and a column per (hop, category): its non-zero cells, read in
     # row-major order, are the exposures already in (deposit, hop, category) order.
     # `unknown` counts, per hop-2 cell, the flagged transfers whose USD value is unknown.
-    cells = np.zeros((n, 2 * k), dtype=np.int64)
-    unknown = np.zeros((n, 2 * k), dtype=np.int64)
+    cells, unknown = direct_cells(sender_bits, k)
     any_unknown = bool(index.cum_unpriced[-1])
     for c in range(k):
-        cells[:, c] = ((sender_bits >> np.uint64(c)) & np.uint64(1)).astype(bool)
         if len(flags.rows[c]) and len(candidates):
             cells[candidates, k + c], counts = flags.flagged_in(c, lo, hi, unpriced=any_unknown)
             if any_unknown:
@@ -223,13 +255,41 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
             _window_by_rows(index, flags, (cells, unknown), (total, unknown_total), int(candidates[i]),
                             int(lo[i]), int(hi[i]),
                             int(window_start(deposits.timestamp[candidates[i]:candidates[i] + 1], lookback)[0]))
+    return assemble(flags.categories, method, lookback, deposits, offset=offset, cells=cells, unknown=unknown,
+                    funding=(total, unknown_total), rows=(first, last))
+
+
+def direct_cells(sender_bits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per deposit, one column per (hop, category): hop-1 columns set from the sender's category bits, hop 2 zero.
+
+    The second array (unknown-value counts) is all zero. See `assemble`.
+    """
+    cells = np.zeros((len(sender_bits), 2 * k), dtype=np.int64)
+    for c in range(k):
+        cells[:, c] = ((sender_bits >> np.uint64(c)) & np.uint64(1)).astype(bool)
+    return cells, np.zeros_like(cells)
+
+
+def assemble(categories: list[str], method: str, lookback: int | None, deposits: Deposits, *, offset: int,
+             cells: np.ndarray, unknown: np.ndarray, funding: tuple[np.ndarray, np.ndarray],
+             rows: tuple[np.ndarray, np.ndarray]) -> Exposures:
+    """The exposures of a chunk of deposits from its cells, in (deposit, hop, category) order.
+
+    `cells[d, c]` is non-zero for a hop-1 exposure (c < k) and holds the flagged USD of a
+    hop-2 one (c >= k); `unknown[d, c]` counts its flagged transfers of unknown value;
+    `funding` is each deposit's hop-2 (total USD, unknown-value transfers) and `rows` its
+    index rows [lo, hi) (zeros where there is no index). Engines differ in how they fill
+    these; the exposures are then the same.
+    """
+    k = len(categories)
+    total, unknown_total = funding
     d, column = np.nonzero(cells | unknown)
     hop = 1 + (column >= k)
     value = deposits.usd_micro[d]
     direct = hop == 1
-    return Exposures(flags.categories, method, lookback, d + offset, column % k, hop, value,
+    return Exposures(categories, method, lookback, d + offset, column % k, hop, value,
                      np.where(direct, value, cells[d, column]), np.where(direct, value, total[d]),
-                     np.where(direct, 0, first[d]), np.where(direct, 0, last[d]),
+                     np.where(direct, 0, rows[0][d]), np.where(direct, 0, rows[1][d]),
                      np.where(direct, 0, unknown_total[d]), unknown[d, column], ~deposits.unpriced[d])
 
 

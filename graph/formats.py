@@ -1,4 +1,4 @@
-"""The columns of the transfers and deposits formats (DESIGN.md, "The data contract"), in file order.
+"""The columns of the transfers and deposits formats (docs/formats.md), in file order.
 
 Kept apart from the readers so that the live ingestion can name them without loading
 numpy and pyarrow.

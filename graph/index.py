@@ -2,7 +2,7 @@
 
 Rows are sorted by (receiver, order) and carry running sums of USD, so the value an address
 received in any order range is two binary searches and a subtraction. Zero-value and
-self-transfers are left out: they never count (DESIGN.md, "Exposure"). Transfers whose USD
+self-transfers are left out: they never count (docs/exposure.md). Transfers whose USD
 value is unknown are kept, with USD 0 and a running count, so that they are reported.
 
 Running sums are int64 micro-dollars and may wrap around over the whole table; a difference

@@ -226,7 +226,7 @@ def read_transfers(path: str | Path) -> Transfers:
 
 
 def read_deposits(path: str | Path) -> Deposits:
-    """Deposits in the DESIGN.md format; `deposit_id` must be unique."""
+    """Deposits in the format of docs/formats.md; `deposit_id` must be unique."""
     raw = _read(Path(path), DEPOSIT_COLUMNS)
     parsed = [
         fields.required_text(_column(raw, "deposit_id"), "deposit_id"),

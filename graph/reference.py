@@ -1,6 +1,6 @@
 """A networkx reference of the exposure definition: one deposit at a time, exact fractions.
 
-Slow by design and written straight from DESIGN.md, it checks the indexed engine in tests,
+Slow by design and written straight from docs/exposure.md, it checks the indexed engine in tests,
 gives the benchmark its baseline, and draws one deposit's neighbourhood.
 """
 

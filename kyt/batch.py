@@ -23,13 +23,12 @@ import pyarrow.csv as pcsv
 
 from graph import evidence, readers
 from graph.errors import InputError
-from graph.exposure import Exposures, FlagView, score
-from graph.index import InboundIndex
+from graph.exposure import Exposures
 from graph.model import Deposits, FlaggedWallets, Services
 from graph.money import share_texts, usd_texts
 from kyt.decide import DECISIONS, Decisions, decide, joined_names
 from kyt.errors import InputsRejected, OutputError
-from kyt import risk, sender_risk
+from kyt import engine_choice, risk, sender_risk
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
 from kyt.sender_risk import SenderRisk
 
@@ -75,6 +74,10 @@ class ScoreRequest:
     """Only the deposits from this row of the file on are scored (watching a growing file)."""
     model: Path | None = None
     """An address-risk model: senders at or above its threshold with no rule matching go to review."""
+    engine: str = "auto"
+    """memory, pruned, spark, or auto: memory or pruned by the size of the transfers (see kyt.engines)."""
+    spark_master: str = "local[*]"
+    """Where the spark engine runs: local[N] or spark://HOST:PORT."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class ScoreResult:
     """deposit index -> case id, filled by the `open_cases` step of `run`."""
     risk: SenderRisk | None = None
     """The senders' address risk, when a model took part."""
+    engine: str = ""
+    """Which engine computed the exposures, in words (e.g. "pruned scan: 1,204 of 10,000,000 transfers read")."""
 
 
 def file_digest(path: Path | None) -> str:
@@ -154,12 +159,13 @@ def read_inputs(steps: list[tuple[str, Path | None, Callable]], progress: Progre
     return loaded
 
 
-def _load(request: ScoreRequest, progress: Progress):
-    """Read and check every input file of a request."""
+def _load(request: ScoreRequest, progress: Progress, whole_transfers: bool):
+    """Read and check every input file of a request (the transfers only when the whole table is wanted)."""
     return read_inputs([("deposits", request.deposits, readers.read_deposits),
                         ("flagged", request.flagged, readers.read_flagged),
                         ("services", request.services, readers.read_services),
-                        ("transfers", request.transfers, readers.read_transfers)], progress)
+                        ("transfers", request.transfers if whole_transfers else None, readers.read_transfers)],
+                       progress)
 
 
 def run(request: ScoreRequest, progress: Progress | None = None,
@@ -175,7 +181,8 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     policy = load_policy(request.rules) if request.rules else default_policy()
     model = sender_risk.checked(risk.load(request.model)) if request.model else None
     check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
-    loaded = _load(request, progress)
+    kind = engine_choice.choose(request.engine, request.transfers, needs_whole=model is not None)
+    loaded = _load(request, progress, whole_transfers=kind == "memory")
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
     if request.first_row:
         deposits = deposits.slice(min(request.first_row, len(deposits)), len(deposits))
@@ -186,16 +193,27 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     seconds["read"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    progress.stage("indexing transfers")
-    index = InboundIndex.build(loaded["transfers"])  # type: ignore[arg-type]
+    lookback = request.lookback_days * MICROS_PER_DAY if request.lookback_days is not None else None
+    categories = list(CATEGORIES) + list(policy.categories)
+    engine = engine_choice.build(kind, request, deposits=deposits, flagged=flagged, services=services,
+                           transfers=loaded.pop("transfers", None), categories=categories, lookback=lookback,
+                           progress=progress)
     del loaded
-    flags = FlagView.build(index, flagged, request.as_of, list(CATEGORIES) + list(policy.categories))
     seconds["index"] = time.perf_counter() - clock
+    try:
+        return _finish(request, engine, deposits=deposits, flagged=flagged, services=services, policy=policy,
+                       model=model, seconds=seconds, progress=progress, open_cases=open_cases)
+    finally:
+        engine.close()
 
+
+def _finish(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
+            services: Services | None, policy: Policy, model, seconds: dict[str, float], progress: Progress,
+            open_cases: Callable[[ScoreResult], dict[int, int]] | None) -> ScoreResult:
+    """Exposures, decisions, cases and outputs of a run whose inputs are read and whose engine is ready."""
     clock = time.perf_counter()
     progress.stage("scoring deposits", len(deposits))
-    lookback = request.lookback_days * MICROS_PER_DAY if request.lookback_days is not None else None
-    exposures = score(index, flags, deposits, services, request.method, lookback, progress.advance)
+    exposures = engine.score(deposits, progress.advance)
     seconds["score"] = time.perf_counter() - clock
     clock = time.perf_counter()
     decisions = decide(exposures, len(deposits), policy)
@@ -204,31 +222,27 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     if model is not None:
         clock = time.perf_counter()
         progress.stage("address risk of the senders")
-        decisions, assessed = sender_risk.apply(decisions, model, index, deposits, request.as_of, services, flagged)
+        decisions, assessed = sender_risk.apply(decisions, model, engine.index, deposits, request.as_of, services,
+                                                flagged)
         seconds["model"] = time.perf_counter() - clock
 
     result = ScoreResult(deposits, exposures, decisions,
-                         make_snapshot(policy, request, model.version if model else ""), seconds, risk=assessed)
-    known = set(CATEGORIES) | set(policy.categories)
-    covered = {r.category for r in policy.rules}
-    unknown = sorted(set(flagged.categories()) - known)
-    if unknown:
-        result.warnings.append(f"categories in the flagged list that the policy does not know: {', '.join(unknown)}")
-    incomplete = int(np.count_nonzero(exposures.incomplete))
-    if incomplete and not any(r.unpriced for r in policy.rules):
-        result.warnings.append(f"{incomplete} exposures involve values without a USD price and no rule of the policy"
-                               " has unpriced = true, so only rules with thresholds of 0 can act on them")
-    if "*" not in covered:
-        idle = sorted(set(flagged.categories()) - covered)
-        if idle:
-            result.warnings.append(f"no rule acts on these flagged categories: {', '.join(idle)}")
-
+                         make_snapshot(policy, request, model.version if model else ""), seconds, risk=assessed,
+                         engine=engine.name)
+    result.warnings += _warnings(policy, flagged, exposures)
+    found: list[evidence.Evidence] | None = None
+    if request.evidence_out:  # every exposure's evidence, computed once for the file and the cases
+        clock = time.perf_counter()
+        progress.stage("collecting evidence")
+        found = engine.evidence(deposits, exposures)
+        seconds["evidence"] = time.perf_counter() - clock
     if open_cases is not None:
         clock = time.perf_counter()
         progress.stage("opening cases")
-        frozen = np.isin(exposures.deposit, np.flatnonzero(decisions.code == DECISIONS.index("freeze")))
-        result.evidence = [e.to_dict() for e in evidence.collect(index, flags, deposits, exposures,
-                                                                   which=np.flatnonzero(frozen))]
+        frozen = np.flatnonzero(np.isin(exposures.deposit, np.flatnonzero(decisions.code == DECISIONS.index("freeze"))))
+        chosen = [found[i] for i in frozen.tolist()] if found is not None else engine.evidence(deposits, exposures,
+                                                                                                frozen)
+        result.evidence = [e.to_dict() for e in chosen]
         result.case_ids = open_cases(result)
         seconds["cases"] = time.perf_counter() - clock
 
@@ -240,12 +254,29 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     if request.exposures_out:
         outputs.append((request.exposures_out, lambda path: write_exposures(result, path)))
     if request.evidence_out:
-        outputs.append((request.evidence_out,
-                        lambda path: write_evidence(
-                            result, evidence.collect(index, flags, deposits, exposures), path)))
+        outputs.append((request.evidence_out, lambda path: write_evidence(result, found, path)))
     result.written = write_together(outputs)
     seconds["write"] = time.perf_counter() - clock
     return result
+
+
+def _warnings(policy: Policy, flagged: FlaggedWallets, exposures: Exposures) -> list[str]:
+    """What the person running the batch should know about the policy and the lists."""
+    warnings = []
+    known = set(CATEGORIES) | set(policy.categories)
+    covered = {r.category for r in policy.rules}
+    unknown = sorted(set(flagged.categories()) - known)
+    if unknown:
+        warnings.append(f"categories in the flagged list that the policy does not know: {', '.join(unknown)}")
+    incomplete = int(np.count_nonzero(exposures.incomplete))
+    if incomplete and not any(r.unpriced for r in policy.rules):
+        warnings.append(f"{incomplete} exposures involve values without a USD price and no rule of the policy"
+                        " has unpriced = true, so only rules with thresholds of 0 can act on them")
+    if "*" not in covered:
+        idle = sorted(set(flagged.categories()) - covered)
+        if idle:
+            warnings.append(f"no rule acts on these flagged categories: {', '.join(idle)}")
+    return warnings
 
 
 def check_outputs(targets: list[Path]) -> None:

@@ -1,12 +1,12 @@
-"""Flagged-wallet and services lists from public sources, written in the DESIGN.md formats.
+"""Flagged-wallet and services lists from public sources, written in the formats of docs/formats.md.
 
-- OFAC SDN digital-currency addresses (shared/data/ofac): Ethereum-format addresses with
-  listing and delisting dates from three histories (0xB10C's lists 2022-09..2024-09, the
-  entity history 2024-12..2026-08, and its add/remove events), plus designation dates of
-  entities listed before those histories begin (`designations.csv`).
-- Forta's Etherscan labels (shared/data/forta): phishing as `scam`, exploits and heists as
-  `stolen_funds`, without dates (listed since always).
-- Exchange addresses (shared/data/labels) as services.
+- OFAC SDN digital-currency addresses (laid out like fixtures/sources/ofac): Ethereum-format
+  addresses with listing and delisting dates from three histories (0xB10C's lists
+  2022-09..2024-09, the entity history 2024-12..2026-08, and its add/remove events), plus
+  designation dates of entities listed before those histories begin (`designations.csv`).
+- Forta's Etherscan labels (laid out like fixtures/sources/forta): phishing as `scam`, exploits
+  and heists as `stolen_funds`, without dates (listed since always).
+- Exchange addresses (laid out like fixtures/sources/labels) as services.
 """
 
 from __future__ import annotations
@@ -222,14 +222,14 @@ def exchange_services(labels_dir: Path) -> list[tuple[str, str, str]]:
 
 
 def write_flagged(rows: Iterable[FlagRow], path: Path) -> int:
-    """Write flag rows as a DESIGN.md flagged-wallets CSV (atomically); returns the row count."""
+    """Write flag rows as a flagged-wallets CSV of docs/formats.md (atomically); returns the row count."""
     lines = [(r.address, r.category, r.source, r.listed_at.isoformat() if r.listed_at else "",
               r.delisted_at.isoformat() if r.delisted_at else "") for r in rows]
     return _write(path, FLAGGED_HEADER, lines)
 
 
 def write_services(rows: Iterable[tuple[str, str, str]], path: Path) -> int:
-    """Write services as a DESIGN.md services CSV (atomically); returns the row count."""
+    """Write services as a services CSV of docs/formats.md (atomically); returns the row count."""
     return _write(path, SERVICES_HEADER, list(rows))
 
 

@@ -13,7 +13,7 @@ if [ ! -f "$stamp" ]; then
   echo "setting up the virtual environment in .venv (once per change of pyproject.toml)..." >&2
   [ -x "$root/.venv/bin/python" ] || "$python" -m venv "$root/.venv"
   "$root/.venv/bin/python" -m pip install --quiet --upgrade pip
-  "$root/.venv/bin/python" -m pip install --quiet -e "$root[dev]"
+  "$root/.venv/bin/python" -m pip install --quiet -e "$root[dev,spark]"
   rm -f "$root"/.venv/.installed-*
   touch "$stamp"
 fi

@@ -23,6 +23,7 @@ from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
 from ui.cases_cli import _micro, audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
+from ui.import_cli import import_app
 from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
@@ -48,6 +49,7 @@ app.add_typer(deadlines_app, name="deadlines")
 app.add_typer(reply_app, name="reply")
 app.add_typer(report_app, name="report")
 app.add_typer(model_app, name="model")
+app.add_typer(import_app, name="import")
 app.command("ingest")(ingest_command)
 app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
@@ -60,6 +62,18 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 class Method(str, Enum):
     haircut = "haircut"
     poison = "poison"
+
+
+class EngineName(str, Enum):
+    auto = "auto"
+    memory = "memory"
+    pruned = "pruned"
+    spark = "spark"
+
+
+ENGINE_HELP = ("auto: the whole table in memory when it fits, else a pruned scan; memory; pruned: read only the "
+               "transfers into the deposits' senders (a file or a Parquet dataset directory); spark: Apache Spark.")
+SPARK_HELP = "With --engine spark: local[N] or spark://HOST:PORT."
 
 
 class BarProgress:
@@ -117,6 +131,7 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
               + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
               + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s",
               highlight=False)
+    err.print(f"engine: {result.engine}", highlight=False)
     err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
               f"method {result.snapshot.method}, as of {result.snapshot.as_of}"
               + (f", address-risk model {result.snapshot.model}" if result.snapshot.model else ""), highlight=False)
@@ -186,7 +201,7 @@ def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | N
 @app.command("score")
 def score_command(
     deposits: Path = typer.Argument(..., help="Deposits file (CSV or Parquet)."),
-    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    transfers: Path = typer.Option(..., help="Transfers: a CSV or Parquet file, or a Parquet dataset directory."),
     flagged: Path = typer.Option(..., help="Flagged wallets file (CSV or Parquet)."),
     services: Optional[Path] = typer.Option(None, help="Services file: indirect exposure stops at these addresses."),
     as_of: Optional[str] = typer.Option(None, help="Judge flags as of this time (ISO-8601 or unix seconds); default now."),
@@ -201,19 +216,22 @@ def score_command(
     jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
     model: Optional[Path] = typer.Option(None, help="Address-risk model (kyt model train): risky senders with no "
                                                     "rule matching go to review, never freeze."),
+    engine: EngineName = typer.Option(EngineName.auto, help=ENGINE_HELP),
+    spark_master: str = typer.Option("local[*]", help=SPARK_HELP),
 ) -> None:
     """Score deposits, decide allow / review / freeze, and open a case for each frozen one."""
     from kyt import batch
 
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
-                                 rules, out_file, exposures_out, evidence_out, model=model)
+                                 rules, out_file, exposures_out, evidence_out, model=model, engine=engine.value,
+                                 spark_master=spark_master)
     _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
 
 
 @app.command("rescreen")
 def rescreen_command(
     deposits: Path = typer.Argument(..., help="Deposits file (CSV or Parquet)."),
-    transfers: Path = typer.Option(..., help="Transfers file (CSV or Parquet)."),
+    transfers: Path = typer.Option(..., help="Transfers: a CSV or Parquet file, or a Parquet dataset directory."),
     flagged: Path = typer.Option(..., help="Flagged wallets file: typically a newer list."),
     since: str = typer.Option(..., help="Re-score the deposits made at or after this time."),
     services: Optional[Path] = typer.Option(None, help="Services file."),
@@ -221,6 +239,8 @@ def rescreen_command(
     rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
     out_file: Optional[Path] = typer.Option(None, "--out", help="Write one row per re-scored deposit (CSV)."),
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
+    engine: EngineName = typer.Option(EngineName.auto, help=ENGINE_HELP),
+    spark_master: str = typer.Option("local[*]", help=SPARK_HELP),
 ) -> None:
     """Re-score past deposits after a list or policy change: open cases for new freezes, and note on
     existing cases whose exposure is gone (they are never closed by this)."""
@@ -230,7 +250,7 @@ def rescreen_command(
     if since_micro is None:
         raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, rules=rules, out=out_file,
-                                 since=since_micro)
+                                 since=since_micro, engine=engine.value, spark_master=spark_master)
     _score_and_report(request, out_file is None, db, rescreen=True)
 
 
@@ -307,8 +327,8 @@ def ui_command(
 @lists_app.command("flagged")
 def lists_flagged(
     out_file: Path = typer.Option(..., "--out", help="Flagged wallets CSV to write."),
-    ofac: Optional[Path] = typer.Option(None, help="Folder with the OFAC history files (shared/data/ofac layout)."),
-    forta: Optional[Path] = typer.Option(None, help="Folder with Forta's labelled datasets (shared/data/forta layout)."),
+    ofac: Optional[Path] = typer.Option(None, help="Folder with the OFAC history files (fixtures/sources/ofac layout)."),
+    forta: Optional[Path] = typer.Option(None, help="Folder with Forta's labelled datasets (fixtures/sources/forta layout)."),
     designations: Path = typer.Option(FIXTURES / "sources" / "ofac" / "designations.csv",
                                       help="Entity designation dates for listings older than the OFAC histories."),
 ) -> None:
@@ -329,7 +349,7 @@ def lists_flagged(
 @lists_app.command("services")
 def lists_services(
     out_file: Path = typer.Option(..., "--out", help="Services CSV to write."),
-    exchanges: Path = typer.Option(..., help="Folder with the exchange label files (shared/data/labels layout)."),
+    exchanges: Path = typer.Option(..., help="Folder with the exchange label files (fixtures/sources/labels layout)."),
 ) -> None:
     """Services (exchanges) from the public label sets: indirect exposure stops at them."""
     from kyt import lists

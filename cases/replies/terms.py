@@ -18,7 +18,7 @@ from cases.errors import InvalidRequest
 TERMS_FILE = Path(__file__).with_name("tipping_off.toml")
 BLOCK_CATEGORIES = ("reporting", "suspicion_crime", "investigation", "flag_details", "authority_timing",
                     "confirm_deny", "accusation")
-"""The categories that block (shared/REGULATORY.md, "Linter categories")."""
+"""The categories that block (docs/replies.md, "Tipping off")."""
 WARN_CATEGORIES = ("sanctions", "statutory_date", "free_text")
 """The categories that need a supervisor's approval before the text is sent."""
 LOCALES = ("en", "it", "fr", "es")

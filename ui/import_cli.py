@@ -1,0 +1,84 @@
+"""`kyt import ethereum-etl`: an ethereum-etl export converted into a transfers Parquet file or dataset."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ui.messages import HANDLED, render
+
+err = Console(stderr=True, soft_wrap=True)
+import_app = typer.Typer(no_args_is_help=True, help="Import chain history exported by other tools.")
+
+
+def _stop_on_terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: the partial output is removed
+
+
+@import_app.command("ethereum-etl")
+def ethereum_etl_command(
+    transactions: Optional[Path] = typer.Option(None, help="transactions export (CSV or Parquet file, or a "
+                                                           "directory of them)."),
+    token_transfers: Optional[Path] = typer.Option(None, help="token_transfers export (needs --tokens)."),
+    tokens: Optional[Path] = typer.Option(None, help="tokens export: each token's decimals."),
+    receipts: Optional[Path] = typer.Option(None, help="receipts export: drops failed transactions and pays "
+                                                       "contract creations to the created contract."),
+    blocks: Optional[Path] = typer.Option(None, help="blocks export: block times (else the transactions' "
+                                                     "block_timestamp)."),
+    prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
+    out: Path = typer.Option(..., help="A .parquet file, or a directory for a dataset partitioned by block range."),
+    chain: str = typer.Option("ethereum", help="The chain column's value."),
+) -> None:
+    """Convert an ethereum-etl export into transfers (native ETH and ERC-20), the rows `kyt ingest` writes for
+    the same chain; nothing is written if any line is bad."""
+    from graph.etl_import import Export, import_export
+    from graph.ingest_inputs import load_prices
+    from ui.cli import BarProgress
+
+    export = Export(transactions=transactions, token_transfers=token_transfers, tokens=tokens, receipts=receipts,
+                    blocks=blocks)
+    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    try:
+        table = load_prices(prices) if prices else None
+        with BarProgress() as progress:
+            summary = import_export(export, out, chain=chain, prices=table, progress=progress)
+    except HANDLED as error:
+        err.print(render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except OSError as error:  # an unreadable input, a full disk
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("\nstopped; nothing was written", highlight=False)
+        raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in summary_lines(summary, out):
+        err.print(line, highlight=False)
+
+
+def summary_lines(summary, out: Path) -> list[str]:
+    """What the import read, wrote and left out, one sentence a line."""
+    c = summary.counts
+    read = ", ".join(f"{n:,} {kind.replace('_', ' ')}" for kind, n in summary.rows_read.items())
+    span = f" (blocks {summary.first_block:,} to {summary.last_block:,})" if summary.first_block is not None else ""
+    lines = [f"read {read}",
+             f"wrote {summary.transfers:,} transfers{span} to {out}: {c.native:,} native, {c.token:,} token; "
+             f"{c.unpriced:,} without a price (empty usd_value)"]
+    left = [(c.zero_value, "zero-value transactions"), (c.failed, "failed transactions"),
+            (c.token_zero_value, "zero-value token transfers"), (c.token_failed, "token transfers of failed "
+                                                                                 "transactions")]
+    skipped = ", ".join(f"{n:,} {what}" for n, what in left if n)
+    if skipped:
+        lines.append(f"left out: {skipped}")
+    if c.creations_without_receipt:
+        lines.append(f"skipped {c.creations_without_receipt:,} contract creations with a value: without --receipts "
+                     f"the created contract is unknown")
+    if c.token_without_decimals:
+        lines.append(f"skipped {c.token_without_decimals:,} token transfers of tokens without decimals in --tokens")
+    return lines
