@@ -88,6 +88,9 @@ def build(kind: str, request: "ScoreRequest", *, deposits: Deposits, flagged: Fl
     return LocalEngine(index, flags, services, request.method, lookback, name=name)
 
 
+READY_SECONDS = 120
+"""How long executors may take to register and run a first job: a busy machine is slow to start JVMs.
+(A master that cannot be reached at all is reported at once, before any JVM starts.)"""
 SPARK_DEFAULTS = {"spark.sql.shuffle.partitions": "16"}
 """Few shuffle partitions: adaptive execution splits large ones, and small batches skip 200 empty tasks."""
 
@@ -115,7 +118,8 @@ def _spark(request: "ScoreRequest", *, flagged: FlaggedWallets, services: Servic
     from graph.spark_session import check_readable, start_session, stop_session
 
     progress.stage("starting Spark")
-    session = start_session(master=request.spark_master, app_name="kyt score", config=spark_config())
+    session = start_session(master=request.spark_master, app_name="kyt score", config=spark_config(),
+                            ready_timeout=READY_SECONDS)
     path = str(request.transfers.resolve()) if "://" not in str(request.transfers) else str(request.transfers)
     try:
         check_readable(session, path)
