@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.model import POSITION_BITS
 from graph.times import MICRO, parse_time
 
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -322,3 +323,21 @@ def _trimmed(text: pa.Array) -> pa.Array:
 def optional_text(column: pa.Array) -> pa.Array:
     """Trimmed text with empty strings."""
     return _trimmed(_text(column))
+
+
+def transfer_columns(column: dict[str, pa.Array]) -> tuple[AddressCodes, list[Parsed]]:
+    """The raw columns of a transfers table (graph/formats.py), parsed in TRANSFER_COLUMNS order.
+
+    Shared by the pruned scan and the Spark engine's executors, which parse rows as they read them.
+    """
+    codes, (src, dst) = encode_addresses({"from_address": column["from_address"], "to_address": column["to_address"]})
+    return codes, [
+        required_text(column["tx_hash"], "tx_hash", lower=True),
+        unsigned(column["block_number"], "block_number", limit=2**42),
+        unsigned(column["position"], "position", limit=2**POSITION_BITS),
+        timestamps(column["timestamp"], "timestamp"),
+        src, dst,
+        required_text(column["asset"], "asset"),
+        amounts(column["amount"], "amount"),
+        micro_usd(column["usd_value"], "usd_value", optional=True),
+    ]

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from graph import fields
 from graph.errors import InputError, Problem
 from graph.formats import TRANSFER_COLUMNS
-from graph.model import POSITION_BITS, Transfers
+from graph.model import Transfers
 
 MAX_PROBLEMS = 50
 
@@ -143,18 +143,7 @@ def _parse(table: pa.Table, where: list[tuple[Path, np.ndarray]]) -> Transfers:
     """Transfers from the matched raw rows, or InputError naming the file and row of each bad one."""
     column = {name: table.column(name).combine_chunks() if table.num_rows else pa.array([], pa.string())
               for name in TRANSFER_COLUMNS}
-    codes, (src, dst) = fields.encode_addresses({"from_address": column["from_address"],
-                                                "to_address": column["to_address"]})
-    parsed = [
-        fields.required_text(column["tx_hash"], "tx_hash", lower=True),
-        fields.unsigned(column["block_number"], "block_number", limit=2**42),
-        fields.unsigned(column["position"], "position", limit=2**POSITION_BITS),
-        fields.timestamps(column["timestamp"], "timestamp"),
-        src, dst,
-        fields.required_text(column["asset"], "asset"),
-        fields.amounts(column["amount"], "amount"),
-        fields.micro_usd(column["usd_value"], "usd_value", optional=True),
-    ]
+    codes, parsed = fields.transfer_columns(column)
     bad = sorted((int(i), p.describe(int(i))) for p in parsed for i in p.bad)
     if bad:
         raise _rejected(bad, where)

@@ -47,18 +47,7 @@ def parse_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     that never count (no value, or to oneself) are dropped here already.
     """
     column = {name: batch.column(name) for name in batch.schema.names}
-    codes, (src, dst) = fields.encode_addresses({"from_address": column["from_address"],
-                                                "to_address": column["to_address"]})
-    parsed = [
-        fields.required_text(column["tx_hash"], "tx_hash", lower=True),
-        fields.unsigned(column["block_number"], "block_number", limit=2**42),
-        fields.unsigned(column["position"], "position", limit=2**POSITION_BITS),
-        fields.timestamps(column["timestamp"], "timestamp"),
-        src, dst,
-        fields.required_text(column["asset"], "asset"),
-        fields.amounts(column["amount"], "amount"),
-        fields.micro_usd(column["usd_value"], "usd_value", optional=True),
-    ]
+    codes, parsed = fields.transfer_columns(column)
     errors: dict[int, list[str]] = {}
     for p in parsed:
         for i in p.bad.tolist():
