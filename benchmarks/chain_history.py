@@ -37,6 +37,8 @@ MIN_BACKGROUND, MAX_BACKGROUND = 50_000, 20_000_000
 CATEGORIES = ("sanctions", "stolen_funds", "scam", "mixer", "ransomware", "phishing")
 ASSETS = ("ETH", "USDT", "USDC")
 ROW_GROUP = 262_144
+UNPRICED = 0.02
+"""The default share of transfers without a price (empty usd_value)."""
 SCHEMA = pa.schema([("tx_hash", pa.string()), ("block_number", pa.int64()), ("position", pa.int64()),
                     ("timestamp", pa.timestamp("ms", tz="UTC")), ("from_address", pa.string()),
                     ("to_address", pa.string()), ("asset", pa.string()), ("amount", pa.string()),
@@ -152,13 +154,13 @@ class Rows:
         return Rows(*(np.concatenate([getattr(p, f) for p in parts]) for f in Rows.__dataclass_fields__))
 
 
-def _values(rng: np.random.Generator, block: np.ndarray, src: np.ndarray, dst: np.ndarray) -> Rows:
+def _values(rng: np.random.Generator, block: np.ndarray, src: np.ndarray, dst: np.ndarray, unpriced: float) -> Rows:
     n = len(block)
-    return Rows(block, src, dst, usd_micro(rng, n), rng.random(n) < 0.02,
+    return Rows(block, src, dst, usd_micro(rng, n), rng.random(n) < unpriced,
                 np.maximum(usd_micro(rng, n) // 7, 1), rng.choice(len(ASSETS), n, p=[0.6, 0.3, 0.1]))
 
 
-def funding(layout: Layout, seed: int) -> tuple[Rows, np.ndarray]:
+def funding(layout: Layout, seed: int, unpriced: float) -> tuple[Rows, np.ndarray]:
     """The size-independent transfers into the deposit senders, sorted by block, and their tx hash bytes."""
     rng = np.random.default_rng([seed, layout.deposits, 1])
     k = 1 + rng.poisson(1.0, layout.senders)
@@ -170,12 +172,13 @@ def funding(layout: Layout, seed: int) -> tuple[Rows, np.ndarray]:
                    np.where(kind < 0.38, services, layout.background + rng.integers(0, MIN_BACKGROUND, n)))
     every = np.r_[layout.flagged + np.arange(FLAGGED), np.arange(SERVICES)]  # each list entry sends at least once
     src[rng.choice(n, min(n, len(every)), replace=False)] = every[:n]
-    rows = _values(rng, rng.integers(START_BLOCK, END_BLOCK, n), src, dst)
+    rows = _values(rng, rng.integers(START_BLOCK, END_BLOCK, n), src, dst, unpriced)
     order = np.argsort(rows.block, kind="stable")
     return rows.take(order), np.frombuffer(rng.bytes(32 * n), dtype=np.uint8).reshape(n, 32)[order]
 
 
-def background(rng: np.random.Generator, *, layout: Layout, rows: int, n: int, first_block: int) -> Rows:
+def background(rng: np.random.Generator, *, layout: Layout, rows: int, n: int, first_block: int,
+               unpriced: float) -> Rows:
     """`n` background transfers in one partition: power-law active addresses, 5% to or from a hub, some flagged senders."""
     count = background_count(rows)
     block = rng.integers(first_block, first_block + PARTITION_BLOCKS, n)
@@ -184,7 +187,7 @@ def background(rng: np.random.Generator, *, layout: Layout, rows: int, n: int, f
     kind = rng.random(n)
     src = np.where(kind < 0.05, rng.integers(0, HUBS, n), np.where(kind < 0.055, layout.flagged + rng.integers(0, FLAGGED, n), src))
     dst = np.where(rng.random(n) < 0.05, rng.integers(0, HUBS, n), dst)
-    return _values(rng, block, src, dst)
+    return _values(rng, block, src, dst, unpriced)
 
 
 def transfers_table(rows: Rows, hashes: np.ndarray, rng: np.random.Generator) -> pa.Table:
@@ -200,10 +203,10 @@ def transfers_table(rows: Rows, hashes: np.ndarray, rng: np.random.Generator) ->
         decimal_text(rows.amount), usd, pa.nulls(len(rows.block), pa.string()).fill_null("ethereum")], schema=SCHEMA)
 
 
-def write_history(folder: Path, *, rows: int, deposits: int, seed: int) -> dict:
-    """Write a history of `rows` transfers as folder/dataset/block_range=N/part-0.parquet; its manifest."""
+def write_history(folder: Path, *, rows: int, deposits: int, seed: int, unpriced: float = UNPRICED) -> dict:
+    """Write a history of `rows` transfers (a share `unpriced` without a price) as folder/dataset/block_range=N/part-0.parquet."""
     layout = Layout(deposits)
-    core, core_hashes = funding(layout, seed)
+    core, core_hashes = funding(layout, seed, unpriced)
     if len(core.block) > rows // 2:
         raise SystemExit(f"{rows:,} transfers are too few for {deposits:,} deposits ({len(core.block):,} funding "
                          "transfers): use fewer deposits or a larger size")
@@ -218,13 +221,13 @@ def write_history(folder: Path, *, rows: int, deposits: int, seed: int) -> dict:
         rng = np.random.default_rng([seed, deposits, rows, p])
         first = START_BLOCK + p * PARTITION_BLOCKS
         mine = slice(bounds[p], bounds[p + 1])
-        noise = background(rng, layout=layout, rows=rows, n=int(share[p]), first_block=first)
+        noise = background(rng, layout=layout, rows=rows, n=int(share[p]), first_block=first, unpriced=unpriced)
         hashes = np.concatenate([core_hashes[mine], np.frombuffer(rng.bytes(32 * int(share[p])), np.uint8).reshape(-1, 32)])
         table = transfers_table(Rows.concat([core.take(mine), noise]), hashes, rng)
         target = work / "dataset" / f"block_range={first}"
         target.mkdir()
         pq.write_table(table, target / "part-0.parquet", compression="zstd", row_group_size=ROW_GROUP)
-    manifest = {"version": VERSION, "rows": rows, "deposits": deposits, "seed": seed, "partitions": PARTITIONS,
+    manifest = {"version": VERSION, "rows": rows, "deposits": deposits, "seed": seed, "unpriced": unpriced, "partitions": PARTITIONS,
                 "funding_rows": int(len(core.block)), "background_addresses": background_count(rows),
                 "generation_s": round(time.perf_counter() - started, 2), "bytes": disk_bytes(work / "dataset")}
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2))

@@ -151,16 +151,17 @@ def ensure_inputs(data: Path, *, deposits: int, seed: int) -> Path:
     return folder
 
 
-def ensure_history(data: Path, *, rows: int, deposits: int, seed: int, single: bool) -> tuple[Path, dict]:
+def ensure_history(data: Path, *, rows: int, deposits: int, seed: int, unpriced: float,
+                   single: bool) -> tuple[Path, dict]:
     """The history of `rows` transfers (generated unless a matching one is there), with one file too if `single`."""
-    folder = data / f"history-{count_text(rows)}-d{deposits}-s{seed}"
+    folder = data / f"history-{count_text(rows)}-d{deposits}-s{seed}-u{unpriced:g}"
     found = _manifest(folder)
-    wanted = {"version": chain_history.VERSION, "rows": rows, "deposits": deposits, "seed": seed}
+    wanted = {"version": chain_history.VERSION, "rows": rows, "deposits": deposits, "seed": seed, "unpriced": unpriced}
     if all(found.get(k) == v for k, v in wanted.items()):
         print(f"{count_text(rows)}: reusing {folder} (generated in {found['generation_s']:.1f} s)")
         found["reused"] = True
     else:
-        found = chain_history.write_history(folder, rows=rows, deposits=deposits, seed=seed)
+        found = chain_history.write_history(folder, rows=rows, deposits=deposits, seed=seed, unpriced=unpriced)
         print(f"{count_text(rows)}: generated {rows:,} transfers in {found['generation_s']:.1f} s "
               f"({rows / found['generation_s']:,.0f} rows/s), {found['bytes'] / GB:.2f} GB on disk "
               f"({found['bytes'] / rows * 1e6 / 2**20:.1f} MiB per million rows), {found['partitions']} files")
@@ -266,10 +267,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-max", type=parse_count, default=10_000_000,
                         help="largest size the memory engine runs at (a 10M table costs about 3 GB)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--unpriced", type=float, default=chain_history.UNPRICED,
+                        help="share of transfers without a price (empty usd_value)")
     parser.add_argument("--worker-memory", default="8g", help="memory of the standalone worker (2 cores)")
     parser.add_argument("--driver-memory", default="4g", help="spark.driver.memory (via PYSPARK_SUBMIT_ARGS)")
     parser.add_argument("--executor-memory", default="6g", help="spark.executor.memory on the standalone worker")
-    parser.add_argument("--keep", action="store_true", help="keep the generated datasets (default: remove them)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the generated datasets and the runs' outputs under DATA_DIR/runs (default: remove them)")
     parser.add_argument("--generate-only", action="store_true", help="generate the datasets and stop")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
@@ -281,21 +285,35 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     inputs = ensure_inputs(args.data_dir, deposits=args.deposits, seed=args.seed)
     histories = {size: ensure_history(args.data_dir, rows=size, deposits=args.deposits, seed=args.seed,
-                                      single="memory" in engines and size <= args.memory_max) for size in sizes}
+                                      unpriced=args.unpriced, single="memory" in engines and size <= args.memory_max)
+                 for size in sizes}
     records: list[dict] = []
     if not args.generate_only:
         records = run_all(args, sizes=sizes, engines=engines, inputs=inputs, histories=histories)
         report(records, sizes)
     if args.json:
-        generation = {count_text(s): {k: v for k, v in m.items()} for s, (_, m) in histories.items()}
+        generation = {count_text(size): manifest for size, (_, manifest) in histories.items()}
         args.json.write_text(json.dumps({"sizes": sizes, "deposits": args.deposits, "generation": generation,
                                          "runs": records}, indent=2))
         print(f"wrote {args.json}")
-    shutil.rmtree(args.data_dir / "runs", ignore_errors=True)
     if not args.keep:
+        shutil.rmtree(args.data_dir / "runs", ignore_errors=True)
         for folder, _ in histories.values():
             shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(inputs, ignore_errors=True)
+
+
+def wait_idle(cluster, timeout: float = 120.0) -> None:
+    """Wait until the cluster runs no application and its worker has given back every core and all memory."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = cluster.state() or {}
+        workers = state.get("workers", [])
+        if state and not state.get("activeapps") and all(not w.get("coresused") and not w.get("memoryused")
+                                                          for w in workers):
+            return
+        time.sleep(0.5)
+    print(f"  (the cluster was still busy {timeout:g} s after the run)")
 
 
 def run_all(args: argparse.Namespace, *, sizes: list[int], engines: list[str], inputs: Path,
@@ -331,6 +349,8 @@ def run_all(args: argparse.Namespace, *, sizes: list[int], engines: list[str], i
                       + (f"; {record['engine_line']}" if record.get("engine_line") else "")
                       + (f"; {record['check']}" if record.get("check") else ""), flush=True)
                 records.append(record)
+                if engine == "spark-cluster":
+                    wait_idle(cluster)
     finally:
         if cluster is not None:
             cluster.__exit__(None, None, None)
