@@ -337,8 +337,12 @@ def run_all(args: argparse.Namespace, *, sizes: list[int], engines: list[str], i
                 out = args.data_dir / "runs" / f"{count_text(size)}-{engine}"
                 spark_master = cluster.master_url if engine == "spark-cluster" else master
                 line = command(engine, inputs=inputs, history=folder, out=out, master=spark_master)
-                record = run(line, out=out, env=spark_env(args) if engine.startswith("spark") else dict(os.environ),
-                             worker=worker if engine == "spark-cluster" else None)
+                env = spark_env(args) if engine.startswith("spark") else dict(os.environ)
+                record = run(line, out=out, env=env, worker=worker if engine == "spark-cluster" else None)
+                if record["exit"] and "did not accept this application" in record.get("error", ""):
+                    print("  the master was slow to accept the application (a loaded machine): once more", flush=True)
+                    record = run(line, out=out, env=env, worker=worker if engine == "spark-cluster" else None)
+                    record["retried"] = True
                 record.update(size=size, engine=engine, s_per_m=round(record["wall_s"] / (size / 1e6), 3))
                 if not record["exit"]:
                     if done:
