@@ -163,7 +163,7 @@ def compare_with_reference(folder: Path, sample: int) -> dict:
     graph = reference.build_graph(sub)
     build_s = time.perf_counter() - clock
     clock = time.perf_counter()
-    slow = reference.exposures(graph, few, flagged, as_of)
+    slow = reference.exposures(graph, few, flagged, as_of=as_of)
     slow_s = time.perf_counter() - clock
     got = {(int(fast.deposit[i]), fast.categories[int(fast.category[i])], int(fast.hop[i])):
            Fraction(int(fast.share_num[i]), int(fast.share_den[i])) for i in range(len(fast))}

@@ -154,7 +154,8 @@ def main() -> None:
 
         def ours_in_process() -> None:
             name = f"in{next(counter)}"
-            job = Ingestion(Node(url), folder / f"{name}.csv", folder / f"{name}.json", 0, confirmations=0, batch=100)
+            job = Ingestion(Node(url), folder / f"{name}.csv", folder / f"{name}.json", from_block=0, confirmations=0,
+                            batch=100)
             summary = job.run(to_block=last)
             assert summary.transfers == sent, (summary.transfers, sent)
 

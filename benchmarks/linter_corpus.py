@@ -48,7 +48,7 @@ SAMPLE = {"customer_name": "Ada", "tracking_number": "FC-7KQ2-9XMD", "deposit_am
 def approved_texts(locale: str) -> tuple[str, ...]:
     """Every template of a language, both channels, filled with sample values."""
     from cases.replies.templates import CHANNELS, catalog
-    return tuple(catalog().render(t, locale, c, SAMPLE).body for t in catalog().infos for c in CHANNELS)
+    return tuple(catalog().render(t, locale, c, values=SAMPLE).body for t in catalog().infos for c in CHANNELS)
 
 
 def verdicts(rows: list[dict], as_reply: bool = False) -> list[str]:

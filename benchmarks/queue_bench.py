@@ -67,7 +67,7 @@ def fill(store, count: int, seed: int) -> None:
                                                        usd=Decimal(100), evidence={}) for c, e in zip(ids, extras)])
             session.execute(sa.insert(Deadline), [{**d, "case_id": c, "status": "cancelled" if e[2] == "closed" else "open"}
                                                   for c, e in zip(ids, extras) for d in e[1]])
-            audit.append_many(session, "system:bench", START, [("case.opened", c, {}, {"deposit_id": r["deposit_id"]})
+            audit.append_many(session, "system:bench", at=START, events=[("case.opened", c, {}, {"deposit_id": r["deposit_id"]})
                                                                for c, r in zip(ids, rows)])
 
 
@@ -83,7 +83,7 @@ def timed(call, repeats: int) -> tuple[float, float]:
 
 def measure(store, label: str, repeats: int) -> None:
     now = START + timedelta(days=90)
-    service.add_user(store, "system:bench", "ann", "analyst", START)
+    service.add_user(store, "system:bench", "ann", role="analyst", now=START)
     variants = {
         "first page": {},
         "page 100": {"page": 100},
@@ -95,7 +95,7 @@ def measure(store, label: str, repeats: int) -> None:
     for name, options in variants.items():
         for with_total in (False, True):
             def call():
-                return queries.queue(store, "ann", now, with_total=with_total, **options)
+                return queries.queue(store, queries.QueueFilter(with_total=with_total, **options), actor="ann", now=now)
             call()  # warm the caches once
             p50, p95 = timed(call, repeats)
             what = "page and total count" if with_total else "page"

@@ -34,7 +34,7 @@ def _plain(value: object) -> object:
     return value
 
 
-def digest(seq: int, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,
+def digest(seq: int, *, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,
            prev_hash: str) -> str:
     """The hash of one event given the hash of the one before it."""
     body = json.dumps({"seq": seq, "case_id": case_id, "actor": actor, "at": at.isoformat(), "action": action,
@@ -51,15 +51,15 @@ def _head(session: Session) -> AuditHead:
     return head
 
 
-def append(session: Session, actor: str, action: str, at: datetime, case_id: int | None = None,
+def append(session: Session, actor: str, action: str, *, at: datetime, case_id: int | None = None,
            before: dict | None = None, after: dict | None = None) -> AuditEvent:
     """Add the next event of the chain to the session's transaction (the caller commits)."""
-    [event] = append_many(session, actor, at, [(action, case_id, before or {}, after or {})])
+    [event] = append_many(session, actor, [(action, case_id, before or {}, after or {})], at=at)
     return event
 
 
-def append_many(session: Session, actor: str, at: datetime,
-                events: list[tuple[str, int | None, dict, dict]]) -> list[AuditEvent]:
+def append_many(session: Session, actor: str, events: list[tuple[str, int | None, dict, dict]], *,
+                at: datetime) -> list[AuditEvent]:
     """Add several events (action, case_id, before, after) in order, with one lock of the head."""
     head = _head(session)
     at = at.astimezone(timezone.utc)
@@ -68,7 +68,8 @@ def append_many(session: Session, actor: str, at: datetime,
         before, after = _plain(before), _plain(after)
         seq = head.seq + 1
         row = dict(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
-                   prev_hash=head.hash, hash=digest(seq, case_id, actor, at, action, before, after, head.hash))
+                   prev_hash=head.hash, hash=digest(seq, case_id=case_id, actor=actor, at=at, action=action,
+                                                    before=before, after=after, prev_hash=head.hash))
         head.seq, head.hash = seq, row["hash"]
         rows.append(row)
     if rows:
@@ -107,8 +108,8 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
             if event.prev_hash != expected_prev:
                 return Verdict(checked, f"event {event.seq} does not follow event {event.seq - 1}: "
                                         "its record of the previous hash was changed", event.seq)
-            recomputed = digest(event.seq, event.case_id, event.actor, event.at, event.action, event.before,
-                                event.after, event.prev_hash)
+            recomputed = digest(event.seq, case_id=event.case_id, actor=event.actor, at=event.at, action=event.action,
+                                before=event.before, after=event.after, prev_hash=event.prev_hash)
             if recomputed != event.hash:
                 return Verdict(checked, f"event {event.seq} ({event.action} by {event.actor}) was altered", event.seq)
             expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1

@@ -71,7 +71,7 @@ def summarise(rows: list[CaseRow], start: datetime, end: datetime) -> dict:
     }
 
 
-def case_figures(store: Store, actor: str, start: datetime, end: datetime) -> dict:
+def case_figures(store: Store, actor: str, *, start: datetime, end: datetime) -> dict:
     """The figures for cases opened in, closed in, decided in or still open during [start, end)."""
     with store.session() as session:
         user = acting_user(session, actor)

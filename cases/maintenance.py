@@ -19,7 +19,7 @@ from cases.db import Store
 from cases.deadlines import RULES, RULES_BY_ID, DeadlineRule, compute
 from cases.models import AuditEvent, Case, Deadline, Note
 from cases.service import acting_user, save_case, unit_of_work
-from kyt.batch import ScoreResult
+from kyt.record import ScoreResult
 from kyt.decide import DECISIONS
 
 
@@ -32,10 +32,11 @@ class Rescreened:
     already_noted: int
 
 
-def annotate_cleared(store: Store, result: ScoreResult, now: datetime, actor: str = "system:rescreen") -> Rescreened:
+def annotate_cleared(store: Store, result: ScoreResult, now: datetime, *,
+                     actor: str = "system:rescreen") -> Rescreened:
     """Note, on each unfinished case whose deposit this run no longer freezes, what the new decision is."""
-    not_frozen = np.flatnonzero(result.decisions.code != DECISIONS.index("freeze")).tolist()
-    by_deposit = {result.deposits.deposit_id[d].as_py(): d for d in not_frozen}
+    not_frozen = np.flatnonzero(result.decisions.code != DECISIONS.index("freeze"))
+    by_deposit = dict(zip(result.deposits.deposit_id.take(not_frozen).to_pylist(), not_frozen.tolist()))
     annotated, already = [], 0
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
@@ -45,24 +46,24 @@ def annotate_cleared(store: Store, result: ScoreResult, now: datetime, actor: st
         for start in range(0, len(ids), 500):
             cases += session.exec(select(Case).where(Case.deposit_id.in_(ids[start:start + 500]),
                                                      Case.status.in_(lifecycle.OPEN_STATES))).all()
+        records = {r.deposit_id: r for r in result.records(rows=[by_deposit[case.deposit_id] for case in cases])}
         for case in cases:
-            d = by_deposit[case.deposit_id]
+            record = records[case.deposit_id]
             seen = session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id,
                                                          AuditEvent.action == "case.rescreened")).all()
-            if any(event.after.get("snapshot_id") == result.snapshot.id for event in seen):
+            if any(event.after.get("snapshot_id") == record.snapshot_id for event in seen):
                 already += 1
                 continue
-            decision = result.decisions.decision(d)
-            rules = result.decisions.rule_texts[d]
             body = (f"Re-screened as of {result.snapshot.as_of} (snapshot {result.snapshot.id}, policy "
                     f"{result.snapshot.policy_name} {result.snapshot.policy_version}): the deposit would now be "
-                    f"'{decision}'" + (f" by {rules.replace(';', ', ')}" if rules else ", with no rule matching")
+                    f"'{record.decision}'" + (f" by {', '.join(record.rule_ids)}" if record.rule_ids
+                                              else ", with no rule matching")
                     + ". The exposure that froze it is no longer found; decide whether to release it.")
             session.add(Note(case_id=case.id, author=user.name, written_at=now, body=body))
-            audit.append(session, user.name, "case.rescreened", now, case.id,
-                         {"snapshot_id": case.snapshot_id, "rule_ids": case.rule_ids},
-                         {"snapshot_id": result.snapshot.id, "decision": decision,
-                          "rule_ids": rules.split(";") if rules else []})
+            audit.append(session, user.name, "case.rescreened", at=now, case_id=case.id,
+                         before={"snapshot_id": case.snapshot_id, "rule_ids": case.rule_ids},
+                         after={"snapshot_id": record.snapshot_id, "decision": record.decision,
+                                "rule_ids": list(record.rule_ids)})
             annotated.append(case.id)
     return Rescreened(annotated, already)
 
@@ -79,7 +80,7 @@ class Reorganised:
     """The withdrawn deposits that have an unfinished case (noted now or by an earlier call)."""
 
 
-def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict[str, int], now: datetime,
+def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict[str, int], *, now: datetime,
                          actor: str = "system:watch") -> Reorganised:
     """Note, on each unfinished case, that a reorganisation took its deposit off the chain, or put it back.
 
@@ -110,8 +111,8 @@ def annotate_reorganised(store: Store, withdrawn: dict[str, int], restored: dict
                             f"The deposit is back on the chain, in block {block:,}, after the reorganisation "
                             f"that had removed it.")
                     session.add(Note(case_id=case.id, author=user.name, written_at=now, body=body))
-                    audit.append(session, user.name, action, now, case.id, {},
-                                 {"deposit_id": case.deposit_id, "block": block})
+                    audit.append(session, user.name, action, at=now, case_id=case.id,
+                                 after={"deposit_id": case.deposit_id, "block": block})
                     ids.append(case.id)
     return Reorganised(noted[0], noted[1], tracked)
 
@@ -126,7 +127,7 @@ class Recomputed:
 
 
 def recompute_deadlines(store: Store, actor: str, now: datetime,
-                        rules: tuple[DeadlineRule, ...] = RULES) -> Recomputed:
+                        *, rules: tuple[DeadlineRule, ...] = RULES) -> Recomputed:
     """Apply the current deadline rules to every open deadline, from its original trigger time."""
     by_id = {rule.id: rule for rule in rules} if rules is not RULES else RULES_BY_ID
     moved = cancelled = unchanged = 0
@@ -153,7 +154,7 @@ def recompute_deadlines(store: Store, actor: str, now: datetime,
         session.flush()
         for case_id, changes in touched.items():  # a case changed meanwhile is a Conflict: run again
             case = session.get(Case, case_id)
-            change = save_case(session, case, case.version, now)
-            audit.append(session, user.name, "case.deadlines_recomputed", now, case_id, change["before"],
-                         {**change["after"], "deadlines": changes})
+            change = save_case(session, case, expected_version=case.version, now=now)
+            audit.append(session, user.name, "case.deadlines_recomputed", at=now, case_id=case_id,
+                         before=change["before"], after={**change["after"], "deadlines": changes})
     return Recomputed(moved, cancelled, unchanged)

@@ -1,18 +1,19 @@
 """Open a case for every frozen deposit of a scoring run, and an alert for every review.
 
-Idempotent and crash-safe: the deposit id is unique, deposits that already have a case
-are skipped, and each chunk of cases (with their exposures, deadlines and audit events)
-is one transaction, so a run killed at any moment and run again ends with exactly one
-case per frozen deposit.
+It takes the run's typed records (kyt.record.DepositRecord) as they are. Idempotent and
+crash-safe: the deposit id is unique, one query per chunk finds the deposits that already
+have a case, and each chunk of new cases (with their exposures, deadlines and audit
+events, the hash chain extended in the same transaction) is one transaction, so a run
+killed at any moment and run again ends with exactly one case per frozen deposit. A run
+whose cases and alerts all exist writes nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal
+from typing import Sequence
 
-import numpy as np
 from sqlalchemy.exc import IntegrityError
 import sqlalchemy as sa
 from sqlmodel import select
@@ -27,17 +28,17 @@ from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
 from cases.tracking import tracking_number
 from cases.service import acting_user, unit_of_work
-from graph.money import micro_text
-from kyt.batch import ScoreResult, categories_text, exposure_table, snapshot_dict
+from kyt.record import DepositRecord, ScoreResult, Snapshot
 
-CHUNK = 200
+CHUNK = 1000
+"""Deposits per transaction (cases with their rows and events, or alerts)."""
 
 
 @dataclass
 class Opened:
-    """What a run did: the case id of every frozen deposit (deposit index -> id), and counts."""
+    """What a run did: the case id of every frozen deposit (by deposit id), and counts."""
 
-    case_ids: dict[int, int]
+    case_ids: dict[str, int]
     opened: int
     existing: int
     alerts: int
@@ -45,80 +46,63 @@ class Opened:
     """(deposit id, why) of deposits left out because a value cannot be stored (with skip_invalid)."""
 
 
-def _time(micro: int) -> datetime:
-    return datetime.fromtimestamp(int(micro) / 1e6, tz=timezone.utc)
-
-
-def _deposit_fields(result: ScoreResult, d: int) -> dict:
+def deposit_fields(record: DepositRecord) -> dict:
     """A deposit's fields as a case or an alert keeps them; InvalidRequest if an amount cannot be stored."""
-    deposits = result.deposits
-    fields = dict(
-        deposit_id=deposits.deposit_id[d].as_py(), customer_id=deposits.customer_id[d].as_py(),
-        tx_hash=deposits.tx_hash[d].as_py(), from_address=deposits.from_address[d].as_py(),
-        to_address=deposits.to_address[d].as_py(), asset=deposits.asset[d].as_py(),
-        amount=Decimal(deposits.amount[d].as_py()),
-        usd_value=None if deposits.unpriced[d] else Decimal(micro_text(int(deposits.usd_micro[d]))),
-        deposit_time=_time(deposits.timestamp[d]), block_number=int(deposits.block[d]),
-        position=int(deposits.position[d]), sender_risk=result.risk.record(d) if result.risk is not None else None)
     try:
-        stored(fields["amount"])
-        if fields["usd_value"] is not None:
-            stored(fields["usd_value"])
+        stored(record.amount)
+        if record.usd_value is not None:
+            stored(record.usd_value)
     except ValueError as error:
-        raise InvalidRequest(f"deposit {fields['deposit_id']}: {error}") from None
-    return fields
+        raise InvalidRequest(f"deposit {record.deposit_id}: {error}") from None
+    return dict(deposit_id=record.deposit_id, customer_id=record.customer_id, tx_hash=record.tx_hash,
+                from_address=record.sender.address, to_address=record.receiver.address, asset=record.asset,
+                amount=record.amount, usd_value=record.usd_value,
+                deposit_time=datetime.fromtimestamp(record.timestamp / 1e6, tz=timezone.utc),
+                block_number=record.block_number, position=record.position, sender_risk=record.risk)
 
 
-def _exposures_by_deposit(result: ScoreResult, wanted: list[int]) -> dict[int, list[dict]]:
-    """Exposure rows (category, hop, share, usd, evidence) of the wanted deposits."""
-    rows = np.flatnonzero(np.isin(result.exposures.deposit, np.asarray(wanted, dtype=np.int64)))
-    table = exposure_table(result, rows)
-    columns = [table.column(name).to_pylist() for name in ("deposit_id", "category", "hop", "share", "usd")]
-    evidence = {(e["deposit_id"], e["category"], e["hop"]): e for e in result.evidence}
-    out: dict[int, list[dict]] = {}
-    for d, deposit_id, category, hop, share, usd in zip(result.exposures.deposit[rows].tolist(), *columns):
-        out.setdefault(d, []).append(dict(category=category, hop=hop, share=Decimal(share) if share else None,
-                                          usd=Decimal(usd) if usd else None,
-                                          evidence=evidence.get((deposit_id, category, hop), {})))
-    return out
+def _exposure_rows(record: DepositRecord) -> list[dict]:
+    """The exposure rows a case keeps (evidence as JSON-ready dicts, the storage edge)."""
+    return [dict(category=e.category, hop=e.hop, share=e.share, usd=e.usd,
+                 evidence=e.evidence.to_dict() if e.evidence is not None else {}) for e in record.exposures]
 
 
-def _new_case(result: ScoreResult, d: int, fields: dict, exposures: list[dict], jurisdictions: list[str],
+def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, jurisdictions: list[str],
               now: datetime) -> tuple[dict, list[dict]]:
     """The row of a new case, and the deadlines its opening starts."""
-    categories = sorted({e["category"] for e in exposures})
-    triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in categories else [])
+    triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in record.categories else [])
     deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
-    rules = result.decisions.rule_texts[d]
-    created = CaseCreate(**fields, decision="freeze", rule_ids=rules.split(";") if rules else [],
-                         snapshot_id=result.snapshot.id, snapshot=snapshot_dict(result.snapshot), categories=categories,
-                         min_hop=min((e["hop"] for e in exposures), default=2), jurisdictions=list(jurisdictions))
+    created = CaseCreate(**fields, decision="freeze", rule_ids=list(record.rule_ids), snapshot_id=record.snapshot_id,
+                         snapshot=snapshot, categories=list(record.categories),
+                         min_hop=min((e.hop for e in record.exposures), default=2), jurisdictions=list(jurisdictions))
     row = created.model_dump() | dict(
         tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,
         next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
     return row, deadlines
 
 
-def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], fields: dict[int, dict],
-                exposures: dict[int, list[dict]], actor: str, jurisdictions: list[str],
-                now: datetime) -> tuple[dict[int, int], int]:
-    """Open the cases of one chunk in one transaction (rows in bulk, audit events in order)."""
+def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot: dict, *, actor: str,
+                jurisdictions: list[str], now: datetime) -> tuple[dict[str, int], int]:
+    """Open the cases of one chunk in one transaction (rows in bulk, audit events in order); none if all exist."""
+    with store.session() as session:  # read first: a chunk whose cases all exist costs one query, no write
+        ids = [record.deposit_id for record, _ in chunk]
+        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+    if len(found) == len(chunk):
+        return found, 0
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
-        ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
-        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(list(ids)))).all())
-        case_ids = {ids[deposit_id]: case_id for deposit_id, case_id in found.items()}
-        new = [d for deposit_id, d in ids.items() if deposit_id not in found]
+        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+        new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
         if not new:
-            return case_ids, 0
-        planned = [_new_case(result, d, fields[d], exposures.get(d, []), jurisdictions, now) for d in new]
+            return found, 0
+        planned = [_new_case(record, fields, snapshot=snapshot, jurisdictions=jurisdictions, now=now) for record, fields in new]
         inserted = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True),
                                    [row for row, _ in planned]).scalars().all()
         exposure_rows, deadline_rows, events = [], [], []
-        for d, case_id, (row, deadlines) in zip(new, inserted, planned):
-            case_ids[d] = case_id
-            exposure_rows += [dict(case_id=case_id, **e) for e in exposures.get(d, [])]
+        for (record, _), case_id, (row, deadlines) in zip(new, inserted, planned):
+            found[record.deposit_id] = case_id
+            exposure_rows += [dict(case_id=case_id, **e) for e in _exposure_rows(record)]
             deadline_rows += [dict(case_id=case_id, **r) for r in deadlines]
             events.append(("case.opened", case_id, {}, {
                 "deposit_id": row["deposit_id"], "tracking_number": row["tracking_number"],
@@ -128,78 +112,84 @@ def _open_chunk(store: Store, result: ScoreResult, chunk: list[int], fields: dic
             session.execute(sa.insert(Exposure), exposure_rows)
         if deadline_rows:
             session.execute(sa.insert(Deadline), deadline_rows)
-        audit.append_many(session, user.name, now, events)
-        return case_ids, len(new)
+        audit.append_many(session, user.name, events, at=now)
+        return found, len(new)
 
 
-def _record_alerts(store: Store, result: ScoreResult, reviews: list[int], fields: dict[int, dict], actor: str,
-                   now: datetime) -> int:
-    """An alert for each deposit sent to review that has none yet (in bulk, 1,000 per transaction)."""
-    categories = categories_text(result.exposures, len(result.deposits))
+def _record_alerts(store: Store, reviews: list[tuple[DepositRecord, dict]], *, actor: str, now: datetime) -> int:
+    """An alert for each deposit sent to review that has none yet (in bulk, CHUNK per transaction)."""
     added = 0
-    for start in range(0, len(reviews), 1000):
-        chunk = reviews[start:start + 1000]
+    for start in range(0, len(reviews), CHUNK):
+        chunk = reviews[start:start + CHUNK]
+        ids = [record.deposit_id for record, _ in chunk]
+        with store.session() as session:
+            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
+        if len(known) == len(chunk):
+            continue
         with unit_of_work(store) as session:
-            ids = {result.deposits.deposit_id[d].as_py(): d for d in chunk}
-            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(list(ids)))).all())
-            rows = []
-            for deposit_id, d in ids.items():
-                if deposit_id not in known:
-                    rules, found = result.decisions.rule_texts[d], categories[d]
-                    rows.append(dict(**fields[d], rule_ids=rules.split(";") if rules else [],
-                                     categories=found.split(";") if found else [], snapshot_id=result.snapshot.id,
-                                     status="open", created_at=now))
+            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
+            rows = [dict(**fields, rule_ids=list(record.rule_ids), categories=list(record.categories),
+                         snapshot_id=record.snapshot_id, status="open", created_at=now)
+                    for record, fields in chunk if record.deposit_id not in known]
             if rows:
-                ids = session.execute(sa.insert(Alert).returning(Alert.id, sort_by_parameter_order=True),
-                                      rows).scalars().all()
-                audit.append_many(session, actor, now, [
+                alert_ids = session.execute(sa.insert(Alert).returning(Alert.id, sort_by_parameter_order=True),
+                                            rows).scalars().all()
+                audit.append_many(session, actor, at=now, events=[
                     ("alert.opened", None, {}, {"alert": alert_id, "deposit_id": row["deposit_id"],
                                                  "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"]})
-                    for alert_id, row in zip(ids, rows)])
+                    for alert_id, row in zip(alert_ids, rows)])
             added += len(rows)
     return added
 
 
-def _storable(result: ScoreResult, deposits: list[int], skip_invalid: bool,
-              skipped: list[tuple[str, str]]) -> dict[int, dict]:
-    """The fields of the deposits whose values can be stored, in order; the others are added to `skipped`, or refused."""
-    kept = {}
-    for d in deposits:
+def _storable(records: Sequence[DepositRecord], skip_invalid: bool,
+              skipped: list[tuple[str, str]]) -> list[tuple[DepositRecord, dict]]:
+    """The records whose values can be stored, with their fields; the others are added to `skipped`, or refused."""
+    kept = []
+    for record in records:
         try:
-            kept[d] = _deposit_fields(result, d)
+            kept.append((record, deposit_fields(record)))
         except InvalidRequest as error:
             if not skip_invalid:
                 raise
-            skipped.append((result.deposits.deposit_id[d].as_py(), str(error)))
+            skipped.append((record.deposit_id, str(error)))
     return kept
 
 
-def open_cases(store: Store, result: ScoreResult, now: datetime, actor: str = "system:batch",
-               jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, skip_invalid: bool = False) -> Opened:
-    """Open the cases and alerts of a scoring run; safe to run again on the same run.
+def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snapshot, now: datetime,
+               actor: str = "system:batch", jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS,
+               skip_invalid: bool = False) -> Opened:
+    """Open a case for each frozen record and an alert for each one in review; safe to run again on the same run.
 
-    A deposit with a value too large to store is refused (InvalidRequest) before anything is
-    written, or, with `skip_invalid` (a watch that must go on), left out and reported.
+    Records of other decisions are ignored. A deposit with a value too large to store is
+    refused (InvalidRequest) before anything is written, or, with `skip_invalid` (a watch
+    that must go on), left out and reported.
     """
     with store.session() as session:  # checked before anything is written, whatever the run holds
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
     skipped: list[tuple[str, str]] = []
-    frozen_fields = _storable(result, np.flatnonzero(result.decisions.code == 2).tolist(), skip_invalid, skipped)
-    review_fields = _storable(result, np.flatnonzero(result.decisions.code == 1).tolist(), skip_invalid, skipped)
-    frozen, reviews, fields = list(frozen_fields), list(review_fields), frozen_fields | review_fields
-    exposures = _exposures_by_deposit(result, frozen)
-    case_ids: dict[int, int] = {}
+    frozen = _storable([r for r in records if r.decision == "freeze"], skip_invalid, skipped)
+    reviews = _storable([r for r in records if r.decision == "review"], skip_invalid, skipped)
+    kept = snapshot.as_dict()
+    case_ids: dict[str, int] = {}
     opened = 0
     for start in range(0, len(frozen), CHUNK):
         chunk = frozen[start:start + CHUNK]
         try:
-            ids, count = _open_chunk(store, result, chunk, fields, exposures, actor, list(jurisdictions), now)
+            ids, count = _open_chunk(store, chunk, kept, actor=actor, jurisdictions=list(jurisdictions), now=now)
         except IntegrityError:  # another run opened some of these at the same moment: count them as found
-            ids, count = _open_chunk(store, result, chunk, fields, exposures, actor, list(jurisdictions), now)
+            ids, count = _open_chunk(store, chunk, kept, actor=actor, jurisdictions=list(jurisdictions), now=now)
         case_ids.update(ids)
         opened += count
-    alerts = _record_alerts(store, result, reviews, fields, actor, now)
+    alerts = _record_alerts(store, reviews, actor=actor, now=now)
     if opened:
         refresh_statistics(store.engine)
     return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped)
+
+
+def open_run(store: Store, result: ScoreResult, now: datetime, *, actor: str = "system:batch",
+             jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, skip_invalid: bool = False) -> Opened:
+    """`open_cases` for the frozen and reviewed deposits of a scored batch."""
+    return open_cases(store, result.records("freeze", "review"), snapshot=result.snapshot, now=now, actor=actor,
+                      jurisdictions=jurisdictions, skip_invalid=skip_invalid)

@@ -88,11 +88,30 @@ class CustomerView:
     case_id: int
 
 
-def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int = 50, status: str | None = None,
-          category: str | None = None, hop: int | None = None, jurisdiction: str | None = None,
-          assignee: str | None = None, min_usd: Decimal | None = None, max_usd: Decimal | None = None,
-          include_snoozed: bool = False, with_total: bool = True, order: str = "deadline") -> Page:
-    """Open cases (or those in `status`), nearest deadline first, one page at a time.
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which cases the queue shows, in which order, and which page of them."""
+
+    status: str | None = None
+    """Only cases in this status (default: every open one)."""
+    category: str | None = None
+    hop: int | None = None
+    jurisdiction: str | None = None
+    assignee: str | None = None
+    min_usd: Decimal | None = None
+    max_usd: Decimal | None = None
+    include_snoozed: bool = False
+    """Also cases snoozed past now (default: they stay out of the way until their snooze ends)."""
+    order: str = "deadline"
+    """"deadline": nearest first; "priority": each deadline day in triage priority order."""
+    page: int = 1
+    page_size: int = 50
+    with_total: bool = True
+    """Count the matching rows (up to COUNT_CAP); False skips the count (total -1)."""
+
+
+def queue(store: Store, filter: QueueFilter, *, actor: str, now: datetime) -> Page:
+    """Open cases (or those in `filter.status`), nearest deadline first, one page at a time.
 
     The rows come from the partial index over open cases in deadline order, so a page costs
     the same however long the queue. The total is counted up to COUNT_CAP (then `more` is
@@ -100,22 +119,24 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
     days in order but orders each day's cases by their triage priority (cases.triage); cases
     not ranked come after the ranked ones of their day, in deadline order.
     """
-    if order not in ("deadline", "priority"):
-        raise InvalidRequest(f"the queue is ordered by deadline or priority, not {order!r}")
+    if filter.order not in ("deadline", "priority"):
+        raise InvalidRequest(f"the queue is ordered by deadline or priority, not {filter.order!r}")
+    page, page_size = filter.page, filter.page_size
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_case")
-        filters = (status, category, hop, jurisdiction, assignee, min_usd, max_usd, None if include_snoozed else now)
+        snoozed_before = None if filter.include_snoozed else now
         sqlite = store.engine.dialect.name == "sqlite"
-        query = _filtered(select(Case), filters, sqlite)
+        query = _filtered(select(Case), filter, snoozed_before=snoozed_before, sqlite=sqlite)
         ordering = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
-        if order == "priority":  # the expressions of the index ix_cases_priority_queue (migration 0005)
+        if filter.order == "priority":  # the expressions of the index ix_cases_priority_queue (migration 0005)
             ordering[1:1] = [sa.func.date(Case.next_due_at), Case.priority.desc()] if sqlite else [
                 sa.cast(sa.func.timezone("UTC", Case.next_due_at), sa.Date), Case.priority.desc().nulls_last()]
         cases = session.exec(query.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
         total = -1
-        if with_total:
-            matching = _filtered(select(Case.id), filters, sqlite).limit(COUNT_CAP + 1).subquery()
+        if filter.with_total:
+            matching = (_filtered(select(Case.id), filter, snoozed_before=snoozed_before, sqlite=sqlite)
+                        .limit(COUNT_CAP + 1).subquery())
             total = int(session.exec(select(sa.func.count()).select_from(matching)).one())
         late: dict[int, list[str]] = {}
         risky: dict[int, list[str]] = {}
@@ -132,10 +153,10 @@ def queue(store: Store, actor: str, now: datetime, page: int = 1, page_size: int
                     min(total, COUNT_CAP), page, page_size, total > COUNT_CAP)
 
 
-def _filtered(query, filters, sqlite: bool):
-    status, category, hop, jurisdiction, assignee, min_usd, max_usd, snoozed_before = filters
-    category = _name(category, "category", r"[a-z][a-z0-9_]*", str.lower)
-    jurisdiction = _name(jurisdiction, "jurisdiction", r"[A-Z]{2,8}", str.upper)
+def _filtered(query, filter: QueueFilter, *, snoozed_before: datetime | None, sqlite: bool):
+    status, hop, assignee, min_usd, max_usd = filter.status, filter.hop, filter.assignee, filter.min_usd, filter.max_usd
+    category = _name(filter.category, "category", pattern=r"[a-z][a-z0-9_]*", case=str.lower)
+    jurisdiction = _name(filter.jurisdiction, "jurisdiction", pattern=r"[A-Z]{2,8}", case=str.upper)
     if status is None or status in lifecycle.OPEN_STATES:
         # the same text as the partial index's condition, so that both databases use that index
         query = query.where(sa.text(OPEN_FILTER))
@@ -159,7 +180,7 @@ def _filtered(query, filters, sqlite: bool):
     return query
 
 
-def _name(value: str | None, what: str, pattern: str, case) -> str | None:
+def _name(value: str | None, what: str, *, pattern: str, case) -> str | None:
     """A category or jurisdiction filter, in the case it is stored in; InvalidRequest if it is not a name."""
     if value is None or value == "":
         return None
@@ -169,7 +190,7 @@ def _name(value: str | None, what: str, pattern: str, case) -> str | None:
     return normal
 
 
-def _rows(session: Session, model, case_id: int, order) -> list[dict]:
+def _rows(session: Session, model, case_id: int, *, order) -> list[dict]:
     return [row.model_dump() for row in session.exec(select(model).where(model.case_id == case_id).order_by(order))]
 
 
@@ -183,15 +204,15 @@ def show(store: Store, actor: str, case_id: int) -> CaseDetail:
             raise NotFound(f"no case {case_id}")
         return CaseDetail(
             case=CasePublic.model_validate(case, from_attributes=True),
-            exposures=_rows(session, Exposure, case.id, Exposure.id),
-            deadlines=_rows(session, Deadline, case.id, Deadline.due_at),
-            proposals=_rows(session, Proposal, case.id, Proposal.id),
-            notes=_rows(session, Note, case.id, Note.id),
-            attachments=_rows(session, Attachment, case.id, Attachment.id),
+            exposures=_rows(session, Exposure, case.id, order=Exposure.id),
+            deadlines=_rows(session, Deadline, case.id, order=Deadline.due_at),
+            proposals=_rows(session, Proposal, case.id, order=Proposal.id),
+            notes=_rows(session, Note, case.id, order=Note.id),
+            attachments=_rows(session, Attachment, case.id, order=Attachment.id),
             allowed_actions=lifecycle.allowed_actions(case.status))
 
 
-def customer_view(store: Store, actor: str, tracking_number: str | None = None, customer_id: str | None = None,
+def customer_view(store: Store, actor: str, *, tracking_number: str | None = None, customer_id: str | None = None,
                   tx_hash: str | None = None) -> list[CustomerView]:
     """The customer-safe view of the cases matching a tracking number, a customer or a deposit tx hash."""
     if not (tracking_number or customer_id or tx_hash):
@@ -230,7 +251,7 @@ class DueDeadline:
     overdue: bool
 
 
-def due(store: Store, actor: str, now: datetime, within: timedelta) -> list[DueDeadline]:
+def due(store: Store, actor: str, now: datetime, *, within: timedelta) -> list[DueDeadline]:
     """Open deadlines overdue, due within `within`, or past their warning point; soonest first."""
     with store.session() as session:
         user = acting_user(session, actor)

@@ -16,7 +16,7 @@ from cases.models import Case, Deadline
 
 
 def plan(trigger: str, jurisdictions: list[str], at: datetime,
-         rules: tuple[DeadlineRule, ...] = RULES) -> list[dict]:
+         *, rules: tuple[DeadlineRule, ...] = RULES) -> list[dict]:
     """The deadline rows (without case_id) a trigger at `at` starts under these jurisdictions."""
     rows = []
     for rule in applicable(trigger, jurisdictions, rules):
@@ -26,17 +26,17 @@ def plan(trigger: str, jurisdictions: list[str], at: datetime,
     return rows
 
 
-def start_deadlines(session: Session, case: Case, trigger: str, at: datetime,
+def start_deadlines(session: Session, case: Case, trigger: str, *, at: datetime,
                     rules: tuple[DeadlineRule, ...] = RULES) -> list[str]:
     """Add the deadlines a trigger starts on a case; the ids of the rules started."""
-    rows = plan(trigger, case.jurisdictions, at, rules)
+    rows = plan(trigger, case.jurisdictions, at, rules=rules)
     for row in rows:
         session.add(Deadline(case_id=case.id, **row))
     session.flush()
     return [row["rule_id"] for row in rows]
 
 
-def close_deadlines(session: Session, case_id: int, at: datetime, status: str,
+def close_deadlines(session: Session, case_id: int, *, at: datetime, status: str,
                     rule_ids: tuple[str, ...] | None = None) -> list[str]:
     """Mark a case's open deadlines (all, or those of `rule_ids`) met or cancelled; the ids closed."""
     query = select(Deadline).where(Deadline.case_id == case_id, Deadline.status == "open")

@@ -46,7 +46,8 @@ def acting_user(session: Session, name: str) -> User:
     return user
 
 
-def _case(session: Session, case_id: int) -> Case:
+def get_case(session: Session, case_id: int) -> Case:
+    """The case with this id; NotFound when there is none."""
     case = session.get(Case, case_id)
     if case is None:
         raise NotFound(f"no case {case_id}")
@@ -57,7 +58,7 @@ def _snapshot(case: Case) -> dict:
     return {field: getattr(case, field) for field in CASE_FIELDS}
 
 
-def save_case(session: Session, case: Case, expected_version: int | None, now: datetime, **changes: object) -> dict:
+def save_case(session: Session, case: Case, *, expected_version: int | None, now: datetime, **changes: object) -> dict:
     """Update the case if it is still at `expected_version`; (before, after) of what changed."""
     expected = case.version if expected_version is None else expected_version
     before = _snapshot(case)
@@ -74,7 +75,7 @@ def save_case(session: Session, case: Case, expected_version: int | None, now: d
     return {"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}}
 
 
-def transition(store: Store, actor: str, case_id: int, action: str, now: datetime,
+def transition(store: Store, actor: str, case_id: int, *, action: str, now: datetime,
                expected_version: int | None = None, reason: str = "", queue_view: str | None = None) -> Case:
     """Take a lifecycle action that needs no more than a reason: start_review, request_information,
     customer_replied, resume_review, close.
@@ -88,21 +89,21 @@ def transition(store: Store, actor: str, case_id: int, action: str, now: datetim
         user = acting_user(session, actor)
         step = lifecycle.step(action)
         require(user.name, user.role, step.permission)
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         state = lifecycle.next_state(case.status, action)
         extra: dict[str, object] = {"status": state}
         if action == "close":  # service targets end with the case; legal obligations do not
             extra["closed_at"] = now
-            close_deadlines(session, case.id, now, "cancelled", rule_ids=CASE_BOUND)
-        change = save_case(session, case, expected_version, now, **extra)
+            close_deadlines(session, case.id, at=now, status="cancelled", rule_ids=CASE_BOUND)
+        change = save_case(session, case, expected_version=expected_version, now=now, **extra)
         worked = {"queue_view": queue_view or "not from a queue", "queue_order": case.queue_order,
                   "priority": case.priority, "priority_model": case.priority_model} if action == "start_review" else {}
-        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
-                     {**change["after"], **({"reason": reason} if reason else {}), **worked})
+        audit.append(session, user.name, f"case.{action}", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], **({"reason": reason} if reason else {}), **worked})
         return case
 
 
-def propose(store: Store, actor: str, case_id: int, kind: str, reason: str, now: datetime,
+def propose(store: Store, actor: str, case_id: int, *, kind: str, reason: str, now: datetime,
             expected_version: int | None = None) -> Proposal:
     """Propose to release or escalate; escalation means suspicion is determined (US-SAR-30 starts)."""
     if kind not in ("release", "escalation"):
@@ -113,7 +114,7 @@ def propose(store: Store, actor: str, case_id: int, kind: str, reason: str, now:
         user = acting_user(session, actor)
         action = f"propose_{kind}"
         require(user.name, user.role, lifecycle.step(action).permission)
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         lifecycle.next_state(case.status, action)
         if _pending(session, case.id) is not None:
             raise InvalidRequest(f"case {case.id} already has a proposal waiting for approval")
@@ -122,11 +123,11 @@ def propose(store: Store, actor: str, case_id: int, kind: str, reason: str, now:
         session.flush()
         started = []
         if kind == "escalation" and not _open_deadline(session, case.id, "US-SAR-30"):
-            started = start_deadlines(session, case, "suspicion_determined", now)
-        change = save_case(session, case, expected_version, now)
-        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
-                     {**change["after"], "proposal": proposal.id, "reason": proposal.reason,
-                      "deadlines_started": started})
+            started = start_deadlines(session, case, "suspicion_determined", at=now)
+        change = save_case(session, case, expected_version=expected_version, now=now)
+        audit.append(session, user.name, f"case.{action}", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], "proposal": proposal.id, "reason": proposal.reason,
+                            "deadlines_started": started})
         return proposal
 
 
@@ -139,13 +140,13 @@ def _pending(session: Session, case_id: int) -> Proposal | None:
     return session.exec(select(Proposal).where(Proposal.case_id == case_id, Proposal.status == "pending")).first()
 
 
-def approve(store: Store, actor: str, case_id: int, now: datetime, expected_version: int | None = None,
+def approve(store: Store, actor: str, case_id: int, *, now: datetime, expected_version: int | None = None,
             note: str = "", report_ref: str | None = None, report_date: datetime | None = None) -> Case:
     """Approve the pending proposal (a supervisor who did not propose it); escalation records the report."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "approve")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         proposal = _pending(session, case.id)
         if proposal is None:
             raise InvalidRequest(f"case {case.id} has no proposal waiting for approval")
@@ -160,25 +161,27 @@ def approve(store: Store, actor: str, case_id: int, now: datetime, expected_vers
             extra.update(report_ref=report_ref.strip(), report_date=report_date)
         proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "approved", user.name, now, note
         session.add(proposal)
-        closed = close_deadlines(session, case.id, now, "met", rule_ids=("INT-REVIEW",))
+        closed = close_deadlines(session, case.id, at=now, status="met", rule_ids=("INT-REVIEW",))
         if proposal.kind == "release":  # no report: a SAR clock started by an earlier suspicion ends unmet
-            closed += close_deadlines(session, case.id, now, "cancelled", rule_ids=("NY-STATUS", "US-SAR-30"))
+            closed += close_deadlines(session, case.id, at=now, status="cancelled", rule_ids=("NY-STATUS", "US-SAR-30"))
         else:
-            closed += close_deadlines(session, case.id, now, "met", rule_ids=("US-SAR-30",))
-        started = start_deadlines(session, case, "report_filed", report_date) if proposal.kind == "escalation" else []
-        change = save_case(session, case, expected_version, now, **extra)
-        audit.append(session, user.name, f"case.{action}", now, case.id, change["before"],
-                     {**change["after"], "proposal": proposal.id, "deadlines_closed": closed,
-                      "deadlines_started": started})
+            closed += close_deadlines(session, case.id, at=now, status="met", rule_ids=("US-SAR-30",))
+        started = (start_deadlines(session, case, "report_filed", at=report_date)
+                   if proposal.kind == "escalation" else [])
+        change = save_case(session, case, expected_version=expected_version, now=now, **extra)
+        audit.append(session, user.name, f"case.{action}", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], "proposal": proposal.id, "deadlines_closed": closed,
+                            "deadlines_started": started})
         return case
 
 
-def reject(store: Store, actor: str, case_id: int, note: str, now: datetime, expected_version: int | None = None) -> Case:
+def reject(store: Store, actor: str, case_id: int, *, note: str, now: datetime,
+           expected_version: int | None = None) -> Case:
     """Turn the pending proposal down (a supervisor); the case stays in review."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "approve")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         lifecycle.next_state(case.status, "reject_proposal")
         proposal = _pending(session, case.id)
         if proposal is None:
@@ -186,15 +189,15 @@ def reject(store: Store, actor: str, case_id: int, note: str, now: datetime, exp
         proposal.status, proposal.decided_by, proposal.decided_at, proposal.decision_note = "rejected", user.name, now, note
         session.add(proposal)
         # a rejected escalation withdraws the suspicion that started the SAR clock
-        closed = close_deadlines(session, case.id, now, "cancelled", rule_ids=("US-SAR-30",)) \
+        closed = close_deadlines(session, case.id, at=now, status="cancelled", rule_ids=("US-SAR-30",)) \
             if proposal.kind == "escalation" else []
-        change = save_case(session, case, expected_version, now)
-        audit.append(session, user.name, "case.reject_proposal", now, case.id, change["before"],
-                     {**change["after"], "proposal": proposal.id, "note": note, "deadlines_closed": closed})
+        change = save_case(session, case, expected_version=expected_version, now=now)
+        audit.append(session, user.name, "case.reject_proposal", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], "proposal": proposal.id, "note": note, "deadlines_closed": closed})
         return case
 
 
-def assign(store: Store, actor: str, case_id: int, assignee: str | None, now: datetime,
+def assign(store: Store, actor: str, case_id: int, *, assignee: str | None, now: datetime,
            expected_version: int | None = None) -> Case:
     """Give the case to an analyst or supervisor (or to nobody)."""
     with unit_of_work(store) as session:
@@ -203,15 +206,16 @@ def assign(store: Store, actor: str, case_id: int, assignee: str | None, now: da
         if assignee is not None:
             target = acting_user(session, assignee)
             require(target.name, target.role, "work_case")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         if case.status == "closed":
             raise InvalidRequest(f"case {case.id} is closed")
-        change = save_case(session, case, expected_version, now, assignee=assignee)
-        audit.append(session, user.name, "case.assign", now, case.id, change["before"], change["after"])
+        change = save_case(session, case, expected_version=expected_version, now=now, assignee=assignee)
+        audit.append(session, user.name, "case.assign", at=now, case_id=case.id, before=change["before"],
+                     after=change["after"])
         return case
 
 
-def snooze(store: Store, actor: str, case_id: int, until: datetime, reason: str, now: datetime,
+def snooze(store: Store, actor: str, case_id: int, *, until: datetime, reason: str, now: datetime,
            expected_version: int | None = None) -> Case:
     """Keep the case out of the way until `until`, for a stated reason; deadlines keep running."""
     if until <= now:
@@ -221,30 +225,33 @@ def snooze(store: Store, actor: str, case_id: int, until: datetime, reason: str,
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "work_case")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         if case.status not in lifecycle.OPEN_STATES:
             raise InvalidRequest(f"case {case.id} is {case.status}; only open cases can be snoozed")
-        change = save_case(session, case, expected_version, now, snoozed_until=until, snooze_reason=reason.strip())
-        audit.append(session, user.name, "case.snooze", now, case.id, change["before"], change["after"])
+        change = save_case(session, case, expected_version=expected_version, now=now, snoozed_until=until,
+                           snooze_reason=reason.strip())
+        audit.append(session, user.name, "case.snooze", at=now, case_id=case.id, before=change["before"],
+                     after=change["after"])
         return case
 
 
-def add_note(store: Store, actor: str, case_id: int, body: str, now: datetime) -> Note:
+def add_note(store: Store, actor: str, case_id: int, *, body: str, now: datetime) -> Note:
     """Add an analyst's note to the case."""
     if not body.strip():
         raise InvalidRequest("a note cannot be empty")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "work_case")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         note = Note(case_id=case.id, author=user.name, written_at=now, body=body.strip())
         session.add(note)
         session.flush()
-        audit.append(session, user.name, "case.note", now, case.id, {}, {"note": note.id, "body": note.body})
+        audit.append(session, user.name, "case.note", at=now, case_id=case.id,
+                     after={"note": note.id, "body": note.body})
         return note
 
 
-def add_attachment(store: Store, actor: str, case_id: int, filename: str, media_type: str, size_bytes: int,
+def add_attachment(store: Store, actor: str, case_id: int, *, filename: str, media_type: str, size_bytes: int,
                    sha256: str, now: datetime) -> Attachment:
     """Record a file attached to the case (its name, type, size and SHA-256)."""
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256.lower()):
@@ -252,17 +259,17 @@ def add_attachment(store: Store, actor: str, case_id: int, filename: str, media_
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "work_case")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         attachment = Attachment(case_id=case.id, filename=filename, media_type=media_type, size_bytes=size_bytes,
                                 sha256=sha256.lower(), uploaded_by=user.name, uploaded_at=now)
         session.add(attachment)
         session.flush()
-        audit.append(session, user.name, "case.attachment", now, case.id, {},
-                     {"attachment": attachment.id, "filename": filename, "sha256": attachment.sha256})
+        audit.append(session, user.name, "case.attachment", at=now, case_id=case.id,
+                     after={"attachment": attachment.id, "filename": filename, "sha256": attachment.sha256})
         return attachment
 
 
-def add_user(store: Store, actor: str, name: str, role: str, now: datetime, password: str | None = None) -> User:
+def add_user(store: Store, actor: str, name: str, *, role: str, now: datetime, password: str | None = None) -> User:
     """Create a user with one of the roles (an admin, or the local operator acting as `system:cli`)."""
     if role not in ROLES:
         raise InvalidRequest(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
@@ -278,11 +285,11 @@ def add_user(store: Store, actor: str, name: str, role: str, now: datetime, pass
                        password_hash=hash_password(password) if password else None)
         session.add(created)
         session.flush()
-        audit.append(session, user.name, "user.add", now, None, {}, {"user": created.name, "role": role})
+        audit.append(session, user.name, "user.add", at=now, after={"user": created.name, "role": role})
         return created
 
 
-def set_password(store: Store, actor: str, name: str, password: str, now: datetime) -> None:
+def set_password(store: Store, actor: str, name: str, *, password: str, now: datetime) -> None:
     """Give a user a new password (an admin, or the local operator acting as `system:<job>`)."""
     if len(password) < 8:
         raise InvalidRequest("a password has at least 8 characters")
@@ -294,7 +301,7 @@ def set_password(store: Store, actor: str, name: str, password: str, now: dateti
             raise NotFound(f"no user called {name!r}")
         target.password_hash = hash_password(password)
         session.add(target)
-        audit.append(session, user.name, "user.password_set", now, None, {}, {"user": target.name})
+        audit.append(session, user.name, "user.password_set", at=now, after={"user": target.name})
 
 
 def sign_in(store: Store, name: str, password: str) -> User:
@@ -306,20 +313,20 @@ def sign_in(store: Store, name: str, password: str) -> User:
         return User.model_validate(user, from_attributes=True)
 
 
-def record_status_update(store: Store, actor: str, case_id: int, now: datetime,
+def record_status_update(store: Store, actor: str, case_id: int, *, now: datetime,
                          expected_version: int | None = None) -> Case:
     """A status update reached the waiting customer: NY-STATUS is met and the next one starts."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "work_case")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         if case.status in ("released", "closed"):
             raise InvalidRequest(f"case {case.id} is {case.status}: the customer is no longer waiting")
-        closed = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
-        started = start_deadlines(session, case, "customer_waiting", now)
-        change = save_case(session, case, expected_version, now)
-        audit.append(session, user.name, "case.status_update_sent", now, case.id, change["before"],
-                     {**change["after"], "deadlines_closed": closed, "deadlines_started": started})
+        closed = close_deadlines(session, case.id, at=now, status="met", rule_ids=("NY-STATUS",))
+        started = start_deadlines(session, case, "customer_waiting", at=now)
+        change = save_case(session, case, expected_version=expected_version, now=now)
+        audit.append(session, user.name, "case.status_update_sent", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], "deadlines_closed": closed, "deadlines_started": started})
         return case
 
 

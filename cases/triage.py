@@ -115,7 +115,7 @@ def training_data(store: Store, actor: str) -> tuple[np.ndarray, np.ndarray]:
         return _features(session, decided), np.array([c.outcome == "escalated" for c in decided], dtype=np.int64)
 
 
-def train(store: Store, actor: str, now: datetime, seed: int = 0) -> risk.RiskModel:
+def train(store: Store, actor: str, now: datetime, *, seed: int = 0) -> risk.RiskModel:
     """A model of escalation from the decided cases; ModelError while there are too few of either outcome."""
     x, y = training_data(store, actor)
     try:
@@ -130,7 +130,7 @@ def _day(case: Case) -> str:
     return case.next_due_at.date().isoformat() if case.next_due_at else "none"
 
 
-def rank(store: Store, actor: str, model: risk.RiskModel, now: datetime, share: float = RULES_SHARE) -> Ranked:
+def rank(store: Store, actor: str, model: risk.RiskModel, *, now: datetime, share: float = RULES_SHARE) -> Ranked:
     """Give every open case its place within its deadline day: by the model, or by rule order for the held share.
 
     Within a day, model-ordered cases are spread by their rank in probability and rule-ordered
@@ -164,7 +164,7 @@ def rank(store: Store, actor: str, model: risk.RiskModel, now: datetime, share: 
             session.execute(table.update().where(table.c.id == sa.bindparam("case_id"))
                             .values(priority=sa.bindparam("priority"), priority_model=sa.bindparam("priority_model"),
                                     queue_order=sa.bindparam("queue_order")), updates)
-        audit.append(session, user.name, "queue.ranked", now, None, {},
-                     {"model": model.version, "ranked": done.ranked, "model_order": done.in_model_order,
-                      "rule_order": done.in_rule_order, "rules_share": share})
+        audit.append(session, user.name, "queue.ranked", at=now,
+                     after={"model": model.version, "ranked": done.ranked, "model_order": done.in_model_order,
+                            "rule_order": done.in_rule_order, "rules_share": share})
     return done

@@ -78,7 +78,7 @@ def _deposit_rows(path: Path, start: int) -> list[tuple[str, int, int]]:
 class Watch:
     """One folder's ingestion, scoring and case opening, a cycle at a time."""
 
-    def __init__(self, ingestion: Ingestion, folder: Path, store: Store, request: batch.ScoreRequest,
+    def __init__(self, ingestion: Ingestion, folder: Path, store: Store, *, request: batch.ScoreRequest,
                  jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> None:
         self.ingestion, self.store, self.request = ingestion, store, request
         self.jurisdictions = jurisdictions
@@ -148,18 +148,15 @@ class Watch:
     def _score(self, done: Cycle, when: datetime) -> None:
         """Score the deposit rows past the count, as of `when`, and open their cases and alerts."""
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
-        opened = []
-
-        def open_them(result: batch.ScoreResult) -> dict[int, int]:
-            opened.append(open_cases(self.store, result, when, jurisdictions=self.jurisdictions, skip_invalid=True))
-            return opened[0].case_ids
-
-        result = batch.run(request, open_cases=open_them)
+        result = batch.score(request)
+        opened = open_cases(self.store, result.records("freeze", "review"), snapshot=result.snapshot, now=when,
+                            jurisdictions=self.jurisdictions, skip_invalid=True)
+        batch.write(request, result, case_ids=opened.case_ids)
         done.deposits, done.decisions = len(result.deposits), result.decisions.counts()
-        done.opened, done.alerts = opened[0].opened, opened[0].alerts
+        done.opened, done.alerts = opened.opened, opened.alerts
         done.warnings = tuple(result.warnings) + tuple(
             f"deposit {deposit_id} was scored but cannot be kept in a case or alert: {why}"
-            for deposit_id, why in opened[0].skipped)
+            for deposit_id, why in opened.skipped)
 
     def _decide(self, arrived: dict[str, int]) -> None:
         """Given the rows scored now, which cut deposits the new chain lacks, and which gone ones are back."""
@@ -173,7 +170,7 @@ class Watch:
         withdrawn, restored = self.due["withdrawn"], self.due["restored"]
         if not withdrawn and not restored:
             return
-        noted = annotate_reorganised(self.store, withdrawn, restored, now)
+        noted = annotate_reorganised(self.store, withdrawn, restored, now=now)
         done.noted_withdrawn, done.noted_restored = len(noted.withdrawn), len(noted.restored)
         self.gone = {d: b for d, b in self.gone.items() if d not in restored} | {
             d: withdrawn[d] for d in noted.open_withdrawn}

@@ -96,7 +96,7 @@ class _Http:
 class Node:
     """A node at `url`; every call retries transient failures and raises ChainError with the reason."""
 
-    def __init__(self, url: str, timeout: float = 30.0, backoff: Backoff = Backoff(),
+    def __init__(self, url: str, *, timeout: float = 30.0, backoff: Backoff = Backoff(),
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.url = url
         self.http = _Http(url, timeout)

@@ -53,11 +53,12 @@ class LocalEngine:
 
     def score(self, deposits: Deposits, progress: Callable[[int], None] | None = None) -> Exposures:
         """The exposures of every deposit (graph.exposure.score)."""
-        return score(self.index, self.flags, deposits, self.services, self.method, self.lookback, progress)
+        return score(self.index, self.flags, deposits, services=self.services, method=self.method,
+                     lookback=self.lookback, progress=progress)
 
     def evidence(self, deposits: Deposits, exposures: Exposures, which: np.ndarray | None = None) -> list[Evidence]:
         """Evidence of the exposures at positions `which`, all when None (graph.evidence.collect)."""
-        return evidence.collect(self.index, self.flags, deposits, exposures, which=which)
+        return evidence.collect(self.index, self.flags, deposits, exposures=exposures, which=which)
 
     def close(self) -> None:
         """Nothing to let go of."""

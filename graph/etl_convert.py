@@ -54,10 +54,6 @@ class Converted:
     checks: list[Parsed]
 
 
-def _mask(array: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
 def _describe(text: pa.Array, name: str, wording: str):
     def describe(i: int) -> str:
         value = text[int(i)].as_py()
@@ -68,7 +64,7 @@ def _describe(text: pa.Array, name: str, wording: str):
 def hashes(column: pa.Array, name: str) -> Parsed:
     """Transaction hashes, lowercase: 0x + 64 hex digits."""
     text = pc.ascii_lower(fields.optional_text(column))
-    bad = ~_mask(pc.match_substring_regex(text, _HASH))
+    bad = ~fields.as_mask(pc.match_substring_regex(text, _HASH))
     return Parsed(text, np.flatnonzero(bad), _describe(text, name, "a hash (0x followed by 64 hex digits)"))
 
 
@@ -77,7 +73,7 @@ def optional_addresses(column: pa.Array, name: str) -> Parsed:
     text = fields.optional_text(column)
     parsed = fields.addresses(text, name)
     if len(parsed.bad):
-        parsed.bad = parsed.bad[_mask(pc.not_equal(text.take(pa.array(parsed.bad)), ""))]
+        parsed.bad = parsed.bad[fields.as_mask(pc.not_equal(text.take(pa.array(parsed.bad)), ""))]
     parsed.values = pc.if_else(pc.equal(text, ""), "", parsed.values)
     return parsed
 
@@ -90,12 +86,12 @@ def wei(column: pa.Array, name: str) -> Parsed:
                       lambda i: f"{name} is stored as floating point, which cannot hold it exactly: export it "
                                 f"as text, an integer or a decimal(p, 0)")
     text = fields.optional_text(column)
-    ok = _mask(pc.match_substring_regex(text, _INTEGER))
+    ok = fields.as_mask(pc.match_substring_regex(text, _INTEGER))
     digits = pc.utf8_ltrim(pc.replace_substring_regex(pc.utf8_ltrim(text, "+"), r"\.0*$", ""), "0")
     digits = pc.if_else(pc.equal(digits, ""), "0", digits)
     length = pc.utf8_length(digits)
-    huge = _mask(pc.or_(pc.greater(length, len(MAX_WEI)),
-                        pc.and_(pc.equal(length, len(MAX_WEI)), pc.greater(digits, MAX_WEI)))) & ok
+    huge = fields.as_mask(pc.or_(pc.greater(length, len(MAX_WEI)),
+                                 pc.and_(pc.equal(length, len(MAX_WEI)), pc.greater(digits, MAX_WEI)))) & ok
     bad = ~ok | huge
 
     def describe(i: int) -> str:
@@ -114,7 +110,7 @@ def wei(column: pa.Array, name: str) -> Parsed:
 def statuses(column: pa.Array) -> Parsed:
     """Receipt statuses as int8: 1 success, 0 failed; empty (before Byzantium there was none) counts as success."""
     text = fields.optional_text(column)
-    ok = _mask(pc.is_in(text, value_set=pa.array(["0", "1", ""])))
+    ok = fields.as_mask(pc.is_in(text, value_set=pa.array(["0", "1", ""])))
     values = pc.if_else(pc.equal(text, "0"), 0, 1).to_numpy().astype(np.int8)
     return Parsed(values, np.flatnonzero(~ok), _describe(text, "status", "0, 1 or empty"))
 
@@ -180,7 +176,7 @@ def blocks(batch: pa.RecordBatch) -> Converted:
 def tokens(batch: pa.RecordBatch) -> Converted:
     """Tokens: address and decimals (-1 where there are none, or more than MAX_DECIMALS)."""
     text = fields.optional_text(batch.column("decimals"))
-    empty = _mask(pc.equal(text, ""))
+    empty = fields.as_mask(pc.equal(text, ""))
     places = fields.unsigned(pc.if_else(pa.array(empty), "0", text), "decimals", limit=256)
     values = np.where(empty | (places.values > MAX_DECIMALS), -1, places.values)
     checks = [fields.addresses(fields.optional_text(batch.column("address")), "address"), places]
@@ -251,7 +247,7 @@ def _repeats(keys: pa.Array) -> np.ndarray:
     if not len(repeated):
         return np.empty(0, dtype=np.int64)
     seen, out = set(), []
-    for i in np.flatnonzero(_mask(pc.is_in(keys, value_set=repeated))):
+    for i in np.flatnonzero(fields.as_mask(pc.is_in(keys, value_set=repeated))):
         value = keys[int(i)].as_py()
         (out.append(int(i)) if value in seen else seen.add(value))
     return np.array(out, dtype=np.int64)
@@ -273,14 +269,14 @@ def _native(part: Bucket, counts: Counts, found: Found) -> pa.Table | None:
         return None
     duplicate = _repeats(txs.column("hash"))
     found.add(txs, duplicate, lambda i: f"transaction {txs.column('hash')[i]} appears twice in the input")
-    moving = _mask(pc.not_equal(txs.column("value"), "0"))
+    moving = fields.as_mask(pc.not_equal(txs.column("value"), "0"))
     counts.zero_value += int((~moving).sum())
     txs = txs.filter(pa.array(moving))
     target = txs.column("to_address")
     if "receipts" in part.given:
         found_at = pc.index_in(txs.column("hash"), value_set=part.receipts.column("hash")) \
             if part.receipts is not None else pa.nulls(txs.num_rows, pa.int32())
-        missing = _mask(pc.is_null(found_at))
+        missing = fields.as_mask(pc.is_null(found_at))
         found.add(txs, np.flatnonzero(missing), lambda i: f"transaction {txs.column('hash')[i]} has no receipt "
                                                           f"in the receipts input")
         at = pc.fill_null(found_at, 0)
@@ -292,7 +288,7 @@ def _native(part: Bucket, counts: Counts, found: Found) -> pa.Table | None:
             target = pc.if_else(pc.equal(target, ""), part.receipts.column("contract").take(at), target)
     else:
         ok = np.ones(txs.num_rows, dtype=bool)
-    creation = _mask(pc.equal(target, ""))
+    creation = fields.as_mask(pc.equal(target, ""))
     counts.creations_without_receipt += int((ok & creation).sum())
     keep = pa.array(ok & ~creation)
     rows = txs.filter(keep)
@@ -306,7 +302,7 @@ def _native(part: Bucket, counts: Counts, found: Found) -> pa.Table | None:
                   file=rows.column("file"), row=rows.column("row"))
 
 
-def _tokens(part: Bucket, decimals: dict[str, int], counts: Counts, found: Found) -> pa.Table | None:
+def _tokens(part: Bucket, *, decimals: dict[str, int], counts: Counts, found: Found) -> pa.Table | None:
     """Token transfers of the range with a value, scaled by their token's decimals, placed by transaction."""
     moves = part.token_transfers
     if moves is None:
@@ -318,7 +314,7 @@ def _tokens(part: Bucket, decimals: dict[str, int], counts: Counts, found: Found
         txs = part.transactions
         at = pc.index_in(moves.column("hash"), value_set=txs.column("hash")) if txs is not None \
             else pa.nulls(moves.num_rows, pa.int32())
-        missing = _mask(pc.is_null(at))
+        missing = fields.as_mask(pc.is_null(at))
         found.add(moves, np.flatnonzero(missing), lambda i: f"transaction {moves.column('hash')[i]} is not in "
                                                             f"the transactions input")
         tx_index = txs.column("tx_index").take(pc.fill_null(at, 0)).to_numpy() if txs is not None \
@@ -328,9 +324,9 @@ def _tokens(part: Bucket, decimals: dict[str, int], counts: Counts, found: Found
     failed = np.zeros(moves.num_rows, dtype=bool)
     if part.receipts is not None:
         at = pc.index_in(moves.column("hash"), value_set=part.receipts.column("hash"))
-        failed = _mask(pc.equal(part.receipts.column("status").take(pc.fill_null(at, 0)), 0)) & \
-            ~_mask(pc.is_null(at))
-    zero = _mask(pc.equal(moves.column("value"), "0"))
+        failed = fields.as_mask(pc.equal(part.receipts.column("status").take(pc.fill_null(at, 0)), 0)) & \
+            ~fields.as_mask(pc.is_null(at))
+    zero = fields.as_mask(pc.equal(moves.column("value"), "0"))
     places = np.array([decimals.get(t, -1) for t in moves.column("token").to_pylist()], dtype=np.int16)
     counts.token_failed += int(failed.sum())
     counts.token_zero_value += int((zero & ~failed).sum())
@@ -351,7 +347,7 @@ def _tokens(part: Bucket, decimals: dict[str, int], counts: Counts, found: Found
 
 
 def _usd(amount: list[str], asset: list[str], days: np.ndarray,
-         prices: dict[tuple[str, date], Decimal]) -> pa.Array:
+         *, prices: dict[tuple[str, date], Decimal]) -> pa.Array:
     """amount x the asset's price on the day, as exact decimal text; None where the table has no price."""
     out: list[str | None] = [None] * len(amount)
     known: dict[tuple[str, int], Decimal | None] = {}
@@ -370,7 +366,8 @@ def _usd(amount: list[str], asset: list[str], days: np.ndarray,
 def finish(part: Bucket, *, decimals: dict[str, int], prices: dict[tuple[str, date], Decimal], chain: str,
            counts: Counts, found: Found) -> pa.Table:
     """The range's transfers in chain order, numbered per block, timed, priced; problems go to `found`."""
-    pieces = [t for t in (_native(part, counts, found), _tokens(part, decimals, counts, found)) if t is not None]
+    pieces = [t for t in (_native(part, counts, found), _tokens(part, decimals=decimals, counts=counts, found=found))
+              if t is not None]
     if not pieces:
         return OUTPUT_SCHEMA.empty_table()
     rows = pa.concat_tables(pieces, promote_options="permissive")
@@ -384,7 +381,7 @@ def finish(part: Bucket, *, decimals: dict[str, int], prices: dict[tuple[str, da
     start = np.r_[True, block[1:] != block[:-1]] if len(block) else np.empty(0, dtype=bool)
     index = np.arange(len(block))
     position = index - np.maximum.accumulate(np.where(start, index, 0))
-    usd = _usd(rows.column("amount").to_pylist(), rows.column("asset").to_pylist(), stamps // 86_400, prices)
+    usd = _usd(rows.column("amount").to_pylist(), rows.column("asset").to_pylist(), stamps // 86_400, prices=prices)
     counts.unpriced += usd.null_count
     return pa.table([rows.column("tx_hash"), rows.column("block_number"), pa.array(position, pa.int64()),
                      pa.array(np.maximum(stamps, 0) * 1000, pa.timestamp("ms", tz="UTC")), rows.column("from_address"),

@@ -156,7 +156,7 @@ def _files(export: Export) -> tuple[list[Path], dict[str, list[int]], dict[int, 
     return files, by_kind, wanted
 
 
-def _read(kind: str, ids: list[int], files: list[Path], wanted: dict[int, list[str]], *, problems: _Problems,
+def _read(kind: str, ids: list[int], files: list[Path], *, wanted: dict[int, list[str]], problems: _Problems,
           keep: Callable[[pa.Table], None], convert_batch: Callable, progress: Progress, summary: Summary) -> None:
     """Pass 1 over one input: check each batch, and hand its rows (with file id and row) to `keep` while all is well."""
     progress.stage(f"reading {kind.replace('_', ' ')}")
@@ -202,7 +202,7 @@ def import_export(export: Export, out: Path, *, chain: str = "ethereum",
     problems, summary = _Problems(files), Summary()
     tokens: list[pa.Table] = []
     if export.tokens is not None:
-        _read("tokens", by_kind["tokens"], files, wanted, problems=problems, keep=tokens.append,
+        _read("tokens", by_kind["tokens"], files, wanted=wanted, problems=problems, keep=tokens.append,
               convert_batch=convert.tokens, progress=progress, summary=summary)
     decimals = _decimals(pa.concat_tables(tokens), problems) if tokens else {}
     work = work_folder(out)
@@ -213,7 +213,7 @@ def import_export(export: Export, out: Path, *, chain: str = "ethereum",
                    "blocks": convert.blocks}
         for kind, read in readers.items():
             if kind in by_kind:
-                _read(kind, by_kind[kind], files, wanted, problems=problems,
+                _read(kind, by_kind[kind], files, wanted=wanted, problems=problems,
                       keep=lambda table, kind=kind: spill.write(kind, table), convert_batch=read, progress=progress,
                       summary=summary)
         if problems.total or problems.ragged:

@@ -60,7 +60,7 @@ class Evidence:
 
 def rank_sources(category: str, flags: FlagView,
                  contributions: list[tuple[str, int, int, str, bool]],
-                 top: int = TOP_SOURCES, per_source: int = TX_PER_SOURCE) -> tuple[tuple[SourceEvidence, ...], int]:
+                 *, top: int = TOP_SOURCES, per_source: int = TX_PER_SOURCE) -> tuple[tuple[SourceEvidence, ...], int]:
     """Group (address, usd, order, tx_hash, unpriced) contributions by source; the top sources, and how many.
 
     Sources rank by USD (descending) then address; a source's transactions by USD, then order, then hash.
@@ -78,7 +78,7 @@ def rank_sources(category: str, flags: FlagView,
     return tuple(out), len(by_source)
 
 
-def _funding(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
+def _funding(index: InboundIndex, flags: FlagView, deposits: Deposits, *, exposures: Exposures,
              positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The flagged funding rows of every hop-2 exposure at `positions`, with the place in `positions` of each row's.
 
@@ -138,7 +138,7 @@ def _top_transactions(index: InboundIndex, rows: np.ndarray, group: np.ndarray) 
     return {g: tuple(tx for _, _, tx in sorted(items)[:TX_PER_SOURCE]) for g, items in candidates.items()}
 
 
-def _indirect(index: InboundIndex, flags: FlagView, categories: list[str], rows: np.ndarray, job: np.ndarray,
+def _indirect(index: InboundIndex, flags: FlagView, *, categories: list[str], rows: np.ndarray, job: np.ndarray,
               top: int) -> tuple[list[list[SourceEvidence]], np.ndarray]:
     """The top sources of each exposure (named in `categories`) from its funding `rows` (`job` says whose), and how many.
 
@@ -171,7 +171,7 @@ def _indirect(index: InboundIndex, flags: FlagView, categories: list[str], rows:
     return sources, np.bincount(group_job, minlength=n)
 
 
-def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures: Exposures,
+def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, *, exposures: Exposures,
             which: np.ndarray | None = None, top: int = TOP_SOURCES) -> list[Evidence]:
     """Evidence for the exposures at positions `which` (all when None), in that order.
 
@@ -181,8 +181,8 @@ def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures:
     positions = np.arange(len(exposures)) if which is None else np.asarray(which, dtype=np.int64).reshape(-1)
     deposit, hops = exposures.deposit[positions], exposures.hop[positions]
     categories = [exposures.categories[c] for c in exposures.category[positions].tolist()]
-    rows, job = _funding(index, flags, deposits, exposures, positions)
-    sources, source_count = _indirect(index, flags, categories, rows, job, top)
+    rows, job = _funding(index, flags, deposits, exposures=exposures, positions=positions)
+    sources, source_count = _indirect(index, flags, categories=categories, rows=rows, job=job, top=top)
     transfers = np.bincount(job, minlength=len(positions)).tolist()
     unpriced = np.bincount(job[index.unpriced[rows]], minlength=len(positions)).tolist()
     direct = deposit[hops == 1]
@@ -196,7 +196,7 @@ def collect(index: InboundIndex, flags: FlagView, deposits: Deposits, exposures:
                                                   exposures.total[positions].tolist())):
         if hop == 1:
             sender, tx, value, unknown, order = next(senders)
-            found, count = rank_sources(categories[j], flags, [(sender, value, order, tx, unknown)], top)
+            found, count = rank_sources(categories[j], flags, [(sender, value, order, tx, unknown)], top=top)
             out.append(Evidence(ids[j], categories[j], hop, flagged, total, found, count, 1, int(unknown)))
         else:
             out.append(Evidence(ids[j], categories[j], hop, flagged, total, tuple(sources[j]),

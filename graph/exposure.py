@@ -108,7 +108,7 @@ class FlagView:
 
     @classmethod
     def build(cls, index: InboundIndex, flagged: FlaggedWallets, as_of: int,
-              categories: list[str] | None = None) -> "FlagView":
+              *, categories: list[str] | None = None) -> "FlagView":
         """Flags active at `as_of` (microseconds); `categories` fixes the code of each category."""
         active = ActiveFlags.build(flagged, as_of, categories)
         by_id = np.zeros(len(index.addresses), dtype=np.uint64)
@@ -124,7 +124,7 @@ class FlagView:
         return self.active.bits_of(addresses)
 
     def flagged_in(self, c: int, lo: np.ndarray, hi: np.ndarray,
-                   unpriced: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+                   *, unpriced: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """USD (micro) from category-c senders in index rows [lo, hi); with `unpriced`, also how many of their
         transfers had no price (else None). The rows are searched once for both."""
         rows = self.rows[c]
@@ -206,7 +206,7 @@ class Exposures:
                          *[getattr(self, name)[rows] for name in Exposures.COLUMNS])
 
     @staticmethod
-    def concat(parts: list["Exposures"], categories: list[str], method: str, lookback: int | None) -> "Exposures":
+    def concat(parts: list["Exposures"], *, categories: list[str], method: str, lookback: int | None) -> "Exposures":
         """Join per-chunk results whose deposit numbers are already global."""
         if not parts:
             return Exposures(categories, method, lookback, *[np.empty(0, dtype=bool if n == "value_known" else np.int64)
@@ -222,7 +222,7 @@ def is_service(services: Services | None, addresses: pa.Array) -> np.ndarray:
     return np.asarray(pc.is_in(addresses, value_set=services.address).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bits: np.ndarray,
+def _chunk(index: InboundIndex, flags: FlagView, *, senders: np.ndarray, sender_bits: np.ndarray,
            service: np.ndarray, deposits: Deposits, offset: int, method: str,
            lookback: int | None) -> Exposures:
     n, k = len(deposits), len(flags.categories)
@@ -232,7 +232,7 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     queries = index.query_keys(senders[candidates], deposits.order[candidates])
     by_key = np.argsort(queries, kind="stable")
     candidates, queries = candidates[by_key], queries[by_key]
-    lo, hi = index.bounds(senders[candidates], queries, deposits.timestamp[candidates], lookback)
+    lo, hi = index.bounds(senders[candidates], queries, deposits.timestamp[candidates], lookback=lookback)
     any_flag = np.searchsorted(flags.any_rows, hi) > np.searchsorted(flags.any_rows, lo)
     candidates, lo, hi = candidates[any_flag], lo[any_flag], hi[any_flag]
     # One row per deposit and a column per (hop, category): its non-zero cells, read in
@@ -252,11 +252,11 @@ def _chunk(index: InboundIndex, flags: FlagView, senders: np.ndarray, sender_bit
     if lookback is not None and len(candidates):
         unordered = np.flatnonzero(index.time_unordered(senders[candidates]))
         for i in unordered:  # times out of block order: apply the window row by row
-            _window_by_rows(index, flags, (cells, unknown), (total, unknown_total), int(candidates[i]),
-                            int(lo[i]), int(hi[i]),
-                            int(window_start(deposits.timestamp[candidates[i]:candidates[i] + 1], lookback)[0]))
-    return assemble(flags.categories, method, lookback, deposits, offset=offset, cells=cells, unknown=unknown,
-                    funding=(total, unknown_total), rows=(first, last))
+            _window_by_rows(index, flags, cells=(cells, unknown), totals=(total, unknown_total), d=int(candidates[i]),
+                            lo=int(lo[i]), hi=int(hi[i]),
+                            start=int(window_start(deposits.timestamp[candidates[i]:candidates[i] + 1], lookback)[0]))
+    return assemble(flags.categories, method=method, lookback=lookback, deposits=deposits, offset=offset, cells=cells,
+                    unknown=unknown, funding=(total, unknown_total), rows=(first, last))
 
 
 def direct_cells(sender_bits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -270,7 +270,7 @@ def direct_cells(sender_bits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarra
     return cells, np.zeros_like(cells)
 
 
-def assemble(categories: list[str], method: str, lookback: int | None, deposits: Deposits, *, offset: int,
+def assemble(categories: list[str], *, method: str, lookback: int | None, deposits: Deposits, offset: int,
              cells: np.ndarray, unknown: np.ndarray, funding: tuple[np.ndarray, np.ndarray],
              rows: tuple[np.ndarray, np.ndarray]) -> Exposures:
     """The exposures of a chunk of deposits from its cells, in (deposit, hop, category) order.
@@ -293,7 +293,7 @@ def assemble(categories: list[str], method: str, lookback: int | None, deposits:
                      np.where(direct, 0, unknown_total[d]), unknown[d, column], ~deposits.unpriced[d])
 
 
-def _window_by_rows(index: InboundIndex, flags: FlagView, cells: tuple[np.ndarray, np.ndarray],
+def _window_by_rows(index: InboundIndex, flags: FlagView, *, cells: tuple[np.ndarray, np.ndarray],
                     totals: tuple[np.ndarray, np.ndarray], d: int, lo: int, hi: int, start: int) -> None:
     """Set deposit d's hop-2 totals and flagged cells (USD, unknown count) from rows [lo, hi) at or after `start`."""
     k = len(flags.categories)
@@ -307,7 +307,7 @@ def _window_by_rows(index: InboundIndex, flags: FlagView, cells: tuple[np.ndarra
         cells[1][d, k + c] = int(index.unpriced[rows].sum())
 
 
-def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Services | None = None,
+def score(index: InboundIndex, flags: FlagView, deposits: Deposits, *, services: Services | None = None,
           method: str = "haircut", lookback: int | None = None,
           progress: Callable[[int], None] | None = None) -> Exposures:
     """Exposures of every deposit; `lookback` in microseconds; `progress(n)` after each chunk of n deposits."""
@@ -319,8 +319,9 @@ def score(index: InboundIndex, flags: FlagView, deposits: Deposits, services: Se
     parts = []
     for start in range(0, len(deposits), CHUNK):
         stop = min(start + CHUNK, len(deposits))
-        parts.append(_chunk(index, flags, senders[start:stop], sender_bits[start:stop], service[start:stop],
-                            deposits.slice(start, stop), start, method, lookback))
+        parts.append(_chunk(index, flags, senders=senders[start:stop], sender_bits=sender_bits[start:stop],
+                            service=service[start:stop], deposits=deposits.slice(start, stop), offset=start,
+                            method=method, lookback=lookback))
         if progress:
             progress(stop - start)
-    return Exposures.concat(parts, flags.categories, method, lookback)
+    return Exposures.concat(parts, categories=flags.categories, method=method, lookback=lookback)

@@ -66,7 +66,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def address_features(index: InboundIndex, addresses: pa.Array, as_of: int, services: Services | None = None,
+def address_features(index: InboundIndex, addresses: pa.Array, as_of: int, *, services: Services | None = None,
                      flagged: FlaggedWallets | None = None) -> np.ndarray:
     """A float64 matrix, one row per address and one column per FEATURES entry, from transfers before `as_of`."""
     receiver = np.repeat(np.arange(len(index.segment) - 1, dtype=np.int64), np.diff(index.segment))

@@ -44,7 +44,7 @@ def _nothing(i: int) -> str:
     return ""
 
 
-def _text(column: pa.Array) -> pa.Array:
+def as_text(column: pa.Array) -> pa.Array:
     """The column as strings, with nulls as empty strings (no copy when it already is)."""
     if not pa.types.is_string(column.type):
         column = pc.cast(column, pa.string())  # numbers, dictionaries, large_string (as Polars writes)
@@ -55,7 +55,7 @@ def _any(array: pa.Array) -> bool:
     return bool(pc.any(array).as_py())
 
 
-def _mask(array: pa.Array) -> np.ndarray:
+def as_mask(array: pa.Array) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, nulls counting as False."""
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
@@ -94,7 +94,7 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
     >>> codes.dictionary[int(codes.codes[0][0])].as_py()
     '0xab5801a7d398351b8be11c439e05c5b3259aec9b'
     """
-    chunk_lists = [_non_empty_chunks(_text(column)) for column in columns.values()]
+    chunk_lists = [_non_empty_chunks(as_text(column)) for column in columns.values()]
     encoded = pa.chunked_array([c for chunks in chunk_lists for c in chunks], pa.string()).dictionary_encode().chunks
     spelled = encoded[0].dictionary if encoded else pa.array([], pa.string())
     codes, at = [], 0
@@ -102,10 +102,10 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
         part = [chunk.indices.to_numpy().astype(np.int32, copy=False) for chunk in encoded[at:at + len(chunks)]]
         codes.append(np.concatenate(part) if part else np.empty(0, dtype=np.int32))
         at += len(chunks)
-    empty = _mask(pc.equal(spelled, ""))
-    malformed = ~_mask(pc.match_substring_regex(spelled, _HEX_ADDRESS)) & ~empty
-    upper = _mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed
-    mixed = upper & _mask(pc.match_substring_regex(spelled, "[a-f]"))
+    empty = as_mask(pc.equal(spelled, ""))
+    malformed = ~as_mask(pc.match_substring_regex(spelled, _HEX_ADDRESS)) & ~empty
+    upper = as_mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed
+    mixed = upper & as_mask(pc.match_substring_regex(spelled, "[a-f]"))
     bad_checksum = np.zeros(len(spelled), dtype=bool)
     if mixed.any():
         from eth_utils import is_checksum_address  # slow to import: only when some value is mixed case
@@ -156,8 +156,8 @@ def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
         values = np.where(bad, 0, numbers).astype(np.int64)
         return Parsed(values, _rows(bad),
                       lambda i: f"{name} {_value(column, i)} is out of range (0 to {limit - 1})")
-    text = _text(column)
-    ok = _mask(pc.match_substring_regex(text, _UNSIGNED))
+    text = as_text(column)
+    ok = as_mask(pc.match_substring_regex(text, _UNSIGNED))
     values = np.zeros(len(text), dtype=np.int64)
     if ok.any():
         values[ok] = pc.cast(pc.filter(text, pa.array(ok)), pa.int64()).to_numpy()
@@ -187,12 +187,12 @@ def _decimal_problem(name: str, value: object) -> str:
 def amounts(column: pa.Array, name: str) -> Parsed:
     """Non-negative decimal amounts, kept as their exact decimal text."""
     if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type) or pa.types.is_floating(column.type):
-        text = _text(column)
-        negative = _mask(pc.starts_with(text, "-"))
-        bad = negative | _mask(pc.equal(text, "")) | _mask(pc.match_substring(text, "n"))
+        text = as_text(column)
+        negative = as_mask(pc.starts_with(text, "-"))
+        bad = negative | as_mask(pc.equal(text, "")) | as_mask(pc.match_substring(text, "n"))
         return Parsed(text, _rows(bad), lambda i: _decimal_problem(name, _value(text, i)))
-    text = _text(column)
-    ok = _mask(pc.match_substring_regex(text, _DECIMAL))
+    text = as_text(column)
+    ok = as_mask(pc.match_substring_regex(text, _DECIMAL))
     return Parsed(text, _rows(~ok), lambda i: _decimal_problem(name, _value(text, i)))
 
 
@@ -209,10 +209,10 @@ def micro_usd(column: pa.Array, name: str, optional: bool = False) -> Parsed:
     """
     if pa.types.is_floating(column.type):
         column = pc.cast(column, pa.string())  # the shortest repr, then the exact path below
-    text = _text(column)
-    empty = _mask(pc.equal(text, ""))
-    ok = _mask(pc.match_substring_regex(text, _DECIMAL))
-    simple = ok & _mask(pc.match_substring_regex(text, _SIMPLE_DECIMAL))
+    text = as_text(column)
+    empty = as_mask(pc.equal(text, ""))
+    ok = as_mask(pc.match_substring_regex(text, _DECIMAL))
+    simple = ok & as_mask(pc.match_substring_regex(text, _SIMPLE_DECIMAL))
     values = np.zeros(len(text), dtype=np.int64)
     if simple.any():
         floats = pc.cast(pc.filter(text, pa.array(simple)), pa.float64()).to_numpy()
@@ -249,8 +249,8 @@ def unpriced(usd: Parsed, amount: Parsed) -> tuple[np.ndarray, np.ndarray]:
     values, empty = usd.values
     unknown = empty.copy()
     if empty.any():  # the amounts matter only where the value is empty: most files have none
-        unknown[empty] = ~_mask(pc.match_substring_regex(_trimmed(pc.filter(amount.values, pa.array(empty))),
-                                                         _ZERO))
+        unknown[empty] = ~as_mask(pc.match_substring_regex(_trimmed(pc.filter(amount.values, pa.array(empty))),
+                                                           _ZERO))
     return values, unknown
 
 
@@ -259,21 +259,21 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
     if pa.types.is_timestamp(column.type):
         typed = column if column.type.tz is None else pc.cast(column, pa.timestamp(column.type.unit, "UTC"))
         micros = pc.cast(pc.cast(typed, pa.timestamp("us", typed.type.tz)), pa.int64())
-        missing = _mask(pc.is_null(micros))
+        missing = as_mask(pc.is_null(micros))
         values = pc.fill_null(micros, 0).to_numpy().astype(np.int64)
         bad = missing & (not optional)
         return Parsed((values, missing) if optional else values, _rows(bad), lambda i: f"missing {name}")
     if pa.types.is_integer(column.type):
         column = pc.cast(column, pa.string())
-    text = _trimmed(_text(column))
-    empty = _mask(pc.equal(text, ""))
+    text = _trimmed(as_text(column))
+    empty = as_mask(pc.equal(text, ""))
     values = np.zeros(len(text), dtype=np.int64)
     done = empty.copy()
-    unix = _mask(pc.match_substring_regex(text, _UNIX))
+    unix = as_mask(pc.match_substring_regex(text, _UNIX))
     if unix.any():
         values[unix] = pc.cast(pc.filter(text, pa.array(unix)), pa.int64()).to_numpy() * MICRO
         done |= unix
-    zoned = ~done & _mask(pc.match_substring_regex(text, _ZONED))
+    zoned = ~done & as_mask(pc.match_substring_regex(text, _ZONED))
     for mask, target in ((zoned, pa.timestamp("us", "UTC")), (~done & ~zoned, pa.timestamp("us"))):
         if not mask.any():
             continue
@@ -303,12 +303,12 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
 
 def required_text(column: pa.Array, name: str, lower: bool = False) -> Parsed:
     """Non-empty text (trimmed), optionally lowercased."""
-    text = _trimmed(_text(column))
+    text = _trimmed(as_text(column))
     if lower:
         lowered = pc.ascii_lower(text)
         if not pc.all(pc.equal(text, lowered)).as_py():
             text = lowered
-    bad = _mask(pc.equal(text, ""))
+    bad = as_mask(pc.equal(text, ""))
     return Parsed(text, _rows(bad), lambda i: f"missing {name}")
 
 
@@ -322,7 +322,7 @@ def _trimmed(text: pa.Array) -> pa.Array:
 
 def optional_text(column: pa.Array) -> pa.Array:
     """Trimmed text with empty strings."""
-    return _trimmed(_text(column))
+    return _trimmed(as_text(column))
 
 
 def transfer_columns(column: dict[str, pa.Array]) -> tuple[AddressCodes, list[Parsed]]:

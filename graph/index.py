@@ -141,7 +141,7 @@ class InboundIndex:
         return (senders << self.shift) | before
 
     def bounds(self, senders: np.ndarray, queries: np.ndarray, times: np.ndarray,
-               lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+               *, lookback: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Row ranges [lo, hi) of transfers into each (known) sender strictly before its query key.
 
         `queries` come from `query_keys`; sorted queries are much faster. With `lookback`

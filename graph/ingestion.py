@@ -89,7 +89,7 @@ def deposit_cells(row: Row, customer: str, ordinal: int | str) -> list[str]:
 class Ingestion:
     """One output file and its checkpoint, fed from one node."""
 
-    def __init__(self, node: Node, out: Path | Output, checkpoint: Path, from_block: int, confirmations: int = 12,
+    def __init__(self, node: Node, out: Path | Output, checkpoint: Path, *, from_block: int, confirmations: int = 12,
                  batch: int = 100, expected_chain: int | None = None,
                  prices: dict[tuple[str, date], Decimal] | None = None, deposits_out: Path | Output | None = None,
                  deposit_addresses: dict[str, str] | None = None, workers: int = WORKERS,
@@ -161,7 +161,8 @@ class Ingestion:
         for before, after in zip(blocks, blocks[1:]):
             if after["parentHash"] != before["hash"]:
                 raise _Reread(f"block {int(after['number'], 16)} does not follow the block before it (reorganising)")
-        rows = self._rows(blocks, *read)
+        statuses, created, logs, traces = read
+        rows = self._rows(blocks, statuses=statuses, created=created, logs=logs, traces=traces)
         self._append(blocks, rows)
         return len(blocks), len(rows)
 
@@ -222,7 +223,7 @@ class Ingestion:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._fetchers.shutdown(wait=True, cancel_futures=True)
 
-    def _rows(self, blocks: list[dict], statuses: dict[str, int], created: dict[str, str],
+    def _rows(self, blocks: list[dict], *, statuses: dict[str, int], created: dict[str, str],
               logs: list[dict], traces: list[dict]) -> list[Row]:
         hashes = {block["hash"] for block in blocks}
         if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
@@ -349,7 +350,7 @@ class Ingestion:
         self.reorgs += 1
 
     def run(self, to_block: int | None = None, progress: Callable[[Summary], None] | None = None,
-            keep_open: bool = False, stop: Callable[[], bool] | None = None) -> Summary:
+            *, keep_open: bool = False, stop: Callable[[], bool] | None = None) -> Summary:
         """Ingest until `to_block` (or the final head) is done, or `stop()` says so between batches;
         `keep_open` to run again later (then `close`)."""
         try:

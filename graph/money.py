@@ -68,7 +68,7 @@ def _units_text(units: np.ndarray, places: int) -> pa.Array:
     return pc.if_else(pc.equal(fraction, ""), whole, joined)
 
 
-def _rounded(exact: np.ndarray, num: np.ndarray, den: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+def _rounded(exact: np.ndarray, num: np.ndarray, den: np.ndarray, *, multiplier: np.ndarray) -> np.ndarray:
     """round_half_even(multiplier * num / den) per row, from its float64 estimate `exact`.
 
     The estimate is within 1e-15 of the true value, relatively; rows whose fraction is
@@ -87,11 +87,12 @@ def _rounded(exact: np.ndarray, num: np.ndarray, den: np.ndarray, multiplier: np
 def share_texts(num: np.ndarray, den: np.ndarray) -> pa.Array:
     """share_text for whole arrays (the same text, computed mostly in vectors)."""
     exact = num.astype(np.float64) / den.astype(np.float64) * 10**SHARE_PLACES
-    return _units_text(_rounded(exact, num, den, np.full(len(num), 10**SHARE_PLACES, dtype=object)), SHARE_PLACES)
+    return _units_text(_rounded(exact, num, den, multiplier=np.full(len(num), 10**SHARE_PLACES, dtype=object)),
+                       SHARE_PLACES)
 
 
 def usd_texts(value_micro: np.ndarray, num: np.ndarray, den: np.ndarray) -> pa.Array:
     """usd_text for whole arrays (the same text, computed mostly in vectors)."""
     exact = value_micro.astype(np.float64) * (num.astype(np.float64) / den.astype(np.float64))
     exact[value_micro >= 2**53] = 2.0**53  # not exact in float64: done in Python
-    return _units_text(_rounded(exact, num, den, value_micro), USD_PLACES)
+    return _units_text(_rounded(exact, num, den, multiplier=value_micro), USD_PLACES)

@@ -70,7 +70,7 @@ def transfers_size(path: Path) -> TableSize:
 
 def _normal(addresses: pa.Array) -> pa.Array:
     """Addresses as the readers store them: lowercase (a checksummed spelling matches its address)."""
-    return pc.ascii_lower(fields._text(addresses))
+    return pc.ascii_lower(fields.as_text(addresses))
 
 
 def _parquet_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray] | None:
@@ -84,7 +84,7 @@ def _parquet_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray
     for group in range(parquet.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
         to = parquet.read_row_group(group, columns=["to_address"]).column(0).combine_chunks()
-        hit = np.flatnonzero(fields._mask(pc.is_in(_normal(to), value_set=receivers)))
+        hit = np.flatnonzero(fields.as_mask(pc.is_in(_normal(to), value_set=receivers)))
         if len(hit):
             table = parquet.read_row_group(group, columns=list(TRANSFER_COLUMNS))
             tables.append(table.take(pa.array(hit)))
@@ -105,7 +105,7 @@ def _csv_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray] | 
         raise InputError(str(file), [Problem(1, f"cannot be read: {error}")]) from None
     tables, rows, start = [], [], 0
     for batch in reader:
-        hit = np.flatnonzero(fields._mask(pc.is_in(_normal(batch.column("to_address")), value_set=receivers)))
+        hit = np.flatnonzero(fields.as_mask(pc.is_in(_normal(batch.column("to_address")), value_set=receivers)))
         if len(hit):
             tables.append(pa.Table.from_batches([batch]).take(pa.array(hit)))
             rows.append(hit + start)

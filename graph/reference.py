@@ -55,7 +55,7 @@ def flags_as_of(flagged: FlaggedWallets, as_of: int) -> dict[str, set[str]]:
     return out
 
 
-def _inbound(graph: nx.MultiDiGraph, sender: str, order: int, time: int, lookback: int | None):
+def _inbound(graph: nx.MultiDiGraph, sender: str, *, order: int, time: int, lookback: int | None):
     """The transfers into `sender` that count for a deposit at (order, time)."""
     if sender not in graph:
         return []
@@ -69,7 +69,7 @@ def _inbound(graph: nx.MultiDiGraph, sender: str, order: int, time: int, lookbac
     return out
 
 
-def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallets, as_of: int,
+def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallets, *, as_of: int,
               services: Services | None = None, method: str = "haircut",
               lookback: int | None = None) -> list[ReferenceExposure]:
     """Every exposure of every deposit, ordered by (deposit, hop, category)."""
@@ -84,7 +84,7 @@ def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallet
             out.append(ReferenceExposure(d, category, 1, Fraction(1), usd, value or 0, value or 0))
         if sender in service_set:
             continue
-        inbound = _inbound(graph, sender, int(order[d]), int(deposits.timestamp[d]), lookback)
+        inbound = _inbound(graph, sender, order=int(order[d]), time=int(deposits.timestamp[d]), lookback=lookback)
         total = sum(data["usd"] for _, data in inbound if data["usd"] is not None)
         unknown_total = sum(data["usd"] is None for _, data in inbound)
         per_category: dict[str, list[int]] = {}
@@ -106,7 +106,7 @@ def exposures(graph: nx.MultiDiGraph, deposits: Deposits, flagged: FlaggedWallet
     return out
 
 
-def evidence(graph: nx.MultiDiGraph, deposits: Deposits, view: FlagView, exposure: ReferenceExposure,
+def evidence(graph: nx.MultiDiGraph, deposits: Deposits, view: FlagView, *, exposure: ReferenceExposure,
              lookback: int | None = None) -> Evidence:
     """The evidence of one reference exposure, ranked like the engine's."""
     d = exposure.deposit
@@ -118,7 +118,8 @@ def evidence(graph: nx.MultiDiGraph, deposits: Deposits, view: FlagView, exposur
     else:
         flagged = {a for (a, c) in view.lists if c == exposure.category}
         contributions = [(u, data["usd"] or 0, data["order"], data["tx"], data["usd"] is None)
-                         for u, data in _inbound(graph, sender, order, int(deposits.timestamp[d]), lookback)
+                         for u, data in _inbound(graph, sender, order=order, time=int(deposits.timestamp[d]),
+                                                 lookback=lookback)
                          if u in flagged]
     sources, count = rank_sources(exposure.category, view, contributions)
     return Evidence(deposits.deposit_id[d].as_py(), exposure.category, exposure.hop, exposure.flagged,

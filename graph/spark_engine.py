@@ -198,18 +198,18 @@ class SparkEngine:
         if progress:
             progress(n)
         zeros = np.zeros(n, dtype=np.int64)
-        return assemble(self.active.categories, self.method, self.lookback, deposits, offset=0, cells=cells,
-                        unknown=unknown, funding=(total, unknown_total), rows=(zeros, zeros))
+        return assemble(self.active.categories, method=self.method, lookback=self.lookback, deposits=deposits,
+                        offset=0, cells=cells, unknown=unknown, funding=(total, unknown_total), rows=(zeros, zeros))
 
     # -- evidence ----------------------------------------------------------------------------------
 
     def evidence(self, deposits: Deposits, exposures: Exposures, which: np.ndarray | None = None,
-                 top: int = TOP_SOURCES) -> list[Evidence]:
+                 *, top: int = TOP_SOURCES) -> list[Evidence]:
         """Evidence of the exposures at positions `which` (all when None), equal to graph.evidence.collect."""
         positions = np.arange(len(exposures)) if which is None else np.asarray(which, dtype=np.int64)
         indirect = positions[exposures.hop[positions] == 2]
         with spark_failures():
-            found = self._indirect(deposits, exposures, indirect, top) if len(indirect) else {}
+            found = self._indirect(deposits, exposures, indirect, top=top) if len(indirect) else {}
         order = deposits.order
         out = []
         for i in positions.tolist():
@@ -219,7 +219,7 @@ class SparkEngine:
                 value, unknown = int(deposits.usd_micro[d]), bool(deposits.unpriced[d])
                 sources, count = rank_sources(category, self.active, [(deposits.from_address[d].as_py(), value,
                                                                        int(order[d]), deposits.tx_hash[d].as_py(),
-                                                                       unknown)], top)
+                                                                       unknown)], top=top)
                 transfers, unpriced = 1, int(unknown)
             else:
                 sources, count, transfers, unpriced = found.get((d, c), ((), 0, 0, 0))
@@ -230,7 +230,7 @@ class SparkEngine:
                                 unpriced))
         return out
 
-    def _indirect(self, deposits: Deposits, exposures: Exposures, positions: np.ndarray, top: int) -> dict:
+    def _indirect(self, deposits: Deposits, exposures: Exposures, positions: np.ndarray, *, top: int) -> dict:
         """(deposit, category) -> (top sources as tuples, source count, transfer count, unpriced count)."""
         from pyspark.sql import Window
         from pyspark.sql import functions as F

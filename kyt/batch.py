@@ -1,36 +1,31 @@
-"""Score a deposits file end to end: read and check every input, decide, then write the outputs.
+"""Score a deposits file end to end: read and check every input, decide, collect evidence, write the outputs.
 
-Nothing is written until every input has been read and checked and every decision made;
-the outputs appear together (each written to a temporary file, then renamed).
+`score` hands a `ScoreResult` (kyt.record) to its caller and writes nothing; `write` puts
+the asked-for files in place together (kyt.outputs); `run` does both. Opening cases is
+the caller's step between the two (the command line composes kyt, then cases).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Mapping, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 
-from graph import evidence, readers
+from graph import readers
 from graph.errors import InputError
 from graph.exposure import Exposures
 from graph.model import Deposits, FlaggedWallets, Services
-from graph.money import share_texts, usd_texts
-from kyt.decide import DECISIONS, Decisions, decide, joined_names
-from kyt.errors import InputsRejected, OutputError
-from kyt import engine_choice, risk, sender_risk
+from kyt.decide import DECISIONS, Decisions, decide
+from kyt.errors import InputsRejected
+from kyt import engine_choice, outputs, risk, sender_risk
+from kyt.record import ScoreResult, Snapshot
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
-from kyt.sender_risk import SenderRisk
 
 MICROS_PER_DAY = 86_400 * 1_000_000
 
@@ -78,44 +73,8 @@ class ScoreRequest:
     """memory, pruned, spark, or auto: memory or pruned by the size of the transfers (see kyt.engines)."""
     spark_master: str = "local[*]"
     """Where the spark engine runs: local[N] or spark://HOST:PORT."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The policy and list versions a decision was made with; `id` names the combination."""
-
-    id: str
-    policy_name: str
-    policy_version: str
-    policy_digest: str
-    flagged_digest: str
-    services_digest: str
-    method: str
-    lookback_days: int | None
-    as_of: str
-    model: str = ""
-    """The address-risk model's version, when one took part."""
-
-
-@dataclass
-class ScoreResult:
-    """What a scoring run produced, for the caller to show or to turn into cases."""
-
-    deposits: Deposits
-    exposures: Exposures
-    decisions: Decisions
-    snapshot: Snapshot
-    seconds: dict[str, float] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    written: list[Path] = field(default_factory=list)
-    evidence: list[dict] = field(default_factory=list)
-    """Evidence of the frozen deposits' exposures (when cases are to be opened)."""
-    case_ids: dict[int, int] | None = None
-    """deposit index -> case id, filled by the `open_cases` step of `run`."""
-    risk: SenderRisk | None = None
-    """The senders' address risk, when a model took part."""
-    engine: str = ""
-    """Which engine computed the exposures, in words (e.g. "pruned scan: 1,204 of 10,000,000 transfers read")."""
+    evidence: str = "frozen"
+    """Whose evidence to collect: "frozen" (the deposits cases will open for) or "none"; all with evidence_out."""
 
 
 def file_digest(path: Path | None) -> str:
@@ -168,19 +127,18 @@ def _load(request: ScoreRequest, progress: Progress, whole_transfers: bool):
                        progress)
 
 
-def run(request: ScoreRequest, progress: Progress | None = None,
-        open_cases: Callable[[ScoreResult], dict[int, int]] | None = None) -> ScoreResult:
-    """Score the deposits of `request`, decide, open cases (when given a way to), write the outputs.
+def score(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
+    """Read and check the inputs of `request`, score and decide its deposits, collect the evidence it asks for.
 
-    `open_cases` receives the result, with the evidence of every frozen deposit, and returns
-    the case id of each frozen deposit; those ids go in the `case_id` column of `--out`.
+    Nothing is written: `kyt.outputs.write_outputs` writes the files, and the caller decides
+    what else happens with the result (cases opens the frozen ones).
     """
     progress = progress or Quiet()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     policy = load_policy(request.rules) if request.rules else default_policy()
     model = sender_risk.checked(risk.load(request.model)) if request.model else None
-    check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
+    outputs.check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     kind = engine_choice.choose(request.engine, request.transfers, needs_whole=model is not None)
     loaded = _load(request, progress, whole_transfers=kind == "memory")
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
@@ -196,21 +154,38 @@ def run(request: ScoreRequest, progress: Progress | None = None,
     lookback = request.lookback_days * MICROS_PER_DAY if request.lookback_days is not None else None
     categories = list(CATEGORIES) + list(policy.categories)
     engine = engine_choice.build(kind, request, deposits=deposits, flagged=flagged, services=services,
-                           transfers=loaded.pop("transfers", None), categories=categories, lookback=lookback,
-                           progress=progress)
+                                 transfers=loaded.pop("transfers", None), categories=categories, lookback=lookback,
+                                 progress=progress)
     del loaded
     seconds["index"] = time.perf_counter() - clock
     try:
-        return _finish(request, engine, deposits=deposits, flagged=flagged, services=services, policy=policy,
-                       model=model, seconds=seconds, progress=progress, open_cases=open_cases)
+        return _decide(request, engine, deposits=deposits, flagged=flagged, services=services, policy=policy,
+                       model=model, seconds=seconds, progress=progress)
     finally:
         engine.close()
 
 
-def _finish(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
-            services: Services | None, policy: Policy, model, seconds: dict[str, float], progress: Progress,
-            open_cases: Callable[[ScoreResult], dict[int, int]] | None) -> ScoreResult:
-    """Exposures, decisions, cases and outputs of a run whose inputs are read and whose engine is ready."""
+def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
+    """Score the deposits of `request` and write the files it asks for (no cases: see `score`)."""
+    result = score(request, progress)
+    write(request, result, progress=progress)
+    return result
+
+
+def write(request: ScoreRequest, result: ScoreResult, *, progress: Progress | None = None,
+          case_ids: Mapping[str, int] | None = None) -> None:
+    """Write the files `request` asks for, all in place together; `case_ids` fills the decisions' case_id."""
+    clock = time.perf_counter()
+    (progress or Quiet()).stage("writing results")
+    result.written = outputs.write_outputs(result, out=request.out, exposures_out=request.exposures_out,
+                                           evidence_out=request.evidence_out, case_ids=case_ids)
+    result.seconds["write"] = time.perf_counter() - clock
+
+
+def _decide(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
+            services: Services | None, policy: Policy, model, seconds: dict[str, float],
+            progress: Progress) -> ScoreResult:
+    """Exposures, decisions and evidence of a run whose inputs are read and whose engine is ready."""
     clock = time.perf_counter()
     progress.stage("scoring deposits", len(deposits))
     exposures = engine.score(deposits, progress.advance)
@@ -222,42 +197,30 @@ def _finish(request: ScoreRequest, engine, *, deposits: Deposits, flagged: Flagg
     if model is not None:
         clock = time.perf_counter()
         progress.stage("address risk of the senders")
-        decisions, assessed = sender_risk.apply(decisions, model, engine.index, deposits, request.as_of, services,
-                                                flagged)
+        decisions, assessed = sender_risk.apply(decisions, model, engine.index, deposits=deposits, as_of=request.as_of,
+                                                services=services, flagged=flagged)
         seconds["model"] = time.perf_counter() - clock
 
     result = ScoreResult(deposits, exposures, decisions,
                          make_snapshot(policy, request, model.version if model else ""), seconds, risk=assessed,
                          engine=engine.name)
     result.warnings += _warnings(policy, flagged, exposures)
-    found: list[evidence.Evidence] | None = None
-    if request.evidence_out:  # every exposure's evidence, computed once for the file and the cases
+    wanted = _evidence_positions(request, exposures, decisions)
+    if len(wanted):
         clock = time.perf_counter()
         progress.stage("collecting evidence")
-        found = engine.evidence(deposits, exposures)
+        result.evidence = dict(zip(wanted.tolist(), engine.evidence(deposits, exposures, wanted)))
         seconds["evidence"] = time.perf_counter() - clock
-    if open_cases is not None:
-        clock = time.perf_counter()
-        progress.stage("opening cases")
-        frozen = np.flatnonzero(np.isin(exposures.deposit, np.flatnonzero(decisions.code == DECISIONS.index("freeze"))))
-        chosen = [found[i] for i in frozen.tolist()] if found is not None else engine.evidence(deposits, exposures,
-                                                                                                frozen)
-        result.evidence = [e.to_dict() for e in chosen]
-        result.case_ids = open_cases(result)
-        seconds["cases"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    progress.stage("writing results")
-    outputs = []
-    if request.out:
-        outputs.append((request.out, lambda path: write_decisions(result, path)))
-    if request.exposures_out:
-        outputs.append((request.exposures_out, lambda path: write_exposures(result, path)))
-    if request.evidence_out:
-        outputs.append((request.evidence_out, lambda path: write_evidence(result, found, path)))
-    result.written = write_together(outputs)
-    seconds["write"] = time.perf_counter() - clock
     return result
+
+
+def _evidence_positions(request: ScoreRequest, exposures: Exposures, decisions: Decisions) -> np.ndarray:
+    """The exposures whose evidence the run needs: all with --evidence-out, else the frozen deposits' (or none)."""
+    if request.evidence_out:
+        return np.arange(len(exposures))
+    if request.evidence == "frozen":
+        return np.flatnonzero(decisions.code[exposures.deposit] == DECISIONS.index("freeze"))
+    return np.empty(0, dtype=np.int64)
 
 
 def _warnings(policy: Policy, flagged: FlaggedWallets, exposures: Exposures) -> list[str]:
@@ -277,135 +240,3 @@ def _warnings(policy: Policy, flagged: FlaggedWallets, exposures: Exposures) -> 
         if idle:
             warnings.append(f"no rule acts on these flagged categories: {', '.join(idle)}")
     return warnings
-
-
-def check_outputs(targets: list[Path]) -> None:
-    """OutputError unless the targets are distinct paths that are not directories."""
-    if len({t.resolve() for t in targets}) < len(targets):
-        raise OutputError("two outputs name the same file: " + ", ".join(str(t) for t in targets))
-    for target in targets:
-        if target.is_dir():
-            raise OutputError(f"{target} is a directory, not a file to write")
-
-
-def write_together(outputs: list[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
-    """Write each output beside its target, then put them all in place; on failure none has changed.
-
-    Targets that exist are set aside first and restored if any step fails.
-    """
-    targets = [target for target, _ in outputs]
-    check_outputs(targets)
-    token = secrets.token_hex(4)
-    staged = [(target.with_name(f".{target.name}.{token}.partial"), target) for target in targets]
-    kept = [(target, target.with_name(f".{target.name}.{token}.previous")) for target in targets if target.exists()]
-    placed: list[Path] = []
-    try:
-        for (temporary, target), (_, write) in zip(staged, outputs):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write(temporary)
-        for target, previous in kept:
-            os.replace(target, previous)
-        for temporary, target in staged:
-            os.replace(temporary, target)
-            placed.append(target)
-    except BaseException:
-        for target in placed:
-            target.unlink(missing_ok=True)
-        for target, previous in kept:
-            if previous.exists():
-                os.replace(previous, target)
-        raise
-    finally:
-        for temporary, _ in staged:
-            temporary.unlink(missing_ok=True)
-    for _, previous in kept:
-        previous.unlink(missing_ok=True)
-    return targets
-
-
-def categories_text(exposures: Exposures, n: int) -> np.ndarray:
-    """Per deposit, the categories it is exposed to (alphabetical, at any hop) joined by ';'."""
-    return joined_names(exposures.deposit, exposures.category, exposures.categories, n)
-
-
-def write_decisions(result: ScoreResult, path: Path) -> None:
-    """One row per deposit: deposit_id, customer_id, decision, rule_ids, categories, snapshot_id, and with a
-    model risk_probability and risk_features (for the deposits reviewed or frozen); case_id when cases open."""
-    n = len(result.deposits)
-    table = pa.table({
-        "deposit_id": result.deposits.deposit_id,
-        "customer_id": result.deposits.customer_id,
-        "decision": pa.array(np.array(DECISIONS, dtype=object)[result.decisions.code]),
-        "rule_ids": pa.array(result.decisions.rule_texts, pa.string()),
-        "categories": pa.array(categories_text(result.exposures, n), pa.string()),
-        "snapshot_id": pa.array([result.snapshot.id] * n, pa.string()),
-    })
-    if result.risk is not None:
-        rounded = pa.array(np.round(result.risk.probability, 4), pa.float64())
-        table = table.append_column("risk_probability", pc.cast(rounded, pa.string()))
-        reasons = np.full(n, "", dtype=object)
-        for d, found in result.risk.explained.items():
-            reasons[d] = ";".join(f"{name}:+{weight:g}" for name, weight in found)
-        table = table.append_column("risk_features", pa.array(reasons, pa.string()))
-    if result.case_ids is not None:
-        case_id = np.full(n, "", dtype=object)
-        case_id[list(result.case_ids)] = [str(v) for v in result.case_ids.values()]
-        table = table.append_column("case_id", pa.array(case_id, pa.string()))
-    write_table_csv(table, path)
-
-
-def write_table_csv(table: pa.Table, path: Path) -> None:
-    """Write a table of text as CSV, quoting only when some value needs it."""
-    needs = any(pc.any(pc.match_substring_regex(table.column(name), r'[,"\r\n]')).as_py()
-                for name in table.column_names if pa.types.is_string(table.column(name).type))
-    with path.open("wb") as handle:
-        handle.write((",".join(table.column_names) + "\n").encode())
-        pcsv.write_csv(table, handle, write_options=pcsv.WriteOptions(
-            include_header=False, quoting_style="needed" if needs else "none"))
-
-
-def exposure_table(result: ScoreResult, rows: np.ndarray | None = None) -> pa.Table:
-    """deposit_id, category, hop, share, usd, unpriced_transfers, unpriced_flagged_transfers per exposure.
-
-    Share and USD are exact decimal text, empty when unknown (no price); the counts say how
-    many transfers of unknown value the funding (hop 2) and its flagged part hold.
-    """
-    e = result.exposures if rows is None else result.exposures.take(rows)
-    den = np.where(e.share_known, e.share_den, 1)
-    return pa.table({
-        "deposit_id": result.deposits.deposit_id.take(pa.array(e.deposit)),
-        "category": pa.array(np.array(e.categories, dtype=object)[e.category] if len(e) else [], pa.string()),
-        "hop": pa.array(e.hop, pa.int64()),
-        "share": pc.if_else(pa.array(e.share_known), share_texts(e.share_num, den), ""),
-        "usd": pc.if_else(pa.array(e.usd_known), usd_texts(e.value, e.share_num, den), ""),
-        "unpriced_transfers": pa.array(e.unpriced_total, pa.int64()),
-        "unpriced_flagged_transfers": pa.array(e.unpriced_flagged, pa.int64()),
-    })
-
-
-def exposure_rows(result: ScoreResult) -> list[tuple]:
-    """The rows of `exposure_table` as tuples."""
-    table = exposure_table(result)
-    return list(zip(*(table.column(name).to_pylist() for name in table.column_names)))
-
-
-def write_exposures(result: ScoreResult, path: Path) -> None:
-    """One row per exposure (see `exposure_table`)."""
-    write_table_csv(exposure_table(result), path)
-
-
-def write_evidence(result: ScoreResult, found: list[evidence.Evidence], path: Path) -> None:
-    """JSON lines: one evidence record per exposure, with the snapshot id."""
-    with path.open("w", encoding="utf-8") as handle:
-        for item in found:
-            record = item.to_dict()
-            record["snapshot_id"] = result.snapshot.id
-            handle.write(json.dumps(record) + "\n")
-
-
-def snapshot_dict(snapshot: Snapshot) -> dict:
-    """The snapshot as a plain dict (the model only when one took part, as in the id's hash)."""
-    found = asdict(snapshot)
-    if not found["model"]:
-        del found["model"]
-    return found

@@ -34,7 +34,7 @@ def at_least(num: np.ndarray, den: np.ndarray, threshold: Fraction) -> np.ndarra
     return out
 
 
-def _passes(num: np.ndarray, den: np.ndarray, value: np.ndarray, rule: Rule, value_known: np.ndarray) -> np.ndarray:
+def _passes(num: np.ndarray, den: np.ndarray, value: np.ndarray, *, rule: Rule, value_known: np.ndarray) -> np.ndarray:
     """Whether share num/den >= the rule's min_share and usd value * share >= its min_usd, exactly.
 
     Rows whose value is not known pass the USD test (they are upper bounds, see `_possible`).
@@ -75,7 +75,7 @@ def _possible(exposures: Exposures, rule: Rule) -> np.ndarray:
     raised = (exposures.unpriced_flagged[rows] > 0) | (exposures.share_den[rows] == 0)
     num = np.where(raised, 1, exposures.share_num[rows])
     den = np.where(raised, 1, exposures.share_den[rows])
-    out[rows] = _passes(num, den, exposures.value[rows], rule, exposures.value_known[rows])
+    out[rows] = _passes(num, den, exposures.value[rows], rule=rule, value_known=exposures.value_known[rows])
     return out
 
 
@@ -102,8 +102,8 @@ def matches(exposures: Exposures, policy: Policy) -> tuple[np.ndarray, np.ndarra
             candidates = np.flatnonzero(chosen & known)
             num, den = exposures.share_num[candidates], exposures.share_den[candidates]
             den = np.where(den == 0, 1, den)  # an unknown share, reaching here only under thresholds of 0
-            picked = candidates[_passes(num, den, exposures.value[candidates], rule,
-                                        np.ones(len(candidates), dtype=bool))]
+            picked = candidates[_passes(num, den, exposures.value[candidates], rule=rule,
+                                        value_known=np.ones(len(candidates), dtype=bool))]
         hits_e.append(picked)
         hits_r.append(np.full(len(picked), r))
     if not hits_e:
@@ -133,7 +133,7 @@ class Decisions:
     @cached_property
     def rule_texts(self) -> np.ndarray:
         """Per deposit, the ids of its matched rules in policy order, joined by ';' ('' for none)."""
-        return joined_names(self.match_deposit, self.match_rule, [r.id for r in self.policy.rules], len(self.code))
+        return joined_names(self.match_deposit, self.match_rule, names=[r.id for r in self.policy.rules], n=len(self.code))
 
     def rule_ids(self) -> dict[int, list[str]]:
         """deposit -> ids of its matched rules in policy order, for deposits with any match."""
@@ -141,13 +141,13 @@ class Decisions:
         return {int(d): texts[d].split(";") for d in np.unique(self.match_deposit)}
 
 
-def joined_names(rows: np.ndarray, codes: np.ndarray, names: list[str], n: int) -> np.ndarray:
+def joined_names(rows: np.ndarray, codes: np.ndarray, *, names: list[str], n: int) -> np.ndarray:
     """For each of n rows, the names of the codes it has (each once, in code order) joined by ';'.
 
     Works per distinct combination, so a million rows with a handful of combinations cost
     a few vector operations.
 
-    >>> joined_names(np.array([0, 0, 2, 0]), np.array([1, 0, 1, 1]), ["a", "b"], 3).tolist()
+    >>> joined_names(np.array([0, 0, 2, 0]), np.array([1, 0, 1, 1]), names=["a", "b"], n=3).tolist()
     ['a;b', '', 'b']
     """
     out = np.full(n, "", dtype=object)

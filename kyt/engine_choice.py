@@ -84,7 +84,7 @@ def build(kind: str, request: "ScoreRequest", *, deposits: Deposits, flagged: Fl
     progress.stage("indexing transfers")
     index = InboundIndex.build(transfers)
     del transfers
-    flags = FlagView.build(index, flagged, request.as_of, categories)
+    flags = FlagView.build(index, flagged, request.as_of, categories=categories)
     return LocalEngine(index, flags, services, request.method, lookback, name=name)
 
 

@@ -31,10 +31,10 @@ class Graph:
     services: Services | None
 
     def features(self, labels: Labels) -> np.ndarray:
-        return address_features(self.index, labels.address, self.as_of, self.services, self.flagged)
+        return address_features(self.index, labels.address, self.as_of, services=self.services, flagged=self.flagged)
 
 
-def load_graph(transfers: Path, flagged: Path | None = None, services: Path | None = None,
+def load_graph(transfers: Path, *, flagged: Path | None = None, services: Path | None = None,
                as_of: int | None = None) -> Graph:
     """Read and index the transfers (and lists); the as-of time defaults to just after the last transfer."""
     loaded = read_inputs([("transfers", transfers, readers.read_transfers), ("flagged", flagged, readers.read_flagged),
@@ -77,12 +77,12 @@ def _split_rows(labels: Labels, seed: int) -> tuple[np.ndarray, np.ndarray | Non
     return np.sort(train), np.sort(test), f"a stratified {HOLD_OUT:.0%} held out"
 
 
-def train(graph: Graph, labels: Labels, threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, *, now: datetime) -> tuple[risk.RiskModel, str]:
+def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0,
+          source: dict | None = None, now: datetime) -> tuple[risk.RiskModel, str]:
     """A model trained on the training rows, its held-out metrics recorded; and how the rows were split."""
     train_rows, held_rows, how = _split_rows(labels, seed)
     x = graph.features(labels)  # once for every row: the training and held-out rows are parts of it
-    model = risk.train(x[train_rows], labels.take(train_rows).label, NAMES, threshold, seed,
+    model = risk.train(x[train_rows], labels.take(train_rows).label, NAMES, threshold=threshold, seed=seed,
                        source={**(source or {}), "split": how, "as_of_micro": graph.as_of}, now=now)
     if held_rows is not None and len(held_rows):
         held_out = labels.take(held_rows)

@@ -111,8 +111,8 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
     }
 
 
-def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, *, now: datetime, calibration: str = "isotonic") -> RiskModel:
+def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold: float = 0.5, seed: int = 0,
+          source: dict | None = None, now: datetime, calibration: str = "isotonic") -> RiskModel:
     """Fit the calibrated pipeline on labelled rows (1 = risky); ModelError when the labels cannot train it.
 
     `calibration` "sigmoid" suits small sets, where isotonic steps would tie many rows.

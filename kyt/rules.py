@@ -102,7 +102,7 @@ def _number(value: object, lo: Decimal, hi: Decimal | None) -> Decimal | None:
     return number
 
 
-def _rule(raw: dict, where: str, categories: set[str], problems: list[str]) -> Rule | None:
+def _rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -> Rule | None:
     start = len(problems)
     problems += [f"{where}: {_unknown(k, RULE_KEYS)}" for k in raw if k not in RULE_KEYS]
     problems += [f"{where}: missing key {k!r}" for k in REQUIRED_RULE_KEYS if k not in raw]
@@ -161,7 +161,7 @@ def parse_policy(text: str, path: str = "<rules>") -> Policy:
         if not isinstance(raw, dict):
             problems.append(f"{where}: must be a table")
             continue
-        rule = _rule(raw, where, categories, problems)
+        rule = _rule(raw, where, categories=categories, problems=problems)
         if rule:
             rules.append(rule)
     seen: set[str] = set()

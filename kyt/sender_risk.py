@@ -61,7 +61,7 @@ def checked(model: risk.RiskModel) -> risk.RiskModel:
     return model
 
 
-def apply(decisions: Decisions, model: risk.RiskModel, index: InboundIndex, deposits: Deposits, as_of: int,
+def apply(decisions: Decisions, model: risk.RiskModel, index: InboundIndex, *, deposits: Deposits, as_of: int,
           services: Services | None, flagged: FlaggedWallets | None) -> tuple[Decisions, SenderRisk]:
     """Decisions with the model's reviews added (allow -> review only), and the risk record of the run.
 
@@ -69,7 +69,7 @@ def apply(decisions: Decisions, model: risk.RiskModel, index: InboundIndex, depo
     and the explanations.
     """
     senders = pc.unique(deposits.from_address)
-    features = address_features(index, senders, as_of, services, flagged)
+    features = address_features(index, senders, as_of, services=services, flagged=flagged)
     where = pc.index_in(deposits.from_address, value_set=senders).to_numpy() if len(deposits) else \
         np.empty(0, dtype=np.int64)
     probability = risk.probabilities(model, features)[where] if len(deposits) else np.empty(0)

@@ -6,94 +6,30 @@ JSON output (`--format json`) is stable: see the README's "JSON output" section.
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import sys
-from dataclasses import asdict, is_dataclass
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
-from enum import Enum
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from cases import queries, service
 from cases.db import open_store
 from cases.errors import CaseError
-from graph.times import parse_time
-from ui.messages import render
+from cases.queries import QueueFilter
+from ui.cli_common import AS, DB, Format, actor_name, err, fail, micro, out, print_json, utc_datetime, utc_now
 
 cases_app = typer.Typer(no_args_is_help=True, help="List, show and work freeze cases.")
 audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
 users_app = typer.Typer(no_args_is_help=True, help="Manage the people who work cases.")
 db_app = typer.Typer(no_args_is_help=True, help="The case database.")
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
-
-DB = typer.Option(None, "--db", help="Database URL (default: $DATABASE_URL, else sqlite:///freezecase.db).")
-AS = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER).")
 VERSION = typer.Option(None, "--version", help="The case version you saw; a newer one is a conflict.")
 
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _actor(name: Optional[str]) -> str:
-    chosen = name or os.environ.get("KYT_USER")
-    if not chosen:
-        raise typer.BadParameter("say who you are: --as NAME or KYT_USER=NAME", param_hint="--as")
-    return chosen
-
-
-def _fail(error: Exception) -> None:
-    err.print(render(error), markup=False, highlight=False)
-    raise typer.Exit(1)
-
-
-def jsonable(value: object) -> object:
-    """Plain JSON values: ISO-8601 UTC times with Z, decimals as strings, dataclasses as objects."""
-    if is_dataclass(value):
-        return jsonable(asdict(value))
-    if hasattr(value, "model_dump"):
-        return jsonable(value.model_dump())
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
-
-
-def _print_json(value: object) -> None:
-    sys.stdout.write(json.dumps(jsonable(value), indent=2) + "\n")
 
 
 def _when(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _micro(text: str, option: str) -> int:
-    """Microseconds since 1970 of a time given to `option` (ISO-8601 or unix seconds)."""
-    micro = parse_time(text)
-    if micro is None:
-        raise typer.BadParameter(f"{text!r} is not a time (ISO-8601 or unix seconds)", param_hint=option)
-    return micro
-
-
-def _time(text: str, option: str) -> datetime:
-    return datetime.fromtimestamp(_micro(text, option) / 1e6, tz=timezone.utc)
 
 
 def parse_span(text: str) -> timedelta:
@@ -117,13 +53,14 @@ def list_cases(
 ) -> None:
     """The queue: open cases, nearest deadline first (or by triage priority within each deadline day)."""
     try:
-        found = queries.queue(open_store(db), _actor(actor), _now(), page, page_size, status, category, hop,
-                              jurisdiction, assignee, order=order)
+        chosen = QueueFilter(status=status, category=category, hop=hop, jurisdiction=jurisdiction, assignee=assignee,
+                             order=order, page=page, page_size=page_size)
+        found = queries.queue(open_store(db), chosen, actor=actor_name(actor), now=utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json({"total": found.total, "more": found.more, "page": found.page, "page_size": found.page_size,
-                     "cases": found.rows})
+        print_json({"total": found.total, "more": found.more, "page": found.page, "page_size": found.page_size,
+                    "cases": found.rows})
         return
     table = Table("id", "tracking", "status", "customer", "USD", "categories", "hop", "assignee", "next due (UTC)",
                   "overdue", *(("priority",) if order == "priority" else ()))
@@ -144,11 +81,11 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
               actor: Optional[str] = AS) -> None:
     """One case in full: deposit, decision, exposures and evidence, deadlines, proposals, notes."""
     try:
-        detail = queries.show(open_store(db), _actor(actor), case_id)
+        detail = queries.show(open_store(db), actor_name(actor), case_id)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json(detail)
+        print_json(detail)
         return
     case = detail.case
     out.print(f"case {case.id} ({case.tracking_number}): {case.status}, version {case.version}", highlight=False)
@@ -193,20 +130,23 @@ def transition_case(
     """Move a case along its lifecycle (four eyes: approvals by a supervisor who did not propose)."""
     if action not in TRANSITIONS:
         raise typer.BadParameter(f"{action!r} is not one of: {', '.join(TRANSITIONS)}", param_hint="ACTION")
-    store, who, now = open_store(db), _actor(actor), _now()
+    store, who, now = open_store(db), actor_name(actor), utc_now()
     try:
         if action.startswith("propose_"):
-            service.propose(store, who, case_id, action[len("propose_"):], reason, now, expected_version)
+            service.propose(store, who, case_id, kind=action[len("propose_"):], reason=reason, now=now,
+                            expected_version=expected_version)
         elif action == "approve":
-            service.approve(store, who, case_id, now, expected_version, reason, report_ref,
-                            _time(report_date, "--report-date") if report_date else None)
+            service.approve(store, who, case_id, now=now, expected_version=expected_version, note=reason,
+                            report_ref=report_ref,
+                            report_date=utc_datetime(report_date, "--report-date") if report_date else None)
         elif action == "reject":
-            service.reject(store, who, case_id, reason, now, expected_version)
+            service.reject(store, who, case_id, note=reason, now=now, expected_version=expected_version)
         else:
-            service.transition(store, who, case_id, action, now, expected_version, reason)
+            service.transition(store, who, case_id, action=action, now=now, expected_version=expected_version,
+                               reason=reason)
         case = queries.show(store, who, case_id).case
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"case {case.id}: {case.status}, version {case.version}", highlight=False)
 
 
@@ -215,9 +155,10 @@ def assign_case(case_id: int, assignee: str, expected_version: Optional[int] = V
                 actor: Optional[str] = AS) -> None:
     """Give a case to an analyst or supervisor."""
     try:
-        case = service.assign(open_store(db), _actor(actor), case_id, assignee, _now(), expected_version)
+        case = service.assign(open_store(db), actor_name(actor), case_id, assignee=assignee, now=utc_now(),
+                              expected_version=expected_version)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"case {case.id} assigned to {assignee}", highlight=False)
 
 
@@ -226,9 +167,10 @@ def status_update(case_id: int, expected_version: Optional[int] = VERSION, db: O
                   actor: Optional[str] = AS) -> None:
     """Record that the waiting customer got a status update: NY-STATUS is met and the next one starts."""
     try:
-        service.record_status_update(open_store(db), _actor(actor), case_id, _now(), expected_version)
+        service.record_status_update(open_store(db), actor_name(actor), case_id, now=utc_now(),
+                                     expected_version=expected_version)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"case {case_id}: status update recorded", highlight=False)
 
 
@@ -236,9 +178,9 @@ def status_update(case_id: int, expected_version: Optional[int] = VERSION, db: O
 def note_case(case_id: int, body: str, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Add a note to a case."""
     try:
-        service.add_note(open_store(db), _actor(actor), case_id, body, _now())
+        service.add_note(open_store(db), actor_name(actor), case_id, body=body, now=utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"note added to case {case_id}", highlight=False)
 
 
@@ -247,9 +189,10 @@ def snooze_case(case_id: int, until: str = typer.Option(...), reason: str = type
                 expected_version: Optional[int] = VERSION, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Keep a case out of the queue until a time, for a reason (its deadlines keep running)."""
     try:
-        service.snooze(open_store(db), _actor(actor), case_id, _time(until, "--until"), reason, _now(), expected_version)
+        service.snooze(open_store(db), actor_name(actor), case_id, until=utc_datetime(until, "--until"), reason=reason,
+                       now=utc_now(), expected_version=expected_version)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"case {case_id} snoozed until {until}", highlight=False)
 
 
@@ -265,13 +208,13 @@ def deadlines_command(
     """Deadlines at risk and overdue, soonest first."""
     if context.invoked_subcommand is not None:
         return
-    now = _now()
+    now = utc_now()
     try:
-        found = queries.due(open_store(db), _actor(actor), now, parse_span(due_within))
+        found = queries.due(open_store(db), actor_name(actor), now, within=parse_span(due_within))
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json({"now": now, "due_within": due_within, "deadlines": found})
+        print_json({"now": now, "due_within": due_within, "deadlines": found})
         return
     table = Table("case", "tracking", "rule", "where", "due (UTC)", "state")
     for d in found:
@@ -287,9 +230,9 @@ def recompute_command(db: Optional[str] = DB, actor: Optional[str] = AS) -> None
     from cases.maintenance import recompute_deadlines
 
     try:
-        done = recompute_deadlines(open_store(db), _actor(actor), _now())
+        done = recompute_deadlines(open_store(db), actor_name(actor), utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"deadlines: {done.moved} moved, {done.cancelled} cancelled, {done.unchanged} unchanged",
               highlight=False)
 
@@ -298,9 +241,9 @@ def recompute_command(db: Optional[str] = DB, actor: Optional[str] = AS) -> None
 def audit_verify(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Walk the hash chain; name the first altered or missing event (exit 1 if any)."""
     try:
-        verdict = queries.verify_audit(open_store(db), _actor(actor))
+        verdict = queries.verify_audit(open_store(db), actor_name(actor))
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if verdict.ok:
         out.print(f"audit trail intact: {verdict.checked} events", highlight=False)
         return
@@ -316,9 +259,9 @@ def add_user(name: str, role: str = typer.Option(..., help="analyst, supervisor,
     """Create a user (as an admin, or as the local operator when --as is not given)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
-        service.add_user(open_store(db), actor or "system:cli", name, role, _now(), password)
+        service.add_user(open_store(db), actor or "system:cli", name, role=role, now=utc_now(), password=password)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     err.print(f"user {name} ({role}) created", highlight=False)
 
 
@@ -330,9 +273,9 @@ def set_password(name: str, password_stdin: bool = typer.Option(False, help="Rea
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(9)
     try:
-        service.set_password(open_store(db), actor or "system:cli", name, password, _now())
+        service.set_password(open_store(db), actor or "system:cli", name, password=password, now=utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if not password_stdin:
         out.print(password, markup=False, highlight=False)
     err.print(f"user {name}: password set", highlight=False)

@@ -7,6 +7,8 @@ open cases (cases/ sits above kyt/).
 from __future__ import annotations
 
 import sys
+import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -21,7 +23,8 @@ from cases.db import open_store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
-from ui.cases_cli import _micro, audit_app, cases_app, db_app, deadlines_app, users_app
+from ui.cli_common import micro
+from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
 from ui.messages import HANDLED, render
 from ui.import_cli import import_app
 from ui.ingest_cli import export_chain_command, ingest_command
@@ -109,7 +112,7 @@ def _as_of(text: Optional[str]) -> int:
     """Microseconds since 1970 for --as-of (default: now)."""
     if text is None:
         return int(datetime.now(timezone.utc).timestamp() * 1_000_000)
-    return _micro(text, "--as-of")
+    return micro(text, "--as-of")
 
 
 def _fail(error: Exception) -> None:
@@ -129,6 +132,7 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
     err.print(f"time: reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
               f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
               + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
+              + (f", evidence {spent['evidence']:.2f} s" if "evidence" in spent else "")
               + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s",
               highlight=False)
     err.print(f"engine: {result.engine}", highlight=False)
@@ -145,54 +149,49 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
 
 
 def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
-    from kyt import batch
-
-    rules = result.decisions.rule_texts
-    categories = batch.categories_text(result.exposures, len(result.deposits))
     table = Table("deposit", "customer", "decision", "rules", "categories")
     for column in table.columns:
         column.overflow = "fold"
-    for d in range(min(limit, len(result.deposits))):
-        table.add_row(result.deposits.deposit_id[d].as_py(), result.deposits.customer_id[d].as_py(),
-                      result.decisions.decision(d), rules[d].replace(";", "\n"), categories[d].replace(";", "\n"))
+    for record in result.records(rows=range(min(limit, len(result.deposits)))):
+        table.add_row(record.deposit_id, record.customer_id, record.decision, "\n".join(record.rule_ids),
+                      "\n".join(record.categories))
     out.print(table)
     if len(result.deposits) > limit:
         out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
 
 
-def _score_and_report(request: batch.ScoreRequest, show_table: bool, db: str | None = None, cases: bool = True,
+def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str | None = None, cases: bool = True,
                       jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False) -> None:
-    """Run a scoring request with a progress bar, opening cases unless told not to; print the summary."""
+    """Score (kyt), open the frozen deposits' cases unless told not to (cases), write the files; print the summary."""
     from cases.maintenance import annotate_cleared
     from cases.opening import open_cases
     from kyt import batch
 
     started = datetime.now()
-    opened: list = []
-
-    def open_them(result: batch.ScoreResult) -> dict[int, int]:
-        now = datetime.now(timezone.utc)
-        done = open_cases(store, result, now, jurisdictions=jurisdictions)
-        opened.append(done)
-        if rescreen:
-            opened.append(annotate_cleared(store, result, now))
-        return done.case_ids
-
+    opened = noted = None
     try:
         store = open_store(db) if cases else None
         with BarProgress() as progress:
-            result = batch.run(request, progress, open_them if cases else None)
+            result = batch.score(replace(request, evidence="frozen" if cases else "none"), progress)
+            if store is not None:
+                clock = time.perf_counter()
+                progress.stage("opening cases")
+                now = datetime.now(timezone.utc)
+                opened = open_cases(store, result.records("freeze", "review"), snapshot=result.snapshot, now=now,
+                                    jurisdictions=jurisdictions)
+                if rescreen:
+                    noted = annotate_cleared(store, result, now)
+                result.seconds["cases"] = time.perf_counter() - clock
+            batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
     except HANDLED as error:
         _fail(error)
     if show_table:
         _decision_table(result)
     _summary(result, (datetime.now() - started).total_seconds())
-    if opened:
-        done = opened[0]
-        err.print(f"cases in {store.url}: {done.opened:,} opened, {done.existing:,} already open; "
-                  f"{done.alerts:,} review alerts added", highlight=False)
-    if len(opened) > 1:
-        noted = opened[1]
+    if opened is not None:
+        err.print(f"cases in {store.url}: {opened.opened:,} opened, {opened.existing:,} already open; "
+                  f"{opened.alerts:,} review alerts added", highlight=False)
+    if noted is not None:
         err.print(f"no longer frozen: {len(noted.annotated):,} open cases got a note"
                   + (f" (cases {', '.join(map(str, noted.annotated[:20]))})" if noted.annotated else "")
                   + (f"; {noted.already_noted:,} were noted before" if noted.already_noted else ""), highlight=False)
@@ -225,7 +224,8 @@ def score_command(
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out, model=model, engine=engine.value,
                                  spark_master=spark_master)
-    _score_and_report(request, out_file is None, db, not no_cases, tuple(jurisdiction))
+    _score_and_report(request, show_table=out_file is None, db=db, cases=not no_cases,
+                      jurisdictions=tuple(jurisdiction))
 
 
 @app.command("rescreen")
@@ -251,7 +251,7 @@ def rescreen_command(
         raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, rules=rules, out=out_file,
                                  since=since_micro, engine=engine.value, spark_master=spark_master)
-    _score_and_report(request, out_file is None, db, rescreen=True)
+    _score_and_report(request, show_table=out_file is None, db=db, rescreen=True)
 
 
 @app.command("demo")
@@ -268,7 +268,7 @@ def demo_command(
         flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
-    _score_and_report(request, True, db)
+    _score_and_report(request, show_table=True, db=db)
     _demo_users(db)
 
 
@@ -291,7 +291,7 @@ def _demo_users(db: Optional[str]) -> None:
         for name, role in DEMO_USERS:
             password = secrets.token_urlsafe(9)
             try:
-                service.add_user(store, "system:demo", name, role, now, password)
+                service.add_user(store, "system:demo", name, role=role, now=now, password=password)
             except CaseError:  # already there: never touch someone's password (`kyt users password NAME`)
                 password = "unchanged (kyt users password " + name + ")"
             table.add_row(name, role, password)

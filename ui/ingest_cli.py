@@ -69,8 +69,10 @@ def ingest_command(
             store = open_store(db)
             target = TableOutput(store, "transfers")
             deposits_target = TableOutput(store, "deposits") if addresses is not None else None
-        job = Ingestion(Node(rpc), target, checkpoint or out.with_name(out.name + ".checkpoint.json"), from_block,
-                        confirmations, batch, chain_id, table, deposits_target, addresses, workers, traces=traces)
+        job = Ingestion(Node(rpc), target, checkpoint or out.with_name(out.name + ".checkpoint.json"),
+                        from_block=from_block, confirmations=confirmations, batch=batch, expected_chain=chain_id,
+                        prices=table, deposits_out=deposits_target, deposit_addresses=addresses, workers=workers,
+                        traces=traces)
         stop = stop_on_interrupt(lambda: err.print("\nstopping after this batch (Ctrl-C again to stop at once)",
                                                    highlight=False))
         summary = job.run(to_block, show, stop=stop.is_set)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ui.cases_cli import AS, DB, _actor, _fail, _micro, _now
+from ui.cli_common import AS, DB, actor_name, fail, micro, utc_now
 from ui.messages import HANDLED
 
 model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk model: it ranks and suggests review, "
@@ -30,7 +30,7 @@ def _metrics_table(rows: dict[str, dict]) -> Table:
 
 
 def _when(text: Optional[str], option: str) -> Optional[int]:
-    return None if text is None else _micro(text, option)
+    return None if text is None else micro(text, option)
 
 
 @model_app.command("tedge")
@@ -44,7 +44,7 @@ def tedge_command(
     try:
         transfers, labels, counts = tedge.convert(folder, out_dir)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     err.print(f"wrote {transfers} ({counts['transfers']:,} transfers from {counts['edges']:,} edges) and {labels} "
               f"({counts['labelled']:,} labelled, {counts['phishing']:,} phishing; split {counts['train']:,} train, "
               f"{counts['test']:,} test)", highlight=False)
@@ -66,12 +66,12 @@ def train_command(
 
     try:
         risk.check_output(out_file)
-        graph = learning.load_graph(transfers, flagged, services, _when(as_of, "--as-of"))
-        model, how = learning.train(graph, learning.read_labels(labels), threshold, seed,
-                                    source={"transfers": str(transfers), "labels": str(labels)}, now=_now())
+        graph = learning.load_graph(transfers, flagged=flagged, services=services, as_of=_when(as_of, "--as-of"))
+        model, how = learning.train(graph, learning.read_labels(labels), threshold=threshold, seed=seed,
+                                    source={"transfers": str(transfers), "labels": str(labels)}, now=utc_now())
         risk.save(model, out_file)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print(f"model {model.version}: trained on {model.training['rows']:,} addresses ({model.training['risky']:,} "
               f"risky) from {how}; threshold {model.threshold}", highlight=False)
     out.print(_metrics_table({"cross-validated (training)": model.metrics["cross_validated"],
@@ -99,11 +99,11 @@ def evaluate_command(
         model = risk.load(model_file)
         rows, what = learning.evaluation_rows(model, learning.read_labels(labels), split)
         when = _when(as_of, "--as-of")
-        graph = learning.load_graph(transfers, flagged, services,
-                                    when if when is not None else model.training.get("as_of_micro"))
+        graph = learning.load_graph(transfers, flagged=flagged, services=services,
+                                    as_of=when if when is not None else model.training.get("as_of_micro"))
         figures = learning.evaluate(model, graph, rows)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     if as_json:
         out.print_json(json.dumps({"model": model.version, "rows_from": what, **figures}))
         return
@@ -120,7 +120,7 @@ def show_command(model_file: Path = typer.Argument(..., help="Model file.")) -> 
     try:
         found = risk.description(model_file)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print_json(json.dumps(found, default=str))
 
 
@@ -137,10 +137,10 @@ def train_triage_command(
 
     try:
         risk.check_output(out_file)
-        model = triage.train(open_store(db), _actor(actor), _now(), seed)
+        model = triage.train(open_store(db), actor_name(actor), utc_now(), seed=seed)
         risk.save(model, out_file)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print(f"triage model {model.version}: {model.training['cases']:,} decided cases, {model.training['risky']:,} "
               "escalated", highlight=False)
     out.print(_metrics_table({"cross-validated": model.metrics["cross_validated"]}))
@@ -159,9 +159,9 @@ def rank_command(
     from kyt import risk
 
     try:
-        done = triage.rank(open_store(db), _actor(actor), risk.load(model_file), _now(), rules_share)
+        done = triage.rank(open_store(db), actor_name(actor), risk.load(model_file), now=utc_now(), share=rules_share)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print(f"ranked {done.ranked:,} open cases with {done.model}: {done.in_model_order:,} in model order, "
               f"{done.in_rule_order:,} kept in rule order; `kyt cases list --order priority` shows them",
               highlight=False)

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from cases.db import open_store
 from cases.errors import CaseError
-from ui.cases_cli import AS, DB, Format, _actor, _fail, _now, _print_json, _time, err, out
+from ui.cli_common import AS, DB, Format, actor_name, err, fail, out, print_json, utc_datetime, utc_now
 
 reply_app = typer.Typer(no_args_is_help=True, help="Approved replies to customers, and the tipping-off linter.")
 report_app = typer.Typer(no_args_is_help=True, help="Service figures and the quarterly complaints tabulation.")
@@ -43,7 +43,7 @@ def _read(path: Optional[Path]) -> Optional[str]:
 
 def _show_verdict(verdict, output: Format) -> None:
     if output == Format.json:
-        _print_json({"status": verdict.status, "findings": verdict.findings})
+        print_json({"status": verdict.status, "findings": verdict.findings})
         return
     out.print(f"linter: {verdict.status}", markup=False, highlight=False)
     for f in verdict.findings:
@@ -59,12 +59,12 @@ def templates(case_id: Optional[int] = typer.Option(None, "--case", help="Only t
     from cases.replies import views
     from cases.replies.templates import catalog
     try:
-        infos = (views.offered_templates(open_store(db), _actor(actor), case_id, _settings()) if case_id is not None
-                 else list(catalog().infos.values()))
+        infos = (views.offered_templates(open_store(db), actor_name(actor), case_id, settings=_settings())
+                 if case_id is not None else list(catalog().infos.values()))
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json(infos)
+        print_json(infos)
         return
     table = Table("template", "title", "purpose", "when the customer's case is")
     for info in infos:
@@ -81,13 +81,13 @@ def render_template(case_id: int = typer.Option(..., "--case"), template: str = 
     """A template filled in for the case, with the linter's verdict; nothing is sent."""
     from cases.replies import views
     try:
-        draft = views.draft(open_store(db), _actor(actor), case_id, template, locale, channel, _now(), None, name,
-                            _settings())
+        draft = views.draft(open_store(db), actor_name(actor), case_id, template_id=template, locale=locale,
+                            channel=channel, now=utc_now(), text=None, customer_name=name, settings=_settings())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json({"rendered": draft.rendered, "lint": {"status": draft.verdict.status,
-                                                          "findings": draft.verdict.findings}})
+        print_json({"rendered": draft.rendered, "lint": {"status": draft.verdict.status,
+                                                         "findings": draft.verdict.findings}})
         return
     if draft.rendered.subject:
         out.print(f"Subject: {draft.rendered.subject}\n", markup=False, highlight=False)
@@ -110,12 +110,12 @@ def lint_text(text_file: Path = typer.Option(..., "--text-file", help="The text 
         if case_id is not None:
             if general:
                 raise typer.BadParameter("a reply on a case is always about a hold", param_hint="--general")
-            verdict = views.lint_for_case(open_store(db), _actor(actor), case_id, text, locale or "en", _now(),
-                                          _settings())
+            verdict = views.lint_for_case(open_store(db), actor_name(actor), case_id, text=text, locale=locale or "en",
+                                          now=utc_now(), settings=_settings())
         else:
             verdict = views.lint_alone(text, locale, hold=not general)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     _show_verdict(verdict, output)
     raise typer.Exit(EXIT[verdict.status])
 
@@ -129,12 +129,13 @@ def send(case_id: int = typer.Option(..., "--case"), template: str = typer.Optio
     """Send a template (or your edit of it): sent if clean, held for a supervisor if warned, refused if blocked."""
     from cases.replies import conversations
     try:
-        message = conversations.send(open_store(db), _actor(actor), case_id, template, locale, channel, _now(),
-                                     _read(text_file), name, _settings(), inquiry)
+        message = conversations.send(open_store(db), actor_name(actor), case_id, template_id=template, locale=locale,
+                                     channel=channel, now=utc_now(), text=_read(text_file), customer_name=name,
+                                     settings=_settings(), inquiry_id=inquiry)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json(message)
+        print_json(message)
     else:
         verb = {"sent": "sent", "held": "held for a supervisor's approval (warnings below)"}[message.status]
         out.print(f"message {message.id} {verb}", markup=False, highlight=False)
@@ -149,9 +150,10 @@ def approve(message_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) 
     """Let a held reply go (a supervisor other than its author)."""
     from cases.replies import conversations
     try:
-        message = conversations.approve(open_store(db), _actor(actor), message_id, _now(), _settings())
+        message = conversations.approve(open_store(db), actor_name(actor), message_id, now=utc_now(),
+                                        settings=_settings())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     out.print(f"message {message.id} sent, approved by {message.approved_by}", markup=False, highlight=False)
 
 
@@ -161,9 +163,9 @@ def reject(message_id: int, note: str = typer.Option(..., help="Why it may not b
     """Turn a held reply down; it is never sent."""
     from cases.replies import conversations
     try:
-        conversations.reject(open_store(db), _actor(actor), message_id, note, _now())
+        conversations.reject(open_store(db), actor_name(actor), message_id, note=note, now=utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     out.print(f"message {message_id} rejected", markup=False, highlight=False)
 
 
@@ -179,12 +181,14 @@ def inquiry(text_file: Path = typer.Option(..., "--text-file", help="The custome
     """Record a customer's message and send the acknowledgement with its tracking number at once."""
     from cases.replies import conversations
     try:
-        found, ack = conversations.receive(open_store(db), _actor(actor), _now(), channel, topic, locale,
-                                           _read(text_file) or "", kind, case_id, customer, name, _settings())
+        found, ack = conversations.receive(open_store(db), actor_name(actor), now=utc_now(), channel=channel,
+                                           topic=topic, locale=locale, body=_read(text_file) or "", kind=kind,
+                                           case_id=case_id, customer_id=customer, customer_name=name,
+                                           settings=_settings())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json({"inquiry": found, "acknowledgement": ack})
+        print_json({"inquiry": found, "acknowledgement": ack})
         return
     out.print(f"{kind} {found.id} recorded, tracking number {found.tracking_number}; acknowledgement sent "
               f"(message {ack.id})", markup=False, highlight=False)
@@ -195,9 +199,9 @@ def resolve(inquiry_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) 
     """Mark an inquiry answered."""
     from cases.replies import conversations
     try:
-        found = conversations.resolve(open_store(db), _actor(actor), inquiry_id, _now())
+        found = conversations.resolve(open_store(db), actor_name(actor), inquiry_id, now=utc_now())
     except CaseError as error:
-        _fail(error)
+        fail(error)
     out.print(f"{found.kind} {found.id} resolved", markup=False, highlight=False)
 
 
@@ -207,11 +211,11 @@ def messages(case_id: int = typer.Option(..., "--case"), output: Format = typer.
     """The messages to and from the customer on a case, oldest first."""
     from cases.replies import views
     try:
-        rows = views.messages(open_store(db), _actor(actor), case_id)
+        rows = views.messages(open_store(db), actor_name(actor), case_id)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     if output == Format.json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("id", "at (UTC)", "dir", "channel", "template", "lang", "status", "text")
     for row in rows:
@@ -228,9 +232,9 @@ def complaints(quarter: str = typer.Option(..., help="The quarter, e.g. 2026Q4."
     from cases.replies import standards
     try:
         start, end = standards.quarter(quarter)
-        rows, _ = standards.service_rows(open_store(db), _actor(actor), start, end)
+        rows, _ = standards.service_rows(open_store(db), actor_name(actor), start=start, end=end)
     except CaseError as error:
-        _fail(error)
+        fail(error)
     table = standards.tabulate(rows, end)
     fields = ["kind", "channel", "topic", "received", "resolved", "open_at_end", "avg_hours_to_resolve"]
     if out_file is None:
@@ -260,14 +264,15 @@ def service(since: str = typer.Option(..., help="Start (ISO-8601 or unix seconds
             actor: Optional[str] = AS) -> None:
     """First response, time to resolution and status updates on time, by channel and topic."""
     from cases.replies import standards
-    end = _time(until, "--until") if until else _now()
+    end = utc_datetime(until, "--until") if until else utc_now()
     try:
-        rows, updates = standards.service_rows(open_store(db), _actor(actor), _time(since, "--since"), end)
+        rows, updates = standards.service_rows(open_store(db), actor_name(actor), start=utc_datetime(since, "--since"),
+                                               end=end)
     except CaseError as error:
-        _fail(error)
-    figures = standards.figures(rows, updates, min(end, _now()))
+        fail(error)
+    figures = standards.figures(rows, updates, min(end, utc_now()))
     if output == Format.json:
-        _print_json(figures)
+        print_json(figures)
         return
     table = Table("kind", "channel", "topic", "received", "median first response (s)",
                   f"within {figures['first_response_target_s'] // 60} min", "resolved", "mean hours to resolve")

@@ -100,10 +100,11 @@ def watch_command(
             err.print(f"note: starting at block {start:,} (the final head); funding before it is not seen, so "
                       "indirect exposure counts only what this watch ingests: give --from-block to look further back",
                       highlight=False)
-        ingestion = Ingestion(node, transfers, checkpoint, start, confirmations, batch_size, expected_chain=chain_id,
-                              prices=table, deposits_out=deposits, deposit_addresses=addresses, traces=traces)
+        ingestion = Ingestion(node, transfers, checkpoint, from_block=start, confirmations=confirmations,
+                              batch=batch_size, expected_chain=chain_id, prices=table, deposits_out=deposits,
+                              deposit_addresses=addresses, traces=traces)
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
-        watch = Watch(ingestion, folder, open_store(db), request, tuple(jurisdiction))
+        watch = Watch(ingestion, folder, open_store(db), request=request, jurisdictions=tuple(jurisdiction))
         err.print(f"watching {rpc} from block {ingestion.state.next_block:,} into {folder} "
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)

@@ -77,7 +77,7 @@ def upcoming_update(case: Case, now: datetime) -> datetime | None:
     return due[0] if due else None
 
 
-def values(session: Session, case: Case, locale: str, name: str | None, settings: ReplySettings,
+def values(session: Session, case: Case, locale: str, *, name: str | None, settings: ReplySettings,
            now: datetime | None = None, status_update: bool = False) -> dict:
     """The placeholder values of a case in a language (next_update_date only while an update is due).
 
@@ -101,13 +101,13 @@ def sanctions_block(case: Case) -> bool:
     return "sanctions" in case.categories and case.status in ("escalated", "closed") and case.outcome != "released"
 
 
-def offered(catalog: Catalog, session: Session, case: Case, settings: ReplySettings) -> list[TemplateInfo]:
+def offered(catalog: Catalog, session: Session, case: Case, *, settings: ReplySettings) -> list[TemplateInfo]:
     """The templates support may send on this case now."""
-    available = set(values(session, case, settings.default_locale, None, settings))
+    available = set(values(session, case, settings.default_locale, name=None, settings=settings))
     return catalog.offered(lifecycle.customer_status(case.status, case.outcome), sanctions_block(case), available)
 
 
-def lint_context(session: Session, case: Case, locale: str, template_id: str | None,
+def lint_context(session: Session, case: Case, locale: str, *, template_id: str | None,
                  approved_texts: tuple[str, ...], values: dict) -> LintContext:
     """The linter's context for a reply on this case: its evidence, the approved texts, the dates it may name."""
     exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()

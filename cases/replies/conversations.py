@@ -22,7 +22,7 @@ from cases.replies.case_text import ReplySettings
 from cases.replies.linter import LintContext, LintResult, lint
 from cases.replies.templates import CHANNELS, Rendered, catalog
 from cases.schedule import close_deadlines, start_deadlines
-from cases.service import _case, acting_user, save_case, unit_of_work
+from cases.service import acting_user, get_case, save_case, unit_of_work
 from cases.tracking import tracking_number
 
 LONGEST = 20_000
@@ -44,10 +44,10 @@ def _findings(result: LintResult) -> list[dict]:
 
 
 def _offered_ids(session: Session, case: Case, settings: ReplySettings) -> list[str]:
-    return [info.id for info in case_text.offered(catalog(), session, case, settings)]
+    return [info.id for info in case_text.offered(catalog(), session, case, settings=settings)]
 
 
-def prepare(session: Session, case: Case, template_id: str, locale: str, channel: str, text: str | None,
+def prepare(session: Session, case: Case, template_id: str, *, locale: str, channel: str, text: str | None,
             customer_name: str | None, settings: ReplySettings,
             now: datetime) -> tuple[Rendered, str, bool, LintResult]:
     """The template rendered for the case, the text to send (the agent's edit if any), whether edited, the verdict."""
@@ -56,18 +56,19 @@ def prepare(session: Session, case: Case, template_id: str, locale: str, channel
         catalog().info(template_id)
         raise InvalidRequest(f"template {template_id!r} is not offered on case {case.id} now "
                              f"(offered: {', '.join(offered) or 'none'})")
-    values = case_text.values(session, case, case_text.check_locale(locale), customer_name, settings, now,
-                              catalog().info(template_id).status_update)
-    rendered = catalog().render(template_id, locale, _choice(channel, CHANNELS, "channel"), values)
+    values = case_text.values(session, case, case_text.check_locale(locale), name=customer_name, settings=settings,
+                              now=now, status_update=catalog().info(template_id).status_update)
+    rendered = catalog().render(template_id, locale, _choice(channel, CHANNELS, "channel"), values=values)
     body = rendered.body if text is None else text.strip()
     if not body or len(body) > LONGEST:
         raise InvalidRequest(f"a reply has 1 to {LONGEST:,} characters, not {len(body):,}")
     edited = body != rendered.body.strip()
-    context = case_text.lint_context(session, case, locale, template_id, (rendered.body,) if edited else (), values)
+    context = case_text.lint_context(session, case, locale, template_id=template_id,
+                                     approved_texts=(rendered.body,) if edited else (), values=values)
     return rendered, body, edited, lint(body, context)
 
 
-def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str, now: datetime,
+def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: str, channel: str, now: datetime,
          text: str | None = None, customer_name: str | None = None, settings: ReplySettings = ReplySettings(),
          inquiry_id: int | None = None) -> Message:
     """Send an approved template (or the agent's edit of it) on a case: sent, held for approval, or blocked."""
@@ -75,9 +76,9 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        case = _case(session, case_id)
-        rendered, body, edited, result = prepare(session, case, template_id, locale, channel, text,
-                                                 customer_name, settings, now)
+        case = get_case(session, case_id)
+        rendered, body, edited, result = prepare(session, case, template_id, locale=locale, channel=channel, text=text,
+                                                 customer_name=customer_name, settings=settings, now=now)
         if inquiry_id is not None:
             inquiry = session.get(Inquiry, inquiry_id)
             if inquiry is None or inquiry.case_id != case.id:
@@ -89,11 +90,11 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
                           author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now, now) if status == "sent" else {}
-        audit.append(session, user.name, f"message.{status}", now, case.id, {},
-                     {"message": message.id, "template": template_id, "locale": locale, "channel": channel,
-                      "edited": edited, "lint": result.status, "rules": sorted({f.rule_id for f in result.findings}),
-                      **effects})
+        effects = _after_sent(session, case, message, now=now, drafted=now) if status == "sent" else {}
+        audit.append(session, user.name, f"message.{status}", at=now, case_id=case.id,
+                     after={"message": message.id, "template": template_id, "locale": locale, "channel": channel,
+                            "edited": edited, "lint": result.status,
+                            "rules": sorted({f.rule_id for f in result.findings}), **effects})
         if status == "blocked":
             blocked = result
     if blocked is not None:
@@ -101,19 +102,20 @@ def send(store: Store, actor: str, case_id: int, template_id: str, locale: str, 
     return message
 
 
-def request_source_of_funds(store: Store, actor: str, case_id: int, locale: str, channel: str, now: datetime,
+def request_source_of_funds(store: Store, actor: str, case_id: int, *, locale: str, channel: str, now: datetime,
                             customer_name: str | None = None, settings: ReplySettings = ReplySettings()) -> Message:
     """Ask the customer where the funds came from: the case awaits the customer and the request is sent, together."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, lifecycle.step("request_information").permission)
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         state = lifecycle.next_state(case.status, "request_information")
-        change = save_case(session, case, None, now, status=state)
-        audit.append(session, user.name, "case.request_information", now, case.id, change["before"],
-                     {**change["after"], "reason": "source of funds requested"})
-        rendered, body, edited, result = prepare(session, case, "source_of_funds_request", locale, channel, None,
-                                                 customer_name, settings, now)
+        change = save_case(session, case, expected_version=None, now=now, status=state)
+        audit.append(session, user.name, "case.request_information", at=now, case_id=case.id, before=change["before"],
+                     after={**change["after"], "reason": "source of funds requested"})
+        rendered, body, edited, result = prepare(session, case, "source_of_funds_request", locale=locale,
+                                                 channel=channel, text=None, customer_name=customer_name,
+                                                 settings=settings, now=now)
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the source-of-funds template ({locale}, {channel}) fails the linter")
         message = Message(case_id=case.id, direction="out", channel=channel, at=now,
@@ -121,22 +123,22 @@ def request_source_of_funds(store: Store, actor: str, case_id: int, locale: str,
                           edited=False, lint_status="clean", findings=[], status="sent", author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now, now)
-        audit.append(session, user.name, "message.sent", now, case.id, {},
-                     {"message": message.id, "template": "source_of_funds_request", "locale": locale,
-                      "channel": channel, "edited": False, "lint": "clean", "rules": [], **effects})
+        effects = _after_sent(session, case, message, now=now, drafted=now)
+        audit.append(session, user.name, "message.sent", at=now, case_id=case.id,
+                     after={"message": message.id, "template": "source_of_funds_request", "locale": locale,
+                            "channel": channel, "edited": False, "lint": "clean", "rules": [], **effects})
         return message
 
 
-def _after_sent(session: Session, case: Case, message: Message, now: datetime, drafted: datetime) -> dict:
+def _after_sent(session: Session, case: Case, message: Message, *, now: datetime, drafted: datetime) -> dict:
     """What a sent reply does: a status update meets NY-STATUS, a final reply resolves the inquiries
     received before it was written (and a complaint clock with them)."""
     info = catalog().info(message.template_id)
     effects: dict = {}
     changed = False
     if info.status_update and case.status not in ("released", "closed"):
-        effects["deadlines_closed"] = close_deadlines(session, case.id, now, "met", rule_ids=("NY-STATUS",))
-        effects["deadlines_started"] = start_deadlines(session, case, "customer_waiting", now)
+        effects["deadlines_closed"] = close_deadlines(session, case.id, at=now, status="met", rule_ids=("NY-STATUS",))
+        effects["deadlines_started"] = start_deadlines(session, case, "customer_waiting", at=now)
         changed = True
     if info.resolves:
         resolved = session.exec(select(Inquiry).where(Inquiry.case_id == case.id, Inquiry.resolved_at.is_(None),
@@ -149,7 +151,7 @@ def _after_sent(session: Session, case: Case, message: Message, now: datetime, d
         effects["deadlines_met"] = _complaints_answered(session, case.id, now)
         changed = changed or bool(effects["deadlines_met"])
     if changed:
-        effects["case"] = save_case(session, case, None, now)["after"]
+        effects["case"] = save_case(session, case, expected_version=None, now=now)["after"]
     return effects
 
 
@@ -158,7 +160,7 @@ def _complaints_answered(session: Session, case_id: int | None, now: datetime) -
     if case_id is None or session.exec(select(Inquiry.id).where(
             Inquiry.case_id == case_id, Inquiry.kind == "complaint", Inquiry.resolved_at.is_(None))).first():
         return []
-    return close_deadlines(session, case_id, now, "met", rule_ids=("EU-MICA-DECIDE",))
+    return close_deadlines(session, case_id, at=now, status="met", rule_ids=("EU-MICA-DECIDE",))
 
 
 def _held(session: Session, message_id: int) -> Message:
@@ -170,7 +172,7 @@ def _held(session: Session, message_id: int) -> Message:
     return message
 
 
-def _decide(session: Session, message: Message, status: str, by: str, now: datetime) -> None:
+def _decide(session: Session, message: Message, status: str, *, by: str, now: datetime) -> None:
     """Move a held message to `status` only if it is still held (two supervisors at once: one wins)."""
     result = session.execute(sa.update(Message).where(Message.id == message.id, Message.status == "held")
                              .values(status=status, approved_by=by, approved_at=now))
@@ -179,7 +181,8 @@ def _decide(session: Session, message: Message, status: str, by: str, now: datet
     message.status, message.approved_by, message.approved_at = status, by, now
 
 
-def approve(store: Store, actor: str, message_id: int, now: datetime, settings: ReplySettings = ReplySettings()) -> Message:
+def approve(store: Store, actor: str, message_id: int, *, now: datetime,
+            settings: ReplySettings = ReplySettings()) -> Message:
     """A supervisor other than the author lets a held reply go (if it still fits the case)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
@@ -187,32 +190,32 @@ def approve(store: Store, actor: str, message_id: int, now: datetime, settings: 
         message = _held(session, message_id)
         if message.author == user.name:
             raise FourEyesViolation(f"{user.name} wrote message {message_id}; another supervisor must approve it")
-        case = _case(session, message.case_id)
+        case = get_case(session, message.case_id)
         if message.template_id not in _offered_ids(session, case, settings):
             raise InvalidRequest(f"message {message_id} no longer fits case {case.id} ({case.status}); reject it")
         drafted = message.at
-        _decide(session, message, "sent", user.name, now)
+        _decide(session, message, "sent", by=user.name, now=now)
         message.at = now
         session.add(message)
-        effects = _after_sent(session, case, message, now, drafted)
-        audit.append(session, user.name, "message.approved", now, case.id, {"status": "held"},
-                     {"message": message.id, "status": "sent", **effects})
+        effects = _after_sent(session, case, message, now=now, drafted=drafted)
+        audit.append(session, user.name, "message.approved", at=now, case_id=case.id, before={"status": "held"},
+                     after={"message": message.id, "status": "sent", **effects})
         return message
 
 
-def reject(store: Store, actor: str, message_id: int, note: str, now: datetime) -> Message:
+def reject(store: Store, actor: str, message_id: int, *, note: str, now: datetime) -> Message:
     """A supervisor turns a held reply down; it is never sent."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "approve_message")
         message = _held(session, message_id)
-        _decide(session, message, "rejected", user.name, now)
-        audit.append(session, user.name, "message.rejected", now, message.case_id, {"status": "held"},
-                     {"message": message.id, "status": "rejected", "note": note})
+        _decide(session, message, "rejected", by=user.name, now=now)
+        audit.append(session, user.name, "message.rejected", at=now, case_id=message.case_id, before={"status": "held"},
+                     after={"message": message.id, "status": "rejected", "note": note})
         return message
 
 
-def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, locale: str, body: str,
+def receive(store: Store, actor: str, *, now: datetime, channel: str, topic: str, locale: str, body: str,
             kind: str = "inquiry", case_id: int | None = None, customer_id: str | None = None,
             customer_name: str | None = None, settings: ReplySettings = ReplySettings()) -> tuple[Inquiry, Message]:
     """Record a customer's inquiry and send the acknowledgement with its tracking number at once."""
@@ -225,7 +228,7 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        case = _case(session, case_id) if case_id is not None else None
+        case = get_case(session, case_id) if case_id is not None else None
         if case is not None and customer_id and customer_id.strip() != case.customer_id:
             raise InvalidRequest(f"case {case.id} belongs to another customer")
         if case is None and not (customer_id or "").strip():
@@ -238,11 +241,12 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
         session.add(Message(case_id=inquiry.case_id, inquiry_id=inquiry.id, direction="in", channel=channel, at=now,
                             locale=locale, body=body.strip(), lint_status="not_checked", status="received",
                             author=f"customer:{inquiry.customer_id}"))
-        values = (case_text.values(session, case, locale, customer_name, settings) if case else
+        values = (case_text.values(session, case, locale, name=customer_name, settings=settings) if case else
                   {"customer_name": case_text.customer_name(customer_name, locale),
                    "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
-        ack = catalog().render("acknowledgement", locale, channel, values)
-        result = lint(ack.body, case_text.lint_context(session, case, locale, "acknowledgement", (), values) if case
+        ack = catalog().render("acknowledgement", locale, channel, values=values)
+        result = lint(ack.body, case_text.lint_context(session, case, locale, template_id="acknowledgement",
+                                                       approved_texts=(), values=values) if case
                       else LintContext(hold=True, locale=locale, template_id="acknowledgement"))
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the acknowledgement template ({locale}, {channel}) fails the linter: "
@@ -254,18 +258,19 @@ def receive(store: Store, actor: str, now: datetime, channel: str, topic: str, l
         session.flush()
         effects = {}
         if case is not None:
-            started = start_deadlines(session, case, "inquiry_received", now)
-            met = close_deadlines(session, case.id, now, "met", rule_ids=("NY-ACK",))
+            started = start_deadlines(session, case, "inquiry_received", at=now)
+            met = close_deadlines(session, case.id, at=now, status="met", rule_ids=("NY-ACK",))
             if kind == "complaint":
-                started += start_deadlines(session, case, "complaint_received", now)
-            effects = {"deadlines_started": started, "deadlines_met": met, "case": save_case(session, case, None, now)["after"]}
-        audit.append(session, user.name, f"{kind}.received", now, inquiry.case_id, {},
-                     {"inquiry": inquiry.id, "tracking_number": inquiry.tracking_number, "channel": channel,
-                      "topic": topic, "acknowledgement": message.id, **effects})
+                started += start_deadlines(session, case, "complaint_received", at=now)
+            effects = {"deadlines_started": started, "deadlines_met": met,
+                       "case": save_case(session, case, expected_version=None, now=now)["after"]}
+        audit.append(session, user.name, f"{kind}.received", at=now, case_id=inquiry.case_id,
+                     after={"inquiry": inquiry.id, "tracking_number": inquiry.tracking_number, "channel": channel,
+                            "topic": topic, "acknowledgement": message.id, **effects})
         return inquiry, message
 
 
-def resolve(store: Store, actor: str, inquiry_id: int, now: datetime) -> Inquiry:
+def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime) -> Inquiry:
     """Mark an inquiry answered (final replies on a case do this themselves)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
@@ -281,8 +286,9 @@ def resolve(store: Store, actor: str, inquiry_id: int, now: datetime) -> Inquiry
         met = _complaints_answered(session, inquiry.case_id, now)
         after = {"inquiry": inquiry.id, "deadlines_met": met}
         if met:
-            after["case"] = save_case(session, _case(session, inquiry.case_id), None, now)["after"]
-        audit.append(session, user.name, f"{inquiry.kind}.resolved", now, inquiry.case_id, {}, after)
+            after["case"] = save_case(session, get_case(session, inquiry.case_id), expected_version=None,
+                                      now=now)["after"]
+        audit.append(session, user.name, f"{inquiry.kind}.resolved", at=now, case_id=inquiry.case_id, after=after)
         return inquiry
 
 

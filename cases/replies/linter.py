@@ -99,7 +99,7 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
     """Check `text` for tipping off; see the module docstring."""
     found: dict[tuple[str, int, int], Finding] = {}
 
-    def add(rule_id: str, category: str, severity: str, span: tuple[int, int], reason: str) -> None:
+    def add(rule_id: str, category: str, severity: str, *, span: tuple[int, int], reason: str) -> None:
         key = (rule_id, *span)
         if key not in found:
             found[key] = Finding(rule_id, category, severity, span[0], span[1], text[span[0]:span[1]], reason)
@@ -118,18 +118,19 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
             continue
         for variant in variants:
             for match in term.compiled.finditer(variant.text):
-                add(term.id, term.category, term.severity, variant.span(*match.span()), term.reason)
+                add(term.id, term.category, term.severity, span=variant.span(*match.span()), reason=term.reason)
     _chain_ids(text, context, add)
     _names(variants, context.evidence, add)
     if context.allowed_dates is not None and context.hold:
         allowed = {fold(day).text for day in context.allowed_dates}
         for match in DATES.finditer(folded.text):
             if match.group(0) not in allowed:
-                add("warn.date", "statutory_date", "warn", folded.span(*match.span()),
-                    "a date other than the deposit date and the next update date; a compliance approver must agree")
+                add("warn.date", "statutory_date", "warn", span=folded.span(*match.span()),
+                    reason="a date other than the deposit date and the next update date; a compliance approver "
+                           "must agree")
     if context.approved_texts and _departs(folded.text, context.approved_texts):
-        add("warn.free_text", "free_text", "warn", (0, len(text)),
-            "departs from every approved template; a compliance approver must agree")
+        add("warn.free_text", "free_text", "warn", span=(0, len(text)),
+            reason="departs from every approved template; a compliance approver must agree")
     findings = tuple(sorted(found.values(), key=lambda f: (f.start, -f.end, f.rule_id)))
     status = "blocked" if any(f.severity == "block" for f in findings) else "warn" if findings else "clean"
     return LintResult(status, findings)
@@ -150,7 +151,7 @@ def _chain_ids(text: str, context: LintContext, add) -> None:
     lowered = normal.text
     if context.hold:
         for match in ANY_CHAIN_ID.finditer(lowered):
-            add("flags.chain_id", "flag_details", "block", normal.span(*match.span()), CHAIN_ID_REASON)
+            add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
     known = [h[2:] for h in context.evidence.addresses | context.evidence.tx_hashes]
     if not known:
         return
@@ -161,7 +162,7 @@ def _chain_ids(text: str, context: LintContext, add) -> None:
         starts = any(k.startswith(run) for k in known) and (prefixed or len(run) >= 6)
         ends = any(k.endswith(run) for k in known) and (not run.isdigit() or len(run) >= 5)
         if starts or ends or any(run in k for k in known if len(run) >= 10):
-            add("flags.chain_id", "flag_details", "block", normal.span(*match.span()), CHAIN_ID_REASON)
+            add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
 
 
 def _entity(name: str) -> str:
@@ -196,7 +197,7 @@ def _names(variants: tuple[Folded, ...], evidence: CaseEvidence, add) -> None:
     pattern = words("|".join(re.escape(p) for p in phrases))
     for variant in variants:
         for match in pattern.finditer(variant.text):
-            add("flags.names", "flag_details", "block", variant.span(*match.span()), NAME_REASON)
+            add("flags.names", "flag_details", "block", span=variant.span(*match.span()), reason=NAME_REASON)
 
 
 def _departs(folded_text: str, approved: tuple[str, ...]) -> bool:

@@ -90,7 +90,8 @@ def figures(rows: list[InquiryRow], updates: list[UpdateRow], now: datetime) -> 
             "updates_late_or_missed": len(late), "first_response_target_s": FIRST_RESPONSE_TARGET_S}
 
 
-def service_rows(store: Store, actor: str, start: datetime, end: datetime) -> tuple[list[InquiryRow], list[UpdateRow]]:
+def service_rows(store: Store, actor: str, *, start: datetime,
+                 end: datetime) -> tuple[list[InquiryRow], list[UpdateRow]]:
     """Inquiries received in [start, end) and the NY-STATUS deadlines due or ended in it."""
     with store.session() as session:
         user = acting_user(session, actor)

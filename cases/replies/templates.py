@@ -146,7 +146,7 @@ class Catalog:
         parts = ("subject", "email") if channel == "email" else ("chat",)
         return set().union(*(self.needs[(template_id, locale, part)] for part in parts))
 
-    def render(self, template_id: str, locale: str, channel: str, values: dict[str, str]) -> Rendered:
+    def render(self, template_id: str, locale: str, channel: str, *, values: dict[str, str]) -> Rendered:
         """The template filled with `values` (only placeholders; every one the text needs)."""
         self.info(template_id)
         if locale not in LOCALES:

@@ -21,7 +21,7 @@ from cases.replies.case_text import ReplySettings
 from cases.replies.conversations import prepare
 from cases.replies.linter import LintContext, LintResult, lint
 from cases.replies.templates import CHANNELS, Rendered, TemplateInfo, catalog
-from cases.service import _case, acting_user, unit_of_work
+from cases.service import acting_user, get_case, unit_of_work
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,15 @@ class Draft:
 
 
 def offered_templates(store: Store, actor: str, case_id: int,
-                      settings: ReplySettings = ReplySettings()) -> list[TemplateInfo]:
+                      *, settings: ReplySettings = ReplySettings()) -> list[TemplateInfo]:
     """The templates that may be sent on the case now."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        return case_text.offered(catalog(), session, _case(session, case_id), settings)
+        return case_text.offered(catalog(), session, get_case(session, case_id), settings=settings)
 
 
-def draft(store: Store, actor: str, case_id: int, template_id: str, locale: str, channel: str, now: datetime,
+def draft(store: Store, actor: str, case_id: int, *, template_id: str, locale: str, channel: str, now: datetime,
           text: str | None = None, customer_name: str | None = None,
           settings: ReplySettings = ReplySettings()) -> Draft:
     """Render a template for the case and lint it (or the agent's edit of it).
@@ -54,33 +54,36 @@ def draft(store: Store, actor: str, case_id: int, template_id: str, locale: str,
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        rendered, body, edited, verdict = prepare(session, _case(session, case_id), template_id, locale, channel,
-                                                  text, customer_name, settings, now)
+        rendered, body, edited, verdict = prepare(session, get_case(session, case_id), template_id, locale=locale,
+                                                  channel=channel, text=text, customer_name=customer_name,
+                                                  settings=settings, now=now)
     if verdict.status == "blocked" and user.role == "support":
-        _record_blocked_draft(store, user.name, case_id, verdict, now)
+        _record_blocked_draft(store, user.name, case_id, verdict=verdict, now=now)
     return Draft(rendered, body, edited, verdict)
 
 
-def _record_blocked_draft(store: Store, actor: str, case_id: int, verdict: LintResult, now: datetime) -> None:
+def _record_blocked_draft(store: Store, actor: str, case_id: int, *, verdict: LintResult, now: datetime) -> None:
     with unit_of_work(store) as session:
-        audit.append(session, actor, "reply.draft_blocked", now, case_id, {},
-                     {"rules": sorted({f.rule_id for f in verdict.blocking})})
+        audit.append(session, actor, "reply.draft_blocked", at=now, case_id=case_id,
+                     after={"rules": sorted({f.rule_id for f in verdict.blocking})})
 
 
-def lint_for_case(store: Store, actor: str, case_id: int, text: str, locale: str, now: datetime,
+def lint_for_case(store: Store, actor: str, case_id: int, *, text: str, locale: str, now: datetime,
                   settings: ReplySettings = ReplySettings()) -> LintResult:
     """Lint free text as a reply on the case: its evidence blocks, and far from every offered template it warns."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        case = _case(session, case_id)
+        case = get_case(session, case_id)
         case_text.check_locale(locale)
-        values = case_text.values(session, case, locale, None, settings)
-        approved = tuple(catalog().render(info.id, locale, channel, values).body
-                         for info in case_text.offered(catalog(), session, case, settings) for channel in CHANNELS)
-        verdict = lint(text, case_text.lint_context(session, case, locale, None, approved, values))
+        values = case_text.values(session, case, locale, name=None, settings=settings)
+        approved = tuple(catalog().render(info.id, locale, channel, values=values).body
+                         for info in case_text.offered(catalog(), session, case, settings=settings)
+                         for channel in CHANNELS)
+        verdict = lint(text, case_text.lint_context(session, case, locale, template_id=None, approved_texts=approved,
+                                                    values=values))
     if verdict.status == "blocked" and user.role == "support":
-        _record_blocked_draft(store, user.name, case_id, verdict, now)
+        _record_blocked_draft(store, user.name, case_id, verdict=verdict, now=now)
     return verdict
 
 
@@ -96,7 +99,7 @@ def messages(store: Store, actor: str, case_id: int) -> list[dict]:
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        _case(session, case_id)
+        get_case(session, case_id)
         rows = session.exec(select(Message).where(Message.case_id == case_id).order_by(Message.at, Message.id)).all()
         if user.role == "support":
             keep = ("id", "direction", "channel", "at", "template_id", "locale", "subject", "body", "status", "author")

@@ -66,7 +66,7 @@ def store(request, tmp_path, postgres_template):
     """An empty, migrated database with PEOPLE as users."""
     made, cleanup = _new_store(request.param, tmp_path, postgres_template)
     for name, role in PEOPLE.items():
-        service.add_user(made, "system:tests", name, role, NOW)
+        service.add_user(made, "system:tests", name, role=role, now=NOW)
     yield made
     made.dispose()
     if cleanup:
@@ -81,7 +81,7 @@ def sqlite_store(tmp_path):
     """The same on SQLite only, for tests whose logic does not depend on the database."""
     made, _ = _new_store("sqlite", tmp_path, None)
     for name, role in PEOPLE.items():
-        service.add_user(made, "system:tests", name, role, NOW)
+        service.add_user(made, "system:tests", name, role=role, now=NOW)
     yield made
     made.dispose()
 
@@ -98,13 +98,13 @@ def scenario_result():
     request = batch.ScoreRequest(fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv",
                                  fixtures / "lists" / "flagged.csv", parse_time("2026-11-20"),
                                  fixtures / "lists" / "services.csv")
-    return batch.run(request, open_cases=lambda result: {})
+    return batch.run(request)
 
 
 @pytest.fixture
 def cases(store, scenario_result):
     """The scenario's five frozen deposits opened as cases: deposit id -> case id."""
-    from cases.opening import open_cases
+    from cases.opening import open_run
 
-    opened = open_cases(store, scenario_result, NOW)
-    return {scenario_result.deposits.deposit_id[d].as_py(): case_id for d, case_id in opened.case_ids.items()}
+    opened = open_run(store, scenario_result, NOW)
+    return opened.case_ids

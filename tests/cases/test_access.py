@@ -10,46 +10,55 @@ from cases import figures, maintenance, opening, queries, service
 from cases.replies import conversations, standards, views
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
+from cases.queries import QueueFilter
 from tests.cases.conftest import NOW, PEOPLE
 
 ACTORS = {role: name for name, role in PEOPLE.items()} | {"system": "system:job"}
 
 CALLS = {
-    "transition": ("work_case", lambda s, c, a: service.transition(s, a, c, "start_review", NOW)),
-    "propose": ("work_case", lambda s, c, a: service.propose(s, a, c, "release", "reason", NOW)),
-    "approve": ("approve", lambda s, c, a: service.approve(s, a, c, NOW)),
-    "reject": ("approve", lambda s, c, a: service.reject(s, a, c, "no", NOW)),
-    "assign": ("work_case", lambda s, c, a: service.assign(s, a, c, None, NOW)),
-    "snooze": ("work_case", lambda s, c, a: service.snooze(s, a, c, NOW + timedelta(days=1), "why", NOW)),
-    "add_note": ("work_case", lambda s, c, a: service.add_note(s, a, c, "note", NOW)),
-    "add_attachment": ("work_case", lambda s, c, a: service.add_attachment(s, a, c, "f", "text/plain", 1, "0" * 64, NOW)),
-    "record_status_update": ("work_case", lambda s, c, a: service.record_status_update(s, a, c, NOW)),
-    "add_user": ("manage_users", lambda s, c, a: service.add_user(s, a, f"new-{a.replace(':', '-')}", "analyst", NOW)),
-    "queue": ("view_case", lambda s, c, a: queries.queue(s, a, NOW)),
+    "transition": ("work_case", lambda s, c, a: service.transition(s, a, c, action="start_review", now=NOW)),
+    "propose": ("work_case", lambda s, c, a: service.propose(s, a, c, kind="release", reason="reason", now=NOW)),
+    "approve": ("approve", lambda s, c, a: service.approve(s, a, c, now=NOW)),
+    "reject": ("approve", lambda s, c, a: service.reject(s, a, c, note="no", now=NOW)),
+    "assign": ("work_case", lambda s, c, a: service.assign(s, a, c, assignee=None, now=NOW)),
+    "snooze": ("work_case",
+               lambda s, c, a: service.snooze(s, a, c, until=NOW + timedelta(days=1), reason="why", now=NOW)),
+    "add_note": ("work_case", lambda s, c, a: service.add_note(s, a, c, body="note", now=NOW)),
+    "add_attachment": ("work_case", lambda s, c, a: service.add_attachment(
+        s, a, c, filename="f", media_type="text/plain", size_bytes=1, sha256="0" * 64, now=NOW)),
+    "record_status_update": ("work_case", lambda s, c, a: service.record_status_update(s, a, c, now=NOW)),
+    "add_user": ("manage_users", lambda s, c, a: service.add_user(s, a, f"new-{a.replace(':', '-')}", role="analyst", now=NOW)),
+    "queue": ("view_case", lambda s, c, a: queries.queue(s, QueueFilter(), actor=a, now=NOW)),
     "show": ("view_case", lambda s, c, a: queries.show(s, a, c)),
     "customer_view": ("view_customer_status", lambda s, c, a: queries.customer_view(s, a, customer_id="alice")),
-    "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, timedelta(days=3))),
+    "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, within=timedelta(days=3))),
     "verify_audit": ("view_audit", lambda s, c, a: queries.verify_audit(s, a)),
     "recompute_deadlines": ("recompute_deadlines", lambda s, c, a: maintenance.recompute_deadlines(s, a, NOW)),
-    "set_password": ("manage_users", lambda s, c, a: service.set_password(s, a, "sue", "a new password", NOW)),
+    "set_password": ("manage_users",
+                     lambda s, c, a: service.set_password(s, a, "sue", password="a new password", now=NOW)),
     "pending_proposals": ("view_deadlines", lambda s, c, a: queries.pending_proposals(s, a)),
-    "case_figures": ("view_service_figures", lambda s, c, a: figures.case_figures(s, a, NOW, NOW + timedelta(days=1))),
-    "service_rows": ("view_service_figures", lambda s, c, a: standards.service_rows(s, a, NOW, NOW + timedelta(days=1))),
-    "send": ("reply", lambda s, c, a: conversations.send(s, a, c, "status_update", "en", "chat", NOW)),
-    "request_source_of_funds": ("work_case", lambda s, c, a: conversations.request_source_of_funds(s, a, c, "en",
-                                                                                                  "chat", NOW)),
-    "receive": ("reply", lambda s, c, a: conversations.receive(s, a, NOW, "chat", "fees", "en", "hi", case_id=c)),
-    "resolve": ("reply", lambda s, c, a: conversations.resolve(s, a, 999, NOW)),
-    "approve_message": ("approve_message", lambda s, c, a: conversations.approve(s, a, 999, NOW)),
-    "reject_message": ("approve_message", lambda s, c, a: conversations.reject(s, a, 999, "no", NOW)),
+    "case_figures": ("view_service_figures",
+                     lambda s, c, a: figures.case_figures(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "service_rows": ("view_service_figures",
+                     lambda s, c, a: standards.service_rows(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "send": ("reply", lambda s, c, a: conversations.send(s, a, c, template_id="status_update", locale="en",
+                                                         channel="chat", now=NOW)),
+    "request_source_of_funds": ("work_case", lambda s, c, a: conversations.request_source_of_funds(
+        s, a, c, locale="en", channel="chat", now=NOW)),
+    "receive": ("reply", lambda s, c, a: conversations.receive(s, a, now=NOW, channel="chat", topic="fees", locale="en",
+                                                               body="hi", case_id=c)),
+    "resolve": ("reply", lambda s, c, a: conversations.resolve(s, a, 999, now=NOW)),
+    "approve_message": ("approve_message", lambda s, c, a: conversations.approve(s, a, 999, now=NOW)),
+    "reject_message": ("approve_message", lambda s, c, a: conversations.reject(s, a, 999, note="no", now=NOW)),
     "held": ("approve_message", lambda s, c, a: conversations.held(s, a)),
     "offered_templates": ("reply", lambda s, c, a: views.offered_templates(s, a, c)),
-    "draft": ("reply", lambda s, c, a: views.draft(s, a, c, "status_update", "en", "chat", NOW)),
-    "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, "hello", "en", NOW)),
+    "draft": ("reply", lambda s, c, a: views.draft(s, a, c, template_id="status_update", locale="en", channel="chat",
+                                                   now=NOW)),
+    "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, text="hello", locale="en", now=NOW)),
     "messages": ("reply", lambda s, c, a: views.messages(s, a, c)),
 }
 NEEDS_RESULT = {
-    "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r, NOW, actor=a)),
+    "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r.records("freeze", "review"), snapshot=r.snapshot, now=NOW, actor=a)),
     "annotate_cleared": ("open_cases", lambda s, r, a: maintenance.annotate_cleared(s, r, NOW, actor=a)),
 }
 
@@ -70,9 +79,9 @@ def refused_exactly_without(function: str, permission: str, call) -> None:
 
 @pytest.mark.parametrize("function", sorted(CALLS))
 def test_every_function_with_every_role(sqlite_store, scenario_result, function):
-    from cases.opening import open_cases
+    from cases.opening import open_run
 
-    case_id = next(iter(open_cases(sqlite_store, scenario_result, NOW).case_ids.values()))
+    case_id = next(iter(open_run(sqlite_store, scenario_result, NOW).case_ids.values()))
     permission, call = CALLS[function]
     refused_exactly_without(function, permission, lambda actor: call(sqlite_store, case_id, actor))
 
@@ -86,7 +95,7 @@ def test_batch_functions_with_every_role(sqlite_store, scenario_result, function
 def test_every_public_service_function_is_walked():
     public = {name for name in vars(service) if not name.startswith("_") and callable(getattr(service, name))
               and getattr(getattr(service, name), "__module__", "") == "cases.service"}
-    helpers = {"unit_of_work", "acting_user", "deadline_list", "save_case", "sign_in"}
+    helpers = {"unit_of_work", "acting_user", "get_case", "deadline_list", "save_case", "sign_in"}
     assert public - helpers <= set(CALLS), public - helpers - set(CALLS)
     walked_queries = {"queue", "show", "customer_view", "due", "verify_audit", "pending_proposals"}
     public_queries = {name for name in vars(queries) if callable(getattr(queries, name))

@@ -22,8 +22,8 @@ KYT = Path(sys.executable).parent / "kyt"
 
 
 def ingest(url, store, tmp_path, addresses):
-    job = Ingestion(Node(url), TableOutput(store, "transfers"), tmp_path / "db.checkpoint.json", 0, confirmations=0,
-                    batch=3, deposits_out=TableOutput(store, "deposits"), deposit_addresses=addresses)
+    job = Ingestion(Node(url), TableOutput(store, "transfers"), tmp_path / "db.checkpoint.json", from_block=0,
+                    confirmations=0, batch=3, deposits_out=TableOutput(store, "deposits"), deposit_addresses=addresses)
     return job.run()
 
 
@@ -47,8 +47,8 @@ def test_the_tables_hold_what_the_files_hold_and_follow_a_reorganisation(node, c
         send(w3, a[1], a[3], 7)
     summary = ingest(node, store, tmp_path, addresses)
     assert summary.reorgs == 1
-    files = Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.checkpoint.json", 0, confirmations=0, batch=3,
-                      deposits_out=tmp_path / "d.csv", deposit_addresses=addresses)
+    files = Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.checkpoint.json", from_block=0, confirmations=0,
+                      batch=3, deposits_out=tmp_path / "d.csv", deposit_addresses=addresses)
     files.run()
     assert export(store, "transfers", tmp_path / "from-db.csv") == len(lines(tmp_path / "t.csv")) - 1
     assert lines(tmp_path / "from-db.csv") == lines(tmp_path / "t.csv")  # the same rows, in the same order

@@ -22,7 +22,7 @@ def rescored_without_lazarus(tmp_path):
     request = batch.ScoreRequest(FIXTURES / "scenario" / "deposits.csv", FIXTURES / "scenario" / "transfers.csv",
                                  tmp_path / "flagged.csv", parse_time("2026-11-21"), FIXTURES / "lists" / "services.csv",
                                  since=parse_time("2026-11-02T03:00:00Z"))
-    return batch.run(request, open_cases=lambda result: {})
+    return batch.run(request)
 
 
 def test_a_delisting_notes_the_open_case_and_leaves_it_open(store, cases, tmp_path):
@@ -43,22 +43,22 @@ def test_changed_deadline_rules_move_open_deadlines_and_dropped_rules_cancel_the
     longer = tuple(dataclasses.replace(r, duration=10, warn_after=8) if r.id == "INT-REVIEW" else r
                    for r in RULES if r.id != "US-OFAC-ANNUAL")
     before = {d["rule_id"]: d for d in queries.show(store, "ann", cases["D-1008"]).deadlines}
-    done = recompute_deadlines(store, "sam", NOW, longer)
+    done = recompute_deadlines(store, "sam", NOW, rules=longer)
     assert (done.moved, done.cancelled) == (5, 5)  # INT-REVIEW on five cases; OFAC-ANNUAL on five
     after = {d["rule_id"]: d for d in queries.show(store, "ann", cases["D-1008"]).deadlines}
     assert after["INT-REVIEW"]["due_at"] > before["INT-REVIEW"]["due_at"]
     assert after["US-OFAC-ANNUAL"]["status"] == "cancelled" and after["NY-STATUS"] == before["NY-STATUS"]
-    assert recompute_deadlines(store, "sam", NOW, longer).moved == 0
+    assert recompute_deadlines(store, "sam", NOW, rules=longer).moved == 0
     assert queries.verify_audit(store, "ada").ok
 
 
 def test_a_reorganisation_notes_the_open_case_once_per_change_and_closes_nothing(store, cases):
-    first = annotate_reorganised(store, {"D-1008": 120, "D-404": 5}, {}, NOW)  # D-404 has no case
+    first = annotate_reorganised(store, {"D-1008": 120, "D-404": 5}, {}, now=NOW)  # D-404 has no case
     assert (first.withdrawn, first.restored, first.open_withdrawn) == ([cases["D-1008"]], [], ["D-1008"])
-    rerun = annotate_reorganised(store, {"D-1008": 120}, {}, NOW)  # a rerun after a kill: no second note
+    rerun = annotate_reorganised(store, {"D-1008": 120}, {}, now=NOW)  # a rerun after a kill: no second note
     assert (rerun.withdrawn, rerun.open_withdrawn) == ([], ["D-1008"])
-    assert annotate_reorganised(store, {}, {"D-1008": 131}, NOW).restored == [cases["D-1008"]]
-    assert annotate_reorganised(store, {"D-1008": 140}, {}, NOW).withdrawn == [cases["D-1008"]]  # removed again
+    assert annotate_reorganised(store, {}, {"D-1008": 131}, now=NOW).restored == [cases["D-1008"]]
+    assert annotate_reorganised(store, {"D-1008": 140}, {}, now=NOW).withdrawn == [cases["D-1008"]]  # removed again
     detail = queries.show(store, "ann", cases["D-1008"])
     assert detail.case.status == "open"
     assert [n["body"][:60] for n in detail.notes] == [

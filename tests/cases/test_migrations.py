@@ -68,10 +68,10 @@ def test_the_queue_index_condition_is_the_open_states():
 def test_upgrading_a_database_full_of_cases_keeps_every_row_and_the_chain(store, scenario_result):
     from cases import queries
     from cases.db import downgrade
-    from cases.opening import open_cases
+    from cases.opening import open_run
     from tests.cases.conftest import NOW
 
-    opened = open_cases(store, scenario_result, NOW)
+    opened = open_run(store, scenario_result, NOW)
     with store.engine.begin() as connection:  # 0003 had no unknown values: leave out the alert of one
         connection.exec_driver_sql("DELETE FROM alerts WHERE usd_value IS NULL")
 

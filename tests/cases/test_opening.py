@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from cases import queries
 from cases.errors import AccessDenied
-from cases.opening import open_cases
+from cases.opening import open_run
 from tests.cases.conftest import NOW
 
 KYT = Path(sys.executable).parent / "kyt"
@@ -24,8 +24,8 @@ FLAGGED = Path(__file__).resolve().parents[2] / "fixtures" / "lists" / "flagged.
 
 
 def test_opening_twice_gives_the_same_cases_and_the_reviews_become_alerts(store, scenario_result):
-    first = open_cases(store, scenario_result, NOW)
-    again = open_cases(store, scenario_result, NOW)
+    first = open_run(store, scenario_result, NOW)
+    again = open_run(store, scenario_result, NOW)
     assert (first.opened, first.existing, first.alerts) == (5, 0, 5)
     assert (again.opened, again.existing, again.alerts) == (0, 5, 0)
     assert again.case_ids == first.case_ids
@@ -43,8 +43,8 @@ PEOPLE_EVENTS = range(6)  # one user.add event per person of the fixture
 
 def test_only_the_batch_account_or_an_admin_opens_cases(store, scenario_result):
     with pytest.raises(AccessDenied):
-        open_cases(store, scenario_result, NOW, actor="ann")
-    assert open_cases(store, scenario_result, NOW, actor="ada").opened == 5
+        open_run(store, scenario_result, NOW, actor="ann")
+    assert open_run(store, scenario_result, NOW, actor="ada").opened == 5
 
 
 def many_frozen_deposits(folder: Path, count: int) -> list[str]:
@@ -148,9 +148,9 @@ def test_a_case_of_unknown_value_keeps_it_unknown(store, tmp_path):
     rules.write_text(STRICT)
     result = batch.run(batch.ScoreRequest(
         fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv", FLAGGED,
-        parse_time("2026-11-20"), fixtures / "lists" / "services.csv", rules=rules), open_cases=lambda result: {})
-    opened = open_cases(store, result, NOW)
-    ids = {result.deposits.deposit_id[d].as_py(): case_id for d, case_id in opened.case_ids.items()}
+        parse_time("2026-11-20"), fixtures / "lists" / "services.csv", rules=rules))
+    opened = open_run(store, result, NOW)
+    ids = opened.case_ids
     pete = queries.show(store, "ann", ids["D-1016"])
     assert pete.case.usd_value is None
     assert [(e["category"], e["hop"], e["share"], e["usd"]) for e in pete.exposures] == [("sanctions", 1, Decimal(1), None)]

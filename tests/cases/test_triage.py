@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from cases import queries, service, triage
 from cases.errors import AccessDenied
 from cases.models import Case, Exposure
+from cases.queries import QueueFilter
 from kyt.risk import ModelError
 from tests.cases.conftest import NOW
 
@@ -54,11 +55,11 @@ def test_cases_likely_to_be_escalated_come_first_within_their_deadline_day(store
     scam = [add_case(store, n, sanctions=False, due_hours=20 + n) for n in range(1, 4)]
     sanctioned = [add_case(store, n, sanctions=True, due_hours=24 + n) for n in range(4, 7)]
     later = add_case(store, 7, sanctions=True, due_hours=60)  # the next day: after all of today's cases
-    done = triage.rank(store, "sam", model, NOW, share=0.0)
+    done = triage.rank(store, "sam", model, now=NOW, share=0.0)
     assert (done.ranked, done.in_model_order, done.in_rule_order) == (7, 7, 0)
-    by_deadline = queries.queue(store, "ann", NOW)
+    by_deadline = queries.queue(store, QueueFilter(), actor="ann", now=NOW)
     assert [r.id for r in by_deadline.rows] == scam + sanctioned + [later]  # the rule order
-    by_priority = queries.queue(store, "ann", NOW, order="priority")
+    by_priority = queries.queue(store, QueueFilter(order="priority"), actor="ann", now=NOW)
     assert {r.id for r in by_priority.rows[:3]} == set(sanctioned)
     assert {r.id for r in by_priority.rows[3:6]} == set(scam) and by_priority.rows[6].id == later
     assert all(r.priority_model == model.version and r.queue_order == "model" for r in by_priority.rows)
@@ -68,14 +69,15 @@ def test_a_share_stays_in_rule_order_and_starting_a_review_records_the_order(sto
     decided(store, 24)
     model = triage.train(store, "sam", now=NOW)
     ids = [add_case(store, n, sanctions=n % 2 == 0, due_hours=20 + n) for n in range(1, 30)]
-    done = triage.rank(store, "sam", model, NOW)
+    done = triage.rank(store, "sam", model, now=NOW)
     held = [i for i in ids if triage.in_rule_order(i)]
     assert done.in_rule_order == len(held) > 0 and done.in_model_order == len(ids) - len(held)
-    rows = {r.id: r for r in queries.queue(store, "ann", NOW, order="priority", page_size=100).rows}
+    page = queries.queue(store, QueueFilter(order="priority", page_size=100), actor="ann", now=NOW)
+    rows = {r.id: r for r in page.rows}
     assert {i for i, r in rows.items() if r.queue_order == "rules"} == set(held)
     rule_places = sorted(held, key=lambda i: -rows[i].priority)
     assert rule_places == sorted(held)  # the held cases keep their deadline order among themselves
-    service.transition(store, "ann", held[0], "start_review", NOW, queue_view="priority")
+    service.transition(store, "ann", held[0], action="start_review", now=NOW, queue_view="priority")
     with store.engine.connect() as connection:
         after = connection.execute(sa.text("SELECT after FROM audit_events WHERE action = 'case.start_review'")).scalar_one()
     after = json.loads(after) if isinstance(after, str) else after
@@ -96,7 +98,7 @@ def test_only_supervisors_admins_and_the_batch_account_rank_or_train(store):
             triage.training_data(store, person)
     model = triage.train(store, "ada", now=NOW)
     with pytest.raises(AccessDenied):
-        triage.rank(store, "ann", model, NOW)
+        triage.rank(store, "ann", model, now=NOW)
     with pytest.raises(ModelError, match="not a triage model"):
         from kyt.risk import RiskModel
-        triage.rank(store, "sam", RiskModel(None, ("x",), "risk-x", 0.5, [0.0], ""), NOW)
+        triage.rank(store, "sam", RiskModel(None, ("x",), "risk-x", 0.5, [0.0], ""), now=NOW)

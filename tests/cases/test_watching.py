@@ -48,11 +48,11 @@ def make_watch(node_url: str, tmp_path: Path, store, flagged: Path, addresses: P
 
     folder = tmp_path / "watch"
     folder.mkdir(exist_ok=True)
-    ingestion = Ingestion(Node(node_url), folder / "transfers.csv", folder / "transfers.csv.checkpoint.json", 0,
-                          confirmations=0, prices=load_prices(prices), deposits_out=folder / "deposits.csv",
-                          deposit_addresses=load_deposit_addresses(addresses))
-    return Watch(ingestion, folder, store, batch.ScoreRequest(folder / "deposits.csv", folder / "transfers.csv",
-                                                              flagged, 0))
+    ingestion = Ingestion(Node(node_url), folder / "transfers.csv", folder / "transfers.csv.checkpoint.json",
+                          from_block=0, confirmations=0, prices=load_prices(prices),
+                          deposits_out=folder / "deposits.csv", deposit_addresses=load_deposit_addresses(addresses))
+    return Watch(ingestion, folder, store, request=batch.ScoreRequest(folder / "deposits.csv", folder / "transfers.csv",
+                                                                      flagged, 0))
 
 
 def cases_by_customer(store) -> list[tuple]:

@@ -20,7 +20,7 @@ from graph.etl_import import Export, import_export
 from graph.ingest import TRANSFER_TOPIC, native_rows, ordered, priced, token_rows
 from graph.readers import read_transfers
 from graph.times import parse_time
-from kyt import batch
+from kyt import batch, outputs
 from tests.factories import addr
 
 T0 = 1_700_000_000  # 2023-11-14T22:13:20Z
@@ -319,7 +319,7 @@ def test_scoring_the_import_gives_the_exposures_of_the_same_transfers_in_csv(tmp
                          [["dep-1", h(3), "bea", T0 + 12, 101, 0, B, D, "ETH", "2", "2000"]])
     flagged = write_csv(tmp_path / "flagged.csv", ["address", "category", "source", "listed_at", "delisted_at"],
                         [[F, "sanctions", "test", "2020-01-01", ""]])
-    results = [batch.exposure_rows(batch.run(batch.ScoreRequest(deposits, transfers, flagged,
+    results = [outputs.exposure_rows(batch.run(batch.ScoreRequest(deposits, transfers, flagged,
                                                                 parse_time("2024-01-01"))))
                for transfers in (tmp_path / "imported.parquet", own)]
     assert results[0] == results[1] == [("dep-1", "sanctions", 2, "0.3333333333", "666.666667", 0, 0)]

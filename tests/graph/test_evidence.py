@@ -22,7 +22,7 @@ def collect(t, d, f, top=evidence.TOP_SOURCES):
     index = InboundIndex.build(t)
     view = FlagView.build(index, f, 10**15)
     e = score(index, view, d)
-    return evidence.collect(index, view, d, e, top=top)
+    return evidence.collect(index, view, d, exposures=e, top=top)
 
 
 def test_hop2_evidence_ranks_sources_by_usd_and_lists_their_transactions():
@@ -138,7 +138,7 @@ def _reference_collect(index: InboundIndex, flags: FlagView, deposits: Deposits,
             unknown = bool(deposits.unpriced[d])
             sources, count = rank_sources(category, flags, [(deposits.from_address[d].as_py(), value,
                                                              int(deposit_order[d]), deposits.tx_hash[d].as_py(),
-                                                             unknown)], top)
+                                                             unknown)], top=top)
             transfers, unpriced = 1, int(unknown)
         else:
             rows = flags.rows[int(exposures.category[i])]
@@ -177,7 +177,8 @@ def test_collect_equals_the_one_at_a_time_reference(s, data, top):
     index, view, e = engine(s)
     which = data.draw(st.one_of(st.none(), st.lists(st.integers(0, len(e) - 1), max_size=12)) if len(e) else
                       st.none())
-    found = evidence.collect(index, view, s["d"], e, which=None if which is None else np.array(which), top=top)
+    found = evidence.collect(index, view, s["d"], exposures=e, which=None if which is None else np.array(which),
+                             top=top)
     assert found == _reference_collect(index, view, s["d"], e, which, top)
     assert [type(x) for r in found for x in (r.source_count, r.transfer_count, r.unpriced_count)] == \
         [int] * 3 * len(found)

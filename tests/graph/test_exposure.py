@@ -19,7 +19,7 @@ def exposures(t, d, f, as_of=NOW, svc=None, method="haircut", lookback_s=None):
     """{(deposit, category, hop): (share, usd in dollars)} as exact fractions."""
     index = InboundIndex.build(t)
     view = FlagView.build(index, f, as_of * MICRO)
-    e = score(index, view, d, svc, method, None if lookback_s is None else lookback_s * MICRO)
+    e = score(index, view, d, services=svc, method=method, lookback=None if lookback_s is None else lookback_s * MICRO)
     return {(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i])):
             (Fraction(int(e.share_num[i]), int(e.share_den[i])),
              Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i]) * MICRO))
@@ -182,7 +182,7 @@ def unknowns(t, d, f, method="haircut", lookback_s=None):
     """{(deposit, category, hop): (share or None, usd in dollars or None, unpriced total, unpriced flagged)}."""
     index = InboundIndex.build(t)
     view = FlagView.build(index, f, NOW * MICRO)
-    e = score(index, view, d, None, method, None if lookback_s is None else lookback_s * MICRO)
+    e = score(index, view, d, services=None, method=method, lookback=None if lookback_s is None else lookback_s * MICRO)
     return {(int(e.deposit[i]), e.categories[int(e.category[i])], int(e.hop[i])):
             (Fraction(int(e.share_num[i]), int(e.share_den[i])) if e.share_known[i] else None,
              Fraction(int(e.value[i]) * int(e.share_num[i]), int(e.share_den[i]) * MICRO) if e.usd_known[i] else None,

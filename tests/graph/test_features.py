@@ -18,7 +18,7 @@ A, FUNDER, EXCHANGE, SCAMMER, NEXT, STRANGER = 2, 1, 3, 5, 4, 9
 
 def features(t, who, as_of_s, svc=None, f=None) -> list[dict]:
     matrix = address_features(InboundIndex.build(t), pa.array([addr(w) for w in who], pa.string()), as_of_s * MICRO,
-                              svc, f)
+                              services=svc, flagged=f)
     return [dict(zip(NAMES, row.tolist())) for row in matrix]
 
 

@@ -38,9 +38,9 @@ def scenarios(draw):
 
 def engine(s, f=None):
     index = InboundIndex.build(s["t"])
-    view = FlagView.build(index, f or s["f"], s["as_of"], list(CATEGORIES))
+    view = FlagView.build(index, f or s["f"], s["as_of"], categories=list(CATEGORIES))
     lookback = None if s["lookback"] is None else s["lookback"] * MICRO
-    e = score(index, view, s["d"], s["svc"], s["method"], lookback)
+    e = score(index, view, s["d"], services=s["svc"], method=s["method"], lookback=lookback)
     return index, view, e
 
 
@@ -64,12 +64,13 @@ def test_engine_equals_reference(s):
     index, view, e = engine(s)
     graph = reference.build_graph(s["t"])
     lookback = None if s["lookback"] is None else s["lookback"] * MICRO
-    ref = reference.exposures(graph, s["d"], s["f"], s["as_of"], s["svc"], s["method"], lookback)
+    ref = reference.exposures(graph, s["d"], s["f"], as_of=s["as_of"], services=s["svc"], method=s["method"],
+                              lookback=lookback)
     assert as_map(e) == {(r.deposit, r.category, r.hop): (r.share, r.usd_micro, r.flagged, r.total,
                                                           r.unpriced_total, r.unpriced_flagged) for r in ref}
     assert [(int(a), int(h)) for a, h in zip(e.deposit, e.hop)] == [(r.deposit, r.hop) for r in ref]
-    found = evidence.collect(index, view, s["d"], e)
-    assert found == [reference.evidence(graph, s["d"], view, r, lookback) for r in ref]
+    found = evidence.collect(index, view, s["d"], exposures=e)
+    assert found == [reference.evidence(graph, s["d"], view, exposure=r, lookback=lookback) for r in ref]
 
 
 @SETTINGS

@@ -88,8 +88,8 @@ def test_spark_equals_the_in_memory_engine(spark_session, tmp_path_factory, s):
     svc = services(s["svc"]) if s["svc"] else None
     lookback = None if s["lookback"] is None else s["lookback"] * MICRO
     index = InboundIndex.build(s["t"])
-    view = FlagView.build(index, s["f"], s["as_of"], list(CATEGORIES))
-    local = score(index, view, s["d"], svc, s["method"], lookback)
+    view = FlagView.build(index, s["f"], s["as_of"], categories=list(CATEGORIES))
+    local = score(index, view, s["d"], services=svc, method=s["method"], lookback=lookback)
     path = write_dataset(transfers_table(s["t"]), tmp_path_factory.mktemp("transfers") / "t")
     engine = SparkEngine(spark_session, path, ActiveFlags.build(s["f"], s["as_of"], list(CATEGORIES)), svc,
                          s["method"], lookback)
@@ -97,9 +97,10 @@ def test_spark_equals_the_in_memory_engine(spark_session, tmp_path_factory, s):
         found = engine.score(s["d"])
         assert exposure_rows(found) == exposure_rows(local)
         assert found.categories == local.categories
-        assert engine.evidence(s["d"], found) == evidence.collect(index, view, s["d"], local)
+        assert engine.evidence(s["d"], found) == evidence.collect(index, view, s["d"], exposures=local)
         some = np.arange(len(local))[::2]
-        assert engine.evidence(s["d"], found, some) == evidence.collect(index, view, s["d"], local, which=some)
+        assert engine.evidence(s["d"], found, some) == evidence.collect(index, view, s["d"], exposures=local,
+                                                                        which=some)
     finally:
         engine.close()
 

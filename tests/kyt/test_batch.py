@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from graph.times import parse_time
-from kyt import batch
+from kyt import batch, outputs
 from kyt.errors import InputsRejected, OutputError, PolicyError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -73,7 +73,7 @@ def read(path):
 
 def by_deposit(result):
     exposures = {}
-    for deposit_id, category, hop, share, usd, unpriced, unpriced_flagged in batch.exposure_rows(result):
+    for deposit_id, category, hop, share, usd, unpriced, unpriced_flagged in outputs.exposure_rows(result):
         assert (unpriced, unpriced_flagged) == UNPRICED.get(deposit_id, (0, 0))
         exposures.setdefault(deposit_id, []).append((category, hop, share, usd))
     return {result.deposits.deposit_id[d].as_py(): (exposures.get(result.deposits.deposit_id[d].as_py(), []),
@@ -173,7 +173,7 @@ def test_a_failing_writer_leaves_no_output_behind(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        batch.write_together([(first, lambda p: p.write_text("x")), (tmp_path / "b.csv", broken)])
+        outputs.write_together([(first, lambda p: p.write_text("x")), (tmp_path / "b.csv", broken)])
     assert not first.exists() and not list(tmp_path.iterdir())
 
 
@@ -186,10 +186,10 @@ def test_outputs_are_all_or_nothing_and_keep_what_was_there(tmp_path):
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        batch.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n")), (tmp_path / "b.csv", broken)])
+        outputs.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n")), (tmp_path / "b.csv", broken)])
     assert (tmp_path / "a.csv").read_text() == "old a\n" and (tmp_path / "b.csv").read_text() == "old b\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
-    batch.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n"))])
+    outputs.write_together([(tmp_path / "a.csv", lambda p: p.write_text("new a\n"))])
     assert (tmp_path / "a.csv").read_text() == "new a\n" and len(list(tmp_path.iterdir())) == 2
 
 

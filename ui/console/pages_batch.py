@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import streamlit as st
@@ -64,24 +64,20 @@ def batch_page() -> None:
                                      services=sources["services"], as_of=parse_time(state.now().isoformat()))
         with state.shown():
             bar = _Bar()
-            opened = []
-
-            def open_them(result):
-                done = open_cases(state.store(), result, state.now(), actor=state.actor())
-                opened.append(done)
-                return done.case_ids
-
-            result = batch.run(request, bar, open_them if opening else None)
-            codes = result.decisions.code.tolist()
-            st.success(f"{len(codes):,} deposits scored: {codes.count(2):,} freeze, {codes.count(1):,} review, "
-                       f"{codes.count(0):,} allow" + (f"; {opened[0].opened:,} cases opened, "
-                                                      f"{opened[0].existing:,} already open" if opened else ""))
-            names = ("allow", "review", "freeze")
-            ids = result.deposits.deposit_id.to_pylist()
-            rules = result.decisions.rule_texts
-            cases = result.case_ids or {}
-            st.dataframe([{"deposit": ids[i], "decision": names[c], "rules": rules[i], "case": cases.get(i)}
-                          for i, c in enumerate(codes)], hide_index=True, width="stretch")
+            result = batch.score(replace(request, evidence="frozen" if opening else "none"), bar)
+            opened = None
+            if opening:
+                bar.stage("opening cases")
+                opened = open_cases(state.store(), result.records("freeze", "review"), snapshot=result.snapshot, now=state.now(),
+                                    actor=state.actor())
+            counts = result.decisions.counts()
+            st.success(f"{len(result.deposits):,} deposits scored: {counts['freeze']:,} freeze, "
+                       f"{counts['review']:,} review, {counts['allow']:,} allow"
+                       + (f"; {opened.opened:,} cases opened, {opened.existing:,} already open" if opened else ""))
+            cases = opened.case_ids if opened else {}
+            st.dataframe([{"deposit": r.deposit_id, "decision": r.decision, "rules": ", ".join(r.rule_ids),
+                           "case": cases.get(r.deposit_id)} for r in result.records()],
+                         hide_index=True, width="stretch")
 
 
 def rules_page() -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 import streamlit as st
 
 from cases import queries, service
+from cases.queries import QueueFilter
 from cases.replies import conversations
 from cases.replies.templates import LOCALES
 from kyt.rules import default_policy
@@ -59,11 +60,12 @@ def queue_page() -> None:
     page_size = 50
     page = st.session_state.get("queue_page", 1)
     with state.shown():
-        found = queries.queue(state.store(), state.actor(), state.now(), page, page_size,
-                              None if status == "open (all)" else status, category or None,
-                              None if hop == "any" else hop, jurisdiction or None, assignee or None,
-                              _amount(min_usd, "Min USD"), _amount(max_usd, "Max USD"),
-                              order="priority" if by_priority else "deadline")
+        chosen = QueueFilter(status=None if status == "open (all)" else status, category=category or None,
+                             hop=None if hop == "any" else hop, jurisdiction=jurisdiction or None,
+                             assignee=assignee or None, min_usd=_amount(min_usd, "Min USD"),
+                             max_usd=_amount(max_usd, "Max USD"), order="priority" if by_priority else "deadline",
+                             page=page, page_size=page_size)
+        found = queries.queue(state.store(), chosen, actor=state.actor(), now=state.now())
         rows = [{"id": r.id, "tracking": r.tracking_number, "status": r.status, "customer": r.customer_id,
                  "USD": None if r.usd_value is None else float(r.usd_value), "categories": ", ".join(r.categories), "hop": r.min_hop,
                  "assignee": r.assignee or "", "next due": state.when(r.next_due_at), "deadlines": _badge(r),
@@ -185,21 +187,25 @@ def _actions(detail) -> None:
         for action in simple:
             if st.button(SIMPLE_STEPS[action], key=f"step-{action}"):
                 with state.shown():
-                    _changed(case, service.transition(store, actor, case.id, action, now, case.version,
-                                                      queue_view=st.session_state.get("queue_view")))
+                    _changed(case,
+                             service.transition(store, actor, case.id, action=action, now=now,
+                                                expected_version=case.version,
+                                                queue_view=st.session_state.get("queue_view")))
                     st.rerun()
     tabs = tabs[1:]
     with tabs[0]:
         who = st.text_input("Assign to (user name; empty to unassign)", key="assign_to")
         if st.button("Assign"):
             with state.shown():
-                _changed(case, service.assign(store, actor, case.id, who.strip() or None, now, case.version))
+                _changed(case,
+                         service.assign(store, actor, case.id, assignee=who.strip() or None, now=now,
+                                        expected_version=case.version))
                 st.rerun()
     with tabs[1]:
         body = st.text_area("Note", key="note_body")
         if st.button("Add note"):
             with state.shown():
-                service.add_note(store, actor, case.id, body, now)
+                service.add_note(store, actor, case.id, body=body, now=now)
                 st.session_state["changed"] = "note added"
                 st.rerun()
     with tabs[2]:
@@ -207,8 +213,8 @@ def _actions(detail) -> None:
         channel = st.selectbox("Channel", ("email", "chat"), key="sof_channel")
         if st.button("Send the request"):
             with state.shown():
-                message = conversations.request_source_of_funds(store, actor, case.id, locale, channel, now,
-                                                                settings=state.settings())
+                message = conversations.request_source_of_funds(store, actor, case.id, locale=locale, channel=channel,
+                                                                now=now, settings=state.settings())
                 st.session_state["changed"] = f"customer asked for the source of funds (message {message.id})"
                 st.rerun()
     with tabs[3]:
@@ -216,7 +222,7 @@ def _actions(detail) -> None:
         reason = st.text_area("Reason", key="propose_reason")
         if st.button("Propose"):
             with state.shown():
-                service.propose(store, actor, case.id, kind, reason, now, case.version)
+                service.propose(store, actor, case.id, kind=kind, reason=reason, now=now, expected_version=case.version)
                 st.session_state["changed"] = f"{kind} proposed; a supervisor other than you must approve it"
                 st.rerun()
     with tabs[4]:
@@ -230,12 +236,14 @@ def _actions(detail) -> None:
             approve, reject = st.columns(2)
             if approve.button("Approve", type="primary"):
                 with state.shown():
-                    _changed(case, service.approve(store, actor, case.id, now, case.version, note, ref or None,
-                                                   now if ref else None))
+                    _changed(case,
+                             service.approve(store, actor, case.id, now=now, expected_version=case.version, note=note,
+                                             report_ref=ref or None, report_date=now if ref else None))
                     st.rerun()
             if reject.button("Reject"):
                 with state.shown():
-                    service.reject(store, actor, case.id, note or "rejected", now, case.version)
+                    service.reject(store, actor, case.id, note=note or "rejected", now=now,
+                                   expected_version=case.version)
                     st.session_state["changed"] = "proposal rejected"
                     st.rerun()
     with tabs[5]:
@@ -244,5 +252,7 @@ def _actions(detail) -> None:
         if st.button("Snooze"):
             with state.shown():
                 moment = datetime.combine(until, time(9), tzinfo=timezone.utc)
-                _changed(case, service.snooze(store, actor, case.id, moment, why, now, case.version))
+                _changed(case,
+                         service.snooze(store, actor, case.id, until=moment, reason=why, now=now,
+                                        expected_version=case.version))
                 st.rerun()

@@ -18,7 +18,7 @@ def deadlines_page() -> None:
     st.title("Deadlines and approvals")
     days = st.slider("Due within (days)", 1, 30, 3)
     with state.shown():
-        due = queries.due(state.store(), state.actor(), state.now(), timedelta(days=days))
+        due = queries.due(state.store(), state.actor(), state.now(), within=timedelta(days=days))
         overdue = [d for d in due if d.overdue]
         left, right = st.columns(2)
         left.metric("Overdue", len(overdue))
@@ -57,11 +57,13 @@ def _held_replies() -> None:
             approve, reject = st.columns(2)
             if approve.button("Approve and send", key=f"approve-{m['id']}"):
                 with state.shown():
-                    conversations.approve(state.store(), state.actor(), m["id"], state.now(), state.settings())
+                    conversations.approve(state.store(), state.actor(), m["id"], now=state.now(),
+                                          settings=state.settings())
                     st.rerun()
             if reject.button("Reject", key=f"reject-{m['id']}"):
                 with state.shown():
-                    conversations.reject(state.store(), state.actor(), m["id"], "rejected in the console", state.now())
+                    conversations.reject(state.store(), state.actor(), m["id"], note="rejected in the console",
+                                         now=state.now())
                     st.rerun()
 
 
@@ -77,8 +79,8 @@ def figures_page() -> None:
     start = datetime.combine(start_day, time(0), tzinfo=timezone.utc)
     end = datetime.combine(end_day, time(0), tzinfo=timezone.utc) + timedelta(days=1)
     with state.shown():
-        found = figures.case_figures(state.store(), state.actor(), start, end)
-        rows, updates = standards.service_rows(state.store(), state.actor(), start, end)
+        found = figures.case_figures(state.store(), state.actor(), start=start, end=end)
+        rows, updates = standards.service_rows(state.store(), state.actor(), start=start, end=end)
         service = standards.figures(rows, updates, min(end, state.now()))
         a, b, c, d = st.columns(4)
         a.metric("Frozen now", found["frozen_cases"], help="open or escalated cases")

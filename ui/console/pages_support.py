@@ -56,7 +56,7 @@ def _messages(view) -> None:
 
 def _reply(view) -> None:
     st.markdown("### Reply")
-    offered = views.offered_templates(state.store(), state.actor(), view.case_id, state.settings())
+    offered = views.offered_templates(state.store(), state.actor(), view.case_id, settings=state.settings())
     left, middle, right = st.columns(3)
     titles = {info.title: info for info in offered}
     info = titles[left.selectbox("Template", list(titles))]
@@ -64,17 +64,16 @@ def _reply(view) -> None:
     channel = right.selectbox("Channel", ("email", "chat"), key="reply_channel")
     name = st.text_input("Customer's name (for the greeting)", key="reply_name")
     st.caption(info.purpose)
-    draft = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, state.now(), None,
-                        name or None,
-                        state.settings())
+    draft = views.draft(state.store(), state.actor(), view.case_id, template_id=info.id, locale=locale, channel=channel,
+                        now=state.now(), text=None, customer_name=name or None, settings=state.settings())
     if draft.rendered.subject:
         st.markdown(f"**Subject:** {draft.rendered.subject}")
     st.code(draft.rendered.body, language=None, wrap_lines=True)
     key = f"edit-{view.case_id}-{info.id}-{locale}-{channel}"
     text = st.text_area("Edit before sending (checked as you go)", value=draft.rendered.body, key=key, height=220)
-    checked = views.draft(state.store(), state.actor(), view.case_id, info.id, locale, channel, state.now(), text,
-                          name or None,
-                          state.settings())
+    checked = views.draft(state.store(), state.actor(), view.case_id, template_id=info.id, locale=locale,
+                          channel=channel, now=state.now(), text=text, customer_name=name or None,
+                          settings=state.settings())
     verdict = checked.verdict
     if verdict.status == "blocked":
         st.error("Blocked: this text would tip the customer off. "
@@ -86,9 +85,9 @@ def _reply(view) -> None:
         st.success("Clean: nothing in this text tips the customer off.")
     if st.button("Send", type="primary", disabled=verdict.status == "blocked"):
         with state.shown():
-            message = conversations.send(state.store(), state.actor(), view.case_id, info.id, locale, channel,
-                                         state.now(), text if checked.edited else None, name or None,
-                                         state.settings())
+            message = conversations.send(state.store(), state.actor(), view.case_id, template_id=info.id, locale=locale,
+                                         channel=channel, now=state.now(), text=text if checked.edited else None,
+                                         customer_name=name or None, settings=state.settings())
             if message.status == "sent":
                 st.success(f"Sent (message {message.id}); recorded on the case.")
             else:

@@ -22,7 +22,7 @@ def test_every_template_exists_in_every_language_and_channel_and_lints_clean():
     for template_id, info in shipped.infos.items():
         for locale in LOCALES:
             for channel in CHANNELS:
-                rendered = shipped.render(template_id, locale, channel, VALUES)
+                rendered = shipped.render(template_id, locale, channel, values=VALUES)
                 assert "FC-7KQ2-9XMD" in rendered.body or template_id == "ai_disclosure"
                 assert (rendered.subject is not None) == (channel == "email")
                 for text in filter(None, (rendered.subject, rendered.body)):
@@ -33,7 +33,7 @@ def test_every_template_exists_in_every_language_and_channel_and_lints_clean():
 def test_only_the_sanctions_notice_speaks_of_sanctions():
     shipped = catalog()
     for template_id in shipped.infos:
-        body = shipped.render(template_id, "en", "email", VALUES).body
+        body = shipped.render(template_id, "en", "email", values=VALUES).body
         assert ("OFAC" in body) == (template_id == "sanctions_block")
         verdict = lint(body, LintContext(locale="en"))
         assert (verdict.status == "warn") == (template_id == "sanctions_block")
@@ -42,10 +42,10 @@ def test_only_the_sanctions_notice_speaks_of_sanctions():
 def test_rendering_refuses_other_variables_and_needs_every_placeholder():
     shipped = catalog()
     with pytest.raises(InvalidRequest, match="may use only"):
-        shipped.render("released", "en", "email", {**VALUES, "flagged_address": "0xabc"})
+        shipped.render("released", "en", "email", values={**VALUES, "flagged_address": "0xabc"})
     partial = {k: v for k, v in VALUES.items() if k != "next_update_date"}
     with pytest.raises(InvalidRequest, match="needs a value"):
-        shipped.render("status_update", "en", "chat", partial)
+        shipped.render("status_update", "en", "chat", values=partial)
     assert "next_update_date" not in shipped.placeholders("released", "it", "email")
 
 

@@ -50,7 +50,7 @@ def deploy(w3: Web3, contracts, name: str, *args, sender: str) -> object:
 
 def ingest(url: str, tmp_path: Path, **options) -> tuple[Path, object]:
     out = tmp_path / "transfers.csv"
-    job = Ingestion(Node(url), out, tmp_path / "transfers.checkpoint.json", options.pop("from_block", 0),
+    job = Ingestion(Node(url), out, tmp_path / "transfers.checkpoint.json", from_block=options.pop("from_block", 0),
                     confirmations=options.pop("confirmations", 0), batch=options.pop("batch", 7), **options)
     return out, job.run()
 
@@ -142,7 +142,7 @@ def test_deposits_into_the_platforms_addresses_are_written_and_follow_a_reorgani
     assert [str(x) for x in deposits.amount.to_pylist()] == ["3", "3", "3"]
     assert [r[-1] for r in rows(out)][-1] == "6001.5"  # 3 ETH at $2,000.50
     with pytest.raises(ChainError, match="with a deposits file"):
-        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, confirmations=0)
+        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", from_block=0, confirmations=0)
 
 
 def test_internal_transfers_come_with_traces_and_only_what_was_not_undone(node, contracts, tmp_path):
@@ -172,7 +172,7 @@ def test_internal_transfers_come_with_traces_and_only_what_was_not_undone(node, 
     # the second internal transfer of its transaction: ids of native and token deposits are as without --traces
     assert (deposit["deposit_id"], deposit["amount"]) == ("0x" + split.removeprefix("0x") + ":i1", "1.500000000000000001")
     with pytest.raises(ChainError, match="made with --traces"):
-        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", 0, deposits_out=deposits,
+        Ingestion(Node(node), out, tmp_path / "transfers.checkpoint.json", from_block=0, deposits_out=deposits,
                   deposit_addresses={a[3]: "cust-3"})
     command = subprocess.run([str(KYT), "ingest", "--rpc", node, "--from-block", "0", "--out", str(tmp_path / "c.csv"),
                               "--confirmations", "0", "--traces"], capture_output=True, text=True)
@@ -190,7 +190,7 @@ def test_internal_transfers_come_with_traces_and_only_what_was_not_undone(node, 
 def test_an_existing_file_without_its_checkpoint_is_never_overwritten(node, tmp_path):
     (tmp_path / "t.csv").write_text("precious\n")
     with pytest.raises(ChainError, match="already exists and has no checkpoint"):
-        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0)
+        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", from_block=0)
     assert (tmp_path / "t.csv").read_text() == "precious\n"
 
 
@@ -208,7 +208,7 @@ def test_a_refusal_is_not_retried_and_bad_cli_input_is_a_message(node, tmp_path)
 
 def test_a_wrong_chain_is_refused(node, tmp_path):
     with pytest.raises(ChainError, match="is chain 31337, not chain 1"):
-        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", 0, expected_chain=1)
+        Ingestion(Node(node), tmp_path / "t.csv", tmp_path / "t.json", from_block=0, expected_chain=1)
 
 
 def test_an_unreachable_node_is_retried_then_reported(tmp_path):

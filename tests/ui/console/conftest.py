@@ -18,18 +18,18 @@ def seed(url: str) -> None:
     """Score the scenario into the database at `url` and add USERS (all with PASSWORD)."""
     from cases import service
     from cases.db import open_store
-    from cases.opening import open_cases
+    from cases.opening import open_run
     from graph.times import parse_time
     from kyt import batch
 
     store = open_store(url)
     for name, role in USERS.items():
-        service.add_user(store, "system:tests", name, role, OPENED, PASSWORD)
+        service.add_user(store, "system:tests", name, role=role, now=OPENED, password=PASSWORD)
     fixtures = ROOT / "fixtures"
     request = batch.ScoreRequest(fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv",
                                  fixtures / "lists" / "flagged.csv", parse_time("2026-11-20"),
                                  fixtures / "lists" / "services.csv")
-    batch.run(request, open_cases=lambda result: open_cases(store, result, OPENED).case_ids)
+    open_run(store, batch.run(request), OPENED)
     store.dispose()
 
 

@@ -64,7 +64,7 @@ def test_an_analyst_proposes_a_release_from_the_case_page(console_db):
     store = open_store(console_db)
     from cases import service
     from datetime import datetime, timezone
-    service.transition(store, "ann", 1, "start_review", datetime.now(timezone.utc))
+    service.transition(store, "ann", 1, action="start_review", now=datetime.now(timezone.utc))
     at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
     at.text_area(key="propose_reason").input("Payslips explain the funds.")
     [button] = [b for b in at.button if b.label == "Propose"]
