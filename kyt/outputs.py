@@ -125,11 +125,11 @@ def exposure_arrays(exposures: Exposures, rows: np.ndarray | None = None) -> lis
     many transfers of unknown value the funding (hop 2) and its flagged part hold.
     """
     e = exposures if rows is None else exposures.take(rows)
-    den = np.where(e.share_known, e.share_den, 1)
+    num, den = np.where(e.share_known, e.share_num, 0), np.where(e.share_known, e.share_den, 1)  # unknown: no text
     return [pa.array(np.array(e.categories, dtype=object)[e.category] if len(e) else [], pa.string()),
             pa.array(e.hop, pa.int64()),
-            pc.if_else(pa.array(e.share_known), share_texts(e.share_num, den), ""),
-            pc.if_else(pa.array(e.usd_known), usd_texts(e.value, e.share_num, den), ""),
+            pc.if_else(pa.array(e.share_known), share_texts(num, den), ""),
+            pc.if_else(pa.array(e.usd_known), usd_texts(e.value, num, den), ""),
             pa.array(e.unpriced_total, pa.int64()), pa.array(e.unpriced_flagged, pa.int64())]
 
 
