@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from cases.bulk import insert_rows
 from cases.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -55,28 +56,29 @@ def append(session: Session, actor: str, action: str, *, at: datetime, case_id: 
            before: dict | None = None, after: dict | None = None) -> AuditEvent:
     """Add the next event of the chain to the session's transaction (the caller commits)."""
     [event] = append_many(session, actor, [(action, case_id, before or {}, after or {})], at=at)
-    return event
+    return AuditEvent(**event)
 
 
 def append_many(session: Session, actor: str, events: list[tuple[str, int | None, dict, dict]], *,
-                at: datetime) -> list[AuditEvent]:
-    """Add several events (action, case_id, before, after) in order, with one lock of the head."""
+                at: datetime) -> list[dict]:
+    """Add several events (action, case_id, before, after) in order, with one lock of the head; their rows."""
     head = _head(session)
     at = at.astimezone(timezone.utc)
     rows = []
+    seq, prev = head.seq, head.hash
     for action, case_id, before, after in events:
         before, after = _plain(before), _plain(after)
-        seq = head.seq + 1
+        seq += 1
         row = dict(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
-                   prev_hash=head.hash, hash=digest(seq, case_id=case_id, actor=actor, at=at, action=action,
-                                                    before=before, after=after, prev_hash=head.hash))
-        head.seq, head.hash = seq, row["hash"]
+                   prev_hash=prev, hash=digest(seq, case_id=case_id, actor=actor, at=at, action=action,
+                                               before=before, after=after, prev_hash=prev))
+        prev = row["hash"]
         rows.append(row)
-    if rows:
-        session.execute(sa.insert(AuditEvent), rows)
+    insert_rows(session, AuditEvent.__table__, rows)
+    head.seq, head.hash = seq, prev
     session.add(head)
     session.flush()
-    return [AuditEvent(**row) for row in rows]
+    return rows
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///freezecase.db"
-HEAD = "0006"
+HEAD = "0007"
 """The newest migration; a database already there is opened without loading Alembic."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

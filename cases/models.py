@@ -316,3 +316,14 @@ class ChainDeposit(SQLModel, table=True):
     asset: str = Field(max_length=100)
     amount: str = Field(max_length=100)
     usd_value: str | None = Field(default=None, max_length=100)
+
+
+class Screening(SQLModel, table=True):
+    """A deposit decided under a snapshot: a later run with the same snapshot skips it (cases.screenings)."""
+
+    __tablename__ = "screenings"
+    snapshot_id: str = Field(primary_key=True, max_length=40)
+    deposit_id: str = Field(primary_key=True, max_length=200)
+    tx_hash: str = Field(max_length=66)
+    decision: str = Field(max_length=10)
+    decided_at: datetime = Field(sa_type=UTCDateTime)

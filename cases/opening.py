@@ -15,11 +15,11 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from sqlalchemy.exc import IntegrityError
-import sqlalchemy as sa
 from sqlmodel import select
 
 from cases import audit
 from cases.access import require
+from cases.bulk import insert_rows, reserve_ids
 from cases.columns import stored
 from cases.db import Store, refresh_statistics
 from cases.errors import InvalidRequest
@@ -67,22 +67,36 @@ def _exposure_rows(record: DepositRecord) -> list[dict]:
                  evidence=e.evidence.to_dict() if e.evidence is not None else {}) for e in record.exposures]
 
 
-def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, jurisdictions: list[str],
-              now: datetime) -> tuple[dict, list[dict]]:
+class Plans:
+    """The deadline rows a case's opening starts, computed once per run (every case of a run opens at `now`)."""
+
+    def __init__(self, jurisdictions: list[str], now: datetime) -> None:
+        self.jurisdictions, self.now = jurisdictions, now
+        self._by_trigger: dict[str, list[dict]] = {}
+
+    def rows(self, sanctions: bool) -> list[dict]:
+        triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if sanctions else [])
+        for trigger in triggers:
+            if trigger not in self._by_trigger:
+                self._by_trigger[trigger] = plan(trigger, self.jurisdictions, self.now)
+        return [row for trigger in triggers for row in self._by_trigger[trigger]]
+
+
+def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Plans) -> tuple[dict, list[dict]]:
     """The row of a new case, and the deadlines its opening starts."""
-    triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in record.categories else [])
-    deadlines = [row for trigger in triggers for row in plan(trigger, jurisdictions, now)]
+    deadlines = plans.rows("sanctions" in record.categories)
     created = CaseCreate(**fields, decision="freeze", rule_ids=list(record.rule_ids), snapshot_id=record.snapshot_id,
                          snapshot=snapshot, categories=list(record.categories),
-                         min_hop=min((e.hop for e in record.exposures), default=2), jurisdictions=list(jurisdictions))
+                         min_hop=min((e.hop for e in record.exposures), default=2),
+                         jurisdictions=list(plans.jurisdictions))
     row = created.model_dump() | dict(
-        tracking_number=tracking_number(), status="open", opened_at=now, updated_at=now,
+        tracking_number=tracking_number(), status="open", opened_at=plans.now, updated_at=plans.now,
         next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
     return row, deadlines
 
 
 def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot: dict, *, actor: str,
-                jurisdictions: list[str], now: datetime) -> tuple[dict[str, int], int]:
+                plans: Plans) -> tuple[dict[str, int], int]:
     """Open the cases of one chunk in one transaction (rows in bulk, audit events in order); none if all exist."""
     with store.session() as session:  # read first: a chunk whose cases all exist costs one query, no write
         ids = [record.deposit_id for record, _ in chunk]
@@ -96,23 +110,21 @@ def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot:
         new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
         if not new:
             return found, 0
-        planned = [_new_case(record, fields, snapshot=snapshot, jurisdictions=jurisdictions, now=now) for record, fields in new]
-        inserted = session.execute(sa.insert(Case).returning(Case.id, sort_by_parameter_order=True),
-                                   [row for row, _ in planned]).scalars().all()
+        planned = [_new_case(record, fields, snapshot=snapshot, plans=plans) for record, fields in new]
+        case_ids = reserve_ids(session, Case.__table__, len(new))
         exposure_rows, deadline_rows, events = [], [], []
-        for (record, _), case_id, (row, deadlines) in zip(new, inserted, planned):
-            found[record.deposit_id] = case_id
+        for (record, _), case_id, (row, deadlines) in zip(new, case_ids, planned):
+            row["id"] = found[record.deposit_id] = case_id
             exposure_rows += [dict(case_id=case_id, **e) for e in _exposure_rows(record)]
             deadline_rows += [dict(case_id=case_id, **r) for r in deadlines]
             events.append(("case.opened", case_id, {}, {
                 "deposit_id": row["deposit_id"], "tracking_number": row["tracking_number"],
                 "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"],
                 "deadlines_started": [r["rule_id"] for r in deadlines]}))
-        if exposure_rows:
-            session.execute(sa.insert(Exposure), exposure_rows)
-        if deadline_rows:
-            session.execute(sa.insert(Deadline), deadline_rows)
-        audit.append_many(session, user.name, events, at=now)
+        insert_rows(session, Case.__table__, [row for row, _ in planned])
+        insert_rows(session, Exposure.__table__, exposure_rows)
+        insert_rows(session, Deadline.__table__, deadline_rows)
+        audit.append_many(session, user.name, events, at=plans.now)
         return found, len(new)
 
 
@@ -132,12 +144,13 @@ def _record_alerts(store: Store, reviews: list[tuple[DepositRecord, dict]], *, a
                          snapshot_id=record.snapshot_id, status="open", created_at=now)
                     for record, fields in chunk if record.deposit_id not in known]
             if rows:
-                alert_ids = session.execute(sa.insert(Alert).returning(Alert.id, sort_by_parameter_order=True),
-                                            rows).scalars().all()
+                for row, alert_id in zip(rows, reserve_ids(session, Alert.__table__, len(rows))):
+                    row["id"] = alert_id
+                insert_rows(session, Alert.__table__, rows)
                 audit.append_many(session, actor, at=now, events=[
-                    ("alert.opened", None, {}, {"alert": alert_id, "deposit_id": row["deposit_id"],
+                    ("alert.opened", None, {}, {"alert": row["id"], "deposit_id": row["deposit_id"],
                                                  "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"]})
-                    for alert_id, row in zip(alert_ids, rows)])
+                    for row in rows])
             added += len(rows)
     return added
 
@@ -171,15 +184,15 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
     skipped: list[tuple[str, str]] = []
     frozen = _storable([r for r in records if r.decision == "freeze"], skip_invalid, skipped)
     reviews = _storable([r for r in records if r.decision == "review"], skip_invalid, skipped)
-    kept = snapshot.as_dict()
+    kept, plans = snapshot.as_dict(), Plans(list(jurisdictions), now)
     case_ids: dict[str, int] = {}
     opened = 0
     for start in range(0, len(frozen), CHUNK):
         chunk = frozen[start:start + CHUNK]
         try:
-            ids, count = _open_chunk(store, chunk, kept, actor=actor, jurisdictions=list(jurisdictions), now=now)
+            ids, count = _open_chunk(store, chunk, kept, actor=actor, plans=plans)
         except IntegrityError:  # another run opened some of these at the same moment: count them as found
-            ids, count = _open_chunk(store, chunk, kept, actor=actor, jurisdictions=list(jurisdictions), now=now)
+            ids, count = _open_chunk(store, chunk, kept, actor=actor, plans=plans)
         case_ids.update(ids)
         opened += count
     alerts = _record_alerts(store, reviews, actor=actor, now=now)

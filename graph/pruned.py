@@ -132,11 +132,14 @@ def read_transfers_into(path: Path, receivers: pa.Array, *, progress=None) -> Tr
             where.append((file, found[1]))
         if progress:
             progress(1)
-    if parts:
-        table = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
-    else:
-        table = pa.table({c: pa.array([], pa.string()) for c in TRANSFER_COLUMNS})
-    return _parse(table, where)
+    if not parts:
+        return no_transfers()
+    return _parse(pa.concat_tables(parts, promote_options="permissive").combine_chunks(), where)
+
+
+def no_transfers() -> Transfers:
+    """An empty transfers table."""
+    return _parse(pa.table({c: pa.array([], pa.string()) for c in TRANSFER_COLUMNS}), [])
 
 
 def _parse(table: pa.Table, where: list[tuple[Path, np.ndarray]]) -> Transfers:

@@ -22,9 +22,9 @@ from graph.errors import InputError
 from graph.exposure import Exposures
 from graph.model import Deposits, FlaggedWallets, Services
 from kyt.decide import DECISIONS, Decisions, decide
-from kyt.errors import InputsRejected
+from kyt.errors import InputsRejected, KytError
 from kyt import engine_choice, outputs, risk, sender_risk
-from kyt.record import ScoreResult, Snapshot
+from kyt.record import Decided, ScoreResult, Snapshot
 from kyt.rules import CATEGORIES, Policy, default_policy, load_policy
 
 MICROS_PER_DAY = 86_400 * 1_000_000
@@ -102,8 +102,15 @@ def make_snapshot(policy: Policy, request: ScoreRequest, model: str = "") -> Sna
 
 def read_inputs(steps: list[tuple[str, Path | None, Callable]], progress: Progress | None = None) -> dict[str, object]:
     """Read and check each (name, path, reader) whose path is given; all their problems are reported together."""
-    progress = progress or Quiet()
     errors: list[InputError] = []
+    loaded = _read(steps, progress or Quiet(), errors)
+    if errors:
+        raise InputsRejected(errors)
+    return loaded
+
+
+def _read(steps: list[tuple[str, Path | None, Callable]], progress: Progress, errors: list[InputError]) -> dict:
+    """read_inputs, adding the problems to `errors` instead of raising them."""
     loaded: dict[str, object] = {}
     for name, path, reader in steps:
         if path is None:
@@ -113,39 +120,66 @@ def read_inputs(steps: list[tuple[str, Path | None, Callable]], progress: Progre
             loaded[name] = reader(path)
         except InputError as error:
             errors.append(error)
-    if errors:
-        raise InputsRejected(errors)
     return loaded
 
 
-def _load(request: ScoreRequest, progress: Progress, whole_transfers: bool):
-    """Read and check every input file of a request (the transfers only when the whole table is wanted)."""
-    return read_inputs([("deposits", request.deposits, readers.read_deposits),
-                        ("flagged", request.flagged, readers.read_flagged),
-                        ("services", request.services, readers.read_services),
-                        ("transfers", request.transfers if whole_transfers else None, readers.read_transfers)],
-                       progress)
+def _load(request: ScoreRequest, progress: Progress, *, whole_transfers: bool,
+          decided: Decided | None) -> tuple[dict[str, object], int]:
+    """Read and check every input file of a request, and keep the deposits still to score; how many were skipped.
+
+    The whole transfers table is read only when it is wanted and some deposit is left to
+    score; the problems of all the files are reported together.
+    """
+    errors: list[InputError] = []
+    loaded = _read([("deposits", request.deposits, readers.read_deposits),
+                    ("flagged", request.flagged, readers.read_flagged),
+                    ("services", request.services, readers.read_services)], progress, errors)
+    skipped = 0
+    if "deposits" in loaded:
+        deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
+        if request.first_row:
+            deposits = deposits.slice(min(request.first_row, len(deposits)), len(deposits))
+        if request.since is not None:
+            deposits = deposits.take(np.flatnonzero(deposits.timestamp >= request.since))
+        if decided is not None:
+            pending = decided.undecided(deposits)
+            skipped = len(deposits) - len(pending)
+            deposits = deposits.take(pending) if skipped else deposits
+        loaded["deposits"] = deposits
+    if whole_transfers and ("deposits" not in loaded or len(loaded["deposits"])):  # type: ignore[arg-type]
+        loaded |= _read([("transfers", request.transfers, readers.read_transfers)], progress, errors)
+    if errors:
+        raise InputsRejected(errors)
+    return loaded, skipped
 
 
-def score(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
+def snapshot_of(request: ScoreRequest) -> Snapshot:
+    """The snapshot `score` will decide `request` under (policy, lists, method, window, as-of time, model)."""
+    policy = load_policy(request.rules) if request.rules else default_policy()
+    model = sender_risk.checked(risk.load(request.model)) if request.model else None
+    return make_snapshot(policy, request, model.version if model else "")
+
+
+def score(request: ScoreRequest, progress: Progress | None = None, *, decided: Decided | None = None) -> ScoreResult:
     """Read and check the inputs of `request`, score and decide its deposits, collect the evidence it asks for.
 
-    Nothing is written: `kyt.outputs.write_outputs` writes the files, and the caller decides
-    what else happens with the result (cases opens the frozen ones).
+    Nothing is written: `write` writes the files, and the caller decides what else happens
+    with the result (cases opens the frozen ones). Deposits in `decided` (what an earlier run
+    under the same snapshot decided) are left out and counted in `ScoreResult.skipped`.
     """
     progress = progress or Quiet()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     policy = load_policy(request.rules) if request.rules else default_policy()
     model = sender_risk.checked(risk.load(request.model)) if request.model else None
+    snapshot = make_snapshot(policy, request, model.version if model else "")
+    if decided is not None and decided.snapshot_id != snapshot.id:
+        raise KytError(f"the decided deposits given are those of snapshot {decided.snapshot_id}, and this run's "
+                       f"snapshot is {snapshot.id}")
     outputs.check_outputs([p for p in (request.out, request.exposures_out, request.evidence_out) if p is not None])
     kind = engine_choice.choose(request.engine, request.transfers, needs_whole=model is not None)
-    loaded = _load(request, progress, whole_transfers=kind == "memory")
+    loaded, skipped = _load(request, progress, whole_transfers=kind == "memory", decided=decided)
     deposits: Deposits = loaded["deposits"]  # type: ignore[assignment]
-    if request.first_row:
-        deposits = deposits.slice(min(request.first_row, len(deposits)), len(deposits))
-    if request.since is not None:
-        deposits = deposits.take(np.flatnonzero(deposits.timestamp >= request.since))
     flagged: FlaggedWallets = loaded["flagged"]  # type: ignore[assignment]
     services: Services | None = loaded.get("services")  # type: ignore[assignment]
     seconds["read"] = time.perf_counter() - clock
@@ -159,10 +193,12 @@ def score(request: ScoreRequest, progress: Progress | None = None) -> ScoreResul
     del loaded
     seconds["index"] = time.perf_counter() - clock
     try:
-        return _decide(request, engine, deposits=deposits, flagged=flagged, services=services, policy=policy,
-                       model=model, seconds=seconds, progress=progress)
+        result = _decide(request, engine, deposits=deposits, flagged=flagged, services=services, policy=policy,
+                         model=model, snapshot=snapshot, seconds=seconds, progress=progress)
     finally:
         engine.close()
+    result.skipped = skipped
+    return result
 
 
 def run(request: ScoreRequest, progress: Progress | None = None) -> ScoreResult:
@@ -183,7 +219,7 @@ def write(request: ScoreRequest, result: ScoreResult, *, progress: Progress | No
 
 
 def _decide(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
-            services: Services | None, policy: Policy, model, seconds: dict[str, float],
+            services: Services | None, policy: Policy, model, snapshot: Snapshot, seconds: dict[str, float],
             progress: Progress) -> ScoreResult:
     """Exposures, decisions and evidence of a run whose inputs are read and whose engine is ready."""
     clock = time.perf_counter()
@@ -201,9 +237,7 @@ def _decide(request: ScoreRequest, engine, *, deposits: Deposits, flagged: Flagg
                                                 services=services, flagged=flagged)
         seconds["model"] = time.perf_counter() - clock
 
-    result = ScoreResult(deposits, exposures, decisions,
-                         make_snapshot(policy, request, model.version if model else ""), seconds, risk=assessed,
-                         engine=engine.name)
+    result = ScoreResult(deposits, exposures, decisions, snapshot, seconds, risk=assessed, engine=engine.name)
     result.warnings += _warnings(policy, flagged, exposures)
     wanted = _evidence_positions(request, exposures, decisions)
     if len(wanted):

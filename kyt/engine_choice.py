@@ -68,7 +68,16 @@ def choose(engine: str, transfers: Path, *, needs_whole: bool = False, memory: i
 def build(kind: str, request: "ScoreRequest", *, deposits: Deposits, flagged: FlaggedWallets,
           services: Services | None, transfers: Transfers | None, categories: list[str], lookback: int | None,
           progress: "Progress"):
-    """The engine of `kind`, ready to score `deposits` (for memory, `transfers` is the whole table)."""
+    """The engine of `kind`, ready to score `deposits` (for memory, `transfers` is the whole table).
+
+    With no deposit to score, no transfer is read and no Spark started: an engine on an empty table.
+    """
+    if not len(deposits):
+        from graph.pruned import no_transfers
+
+        index = InboundIndex.build(no_transfers())
+        return LocalEngine(index, FlagView.build(index, flagged, request.as_of, categories=categories), services,
+                           request.method, lookback, name="none: no deposit left to score")
     if kind == "spark":
         return _spark(request, flagged=flagged, services=services, categories=categories, lookback=lookback,
                       progress=progress)

@@ -18,6 +18,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from graph.evidence import Evidence
 from graph.exposure import Exposures
@@ -61,8 +62,7 @@ class Snapshot:
         return found
 
 
-@dataclass(frozen=True)
-class ExposureLine:
+class ExposureLine(NamedTuple):
     """One exposure of a deposit: category, hop, exact share and USD (None when unknown), and its evidence."""
 
     category: str
@@ -101,6 +101,27 @@ class DepositRecord:
     """The sender's address risk (probability, model, top features) when a model took part."""
 
 
+@dataclass(frozen=True)
+class Decided:
+    """The deposits already decided under one snapshot: their ids and the tx hash each was decided with."""
+
+    snapshot_id: str
+    deposit_ids: Sequence[str] = ()
+    tx_hashes: Sequence[str] = ()
+
+    def __len__(self) -> int:
+        return len(self.deposit_ids)
+
+    def undecided(self, deposits: Deposits) -> np.ndarray:
+        """The positions of `deposits` still to decide; a known id with another tx hash counts as new."""
+        if not self.deposit_ids:
+            return np.arange(len(deposits))
+        where = pc.index_in(deposits.deposit_id, value_set=pa.array(self.deposit_ids, deposits.deposit_id.type))
+        hashes = pa.array(self.tx_hashes, deposits.tx_hash.type).take(where)
+        done = pc.fill_null(pc.equal(hashes, deposits.tx_hash), False).to_numpy(zero_copy_only=False)
+        return np.flatnonzero(~done)
+
+
 @dataclass
 class ScoreResult:
     """A scored batch in columns, for the caller to show, write or turn into cases (see `records`)."""
@@ -117,6 +138,8 @@ class ScoreResult:
     """The senders' address risk, when a model took part."""
     engine: str = ""
     """Which engine computed the exposures, in words (e.g. "pruned scan: 1,204 of 10,000,000 transfers read")."""
+    skipped: int = 0
+    """Deposits of the input left out because this snapshot had already decided them (see `Decided`)."""
 
     def rows(self, *decisions: str) -> np.ndarray:
         """The batch positions of the deposits with any of these decisions (all when none named), in file order."""

@@ -77,6 +77,8 @@ class EngineName(str, Enum):
 ENGINE_HELP = ("auto: the whole table in memory when it fits, else a pruned scan; memory; pruned: read only the "
                "transfers into the deposits' senders (a file or a Parquet dataset directory); spark: Apache Spark.")
 SPARK_HELP = "With --engine spark: local[N] or spark://HOST:PORT."
+RESCORE_HELP = ("Score again the deposits this snapshot (lists, policy, --as-of, method) already decided; "
+                "without it they are skipped.")
 
 
 class BarProgress:
@@ -129,11 +131,13 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
     rate = n / spent["score"] if spent.get("score") else float("inf")
     err.print(f"scored {n:,} deposits in {seconds:.2f} s: " + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)),
               highlight=False)
-    err.print(f"time: reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
+    err.print("time: " + (f"decided lookup {spent['lookup']:.2f} s, " if "lookup" in spent else "")
+              + f"reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
               f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
               + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
               + (f", evidence {spent['evidence']:.2f} s" if "evidence" in spent else "")
-              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s",
+              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s"
+              + (f", recording decided {spent['record']:.2f} s" if "record" in spent else ""),
               highlight=False)
     err.print(f"engine: {result.engine}", highlight=False)
     err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
@@ -161,18 +165,29 @@ def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
 
 
 def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str | None = None, cases: bool = True,
-                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False) -> None:
-    """Score (kyt), open the frozen deposits' cases unless told not to (cases), write the files; print the summary."""
+                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False,
+                      rescore: bool = False) -> None:
+    """Score (kyt), open the frozen deposits' cases unless told not to (cases), write the files; print the summary.
+
+    With a case database, the deposits this snapshot already decided are skipped (unless
+    `rescore`), and the ones scored now are recorded as decided once their files are written.
+    """
     from cases.maintenance import annotate_cleared
     from cases.opening import open_cases
+    from cases.screenings import decided_under, record_decided
     from kyt import batch
 
     started = datetime.now()
     opened = noted = None
     try:
         store = open_store(db) if cases else None
+        clock = time.perf_counter()
+        decided = decided_under(store, batch.snapshot_of(request).id) if store is not None and not rescore else None
+        looked_up = time.perf_counter() - clock
         with BarProgress() as progress:
-            result = batch.score(replace(request, evidence="frozen" if cases else "none"), progress)
+            result = batch.score(replace(request, evidence="frozen" if cases else "none"), progress, decided=decided)
+            if decided is not None:
+                result.seconds["lookup"] = looked_up
             if store is not None:
                 clock = time.perf_counter()
                 progress.stage("opening cases")
@@ -183,11 +198,18 @@ def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str 
                     noted = annotate_cleared(store, result, now)
                 result.seconds["cases"] = time.perf_counter() - clock
             batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
+            if store is not None:
+                clock = time.perf_counter()
+                record_decided(store, result, now=datetime.now(timezone.utc))
+                result.seconds["record"] = time.perf_counter() - clock
     except HANDLED as error:
         _fail(error)
     if show_table:
         _decision_table(result)
     _summary(result, (datetime.now() - started).total_seconds())
+    if result.skipped:
+        err.print(f"skipped {result.skipped:,} deposits already decided under snapshot {result.snapshot.id} "
+                  "(--rescore scores them again)", highlight=False)
     if opened is not None:
         err.print(f"cases in {store.url}: {opened.opened:,} opened, {opened.existing:,} already open; "
                   f"{opened.alerts:,} review alerts added", highlight=False)
@@ -217,6 +239,7 @@ def score_command(
                                                     "rule matching go to review, never freeze."),
     engine: EngineName = typer.Option(EngineName.auto, help=ENGINE_HELP),
     spark_master: str = typer.Option("local[*]", help=SPARK_HELP),
+    rescore: bool = typer.Option(False, "--rescore", help=RESCORE_HELP),
 ) -> None:
     """Score deposits, decide allow / review / freeze, and open a case for each frozen one."""
     from kyt import batch
@@ -225,7 +248,7 @@ def score_command(
                                  rules, out_file, exposures_out, evidence_out, model=model, engine=engine.value,
                                  spark_master=spark_master)
     _score_and_report(request, show_table=out_file is None, db=db, cases=not no_cases,
-                      jurisdictions=tuple(jurisdiction))
+                      jurisdictions=tuple(jurisdiction), rescore=rescore)
 
 
 @app.command("rescreen")
@@ -241,6 +264,7 @@ def rescreen_command(
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
     engine: EngineName = typer.Option(EngineName.auto, help=ENGINE_HELP),
     spark_master: str = typer.Option("local[*]", help=SPARK_HELP),
+    rescore: bool = typer.Option(False, "--rescore", help=RESCORE_HELP),
 ) -> None:
     """Re-score past deposits after a list or policy change: open cases for new freezes, and note on
     existing cases whose exposure is gone (they are never closed by this)."""
@@ -251,7 +275,7 @@ def rescreen_command(
         raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, rules=rules, out=out_file,
                                  since=since_micro, engine=engine.value, spark_master=spark_master)
-    _score_and_report(request, show_table=out_file is None, db=db, rescreen=True)
+    _score_and_report(request, show_table=out_file is None, db=db, rescreen=True, rescore=rescore)
 
 
 @app.command("demo")

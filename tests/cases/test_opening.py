@@ -157,3 +157,35 @@ def test_a_case_of_unknown_value_keeps_it_unknown(store, tmp_path):
     olga = queries.show(store, "ann", ids["D-1015"])
     [exposure] = olga.exposures
     assert (exposure["share"], exposure["usd"], exposure["evidence"]["unpriced_transfers"]) == (None, None, 1)
+
+
+def test_kill_minus_nine_inside_a_bulk_chunk_leaves_none_of_it(store, tmp_path):
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN: a chunk cannot be held open from outside")
+    deposit_ids = many_frozen_deposits(tmp_path, 1500)
+    waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                      "AND backend_xid IS NOT NULL AND datname = current_database()")
+    with store.engine.connect() as holder:
+        held = holder.begin()  # the audit chain's head, locked: the run's first chunk inserts, then waits for it
+        holder.execute(sa.text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
+        child = subprocess.Popen(score_command(tmp_path, store.url), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+
+        def waiters() -> int:  # a new transaction each time: the activity view is fixed within one
+            with store.engine.connect() as watcher:
+                return watcher.execute(waiting).scalar_one()
+
+        while not waiters() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert waiters() == 1, "the run never wrote inside a chunk"
+        os.kill(child.pid, signal.SIGKILL)  # with 1,000 cases, their exposures and deadlines written, uncommitted
+        child.wait()
+        held.rollback()
+    with store.engine.connect() as connection:
+        for table in ("cases", "exposures", "deadlines", "audit_events"):
+            rows = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            assert rows == (len(PEOPLE_EVENTS) if table == "audit_events" else 0), table
+    done = subprocess.run(score_command(tmp_path, store.url), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)

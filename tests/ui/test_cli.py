@@ -145,3 +145,33 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
     assert b"scoring deposits" in seen and b"scored 16 deposits" in seen
     piped = kyt(*score_args(tmp_path))
     assert "scoring deposits" not in piped.stderr and "scored 16 deposits" in piped.stderr
+
+
+def test_a_second_run_under_the_same_snapshot_scores_only_new_deposits(tmp_path):
+    first = kyt(*score_args(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert "skipped" not in first.stderr
+    lines = (SCENARIO / "deposits.csv").read_text().splitlines()
+    grown = tmp_path / "deposits.csv"  # a day later: the same file with D-1003 re-sent in another transaction
+    moved = lines[3].split(",")
+    assert moved[0] == "D-1003"
+    moved[1] = "0x" + "ab" * 32
+    grown.write_text("\n".join(lines[:3] + [",".join(moved)] + lines[4:]) + "\n")
+    again = kyt(*score_args(tmp_path, deposits=grown))
+    assert again.returncode == 0, again.stderr
+    assert "scored 1 deposits" in again.stderr and "skipped 15 deposits already decided" in again.stderr
+    assert [r["deposit_id"] for r in csv.DictReader((tmp_path / "out.csv").open())] == ["D-1003"]
+    later = kyt(*score_args(tmp_path, deposits=grown))  # everything decided: nothing scored, nothing opened
+    assert "scored 0 deposits" in later.stderr and "skipped 16 deposits" in later.stderr, later.stderr
+    assert "0 opened" in later.stderr and list(csv.DictReader((tmp_path / "out.csv").open())) == []
+    everything = kyt(*score_args(tmp_path, deposits=grown), "--rescore")
+    assert "scored 16 deposits" in everything.stderr and "skipped" not in everything.stderr
+    assert "0 opened, 5 already open" in everything.stderr
+    other = kyt(*[a if a != "2026-11-20" else "2026-11-21" for a in score_args(tmp_path, deposits=grown)])
+    assert "scored 16 deposits" in other.stderr  # another as-of time is another snapshot
+
+
+def test_no_cases_runs_do_not_skip_or_record_anything(tmp_path):
+    for _ in range(2):
+        done = kyt(*score_args(tmp_path), "--no-cases")
+        assert "scored 16 deposits" in done.stderr and "skipped" not in done.stderr
