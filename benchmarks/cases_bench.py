@@ -166,7 +166,8 @@ def one_round(folder: Path, work: Path, args: argparse.Namespace, r: int) -> dic
         runs["postgresql"] = timed(score_line(folder, work / "postgresql", "--db", url), work / "postgresql")
     for name, run in runs.items():
         cases, alerts = opened(run["stderr"])
-        run.update(cases=cases, alerts=alerts, opening_s=phase(run["stderr"], "cases"))
+        run.update(cases=cases, alerts=alerts, opening_s=phase(run["stderr"], "cases"),
+                   time_line=next((line for line in run["stderr"].splitlines() if line.startswith("time: ")), ""))
         print(f"  round {r + 1} {name:<11} {run['wall_s']:7.2f} s  peak {run['peak_gb']:.2f} GB"
               + (f"  {cases:,} cases, {alerts:,} alerts opened in {run['opening_s']:.2f} s" if cases else ""),
               flush=True)

@@ -15,27 +15,41 @@ from sqlmodel import Session
 
 def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
     """Insert `rows` (dicts with the same keys) into `table`; missing columns get their defaults, else NULL."""
-    if not rows:
+    if rows:
+        insert_columns(session, table, {name: [row[name] for row in rows] for name in rows[0]})
+
+
+def insert_columns(session: Session, table: sa.Table, columns: dict[str, list], *,
+                   replace_on: tuple[str, ...] = ()) -> None:
+    """Insert rows given column by column (lists of one length); missing columns get their defaults, else NULL.
+
+    With `replace_on` (the columns of a unique key), a row whose key is already there
+    replaces that row's other columns (INSERT ... ON CONFLICT DO UPDATE, on both databases).
+    """
+    count = len(next(iter(columns.values()), []))
+    if not count:
         return
     connection = session.connection()
     dialect = connection.dialect
-    names = list(rows[0])
-    missing = [c for c in table.columns if c.name not in rows[0] and c.default is not None]
-    columns: list[list] = []
-    for name in names:
+    names, values = [], []
+    for name, given in columns.items():
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        values = [row[name] for row in rows]
-        columns.append(_converted(process, values) if process else values)
-    for column in missing:
-        value = column.default.arg(None) if column.default.is_callable else column.default.arg
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        names.append(column.name)
-        columns.append([process(value) if process else value] * len(rows))
+        names.append(name)
+        values.append(_converted(process, given) if process else given)
+    for column in table.columns:
+        if column.name not in columns and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            names.append(column.name)
+            values.append([process(value) if process else value] * count)
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                  f"VALUES ({', '.join([mark] * len(names))})")
-    connection.exec_driver_sql(statement, list(zip(*columns)))
+    if replace_on:
+        statement += (f" ON CONFLICT ({', '.join(quote(n) for n in replace_on)}) DO UPDATE SET "
+                      + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in replace_on))
+    connection.exec_driver_sql(statement, list(zip(*values)))
 
 
 def _converted(process, values: list) -> list:

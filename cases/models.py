@@ -322,6 +322,7 @@ class Screening(SQLModel, table=True):
     """A deposit decided under a snapshot: a later run with the same snapshot skips it (cases.screenings)."""
 
     __tablename__ = "screenings"
+    __table_args__ = {"sqlite_with_rowid": False}  # one B-tree, keyed by (snapshot, deposit)
     snapshot_id: str = Field(primary_key=True, max_length=40)
     deposit_id: str = Field(primary_key=True, max_length=200)
     tx_hash: str = Field(max_length=66)

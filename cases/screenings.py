@@ -13,25 +13,24 @@ from datetime import datetime
 from typing import Collection
 
 import numpy as np
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cases.access import require
+from cases.bulk import insert_columns
 from cases.db import Store
 from cases.models import Screening
 from cases.service import acting_user, unit_of_work
 from kyt.decide import DECISIONS
 from kyt.record import Decided, ScoreResult
 
-CHUNK = 20_000
-"""Rows per executemany; a run's rows are recorded in one transaction."""
-
 
 def decided_under(store: Store, snapshot_id: str) -> Decided:
     """The deposits decided under `snapshot_id`: deposit ids and the tx hash each was decided with."""
-    query = select(Screening.deposit_id, Screening.tx_hash).where(Screening.snapshot_id == snapshot_id)
-    with store.session() as session:
-        rows = session.exec(query.execution_options(yield_per=50_000)).all()
+    with store.engine.connect() as connection:  # hundreds of thousands of rows: straight from the driver
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        rows = connection.exec_driver_sql(f"SELECT deposit_id, tx_hash FROM screenings WHERE snapshot_id = {mark}",
+                                          (snapshot_id,)).fetchall()
     return Decided(snapshot_id, [row[0] for row in rows], [row[1] for row in rows])
 
 
@@ -41,19 +40,21 @@ def record_decided(store: Store, result: ScoreResult, *, now: datetime, actor: s
 
     `leave_out` names deposits not to record (those whose case could not be stored).
     """
-    ids, hashes = result.deposits.deposit_id.to_pylist(), result.deposits.tx_hash.to_pylist()
-    decisions = np.array(DECISIONS, dtype=object)[result.decisions.code].tolist()
-    left = set(leave_out)
-    rows = [dict(snapshot_id=result.snapshot.id, deposit_id=d, tx_hash=t, decision=c, decided_at=now)
-            for d, t, c in zip(ids, hashes, decisions) if d not in left]
-    if not rows:
+    keep = np.ones(len(result.deposits), dtype=bool)
+    if leave_out:
+        keep = ~pc.is_in(result.deposits.deposit_id, value_set=pa.array(list(leave_out), pa.string())).to_numpy(
+            zero_copy_only=False)
+    rows = np.flatnonzero(keep)
+    if not len(rows):
         return 0
-    insert = (sqlite if store.engine.dialect.name == "sqlite" else postgresql).insert(Screening)
-    statement = insert.on_conflict_do_update(index_elements=["snapshot_id", "deposit_id"], set_={
-        name: insert.excluded[name] for name in ("tx_hash", "decision", "decided_at")})
+    taken = pa.array(rows)
+    columns = {"snapshot_id": [result.snapshot.id] * len(rows),
+               "deposit_id": result.deposits.deposit_id.take(taken).to_pylist(),
+               "tx_hash": result.deposits.tx_hash.take(taken).to_pylist(),
+               "decision": np.array(DECISIONS, dtype=object)[result.decisions.code[rows]].tolist(),
+               "decided_at": [now] * len(rows)}
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "open_cases")
-        for start in range(0, len(rows), CHUNK):
-            session.execute(statement, rows[start:start + CHUNK])
+        insert_columns(session, Screening.__table__, columns, replace_on=("snapshot_id", "deposit_id"))
     return len(rows)

@@ -143,7 +143,7 @@ def test_progress_shows_on_a_terminal_and_not_in_a_pipe(tmp_path):
     os.close(leader)
     assert child.wait(timeout=60) == 0
     assert b"scoring deposits" in seen and b"scored 16 deposits" in seen
-    piped = kyt(*score_args(tmp_path))
+    piped = kyt(*score_args(tmp_path), "--rescore")  # the same snapshot again: scored again only when asked
     assert "scoring deposits" not in piped.stderr and "scored 16 deposits" in piped.stderr
 
 

@@ -21,7 +21,8 @@ def upgrade() -> None:
                     sa.Column("deposit_id", sa.String(200), primary_key=True),
                     sa.Column("tx_hash", sa.String(66), nullable=False),
                     sa.Column("decision", sa.String(10), nullable=False),
-                    sa.Column("decided_at", UTCDateTime(), nullable=False))
+                    sa.Column("decided_at", UTCDateTime(), nullable=False),
+                    sqlite_with_rowid=False)  # one B-tree keyed by (snapshot, deposit): half the writes
 
 
 def downgrade() -> None:
