@@ -140,6 +140,8 @@ class ScoreResult:
     """Which engine computed the exposures, in words (e.g. "pruned scan: 1,204 of 10,000,000 transfers read")."""
     skipped: int = 0
     """Deposits of the input left out because this snapshot had already decided them (see `Decided`)."""
+    written: list = field(default_factory=list)
+    """The files written (kyt.batch.write), in order."""
 
     def rows(self, *decisions: str) -> np.ndarray:
         """The batch positions of the deposits with any of these decisions (all when none named), in file order."""

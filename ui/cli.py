@@ -136,7 +136,7 @@ def _summary(result: batch.ScoreResult, seconds: float) -> None:
               f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
               + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
               + (f", evidence {spent['evidence']:.2f} s" if "evidence" in spent else "")
-              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + f", writing {spent['write']:.2f} s"
+              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + (f", writing {spent['write']:.2f} s" if "write" in spent else "")
               + (f", recording decided {spent['record']:.2f} s" if "record" in spent else ""),
               highlight=False)
     err.print(f"engine: {result.engine}", highlight=False)
@@ -197,7 +197,8 @@ def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str 
                 if rescreen:
                     noted = annotate_cleared(store, result, now)
                 result.seconds["cases"] = time.perf_counter() - clock
-            batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
+            if len(result.deposits) or not result.skipped:  # nothing new: the files of the last run stay
+                batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
             if store is not None:
                 clock = time.perf_counter()
                 record_decided(store, result, now=datetime.now(timezone.utc))
@@ -209,7 +210,8 @@ def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str 
     _summary(result, (datetime.now() - started).total_seconds())
     if result.skipped:
         err.print(f"skipped {result.skipped:,} deposits already decided under snapshot {result.snapshot.id} "
-                  "(--rescore scores them again)", highlight=False)
+                  "(--rescore scores them again)" + ("" if len(result.deposits) else "; no file was written"),
+                  highlight=False)
     if opened is not None:
         err.print(f"cases in {store.url}: {opened.opened:,} opened, {opened.existing:,} already open; "
                   f"{opened.alerts:,} review alerts added", highlight=False)

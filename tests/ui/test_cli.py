@@ -161,9 +161,10 @@ def test_a_second_run_under_the_same_snapshot_scores_only_new_deposits(tmp_path)
     assert again.returncode == 0, again.stderr
     assert "scored 1 deposits" in again.stderr and "skipped 15 deposits already decided" in again.stderr
     assert [r["deposit_id"] for r in csv.DictReader((tmp_path / "out.csv").open())] == ["D-1003"]
-    later = kyt(*score_args(tmp_path, deposits=grown))  # everything decided: nothing scored, nothing opened
+    later = kyt(*score_args(tmp_path, deposits=grown))  # everything decided: nothing scored, opened or written
     assert "scored 0 deposits" in later.stderr and "skipped 16 deposits" in later.stderr, later.stderr
-    assert "0 opened" in later.stderr and list(csv.DictReader((tmp_path / "out.csv").open())) == []
+    assert "0 opened" in later.stderr and "no file was written" in later.stderr
+    assert [r["deposit_id"] for r in csv.DictReader((tmp_path / "out.csv").open())] == ["D-1003"]  # kept
     everything = kyt(*score_args(tmp_path, deposits=grown), "--rescore")
     assert "scored 16 deposits" in everything.stderr and "skipped" not in everything.stderr
     assert "0 opened, 5 already open" in everything.stderr
