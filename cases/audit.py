@@ -22,18 +22,19 @@ from cases.models import AuditEvent, AuditHead
 GENESIS = "0" * 64
 
 
-def _text(value: object) -> str:
-    """JSON has no datetimes or decimals: they are kept as text."""
+def _plain(value: object) -> object:
+    """JSON-ready values (datetimes and decimals as text, tuples as lists, keys as text), as stored."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (date, Decimal)):
         return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON: {value!r}")
-
-
-def _plain(value: object) -> object:
-    """JSON-ready values (datetimes and decimals as text, tuples as lists, keys as text), as stored."""
-    return json.loads(json.dumps(value, default=_text))
+    return value
 
 
 def digest(seq: int, *, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,

@@ -51,9 +51,14 @@ def insert_columns(session: Session, table: sa.Table, columns: dict[str, list], 
     if dialect.name == "postgresql":
         _copy_in(connection, table_name=quote(table.name), listed=listed, rows=zip(*values), conflict=conflict)
         return
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    mark = placeholder(dialect)
     connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({', '.join([mark] * len(names))})"
                                + conflict, list(zip(*values)))
+
+
+def placeholder(dialect: sa.Dialect) -> str:
+    """The driver's mark for one positional parameter in SQL sent as it is (`?` for SQLite, `%s` for psycopg)."""
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 def _copy_in(connection: sa.Connection, *, table_name: str, listed: str, rows, conflict: str) -> None:

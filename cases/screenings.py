@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cases.access import require
-from cases.bulk import insert_columns
+from cases.bulk import insert_columns, placeholder
 from cases.db import Store
 from cases.models import Screening
 from cases.service import acting_user, unit_of_work
@@ -28,7 +28,7 @@ from kyt.record import Decided, ScoreResult
 def decided_under(store: Store, snapshot_id: str) -> Decided:
     """The deposits decided under `snapshot_id`: deposit ids and the tx hash each was decided with."""
     with store.engine.connect() as connection:  # hundreds of thousands of rows: straight from the driver
-        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        mark = placeholder(connection.dialect)
         rows = connection.exec_driver_sql(f"SELECT deposit_id, tx_hash FROM screenings WHERE snapshot_id = {mark}",
                                           (snapshot_id,)).fetchall()
     return Decided(snapshot_id, [row[0] for row in rows], [row[1] for row in rows])

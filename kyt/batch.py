@@ -153,26 +153,41 @@ def _load(request: ScoreRequest, progress: Progress, *, whole_transfers: bool,
     return loaded, skipped
 
 
-def snapshot_of(request: ScoreRequest) -> Snapshot:
-    """The snapshot `score` will decide `request` under (policy, lists, method, window, as-of time, model)."""
+@dataclass(frozen=True)
+class Setup:
+    """What a request decides under, loaded once: the policy, the address-risk model (or None), the snapshot."""
+
+    policy: Policy
+    model: risk.RiskModel | None
+    snapshot: Snapshot
+
+
+def prepare(request: ScoreRequest) -> Setup:
+    """Load the policy and the model of `request` and name its snapshot (lists, method, window, as-of time)."""
     policy = load_policy(request.rules) if request.rules else default_policy()
     model = sender_risk.checked(risk.load(request.model)) if request.model else None
-    return make_snapshot(policy, request, model.version if model else "")
+    return Setup(policy, model, make_snapshot(policy, request, model.version if model else ""))
 
 
-def score(request: ScoreRequest, progress: Progress | None = None, *, decided: Decided | None = None) -> ScoreResult:
+def snapshot_of(request: ScoreRequest) -> Snapshot:
+    """The snapshot `score` will decide `request` under (policy, lists, method, window, as-of time, model)."""
+    return prepare(request).snapshot
+
+
+def score(request: ScoreRequest, progress: Progress | None = None, *, setup: Setup | None = None,
+          decided: Decided | None = None) -> ScoreResult:
     """Read and check the inputs of `request`, score and decide its deposits, collect the evidence it asks for.
 
     Nothing is written: `write` writes the files, and the caller decides what else happens
-    with the result (cases opens the frozen ones). Deposits in `decided` (what an earlier run
-    under the same snapshot decided) are left out and counted in `ScoreResult.skipped`.
+    with the result (cases opens the frozen ones). `setup` is `prepare(request)` when the
+    caller has it already. Deposits in `decided` (what an earlier run under the same
+    snapshot decided) are left out and counted in `ScoreResult.skipped`.
     """
     progress = progress or Quiet()
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
-    policy = load_policy(request.rules) if request.rules else default_policy()
-    model = sender_risk.checked(risk.load(request.model)) if request.model else None
-    snapshot = make_snapshot(policy, request, model.version if model else "")
+    setup = setup or prepare(request)
+    policy, model, snapshot = setup.policy, setup.model, setup.snapshot
     if decided is not None and decided.snapshot_id != snapshot.id:
         raise KytError(f"the decided deposits given are those of snapshot {decided.snapshot_id}, and this run's "
                        f"snapshot is {snapshot.id}")

@@ -7,33 +7,28 @@ open cases (cases/ sits above kyt/).
 from __future__ import annotations
 
 import sys
-import time
-from dataclasses import replace
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cases.db import open_store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
-from ui.cli_common import micro
+from ui.cli_common import err, fail, micro
+from ui.scoring import score_and_report
 from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
-from ui.messages import HANDLED, render
+from ui.messages import HANDLED
 from ui.import_cli import import_app
 from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
 from ui.reply_cli import reply_app, report_app
-
-if TYPE_CHECKING:
-    from kyt import batch
 
 # The scoring modules (numpy, pyarrow) are imported by the commands that score, so that
 # `kyt cases ...` starts quickly.
@@ -58,7 +53,6 @@ app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
 
 out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, soft_wrap=True)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
@@ -81,144 +75,11 @@ RESCORE_HELP = ("Score again the deposits this snapshot (lists, policy, --as-of,
                 "without it they are skipped.")
 
 
-class BarProgress:
-    """A progress bar on the terminal (stderr); nothing when stderr is not a terminal."""
-
-    def __init__(self) -> None:
-        self.live = sys.stderr.isatty()
-        self.bar = Progress(TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err, transient=True) if self.live else None
-        self.task = None
-
-    def __enter__(self) -> "BarProgress":
-        if self.bar:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar:
-            self.bar.stop()
-
-    def stage(self, name: str, total: int | None = None) -> None:
-        if self.bar:
-            if self.task is not None:
-                self.bar.update(self.task, completed=self.bar.tasks[self.task].total or 0)
-            self.task = self.bar.add_task(name, total=total)
-
-    def advance(self, amount: int) -> None:
-        if self.bar and self.task is not None:
-            self.bar.advance(self.task, amount)
-
-
 def _as_of(text: Optional[str]) -> int:
     """Microseconds since 1970 for --as-of (default: now)."""
     if text is None:
         return int(datetime.now(timezone.utc).timestamp() * 1_000_000)
     return micro(text, "--as-of")
-
-
-def _fail(error: Exception) -> None:
-    err.print(render(error), markup=False, highlight=False)
-    raise typer.Exit(1)
-
-
-def _summary(result: batch.ScoreResult, seconds: float) -> None:
-    from kyt.decide import DECISIONS
-
-    counts = result.decisions.counts()
-    n = len(result.deposits)
-    spent = result.seconds
-    rate = n / spent["score"] if spent.get("score") else float("inf")
-    err.print(f"scored {n:,} deposits in {seconds:.2f} s: " + ", ".join(f"{counts[d]:,} {d}" for d in reversed(DECISIONS)),
-              highlight=False)
-    err.print("time: " + (f"decided lookup {spent['lookup']:.2f} s, " if "lookup" in spent else "")
-              + f"reading {spent['read']:.2f} s, indexing {spent['index']:.2f} s, exposures {spent['score']:.2f} s "
-              f"({rate:,.0f} deposits/s), decisions {spent['decide']:.2f} s"
-              + (f", address risk {spent['model']:.2f} s" if "model" in spent else "")
-              + (f", evidence {spent['evidence']:.2f} s" if "evidence" in spent else "")
-              + (f", cases {spent['cases']:.2f} s" if "cases" in spent else "") + (f", writing {spent['write']:.2f} s" if "write" in spent else "")
-              + (f", recording decided {spent['record']:.2f} s" if "record" in spent else ""),
-              highlight=False)
-    err.print(f"engine: {result.engine}", highlight=False)
-    err.print(f"snapshot {result.snapshot.id}: policy {result.snapshot.policy_name} {result.snapshot.policy_version}, "
-              f"method {result.snapshot.method}, as of {result.snapshot.as_of}"
-              + (f", address-risk model {result.snapshot.model}" if result.snapshot.model else ""), highlight=False)
-    if result.risk is not None and len(result.risk.raised):
-        err.print(f"the address-risk model sent {len(result.risk.raised):,} otherwise allowed deposits to review",
-                  highlight=False)
-    for warning in result.warnings:
-        err.print(f"warning: {warning}", highlight=False)
-    for path in result.written:
-        err.print(f"wrote {path}", highlight=False)
-
-
-def _decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
-    table = Table("deposit", "customer", "decision", "rules", "categories")
-    for column in table.columns:
-        column.overflow = "fold"
-    for record in result.records(rows=range(min(limit, len(result.deposits)))):
-        table.add_row(record.deposit_id, record.customer_id, record.decision, "\n".join(record.rule_ids),
-                      "\n".join(record.categories))
-    out.print(table)
-    if len(result.deposits) > limit:
-        out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
-
-
-def _score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str | None = None, cases: bool = True,
-                      jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False,
-                      rescore: bool = False) -> None:
-    """Score (kyt), open the frozen deposits' cases unless told not to (cases), write the files; print the summary.
-
-    With a case database, the deposits this snapshot already decided are skipped (unless
-    `rescore`), and the ones scored now are recorded as decided once their files are written.
-    """
-    from cases.maintenance import annotate_cleared
-    from cases.opening import open_cases
-    from cases.screenings import decided_under, record_decided
-    from kyt import batch
-
-    started = datetime.now()
-    opened = noted = None
-    try:
-        store = open_store(db) if cases else None
-        clock = time.perf_counter()
-        decided = decided_under(store, batch.snapshot_of(request).id) if store is not None and not rescore else None
-        looked_up = time.perf_counter() - clock
-        with BarProgress() as progress:
-            result = batch.score(replace(request, evidence="frozen" if cases else "none"), progress, decided=decided)
-            if decided is not None:
-                result.seconds["lookup"] = looked_up
-            if store is not None:
-                clock = time.perf_counter()
-                progress.stage("opening cases")
-                now = datetime.now(timezone.utc)
-                opened = open_cases(store, result.records("freeze", "review"), snapshot=result.snapshot, now=now,
-                                    jurisdictions=jurisdictions)
-                if rescreen:
-                    noted = annotate_cleared(store, result, now)
-                result.seconds["cases"] = time.perf_counter() - clock
-            if len(result.deposits) or not result.skipped:  # nothing new: the files of the last run stay
-                batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
-            if store is not None:
-                clock = time.perf_counter()
-                record_decided(store, result, now=datetime.now(timezone.utc))
-                result.seconds["record"] = time.perf_counter() - clock
-    except HANDLED as error:
-        _fail(error)
-    if show_table:
-        _decision_table(result)
-    _summary(result, (datetime.now() - started).total_seconds())
-    if result.skipped:
-        err.print(f"skipped {result.skipped:,} deposits already decided under snapshot {result.snapshot.id} "
-                  "(--rescore scores them again)" + ("" if len(result.deposits) else "; no file was written"),
-                  highlight=False)
-    if opened is not None:
-        err.print(f"cases in {store.url}: {opened.opened:,} opened, {opened.existing:,} already open; "
-                  f"{opened.alerts:,} review alerts added", highlight=False)
-    if noted is not None:
-        err.print(f"no longer frozen: {len(noted.annotated):,} open cases got a note"
-                  + (f" (cases {', '.join(map(str, noted.annotated[:20]))})" if noted.annotated else "")
-                  + (f"; {noted.already_noted:,} were noted before" if noted.already_noted else ""), highlight=False)
 
 
 @app.command("score")
@@ -249,7 +110,7 @@ def score_command(
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, method.value, lookback_days,
                                  rules, out_file, exposures_out, evidence_out, model=model, engine=engine.value,
                                  spark_master=spark_master)
-    _score_and_report(request, show_table=out_file is None, db=db, cases=not no_cases,
+    score_and_report(request, show_table=out_file is None, db=db, cases=not no_cases,
                       jurisdictions=tuple(jurisdiction), rescore=rescore)
 
 
@@ -277,7 +138,7 @@ def rescreen_command(
         raise typer.BadParameter(f"{since!r} is not a time (ISO-8601 or unix seconds)", param_hint="--since")
     request = batch.ScoreRequest(deposits, transfers, flagged, _as_of(as_of), services, rules=rules, out=out_file,
                                  since=since_micro, engine=engine.value, spark_master=spark_master)
-    _score_and_report(request, show_table=out_file is None, db=db, rescreen=True, rescore=rescore)
+    score_and_report(request, show_table=out_file is None, db=db, rescreen=True, rescore=rescore)
 
 
 @app.command("demo")
@@ -294,7 +155,7 @@ def demo_command(
         flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
-    _score_and_report(request, show_table=True, db=db)
+    score_and_report(request, show_table=True, db=db)
     _demo_users(db)
 
 
@@ -322,7 +183,7 @@ def _demo_users(db: Optional[str]) -> None:
                 password = "unchanged (kyt users password " + name + ")"
             table.add_row(name, role, password)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print(table)
 
 
@@ -342,7 +203,7 @@ def ui_command(
     try:
         open_store(db).dispose()  # migrate now, and fail here with a clear message rather than in the browser
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     err.print(f"console on http://{address}:{port} (Ctrl-C stops it)", highlight=False)
     args = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
             "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -368,7 +229,7 @@ def lists_flagged(
         rows += lists.forta_flags(forta) if forta else []
         count = lists.write_flagged(rows, out_file)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
 
 
@@ -383,7 +244,7 @@ def lists_services(
     try:
         count = lists.write_services(lists.exchange_services(exchanges), out_file)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     err.print(f"wrote {count:,} services to {out_file}", highlight=False)
 
 
@@ -393,7 +254,7 @@ def rules_show(rules: Optional[Path] = typer.Argument(None, help="Rules file; de
     try:
         policy = load_policy(rules) if rules else default_policy()
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     out.print(f"{policy.name} {policy.version}: {policy.description}", highlight=False)
     table = Table("id", "category", "hop", "min share", "min USD", "action", "what it catches")
     for rule in policy.rules:
@@ -408,7 +269,7 @@ def rules_check(rules: Path = typer.Argument(..., help="Rules file to check.")) 
     try:
         policy = load_policy(rules)
     except HANDLED as error:
-        _fail(error)
+        fail(error)
     err.print(f"{rules}: {len(policy.rules)} rules, policy {policy.name} {policy.version}: ok", highlight=False)
 
 

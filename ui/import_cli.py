@@ -37,7 +37,7 @@ def ethereum_etl_command(
     the same chain; nothing is written if any line is bad."""
     from graph.etl_import import Export, import_export
     from graph.ingest_inputs import load_prices
-    from ui.cli import BarProgress
+    from ui.scoring import BarProgress
 
     export = Export(transactions=transactions, token_transfers=token_transfers, tokens=tokens, receipts=receipts,
                     blocks=blocks)
