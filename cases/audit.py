@@ -22,26 +22,58 @@ from cases.models import AuditEvent, AuditHead
 GENESIS = "0" * 64
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: object) -> object:
     """JSON-ready values (datetimes and decimals as text, tuples as lists, keys as text), as stored."""
-    if value is None or isinstance(value, (str, int, float)):
+    kind = type(value)
+    if kind in _SCALARS:
         return value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+    if kind is dict:
+        return {key if type(key) is str else str(key): item if type(item) in _SCALARS else _plain(item)
+                for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [item if type(item) in _SCALARS else _plain(item) for item in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (date, Decimal)):
         return str(value)
+    if isinstance(value, dict):
+        return _plain(dict(value))
+    if isinstance(value, (list, tuple)):
+        return _plain(list(value))
     return value
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def digest(seq: int, *, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,
            prev_hash: str) -> str:
-    """The hash of one event given the hash of the one before it."""
-    body = json.dumps({"seq": seq, "case_id": case_id, "actor": actor, "at": at.isoformat(), "action": action,
-                       "before": before, "after": after, "prev": prev_hash}, sort_keys=True, separators=(",", ":"))
+    """The hash of one event given the hash of the one before it.
+
+    The hashed text is the event as canonical JSON (keys sorted, no spaces): with its keys
+    in that order, `{"action":…,"actor":…,"after":…,"at":…,"before":…,"case_id":…,"prev":…,"seq":…}`.
+    """
+    return _chained(_prefix(actor=actor, at=at, action=action), after=after, before=before, case_id=case_id,
+                    prev_hash=prev_hash, seq=seq)
+
+
+def _prefix(*, actor: str, at: datetime, action: str) -> tuple[str, str]:
+    """The parts of the hashed text that events of one batch share (before and after `after`)."""
+    return (f'{{"action":{json.dumps(action)},"actor":{json.dumps(actor)},"after":',
+            f',"at":{json.dumps(at.isoformat())},"before":')
+
+
+def _chained(prefix: tuple[str, str], *, after: object, before: object, case_id: int | None, prev_hash: str,
+             seq: int) -> str:
+    head, middle = prefix
+    case = str(case_id) if type(case_id) is int else json.dumps(case_id)
+    prev = f'"{prev_hash}"' if prev_hash.isascii() and prev_hash.isalnum() else json.dumps(prev_hash)  # hex: as is
+    body = (f'{head}{_canonical(after)}{middle}{"{}" if before == {} else _canonical(before)},'
+            f'"case_id":{case},"prev":{prev},"seq":{seq}}}')
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -68,12 +100,15 @@ def append_many(session: Session, actor: str, events: list[tuple[str, int | None
     at = at.astimezone(timezone.utc)
     rows = []
     seq, prev = head.seq, head.hash
+    prefixes: dict[str, tuple[str, str]] = {}
     for action, case_id, before, after in events:
         before, after = _plain(before), _plain(after)
         seq += 1
+        if action not in prefixes:
+            prefixes[action] = _prefix(actor=actor, at=at, action=action)
         row = dict(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
-                   prev_hash=prev, hash=digest(seq, case_id=case_id, actor=actor, at=at, action=action,
-                                               before=before, after=after, prev_hash=prev))
+                   prev_hash=prev, hash=_chained(prefixes[action], after=after, before=before, case_id=case_id,
+                                                 prev_hash=prev, seq=seq))
         prev = row["hash"]
         rows.append(row)
     insert_rows(session, AuditEvent.__table__, rows)

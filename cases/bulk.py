@@ -9,6 +9,9 @@ so that rows which point at each other can be written without reading anything b
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -19,13 +22,8 @@ def insert_rows(session: Session, table: sa.Table, rows: list[dict]) -> None:
         insert_columns(session, table, {name: [row[name] for row in rows] for name in rows[0]})
 
 
-def insert_columns(session: Session, table: sa.Table, columns: dict[str, list], *,
-                   replace_on: tuple[str, ...] = ()) -> None:
-    """Insert rows given column by column (lists of one length); missing columns get their defaults, else NULL.
-
-    With `replace_on` (the columns of a unique key), a row whose key is already there
-    replaces that row's other columns (INSERT ... ON CONFLICT DO UPDATE, on both databases).
-    """
+def insert_columns(session: Session, table: sa.Table, columns: dict[str, list]) -> None:
+    """Insert rows given column by column (lists of one length); missing columns get their defaults, else NULL."""
     count = len(next(iter(columns.values()), []))
     if not count:
         return
@@ -44,16 +42,12 @@ def insert_columns(session: Session, table: sa.Table, columns: dict[str, list], 
             values.append([process(value) if process else value] * count)
     quote = dialect.identifier_preparer.quote
     listed = ", ".join(quote(n) for n in names)
-    conflict = ""
-    if replace_on:
-        conflict = (f" ON CONFLICT ({', '.join(quote(n) for n in replace_on)}) DO UPDATE SET "
-                    + ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in replace_on))
     if dialect.name == "postgresql":
-        _copy_in(connection, table_name=quote(table.name), listed=listed, rows=zip(*values), conflict=conflict)
+        _copy_in(connection, table_name=quote(table.name), listed=listed, rows=zip(*values))
         return
     mark = placeholder(dialect)
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({', '.join([mark] * len(names))})"
-                               + conflict, list(zip(*values)))
+    statement = f"INSERT INTO {quote(table.name)} ({listed}) VALUES ({', '.join([mark] * len(names))})"
+    connection.exec_driver_sql(statement, list(zip(*values)))
 
 
 def placeholder(dialect: sa.Dialect) -> str:
@@ -61,14 +55,14 @@ def placeholder(dialect: sa.Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
-def _copy_in(connection: sa.Connection, *, table_name: str, listed: str, rows, conflict: str) -> None:
+def _copy_in(connection: sa.Connection, *, table_name: str, listed: str, rows) -> None:
     """PostgreSQL: COPY the rows into a temporary table, then one INSERT ... SELECT (row-by-row inserts are slow)."""
     with connection.connection.driver_connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE bulk_rows ON COMMIT DROP AS SELECT {listed} FROM {table_name} WITH NO DATA")
         with cursor.copy(f"COPY bulk_rows ({listed}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        statement = f"INSERT INTO {table_name} ({listed}) SELECT {listed} FROM bulk_rows{conflict}"
+        statement = f"INSERT INTO {table_name} ({listed}) SELECT {listed} FROM bulk_rows"
         try:
             cursor.execute(statement)
         except connection.dialect.dbapi.IntegrityError as error:  # as SQLAlchemy reports it elsewhere
@@ -76,12 +70,31 @@ def _copy_in(connection: sa.Connection, *, table_name: str, listed: str, rows, c
         cursor.execute("DROP TABLE bulk_rows")
 
 
+_NAMES = (str, type(None))
+_SCALARS = frozenset({str, int, float, bool, type(None), Decimal, datetime, date})
+
+
+def _key(value: object) -> object:
+    """What identifies `value` for conversion: its type and value, or for a container of other things, itself."""
+    kind = type(value)
+    if kind is list or kind is tuple:  # lists of names (rule ids, categories) convert once per distinct list
+        if all(type(item) is str for item in value):
+            return (kind, *value)
+    elif kind is dict:  # documents of names (a snapshot, an empty "before") likewise
+        if all(type(k) is str and type(v) in _NAMES for k, v in value.items()):
+            return (dict, *value.items())
+    elif value.__hash__ is not None:
+        return (kind, value)  # the type too: 1 and True, 1 and 1.0 convert differently
+    return id(value)  # anything else: this very object (alive in the caller's list all along)
+
+
 def _converted(process, values: list) -> list:
     """`process` applied to each value, once per distinct value (a run's rows share times, lists and snapshots)."""
     done: dict = {}
     out = []
     for value in values:
-        key = (type(value), value) if value.__hash__ is not None else id(value)  # unhashable: the same object
+        kind = type(value)
+        key = (kind, value) if kind in _SCALARS else _key(value)
         if key not in done:
             done[key] = process(value)
         out.append(done[key])

@@ -7,16 +7,18 @@ of failing (readers never wait). `open_store` brings the schema to the newest mi
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///freezecase.db"
-HEAD = "0007"
+HEAD = "0008"
 """The newest migration; a database already there is opened without loading Alembic."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,13 +28,32 @@ def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("DATABASE_URL") or DEFAULT_URL
 
 
+def json_text(value: object) -> str:
+    """A JSON column's text: orjson's (ten times faster) when it means exactly what `json.dumps` would store.
+
+    It falls back to `json.dumps` for anything orjson would store differently or refuse: a
+    null in the text (orjson writes NaN and infinities as null), a key that is not text,
+    an integer past 64 bits, or a type `json.dumps` refuses (dates, dataclasses: refused
+    as before). One difference is left: a UUID is stored as its text where `json.dumps`
+    would refuse it.
+    """
+    try:
+        text = orjson.dumps(value, option=_PASSTHROUGH)
+    except TypeError:
+        return json.dumps(value)
+    return json.dumps(value) if b"null" in text else text.decode()
+
+
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings each database needs."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 30})
+        return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text)
+    engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001

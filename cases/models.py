@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cases.columns import ExactDecimal, UTCDateTime
@@ -318,13 +318,14 @@ class ChainDeposit(SQLModel, table=True):
     usd_value: str | None = Field(default=None, max_length=100)
 
 
-class Screening(SQLModel, table=True):
-    """A deposit decided under a snapshot: a later run with the same snapshot skips it (cases.screenings)."""
+class ScreeningRun(SQLModel, table=True):
+    """The deposits one run decided under a snapshot, packed: a later run with that snapshot skips them (cases.screenings)."""
 
-    __tablename__ = "screenings"
-    __table_args__ = {"sqlite_with_rowid": False}  # one B-tree, keyed by (snapshot, deposit)
-    snapshot_id: str = Field(primary_key=True, max_length=40)
-    deposit_id: str = Field(primary_key=True, max_length=200)
-    tx_hash: str = Field(max_length=66)
-    decision: str = Field(max_length=10)
+    __tablename__ = "screening_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: str = Field(index=True, max_length=40)
     decided_at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=80)
+    deposits: int
+    format: str = Field(max_length=20)
+    decided: bytes = Field(sa_type=LargeBinary)

@@ -10,6 +10,7 @@ whose cases and alerts all exist writes nothing.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
@@ -26,12 +27,14 @@ from cases.errors import InvalidRequest
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.models import Alert, Case, CaseCreate, Deadline, Exposure
 from cases.schedule import plan
-from cases.tracking import tracking_number
+from cases.tracking import tracking_numbers
 from cases.service import acting_user, unit_of_work
 from kyt.record import DepositRecord, ScoreResult, Snapshot
 
 CHUNK = 1000
-"""Deposits per transaction (cases with their rows and events, or alerts)."""
+"""Frozen deposits per transaction (cases with their exposures, deadlines and audit events)."""
+ALERT_CHUNK = 5000
+"""Reviewed deposits per transaction (an alert and its audit event each)."""
 
 
 @dataclass
@@ -44,6 +47,8 @@ class Opened:
     alerts: int
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(deposit id, why) of deposits left out because a value cannot be stored (with skip_invalid)."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Time spent on the "cases" (frozen deposits) and on the "alerts" (reviewed ones)."""
 
 
 def deposit_fields(record: DepositRecord) -> dict:
@@ -82,7 +87,8 @@ class Plans:
         return [row for trigger in triggers for row in self._by_trigger[trigger]]
 
 
-def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Plans) -> tuple[dict, list[dict]]:
+def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Plans,
+              tracking: str) -> tuple[dict, list[dict]]:
     """The row of a new case, and the deadlines its opening starts."""
     deadlines = plans.rows("sanctions" in record.categories)
     created = CaseCreate(**fields, decision="freeze", rule_ids=list(record.rule_ids), snapshot_id=record.snapshot_id,
@@ -90,7 +96,7 @@ def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Pla
                          min_hop=min((e.hop for e in record.exposures), default=2),
                          jurisdictions=list(plans.jurisdictions))
     row = created.model_dump() | dict(
-        tracking_number=tracking_number(), status="open", opened_at=plans.now, updated_at=plans.now,
+        tracking_number=tracking, status="open", opened_at=plans.now, updated_at=plans.now,
         next_due_at=min((r["due_at"] for r in deadlines), default=None), version=1)
     return row, deadlines
 
@@ -110,7 +116,8 @@ def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot:
         new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
         if not new:
             return found, 0
-        planned = [_new_case(record, fields, snapshot=snapshot, plans=plans) for record, fields in new]
+        planned = [_new_case(record, fields, snapshot=snapshot, plans=plans, tracking=tracking)
+                   for (record, fields), tracking in zip(new, tracking_numbers(len(new)))]
         case_ids = reserve_ids(session, Case.__table__, len(new))
         exposure_rows, deadline_rows, events = [], [], []
         for (record, _), case_id, (row, deadlines) in zip(new, case_ids, planned):
@@ -129,10 +136,10 @@ def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot:
 
 
 def _record_alerts(store: Store, reviews: list[tuple[DepositRecord, dict]], *, actor: str, now: datetime) -> int:
-    """An alert for each deposit sent to review that has none yet (in bulk, CHUNK per transaction)."""
+    """An alert for each deposit sent to review that has none yet (in bulk, ALERT_CHUNK per transaction)."""
     added = 0
-    for start in range(0, len(reviews), CHUNK):
-        chunk = reviews[start:start + CHUNK]
+    for start in range(0, len(reviews), ALERT_CHUNK):
+        chunk = reviews[start:start + ALERT_CHUNK]
         ids = [record.deposit_id for record, _ in chunk]
         with store.session() as session:
             known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
@@ -183,10 +190,13 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
         require(user.name, user.role, "open_cases")
     skipped: list[tuple[str, str]] = []
     frozen = _storable([r for r in records if r.decision == "freeze"], skip_invalid, skipped)
+    if any(record.exposures is None for record, _ in frozen):
+        raise InvalidRequest("a case keeps its deposit's exposures: build frozen records with them "
+                             "(ScoreResult.records(\"freeze\"))")
     reviews = _storable([r for r in records if r.decision == "review"], skip_invalid, skipped)
     kept, plans = snapshot.as_dict(), Plans(list(jurisdictions), now)
     case_ids: dict[str, int] = {}
-    opened = 0
+    opened, clock = 0, time.perf_counter()
     for start in range(0, len(frozen), CHUNK):
         chunk = frozen[start:start + CHUNK]
         try:
@@ -195,14 +205,24 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
             ids, count = _open_chunk(store, chunk, kept, actor=actor, plans=plans)
         case_ids.update(ids)
         opened += count
-    alerts = _record_alerts(store, reviews, actor=actor, now=now)
     if opened:
         refresh_statistics(store.engine)
-    return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped)
+    seconds = {"cases": time.perf_counter() - clock}
+    alerts = _record_alerts(store, reviews, actor=actor, now=now)
+    seconds["alerts"] = time.perf_counter() - clock - seconds["cases"]
+    return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped, seconds)
 
 
 def open_run(store: Store, result: ScoreResult, now: datetime, *, actor: str = "system:batch",
              jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, skip_invalid: bool = False) -> Opened:
-    """`open_cases` for the frozen and reviewed deposits of a scored batch."""
-    return open_cases(store, result.records("freeze", "review"), snapshot=result.snapshot, now=now, actor=actor,
-                      jurisdictions=jurisdictions, skip_invalid=skip_invalid)
+    """`open_cases` for the frozen and reviewed deposits of a scored batch (an alert's record without exposures)."""
+    clock = time.perf_counter()
+    frozen = result.records("freeze")
+    built = time.perf_counter()
+    reviewed = result.records("review", exposures=False)
+    spent = {"cases": built - clock, "alerts": time.perf_counter() - built}  # building the records, then storing
+    opened = open_cases(store, frozen + reviewed, snapshot=result.snapshot, now=now, actor=actor,
+                        jurisdictions=jurisdictions, skip_invalid=skip_invalid)
+    for step, seconds in spent.items():
+        opened.seconds[step] += seconds
+    return opened

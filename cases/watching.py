@@ -27,7 +27,7 @@ from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.errors import InvalidRequest
 from cases.maintenance import annotate_reorganised
 from graph.outputs import replace_json
-from cases.opening import open_cases
+from cases.opening import open_run
 from graph.ingestion import Ingestion, Summary
 from kyt import batch
 
@@ -149,8 +149,7 @@ class Watch:
         """Score the deposit rows past the count, as of `when`, and open their cases and alerts."""
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
         result = batch.score(request)
-        opened = open_cases(self.store, result.records("freeze", "review"), snapshot=result.snapshot, now=when,
-                            jurisdictions=self.jurisdictions, skip_invalid=True)
+        opened = open_run(self.store, result, when, jurisdictions=self.jurisdictions, skip_invalid=True)
         batch.write(request, result, case_ids=opened.case_ids)
         done.deposits, done.decisions = len(result.deposits), result.decisions.counts()
         done.opened, done.alerts = opened.opened, opened.alerts

@@ -153,12 +153,20 @@ def joined_names(rows: np.ndarray, codes: np.ndarray, *, names: list[str], n: in
     out = np.full(n, "", dtype=object)
     if not len(rows):
         return out
-    present, where = np.unique(rows, return_inverse=True)
+    if np.all(rows[1:] >= rows[:-1]):  # grouped by row already (exposures and matches are): no sort
+        starts = np.r_[True, rows[1:] != rows[:-1]]
+        present, where = rows[starts], np.cumsum(starts) - 1
+    else:
+        present, where = np.unique(rows, return_inverse=True)
     words = np.zeros((len(present), (len(names) + 63) // 64), dtype=np.uint64)
     for w in range(words.shape[1]):
         chosen = codes // 64 == w
         np.bitwise_or.at(words[:, w], where[chosen], np.left_shift(np.uint64(1), (codes[chosen] % 64).astype(np.uint64)))
-    combos, which = np.unique(words, axis=0, return_inverse=True)
+    if words.shape[1] == 1:  # up to 64 names: one number per row
+        combos, which = np.unique(words[:, 0], return_inverse=True)
+        combos = combos[:, None]
+    else:
+        combos, which = np.unique(words, axis=0, return_inverse=True)
     texts = np.array([";".join(names[64 * w + b] for w in range(len(combo)) for b in range(64)
                                if int(combo[w]) >> b & 1) for combo in combos], dtype=object)
     out[present] = texts[which.ravel()]

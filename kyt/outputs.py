@@ -103,19 +103,33 @@ def write_decisions(result: ScoreResult, path: Path, case_ids: Mapping[str, int]
             reasons[d] = ";".join(f"{name}:+{weight:g}" for name, weight in found)
         table = table.append_column("risk_features", pa.array(reasons, pa.string()))
     if case_ids is not None:
-        found = [case_ids.get(deposit_id) for deposit_id in result.deposits.deposit_id.to_pylist()]
-        table = table.append_column("case_id", pa.array(["" if c is None else str(c) for c in found], pa.string()))
+        where = pc.index_in(result.deposits.deposit_id, value_set=pa.array(list(case_ids), pa.string()))
+        texts = pa.array([str(c) for c in case_ids.values()], pa.string())
+        table = table.append_column("case_id", pc.fill_null(texts.take(where), ""))
     write_table_csv(table, path)
 
 
 def write_table_csv(table: pa.Table, path: Path) -> None:
     """Write a table of text as CSV, quoting only when some value needs it."""
-    needs = any(pc.any(pc.match_substring_regex(table.column(name), r'[,"\r\n]')).as_py()
-                for name in table.column_names if pa.types.is_string(table.column(name).type))
+    needs = any(_needs_quotes(table.column(name)) for name in table.column_names
+                if pa.types.is_string(table.column(name).type))
     with path.open("wb") as handle:
         handle.write((",".join(table.column_names) + "\n").encode())
         pcsv.write_csv(table, handle, write_options=pcsv.WriteOptions(
             include_header=False, quoting_style="needed" if needs else "none"))
+
+
+def _needs_quotes(column: pa.ChunkedArray) -> bool:
+    """Whether some value holds a comma, a quote or a line break (a byte search of the values' buffer)."""
+    for chunk in column.chunks:
+        if not len(chunk):
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
+        data = chunk.buffers()[2]
+        values = data[int(offsets[0]):int(offsets[-1])].to_pybytes() if data is not None else b""
+        if any(mark in values for mark in (b",", b'"', b"\r", b"\n")):
+            return True
+    return False
 
 
 def exposure_arrays(exposures: Exposures, rows: np.ndarray | None = None) -> list[pa.Array]:

@@ -95,7 +95,8 @@ class DepositRecord:
     decision: str
     rule_ids: tuple[str, ...]
     categories: tuple[str, ...]
-    exposures: tuple[ExposureLine, ...]
+    exposures: tuple[ExposureLine, ...] | None
+    """One line per category and hop; None in a view built without them (`ScoreResult.records(exposures=False)`)."""
     snapshot_id: str
     risk: dict | None = None
     """The sender's address risk (probability, model, top features) when a model took part."""
@@ -103,23 +104,27 @@ class DepositRecord:
 
 @dataclass(frozen=True)
 class Decided:
-    """The deposits already decided under one snapshot: their ids and the tx hash each was decided with."""
+    """The deposits already decided under one snapshot: their ids and the tx hash each was decided with (each id once)."""
 
     snapshot_id: str
-    deposit_ids: Sequence[str] = ()
-    tx_hashes: Sequence[str] = ()
+    deposit_ids: Sequence[str] | pa.Array = ()
+    tx_hashes: Sequence[str] | pa.Array = ()
 
     def __len__(self) -> int:
         return len(self.deposit_ids)
 
     def undecided(self, deposits: Deposits) -> np.ndarray:
         """The positions of `deposits` still to decide; a known id with another tx hash counts as new."""
-        if not self.deposit_ids:
+        if not len(self.deposit_ids):
             return np.arange(len(deposits))
-        where = pc.index_in(deposits.deposit_id, value_set=pa.array(self.deposit_ids, deposits.deposit_id.type))
-        hashes = pa.array(self.tx_hashes, deposits.tx_hash.type).take(where)
+        where = pc.index_in(deposits.deposit_id, value_set=_arrow(self.deposit_ids, deposits.deposit_id.type))
+        hashes = _arrow(self.tx_hashes, deposits.tx_hash.type).take(where)
         done = pc.fill_null(pc.equal(hashes, deposits.tx_hash), False).to_numpy(zero_copy_only=False)
         return np.flatnonzero(~done)
+
+
+def _arrow(values: Sequence[str] | pa.Array, kind: pa.DataType) -> pa.Array:
+    return values.cast(kind) if isinstance(values, pa.Array) else pa.array(values, kind)
 
 
 @dataclass
@@ -154,63 +159,73 @@ class ScoreResult:
         return joined_names(self.exposures.deposit, self.exposures.category, names=self.exposures.categories,
                             n=len(self.deposits))
 
-    def records(self, *decisions: str, rows: Sequence[int] | np.ndarray | None = None) -> list[DepositRecord]:
+    def records(self, *decisions: str, rows: Sequence[int] | np.ndarray | None = None,
+                exposures: bool = True) -> list[DepositRecord]:
         """The typed record of each deposit with these decisions (or at these positions), in file order;
-        `records("freeze", "review")` is what cases opens cases and alerts for."""
+        `records("freeze", "review")` is what cases opens cases and alerts for. Without
+        `exposures`, each record's exposures are None (an alert keeps none: a fifth of the cost)."""
         chosen = self.rows(*decisions) if rows is None else np.asarray(rows, dtype=np.int64).reshape(-1)
-        return build_records(self, chosen)
+        return build_records(self, chosen, with_exposures=exposures)
 
 
 def _column(values: pa.Array, rows: pa.Array) -> list:
     return values.take(rows).to_pylist()
 
 
-def _ranges(sorted_keys: np.ndarray, rows: np.ndarray) -> tuple[list[int], list[int]]:
-    """For each of `rows`, the [start, stop) of its run in `sorted_keys` (empty when absent)."""
-    return (np.searchsorted(sorted_keys, rows, "left").tolist(), np.searchsorted(sorted_keys, rows, "right").tolist())
+def _gather(sorted_keys: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, list[int]]:
+    """The positions in `sorted_keys` of the items of each of `rows`, row after row, and where each row's start."""
+    lo, hi = np.searchsorted(sorted_keys, rows, "left"), np.searchsorted(sorted_keys, rows, "right")
+    lengths = hi - lo
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    positions = np.arange(starts[-1], dtype=np.int64) + np.repeat(lo - starts[:-1], lengths)
+    return positions, starts.tolist()
 
 
-def _exposure_lines(result: ScoreResult, lines: list, *, first: int, stop: int) -> tuple[ExposureLine, ...]:
-    return tuple(ExposureLine(category, hop, Decimal(share) if share else None, Decimal(usd) if usd else None,
-                              unpriced, unpriced_flagged, result.evidence.get(first + k))
-                 for k, (category, hop, share, usd, unpriced, unpriced_flagged) in enumerate(lines[first:stop]))
+def _exposure_lines(result: ScoreResult, positions: np.ndarray) -> list[ExposureLine]:
+    """The lines of the exposures at `positions` (the exact texts made once, in kyt.outputs)."""
+    from kyt.outputs import exposure_columns
+
+    evidence = result.evidence
+    return [ExposureLine(category, hop, Decimal(share) if share else None, Decimal(usd) if usd else None,
+                         unpriced, unpriced_flagged, evidence.get(p))
+            for p, category, hop, share, usd, unpriced, unpriced_flagged
+            in zip(positions.tolist(), *exposure_columns(result.exposures, positions))]
 
 
-def build_records(result: ScoreResult, rows: np.ndarray) -> list[DepositRecord]:
+def build_records(result: ScoreResult, rows: np.ndarray, *, with_exposures: bool = True) -> list[DepositRecord]:
     """The records of the deposits at batch positions `rows`: each column taken once, then zipped.
 
     Exposures and rule matches are ordered by deposit, so each record's share of them is a
     contiguous run found by binary search.
     """
-    from kyt.outputs import exposure_columns  # the exact decimal texts are made in one place
-
     deposits, taken = result.deposits, pa.array(rows, pa.int64())
     ids, customers, hashes, senders, receivers, assets, amounts = (
         _column(a, taken) for a in (deposits.deposit_id, deposits.customer_id, deposits.tx_hash,
                                     deposits.from_address, deposits.to_address, deposits.asset, deposits.amount))
     usd = [None if unknown else Decimal(micro_text(value))
            for value, unknown in zip(deposits.usd_micro[rows].tolist(), deposits.unpriced[rows].tolist())]
-    exposures, decisions = result.exposures, result.decisions
-    e_lo, e_hi = _ranges(exposures.deposit, rows)
-    wanted = np.zeros(len(exposures), dtype=bool)
-    for lo, hi in zip(e_lo, e_hi):
-        wanted[lo:hi] = True
-    lines: list = [None] * len(exposures)
-    for p, line in zip(np.flatnonzero(wanted).tolist(), zip(*exposure_columns(exposures, np.flatnonzero(wanted)))):
-        lines[p] = line
-    r_lo, r_hi = _ranges(decisions.match_deposit, rows)
-    matched, rule_names = decisions.match_rule.tolist(), [r.id for r in decisions.policy.rules]
-    codes = exposures.category.tolist()
+    times, blocks, places = (deposits.timestamp[rows].tolist(), deposits.block[rows].tolist(),
+                             deposits.position[rows].tolist())
+    decisions, exposed = result.decisions, result.exposures
+    codes = decisions.code[rows].tolist()
+    matches, m_start = _gather(decisions.match_deposit, rows)
+    rule_names = [r.id for r in decisions.policy.rules]
+    matched = [rule_names[r] for r in decisions.match_rule[matches].tolist()]
+    lines, e_start = _gather(exposed.deposit, rows)
+    category_codes, names = exposed.category[lines].tolist(), exposed.categories
+    made = _exposure_lines(result, lines) if with_exposures else None
+    snapshot_id, risk = result.snapshot.id, result.risk
     out = []
     for i, d in enumerate(rows.tolist()):
+        e_lo, e_hi = e_start[i], e_start[i + 1]
         out.append(DepositRecord(
             deposit_id=ids[i], customer_id=customers[i], tx_hash=hashes[i],
             sender=ChainAddress(DEFAULT_CHAIN, senders[i]), receiver=ChainAddress(DEFAULT_CHAIN, receivers[i]),
-            asset=assets[i], amount=Decimal(amounts[i]), usd_value=usd[i], timestamp=int(deposits.timestamp[d]),
-            block_number=int(deposits.block[d]), position=int(deposits.position[d]),
-            decision=DECISIONS[int(decisions.code[d])],
-            rule_ids=tuple(rule_names[r] for r in dict.fromkeys(matched[r_lo[i]:r_hi[i]])),
-            categories=tuple(exposures.categories[c] for c in sorted(set(codes[e_lo[i]:e_hi[i]]))),
-            exposures=_exposure_lines(result, lines, first=e_lo[i], stop=e_hi[i]), snapshot_id=result.snapshot.id,
-            risk=result.risk.record(d) if result.risk is not None else None))
+            asset=assets[i], amount=Decimal(amounts[i]), usd_value=usd[i], timestamp=times[i],
+            block_number=blocks[i], position=places[i], decision=DECISIONS[codes[i]],
+            rule_ids=tuple(dict.fromkeys(matched[m_start[i]:m_start[i + 1]])),
+            categories=tuple(names[c] for c in sorted(set(category_codes[e_lo:e_hi]))),
+            exposures=tuple(made[e_lo:e_hi]) if made is not None else None, snapshot_id=snapshot_id,
+            risk=risk.record(d) if risk is not None else None))
     return out

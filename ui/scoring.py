@@ -55,7 +55,7 @@ class BarProgress:
 
 STEPS = (("lookup", "decided lookup"), ("read", "reading"), ("index", "indexing"), ("score", "exposures"),
          ("decide", "decisions"), ("model", "address risk"), ("evidence", "evidence"), ("cases", "cases"),
-         ("write", "writing"), ("record", "recording decided"))
+         ("alerts", "alerts"), ("write", "writing"), ("record", "recording decided"))
 """The steps of a run as the `time:` line names them, in order (a step that did not run is left out)."""
 
 
@@ -107,7 +107,7 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
     `rescore`), and the ones scored now are recorded as decided once their files are written.
     """
     from cases.maintenance import annotate_cleared
-    from cases.opening import open_cases
+    from cases.opening import open_run
     from cases.screenings import decided_under, record_decided
     from kyt import batch
 
@@ -128,11 +128,11 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
                 clock = time.perf_counter()
                 progress.stage("opening cases")
                 now = datetime.now(timezone.utc)
-                opened = open_cases(store, result.records("freeze", "review"), snapshot=result.snapshot, now=now,
-                                    jurisdictions=jurisdictions)
+                opened = open_run(store, result, now, jurisdictions=jurisdictions)
                 if rescreen:
                     noted = annotate_cleared(store, result, now)
-                result.seconds["cases"] = time.perf_counter() - clock
+                result.seconds["alerts"] = opened.seconds["alerts"]
+                result.seconds["cases"] = time.perf_counter() - clock - opened.seconds["alerts"]
             if len(result.deposits) or not result.skipped:  # nothing new: the files of the last run stay
                 batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
             if store is not None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlmodel import select
 
 from cases.bulk import insert_columns, insert_rows, reserve_ids
-from cases.models import Alert, Screening
+from cases.models import Alert
 from cases.service import unit_of_work
 
 AT = datetime(2026, 12, 6, 3, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -40,14 +40,15 @@ def test_rows_come_back_as_the_orm_stores_them_with_defaults_filled(store):
     assert min(more) > max(ids)
 
 
-def test_replace_on_a_key_overwrites_instead_of_failing(store):
-    def screening(decision: str) -> dict:
-        return {"snapshot_id": ["s", "s"], "deposit_id": ["D-1", "D-2"], "tx_hash": ["0xa", "0xb"],
-                "decision": [decision, "allow"], "decided_at": [AT, AT]}
-
-    for decision in ("review", "freeze"):
-        with unit_of_work(store) as session:
-            insert_columns(session, Screening.__table__, screening(decision), replace_on=("snapshot_id", "deposit_id"))
+def test_equal_values_of_other_types_are_stored_as_their_own_type(store):
+    """The conversion is done once per distinct value: 1 and True, ["1"] and [1] must not share it."""
+    with unit_of_work(store) as session:
+        ids = reserve_ids(session, Alert.__table__, 4)
+        insert_rows(session, Alert.__table__, [
+            alert_row(n, id=i, rule_ids=rules, sender_risk=risk) for n, i, rules, risk in zip(
+                (1, 2, 3, 4), ids, (["1"], [1], [True], ["1"]), ({"p": 1}, {"p": True}, {"p": 1.0}, {"p": "1"}))])
     with store.session() as session:
-        rows = session.exec(select(Screening.deposit_id, Screening.decision).order_by(Screening.deposit_id)).all()
-    assert [tuple(r) for r in rows] == [("D-1", "freeze"), ("D-2", "allow")]
+        alerts = session.exec(select(Alert).order_by(Alert.id)).all()
+    assert [a.rule_ids for a in alerts] == [["1"], [1], [True], ["1"]]
+    assert [a.sender_risk for a in alerts] == [{"p": 1}, {"p": True}, {"p": 1.0}, {"p": "1"}]
+    assert [type(a.sender_risk["p"]) for a in alerts] == [int, bool, float, str]

@@ -87,3 +87,29 @@ def test_upgrading_a_database_full_of_cases_keeps_every_row_and_the_chain(store,
     assert counts() == before and before["cases"] == opened.opened == 5
     assert queries.verify_audit(store, "ada").ok
     test_migrated_schema_matches_the_models(store)
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning",
+                            "ignore:.*expression-based index:sqlalchemy.exc.SAWarning")
+def test_the_decided_deposits_of_0007_move_into_one_packed_run_per_snapshot(store):
+    from cases.columns import UTCDateTime
+    from cases.db import downgrade
+    from cases.screenings import decided_table
+    from tests.cases.conftest import NOW
+
+    downgrade(store.engine, "0007")
+    rows = [("s1", "D-2", "0xb", "allow"), ("s1", "D-1", "0xa", "freeze"), ("s2", "D-1", "0xc", "review")]
+    with store.engine.begin() as connection:
+        for snapshot, deposit, tx, decision in rows:
+            connection.execute(sa.text("INSERT INTO screenings VALUES (:s, :d, :t, :c, :at)").bindparams(
+                sa.bindparam("at", type_=UTCDateTime())), {"s": snapshot, "d": deposit, "t": tx, "c": decision, "at": NOW})
+    upgrade(store.engine)
+    assert decided_table(store, "s1").to_pylist() == [
+        {"deposit_id": "D-1", "tx_hash": "0xa", "decision": "freeze"},
+        {"deposit_id": "D-2", "tx_hash": "0xb", "decision": "allow"}]
+    assert decided_table(store, "s2").to_pylist() == [{"deposit_id": "D-1", "tx_hash": "0xc", "decision": "review"}]
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT snapshot_id, deposits, actor FROM screening_runs "
+                                          "ORDER BY snapshot_id")).all() == [("s1", 2, "system:migration"),
+                                                                             ("s2", 1, "system:migration")]
+    test_migrated_schema_matches_the_models(store)

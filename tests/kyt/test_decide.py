@@ -5,9 +5,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+from hypothesis import given, settings, strategies as st
 
 from graph.exposure import Exposures
-from kyt.decide import at_least, decide
+from kyt.decide import at_least, decide, joined_names
 from kyt.rules import parse_policy
 
 POLICY = parse_policy('''
@@ -162,3 +163,16 @@ def test_unpriced_rules_need_thresholds_of_zero():
         parse_policy(UNPRICED.replace('min_usd = 0\naction = "review"\nunpriced', 'min_usd = 5\naction = "review"\nunpriced'))
     with pytest.raises(PolicyError, match="unpriced must be true or false"):
         parse_policy(UNPRICED.replace("unpriced = true", 'unpriced = "yes"'))
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(1, 12), width=st.sampled_from([1, 3, 64, 70]), data=st.data(), grouped=st.booleans())
+def test_joined_names_are_each_rows_names_once_in_code_order(n, width, data, grouped):
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, width - 1)), max_size=40))
+    if grouped:
+        pairs.sort(key=lambda pair: pair[0])
+    names = [f"n{i}" for i in range(width)]
+    rows = np.array([r for r, _ in pairs], dtype=np.int64)
+    codes = np.array([c for _, c in pairs], dtype=np.int64)
+    expected = [";".join(names[c] for c in sorted({c for r, c in pairs if r == row})) for row in range(n)]
+    assert joined_names(rows, codes, names=names, n=n).tolist() == expected

@@ -27,3 +27,19 @@ def test_a_known_share_and_its_usd_are_exact_text():
     [(category, hop, share, usd, unpriced, flagged_unpriced)] = zip(*exposure_columns(e, range(len(e))))
     assert (category, hop, usd, unpriced, flagged_unpriced) == ("sanctions", 2, "333.333333", 0, 0)
     assert share.startswith("0.33333333")
+
+
+def test_values_are_quoted_only_when_some_value_needs_it(tmp_path):
+    import pyarrow as pa
+
+    from kyt.outputs import write_table_csv
+
+    plain = pa.table({"a": pa.chunked_array([["x,1", "y"], ["z", None]]).slice(1), "b": ["1", "2", "3"]})
+    write_table_csv(plain, tmp_path / "plain.csv")  # the comma is in a row the slice left out
+    assert (tmp_path / "plain.csv").read_text() == "a,b\ny,1\nz,2\n,3\n"
+    for mark in (",", '"', "\r", "\n"):
+        table = pa.table({"a": pa.chunked_array([["y"], ["", f"p{mark}q"]]), "b": ["1", "2", "3"]})
+        write_table_csv(table, tmp_path / "quoted.csv")
+        lines = (tmp_path / "quoted.csv").read_bytes().decode()
+        assert lines.startswith('a,b\n"y","1"\n'), mark
+        assert mark.replace('"', '""') in lines

@@ -43,7 +43,7 @@ class _Bar:
 
 def batch_page() -> None:
     """Upload deposits, score them against the loaded lists, see the decisions, open the frozen cases."""
-    from cases.opening import open_cases
+    from cases.opening import open_run
     from graph.times import parse_time
     from kyt import batch
 
@@ -68,8 +68,7 @@ def batch_page() -> None:
             opened = None
             if opening:
                 bar.stage("opening cases")
-                opened = open_cases(state.store(), result.records("freeze", "review"), snapshot=result.snapshot, now=state.now(),
-                                    actor=state.actor())
+                opened = open_run(state.store(), result, state.now(), actor=state.actor())
             counts = result.decisions.counts()
             st.success(f"{len(result.deposits):,} deposits scored: {counts['freeze']:,} freeze, "
                        f"{counts['review']:,} review, {counts['allow']:,} allow"
