@@ -15,9 +15,61 @@ from cases.lifecycle import OPEN_STATES
 from cases.models import OPEN_FILTER, SQLModel
 
 
+@pytest.fixture
+def migrated(store):
+    """The store's database emptied, then built by running every migration (not the shortcut for a new one)."""
+    with store.engine.begin() as connection:
+        SQLModel.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE alembic_version")
+        assert not sa.inspect(connection).get_table_names()
+    upgrade(store.engine)
+    return store
+
+
 @pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning",
                             "ignore:.*expression-based index:sqlalchemy.exc.SAWarning")
-def test_migrated_schema_matches_the_models(store):
+def test_a_new_database_gets_at_once_the_schema_the_migrations_build(migrated, tmp_path):
+    from cases.db import create_fresh, make_engine
+
+    if migrated.url.startswith("sqlite"):
+        fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    else:  # a second database on the same server
+        admin = sa.create_engine(migrated.engine.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql("DROP DATABASE IF EXISTS fresh_schema")
+            connection.exec_driver_sql("CREATE DATABASE fresh_schema")
+        admin.dispose()
+        fresh = sa.create_engine(migrated.engine.url.set(database="fresh_schema"))
+    assert create_fresh(fresh) and not create_fresh(fresh)  # the second time it has tables: left alone
+    assert schema(fresh) == schema(migrated.engine)
+    fresh.dispose()
+
+
+def schema(engine) -> dict:
+    """Every table's columns (in any order), keys, indexes and constraints, and the expression indexes' text."""
+    inspector = sa.inspect(engine)
+    tables = {}
+    for table in sorted(inspector.get_table_names()):
+        tables[table] = (
+            sorted((c["name"], str(c["type"]), c["nullable"], str(c.get("default"))) for c in inspector.get_columns(table)),
+            inspector.get_pk_constraint(table)["constrained_columns"],
+            sorted((i["name"], tuple(map(str, i["column_names"])), bool(i["unique"]))
+                   for i in inspector.get_indexes(table)),
+            sorted(tuple(u["column_names"]) for u in inspector.get_unique_constraints(table)),
+            sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in inspector.get_foreign_keys(table)))
+    with engine.connect() as connection:
+        expressions = sorted(connection.execute(sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql LIKE '%(next_due_at IS NULL)%'"
+            if engine.dialect.name == "sqlite" else
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexdef LIKE '%(next_due_at IS NULL)%'")).all())
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+    return {"tables": tables, "expression indexes": [tuple(e) for e in expressions], "revision": revision}
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index:UserWarning",
+                            "ignore:.*expression-based index:sqlalchemy.exc.SAWarning")
+def test_migrated_schema_matches_the_models(migrated):
+    store = migrated
     with store.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
         # the triage queue's index has different expressions per database, so the migration alone makes it
