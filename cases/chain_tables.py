@@ -18,7 +18,7 @@ from cases.db import Store
 from cases.models import ChainDeposit, ChainTransfer
 from cases.service import unit_of_work
 from graph.errors import ChainError
-from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
+from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS, spreadsheet_safe
 
 TABLES = {"transfers": (ChainTransfer, TRANSFER_COLUMNS), "deposits": (ChainDeposit, DEPOSIT_COLUMNS)}
 NUMBERS = ("block_number", "position", "timestamp")
@@ -76,7 +76,7 @@ def export(store: Store, kind: str, path: Path) -> int:
         writer.writerow(columns)
         query = select(*[getattr(model, name) for name in columns]).order_by(model.seq)
         for row in session.exec(query.execution_options(yield_per=10_000)):
-            writer.writerow(["" if value is None else value for value in row])
+            writer.writerow(["" if value is None else spreadsheet_safe(value) for value in row])
             count += 1
     partial.replace(path)
     return count

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.formats import EARLIEST_TIME, LATEST_TIME, TEXT_LIMITS
 from graph.model import POSITION_BITS
 from graph.times import MICRO, parse_time
 
@@ -184,16 +185,30 @@ def _decimal_problem(name: str, value: object) -> str:
     return f"{name} {text!r} is not a number"
 
 
-def amounts(column: pa.Array, name: str) -> Parsed:
-    """Non-negative decimal amounts, kept as their exact decimal text."""
+def amounts(column: pa.Array, name: str, whole_digits: int | None = None) -> Parsed:
+    """Non-negative decimal amounts, kept as their exact decimal text; with `whole_digits`, below 10^whole_digits.
+
+    >>> amounts(pa.array(["1.5", "1" + "0" * 20, "1e21", "99e18"]), "amount", whole_digits=20).bad.tolist()
+    [1, 2]
+    """
+    text = as_text(column)
     if pa.types.is_integer(column.type) or pa.types.is_decimal(column.type) or pa.types.is_floating(column.type):
-        text = as_text(column)
         negative = as_mask(pc.starts_with(text, "-"))
         bad = negative | as_mask(pc.equal(text, "")) | as_mask(pc.match_substring(text, "n"))
-        return Parsed(text, _rows(bad), lambda i: _decimal_problem(name, _value(text, i)))
-    text = as_text(column)
-    ok = as_mask(pc.match_substring_regex(text, _DECIMAL))
-    return Parsed(text, _rows(~ok), lambda i: _decimal_problem(name, _value(text, i)))
+    else:
+        bad = ~as_mask(pc.match_substring_regex(text, _DECIMAL))
+    large = np.zeros(len(text), dtype=bool)
+    if whole_digits is not None:
+        large = ~bad & as_mask(pc.match_substring_regex(text, rf"^\+?0*[1-9][0-9]{{{whole_digits},}}(\.[0-9]*)?$"))
+        for i in np.flatnonzero(~bad & as_mask(pc.match_substring(text, "e", ignore_case=True))):
+            large[i] = Decimal(_value(text, i)) >= Decimal(10) ** whole_digits  # exponent forms: exactly
+
+    def describe(i: int) -> str:
+        if large[i]:
+            return f"{name} {_value(text, i)} is too large (at most {whole_digits} digits before the decimal point)"
+        return _decimal_problem(name, _value(text, i))
+
+    return Parsed(text, _rows(bad | large), describe)
 
 
 def _exact_micro(text: str) -> int:
@@ -261,8 +276,13 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
         micros = pc.cast(pc.cast(typed, pa.timestamp("us", typed.type.tz)), pa.int64())
         missing = as_mask(pc.is_null(micros))
         values = pc.fill_null(micros, 0).to_numpy().astype(np.int64)
-        bad = missing & (not optional)
-        return Parsed((values, missing) if optional else values, _rows(bad), lambda i: f"missing {name}")
+        outside = _outside(values) & ~missing
+        bad = (missing & (not optional)) | outside
+
+        def say(i: int) -> str:
+            return _outside_problem(name, _iso(int(values[i]))) if outside[i] else f"missing {name}"
+
+        return Parsed((values, missing) if optional else values, _rows(bad), say)
     if pa.types.is_integer(column.type):
         column = pc.cast(column, pa.string())
     text = _trimmed(as_text(column))
@@ -290,26 +310,96 @@ def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
             failed[i] = True
         else:
             values[i] = micro
-    bad = failed | (empty & (not optional))
+    outside = _outside(values) & ~failed & ~empty
+    bad = failed | outside | (empty & (not optional))
 
     def describe(i: int) -> str:
         value = _value(text, i)
         if value == "":
             return f"missing {name}"
+        if outside[i]:
+            return _outside_problem(name, value)
         return f"{name} {value!r} is not a time (ISO-8601 or unix seconds)"
 
     return Parsed((values, empty) if optional else values, _rows(bad), describe)
 
 
+def _outside(micros: np.ndarray) -> np.ndarray:
+    return (micros < EARLIEST_TIME) | (micros >= LATEST_TIME)
+
+
+def _iso(micros: int) -> str:
+    """A time in microseconds as ISO-8601 UTC (as a number when out of Python's range)."""
+    from datetime import datetime, timedelta, timezone
+    try:
+        return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)).isoformat()
+    except OverflowError:
+        return f"{micros} microseconds after 1970"
+
+
+def _outside_problem(name: str, value: object) -> str:
+    return f"{name} {value} is outside the times a file may hold (1970 to the end of 2099, UTC)"
+
+
 def required_text(column: pa.Array, name: str, lower: bool = False) -> Parsed:
-    """Non-empty text (trimmed), optionally lowercased."""
+    """Non-empty text (trimmed), optionally lowercased, within its limit and free of control characters."""
     text = _trimmed(as_text(column))
     if lower:
         lowered = pc.ascii_lower(text)
         if not pc.all(pc.equal(text, lowered)).as_py():
             text = lowered
-    bad = as_mask(pc.equal(text, ""))
-    return Parsed(text, _rows(bad), lambda i: f"missing {name}")
+    empty = as_mask(pc.equal(text, ""))
+    checked = checked_text(text, name)
+    return Parsed(text, np.union1d(_rows(empty), checked.bad),
+                  lambda i: f"missing {name}" if empty[i] else checked.describe(i))
+
+
+def checked_text(text: pa.Array, name: str) -> Parsed:
+    """The rows of `text` longer than the field's limit (TEXT_LIMITS) or holding a control character.
+
+    Control characters are C0 (NUL, escape, tab, line breaks...), DEL, C1, and the Unicode
+    controls that reorder text on screen (bidirectional overrides and isolates).
+
+    >>> checked_text(pa.array(["ok", "a\x1b[31mb", "x" * 201]), "customer_id").bad.tolist()
+    [1, 2]
+    """
+    limit = TEXT_LIMITS.get(name)
+    long = as_mask(pc.greater(pc.utf8_length(text), limit)) if limit else np.zeros(len(text), dtype=bool)
+    control = (as_mask(pc.match_substring_regex(text, _CONTROL)) if _may_hold_controls(text)
+               else np.zeros(len(text), dtype=bool))
+
+    def describe(i: int) -> str:
+        value = _value(text, i)
+        if long[i]:
+            return f"{name} is {len(value):,} characters long (at most {limit})"
+        shown = repr(value if len(value) <= 80 else value[:80] + "...")
+        return f"{name} {shown} holds a control character"
+
+    return Parsed(text, _rows(long | control), describe)
+
+
+def value_bytes(chunk: pa.Array) -> np.ndarray:
+    """The bytes of a string array's values, back to back (only its own slice of the buffer)."""
+    if not len(chunk):
+        return np.empty(0, dtype=np.uint8)
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
+    data = chunk.buffers()[2]
+    if data is None:
+        return np.empty(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
+
+
+def _may_hold_controls(text: pa.Array | pa.ChunkedArray) -> bool:
+    """False when every byte is printable ASCII (the usual file: then no regex runs at all)."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    for chunk in chunks:
+        found = value_bytes(chunk)
+        if len(found) and ((found < 0x20).any() or (found >= 0x7f).any()):
+            return True
+    return False
+
+
+_CONTROL = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
 
 
 def _trimmed(text: pa.Array) -> pa.Array:
@@ -341,3 +431,12 @@ def transfer_columns(column: dict[str, pa.Array]) -> tuple[AddressCodes, list[Pa
         amounts(column["amount"], "amount"),
         micro_usd(column["usd_value"], "usd_value", optional=True),
     ]
+
+
+def spreadsheet_safe_column(text: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """`spreadsheet_safe` for each value of a text column (no copy when no value needs it)."""
+    risky = pc.match_substring_regex(text, r"^[=+\-@\t\r]")
+    if not pc.any(risky).as_py():
+        return text
+    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+

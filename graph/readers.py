@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from graph import fields
 from graph.errors import InputError, Problem
-from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
+from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS, WHOLE_DIGITS
 from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Labels, Services, Transfers
 
 MAX_PROBLEMS = 50
@@ -57,6 +57,9 @@ def _read(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ())
         raise InputError(str(path), [Problem(None, "no such file")])
     try:
         names = pq.read_schema(path).names if _is_parquet(path) else _csv_header(path)
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise InputError(str(path), [Problem(1, f"column {name!r} appears more than once") for name in repeated])
         missing = [c for c in required if c not in names]
         if missing:
             listed = ", ".join(missing)
@@ -238,7 +241,7 @@ def read_deposits(path: str | Path) -> Deposits:
         fields.addresses(_column(raw, "from_address"), "from_address"),
         fields.addresses(_column(raw, "to_address"), "to_address"),
         fields.required_text(_column(raw, "asset"), "asset"),
-        fields.amounts(_column(raw, "amount"), "amount"),
+        fields.amounts(_column(raw, "amount"), "amount", whole_digits=WHOLE_DIGITS),
         fields.micro_usd(_column(raw, "usd_value"), "usd_value", optional=True),
     ]
     _reject(raw, parsed, _duplicates(parsed[0].values, "deposit_id"))
@@ -272,9 +275,10 @@ def read_services(path: str | Path) -> Services:
     """Services `address, entity, kind` (kind may be empty)."""
     raw = _read(Path(path), SERVICE_COLUMNS[:2], SERVICE_COLUMNS[2:])
     parsed = [fields.addresses(_column(raw, "address"), "address"),
-              fields.required_text(_column(raw, "entity"), "entity")]
+              fields.required_text(_column(raw, "entity"), "entity"),
+              fields.checked_text(fields.optional_text(_column(raw, "kind")), "kind")]
     _reject(raw, parsed)
-    return Services(parsed[0].values, parsed[1].values, fields.optional_text(_column(raw, "kind")))
+    return Services(parsed[0].values, parsed[1].values, parsed[2].values)
 
 
 
@@ -284,7 +288,8 @@ LABEL_COLUMNS = ("address", "label", "split")
 def read_labels(path: str | Path) -> Labels:
     """Labelled addresses `address, label, split` for learning: label 1 risky or 0 normal; split optional."""
     raw = _read(Path(path), LABEL_COLUMNS[:2], LABEL_COLUMNS[2:])
-    parsed = [fields.addresses(_column(raw, "address"), "address"), fields.unsigned(_column(raw, "label"), "label", 2)]
+    parsed = [fields.addresses(_column(raw, "address"), "address"), fields.unsigned(_column(raw, "label"), "label", 2),
+              fields.checked_text(fields.optional_text(_column(raw, "split")), "split")]
     _reject(raw, parsed, _duplicates(parsed[0].values, "address"))
-    split = pc.utf8_lower(fields.optional_text(_column(raw, "split")))
+    split = pc.utf8_lower(parsed[2].values)
     return Labels(parsed[0].values, parsed[1].values.astype(np.int64), split)

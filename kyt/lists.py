@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from graph.formats import spreadsheet_safe
 from kyt.errors import ListSourceError
 
 FLAGGED_HEADER = ("address", "category", "source", "listed_at", "delisted_at")
@@ -238,7 +239,7 @@ def _write(path: Path, header: tuple[str, ...], rows: list[tuple]) -> int:
     with temporary.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([spreadsheet_safe(value) for value in row] for row in rows)
     temporary.replace(path)
     return len(rows)
 

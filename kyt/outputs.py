@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from graph.exposure import Exposures
+from graph.fields import spreadsheet_safe_column, value_bytes
 from graph.money import share_texts, usd_texts
 from kyt.decide import DECISIONS
 from kyt.errors import OutputError
@@ -110,7 +111,10 @@ def write_decisions(result: ScoreResult, path: Path, case_ids: Mapping[str, int]
 
 
 def write_table_csv(table: pa.Table, path: Path) -> None:
-    """Write a table of text as CSV, quoting only when some value needs it."""
+    """Write a table of text as CSV, quoting only when some value needs it, no value able to run as a formula."""
+    for position, name in enumerate(table.column_names):
+        if pa.types.is_string(table.column(name).type):
+            table = table.set_column(position, name, spreadsheet_safe_column(table.column(name)))
     needs = any(_needs_quotes(table.column(name)) for name in table.column_names
                 if pa.types.is_string(table.column(name).type))
     with path.open("wb") as handle:
@@ -122,11 +126,7 @@ def write_table_csv(table: pa.Table, path: Path) -> None:
 def _needs_quotes(column: pa.ChunkedArray) -> bool:
     """Whether some value holds a comma, a quote or a line break (a byte search of the values' buffer)."""
     for chunk in column.chunks:
-        if not len(chunk):
-            continue
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
-        data = chunk.buffers()[2]
-        values = data[int(offsets[0]):int(offsets[-1])].to_pybytes() if data is not None else b""
+        values = value_bytes(chunk).tobytes()
         if any(mark in values for mark in (b",", b'"', b"\r", b"\n")):
             return True
     return False

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from cases.db import open_store
 from cases.errors import CaseError
+from graph.formats import spreadsheet_safe
 from ui.cli_common import AS, DB, Format, actor_name, err, fail, out, print_json, utc_datetime, utc_now
 
 reply_app = typer.Typer(no_args_is_help=True, help="Approved replies to customers, and the tipping-off linter.")
@@ -240,14 +241,14 @@ def complaints(quarter: str = typer.Option(..., help="The quarter, e.g. 2026Q4."
     if out_file is None:
         writer = csv.DictWriter(typer.get_text_stream("stdout"), fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in table)
         return
     partial = out_file.with_name(out_file.name + ".partial")
     try:
         with partial.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(table)
+            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in table)
         partial.replace(out_file)
     except OSError as error:
         partial.unlink(missing_ok=True)

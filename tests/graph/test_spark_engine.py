@@ -52,7 +52,7 @@ def graph_rows(draw, g: int):
     a = st.integers(1, 7).map(lambda n: g * WIDTH + n)
     t_rows = draw(st.lists(st.tuples(a, a, st.integers(0, 12), st.integers(0, 3), USD), max_size=25))
     if draw(st.booleans()):  # times that do not follow block order
-        t_rows = [row + (row[2] * 12 + draw(st.integers(-30, 30)),) for row in t_rows]
+        t_rows = [row + (max(0, row[2] * 12 + draw(st.integers(-30, 30))),) for row in t_rows]  # never before 1970
     else:
         t_rows = [row + (row[2] * 12,) for row in t_rows]
     d_rows = draw(st.lists(st.tuples(a, st.integers(0, 14), st.integers(0, 3), USD), min_size=1, max_size=6))

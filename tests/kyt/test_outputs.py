@@ -43,3 +43,16 @@ def test_values_are_quoted_only_when_some_value_needs_it(tmp_path):
         lines = (tmp_path / "quoted.csv").read_bytes().decode()
         assert lines.startswith('a,b\n"y","1"\n'), mark
         assert mark.replace('"', '""') in lines
+
+
+def test_no_value_reaches_a_file_as_a_formula(tmp_path):
+    import pyarrow as pa
+
+    from kyt.outputs import write_table_csv
+
+    table = pa.table({"customer_id": ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "alice"],
+                      "hop": pa.array([1, 2, 1, 2, 1])})
+    write_table_csv(table, tmp_path / "out.csv")
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    assert lines == ["customer_id,hop", '"\'=HYPERLINK(""http://x"",""y"")",1', '"\'+1",2', '"\'-2",1',
+                     '"\'@SUM(A1)",2', '"alice",1']
