@@ -26,7 +26,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: object) -> object:
-    """A text cell that a spreadsheet would treat as a formula, behind an apostrophe; anything else as it is.
+    r"""A text cell that a spreadsheet would treat as a formula, behind an apostrophe; anything else as it is.
 
     >>> spreadsheet_safe('=HYPERLINK("http://x")'), spreadsheet_safe("alice"), spreadsheet_safe(5)
     ('\'=HYPERLINK("http://x")', 'alice', 5)
