@@ -47,7 +47,7 @@ def main() -> None:
              for key in state.PAGES_BY_ROLE[user["role"]]}
     st.session_state["pages"] = pages
     with st.sidebar:
-        st.markdown(f"Signed in as **{user['name']}** ({user['role']})")
+        st.markdown(f"Signed in as **{state.plain(user['name'])}** ({user['role']})")
         if st.button("Sign out"):
             state.sign_out()
             st.rerun()

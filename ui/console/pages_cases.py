@@ -162,9 +162,9 @@ def _case_view(detail) -> None:
                      hide_index=True, width="stretch")
     with st.expander(f"Proposals, notes and messages ({len(detail.proposals)} / {len(detail.notes)})"):
         for p in detail.proposals:
-            st.markdown(f"- **{p['kind']}** by {p['proposed_by']} ({p['status']}): {p['reason']}")
+            st.markdown(f"- **{p['kind']}** by {state.plain(p['proposed_by'])} ({p['status']}): {state.plain(p['reason'])}")
         for n in detail.notes:
-            st.markdown(f"- note by {n['author']} at {state.when(n['written_at'])}: {n['body']}")
+            st.markdown(f"- note by {state.plain(n['author'])} at {state.when(n['written_at'])}: {state.plain(n['body'])}")
 
 
 def _changed(before, after) -> None:
@@ -230,7 +230,8 @@ def _actions(detail) -> None:
         if not pending:
             st.caption("No proposal is waiting.")
         else:
-            st.write(f"{pending[0]['kind']} proposed by {pending[0]['proposed_by']}: {pending[0]['reason']}")
+            st.markdown(f"{pending[0]['kind']} proposed by {state.plain(pending[0]['proposed_by'])}: "
+                        f"{state.plain(pending[0]['reason'])}")
             ref = st.text_input("Report reference (escalation)", key="report_ref")
             note = st.text_input("Note", key="approve_note")
             approve, reject = st.columns(2)

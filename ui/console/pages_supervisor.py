@@ -50,10 +50,10 @@ def _held_replies() -> None:
         return
     for m in held:
         with st.container(border=True):
-            st.markdown(f"**Message {m['id']}** on case {m['case_id']} by {m['author']} · {m['template_id']} · "
+            st.markdown(f"**Message {m['id']}** on case {m['case_id']} by {state.plain(m['author'])} · {m['template_id']} · "
                         f"{m['locale']} {m['channel']}")
             st.text(m["body"])
-            st.caption("; ".join(f"{f['category']}: {f['reason']}" for f in m["findings"]))
+            st.caption(state.plain("; ".join(f"{f['category']}: {f['reason']}" for f in m["findings"])))
             approve, reject = st.columns(2)
             if approve.button("Approve and send", key=f"approve-{m['id']}"):
                 with state.shown():

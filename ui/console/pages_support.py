@@ -40,7 +40,7 @@ def support_page() -> None:
 
 def _status(view) -> None:
     st.subheader(f"{view.tracking_number}: {STATUS_WORDS[view.status]}")
-    st.markdown(f"**Customer** {view.customer_id}  \n**Deposit** {view.amount} {view.asset} on "
+    st.markdown(f"**Customer** {state.plain(view.customer_id)}  \n**Deposit** {view.amount} {state.plain(view.asset)} on "
                 f"{state.when(view.deposit_time)}  \n**Next update due** {state.when(view.next_update_due)}")
 
 
@@ -67,7 +67,7 @@ def _reply(view) -> None:
     draft = views.draft(state.store(), state.actor(), view.case_id, template_id=info.id, locale=locale, channel=channel,
                         now=state.now(), text=None, customer_name=name or None, settings=state.settings())
     if draft.rendered.subject:
-        st.markdown(f"**Subject:** {draft.rendered.subject}")
+        st.markdown(f"**Subject:** {state.plain(draft.rendered.subject)}")
     st.code(draft.rendered.body, language=None, wrap_lines=True)
     key = f"edit-{view.case_id}-{info.id}-{locale}-{channel}"
     text = st.text_area("Edit before sending (checked as you go)", value=draft.rendered.body, key=key, height=220)

@@ -79,3 +79,15 @@ def money(value) -> str:
 
 def when(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:="})
+
+
+def plain(value: object) -> str:
+    r"""Text from data as Markdown shows it literally: no link, image, emphasis, colour or formula.
+
+    >>> plain("![x](http://evil.example/x.png) *bold* :red[hi]")
+    '\\!\\[x\\]\\(http\\://evil\\.example/x\\.png\\) \\*bold\\* \\:red\\[hi\\]'
+    """
+    return " ".join(str(value).translate(_MARKDOWN).split()) if value is not None else ""

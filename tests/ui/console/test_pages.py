@@ -165,3 +165,17 @@ def test_the_queue_in_triage_order_shows_each_case_s_place_and_model(console_db)
     assert "priority" in frame.columns and "each deadline day by triage priority" in at.caption[0].value
     assert any(p.endswith("rules order · triage-x") for p in frame["priority"])
     assert at.session_state["queue_view"] == "priority"
+
+
+def test_text_from_data_is_shown_literally_never_as_a_link_or_an_image(console_db):
+    from datetime import datetime, timezone
+
+    from cases import service
+
+    store = open_store(console_db)
+    service.add_note(store, "ann", 1, body="see ![x](http://evil.example/x.png) and [here](http://evil.example)",
+                     now=datetime.now(timezone.utc))
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
+    assert not at.exception
+    [note] = [m.value for m in at.markdown if "note by" in m.value]
+    assert "\\!\\[x\\]\\(http\\://evil\\.example/x\\.png\\)" in note and "](" not in note.replace("\\]\\(", "")
