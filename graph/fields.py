@@ -8,6 +8,7 @@ through Python, so a clean 10-million-row column costs a few vector operations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Callable
 
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph.cells import CONTROL_PATTERN, may_hold_controls
 from graph.formats import EARLIEST_TIME, LATEST_TIME, TEXT_LIMITS
 from graph.model import POSITION_BITS
 from graph.times import MICRO, parse_time
@@ -330,7 +332,6 @@ def _outside(micros: np.ndarray) -> np.ndarray:
 
 def _iso(micros: int) -> str:
     """A time in microseconds as ISO-8601 UTC (as a number when out of Python's range)."""
-    from datetime import datetime, timedelta, timezone
     try:
         return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)).isoformat()
     except OverflowError:
@@ -355,17 +356,14 @@ def required_text(column: pa.Array, name: str, lower: bool = False) -> Parsed:
 
 
 def checked_text(text: pa.Array, name: str) -> Parsed:
-    """The rows of `text` longer than the field's limit (TEXT_LIMITS) or holding a control character.
-
-    Control characters are C0 (NUL, escape, tab, line breaks...), DEL, C1, and the Unicode
-    controls that reorder text on screen (bidirectional overrides and isolates).
+    """The rows of `text` longer than the field's limit (TEXT_LIMITS) or holding a control character (CONTROL_PATTERN).
 
     >>> checked_text(pa.array(["ok", "a\x1b[31mb", "x" * 201]), "customer_id").bad.tolist()
     [1, 2]
     """
     limit = TEXT_LIMITS.get(name)
     long = as_mask(pc.greater(pc.utf8_length(text), limit)) if limit else np.zeros(len(text), dtype=bool)
-    control = (as_mask(pc.match_substring_regex(text, _CONTROL)) if _may_hold_controls(text)
+    control = (as_mask(pc.match_substring_regex(text, CONTROL_PATTERN)) if may_hold_controls(text)
                else np.zeros(len(text), dtype=bool))
 
     def describe(i: int) -> str:
@@ -376,30 +374,6 @@ def checked_text(text: pa.Array, name: str) -> Parsed:
         return f"{name} {shown} holds a control character"
 
     return Parsed(text, _rows(long | control), describe)
-
-
-def value_bytes(chunk: pa.Array) -> np.ndarray:
-    """The bytes of a string array's values, back to back (only its own slice of the buffer)."""
-    if not len(chunk):
-        return np.empty(0, dtype=np.uint8)
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=len(chunk) + 1, offset=4 * chunk.offset)
-    data = chunk.buffers()[2]
-    if data is None:
-        return np.empty(0, dtype=np.uint8)
-    return np.frombuffer(data, dtype=np.uint8)[int(offsets[0]):int(offsets[-1])]
-
-
-def _may_hold_controls(text: pa.Array | pa.ChunkedArray) -> bool:
-    """False when every byte is printable ASCII (the usual file: then no regex runs at all)."""
-    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
-    for chunk in chunks:
-        found = value_bytes(chunk)
-        if len(found) and ((found < 0x20).any() or (found >= 0x7f).any()):
-            return True
-    return False
-
-
-_CONTROL = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
 
 
 def _trimmed(text: pa.Array) -> pa.Array:
@@ -431,12 +405,4 @@ def transfer_columns(column: dict[str, pa.Array]) -> tuple[AddressCodes, list[Pa
         amounts(column["amount"], "amount"),
         micro_usd(column["usd_value"], "usd_value", optional=True),
     ]
-
-
-def spreadsheet_safe_column(text: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """`spreadsheet_safe` for each value of a text column (no copy when no value needs it)."""
-    risky = pc.match_substring_regex(text, r"^[=+\-@\t\r]")
-    if not pc.any(risky).as_py():
-        return text
-    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
 

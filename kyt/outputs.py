@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from graph.exposure import Exposures
-from graph.fields import spreadsheet_safe_column, value_bytes
+from graph.cells import spreadsheet_safe_column, value_bytes
 from graph.money import share_texts, usd_texts
 from kyt.decide import DECISIONS
 from kyt.errors import OutputError

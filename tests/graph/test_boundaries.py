@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from graph import readers
-from graph.fields import spreadsheet_safe_column
+from graph.cells import spreadsheet_safe_column
 from graph.formats import FORMULA_STARTS, TEXT_LIMITS, spreadsheet_safe
 from tests.graph.test_readers import A, B, DEPOSIT_HEADER, HEADER, problems, row, write
 
