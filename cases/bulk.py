@@ -89,16 +89,28 @@ def _key(value: object) -> object:
 
 
 def _converted(process, values: list) -> list:
-    """`process` applied to each value, once per distinct value (a run's rows share times, lists and snapshots)."""
+    """`process` applied to each value, once per distinct value (a run's rows share times, lists and snapshots).
+
+    The very same object (one `now` for a whole run) is recognised by its id before its
+    value is looked at; every value stays alive in `values` meanwhile, so no id is reused.
+    """
     done: dict = {}
+    by_id: dict[int, object] = {}
     out = []
     for value in values:
-        kind = type(value)
-        key = (kind, value) if kind in _SCALARS else _key(value)
-        if key not in done:
-            done[key] = process(value)
-        out.append(done[key])
+        found = by_id.get(id(value), _MISSING)
+        if found is _MISSING:
+            kind = type(value)
+            key = (kind, value) if kind in _SCALARS else _key(value)
+            found = done.get(key, _MISSING)
+            if found is _MISSING:
+                found = done[key] = process(value)
+            by_id[id(value)] = found
+        out.append(found)
     return out
+
+
+_MISSING = object()
 
 
 def reserve_ids(session: Session, table: sa.Table, count: int) -> list[int]:

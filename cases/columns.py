@@ -31,6 +31,8 @@ class UTCDateTime(sa.types.TypeDecorator):
 PLACES = 18
 WHOLE_DIGITS = 20
 _CONTEXT = Context(prec=80)
+_LIMIT = Decimal(10) ** WHOLE_DIGITS
+_QUANTUM = Decimal(1).scaleb(-PLACES)
 
 
 class ExactDecimal(sa.types.TypeDecorator):
@@ -59,9 +61,9 @@ class ExactDecimal(sa.types.TypeDecorator):
 
 def stored(number: Decimal) -> Decimal:
     """The number as it is kept: rounded half-even to 18 places; ValueError past 20 whole digits."""
-    if not number.is_finite() or number.copy_abs() >= Decimal(10) ** WHOLE_DIGITS:
+    if not number.is_finite() or number.copy_abs() >= _LIMIT:
         raise ValueError(f"{number} cannot be stored: more than {WHOLE_DIGITS} digits before the decimal point")
-    return number.quantize(Decimal(1).scaleb(-PLACES), rounding=ROUND_HALF_EVEN, context=_CONTEXT)
+    return number.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN, context=_CONTEXT)
 
 
 def plain(number: Decimal) -> Decimal:

@@ -103,6 +103,15 @@ def _holidays(jurisdiction: str, year: int) -> frozenset[date]:
     return frozenset(found)
 
 
+def load_calendars(jurisdictions: tuple[str, ...] | list[str], years: tuple[int, ...]) -> None:
+    """Load the holiday calendars of these jurisdictions for these years now (the first load imports
+    every country's calendar: about a tenth of a second), so that a later deadline is computed at once."""
+    for jurisdiction in jurisdictions:
+        for year in years:
+            if jurisdiction in CALENDARS:  # an unknown one is refused where a deadline is computed, not here
+                _holidays(jurisdiction, year)
+
+
 def is_business_day(jurisdiction: str, day: date) -> bool:
     """Not a weekend, not a holiday of the jurisdiction's calendar."""
     return day.weekday() < 5 and day not in _holidays(jurisdiction, day.year)

@@ -6,7 +6,9 @@ place that does it, and `summary` prints what the run did.
 
 from __future__ import annotations
 
+import gc
 import sys
+import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -98,6 +100,15 @@ def decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
         out.print(f"... {len(result.deposits) - limit:,} more; use --out FILE for all of them")
 
 
+def _load_calendars(jurisdictions: tuple[str, ...], year: int) -> threading.Thread:
+    """Load the deadlines' holiday calendars in the background while the batch is scored (a tenth of a second)."""
+    from cases.deadlines import load_calendars
+
+    loading = threading.Thread(target=load_calendars, args=(jurisdictions, (year, year + 1)), daemon=True)
+    loading.start()
+    return loading
+
+
 def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str | None = None, cases: bool = True,
                       jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False,
                       rescore: bool = False) -> None:
@@ -115,6 +126,7 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
     opened = noted = None
     try:
         store = open_store(db) if cases else None
+        calendars = _load_calendars(jurisdictions, started.year) if store is not None else None
         clock = time.perf_counter()
         setup = batch.prepare(request)  # loaded once: the snapshot it names finds what is already decided
         decided = decided_under(store, setup.snapshot.id) if store is not None and not rescore else None
@@ -127,6 +139,8 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
             if store is not None:
                 clock = time.perf_counter()
                 progress.stage("opening cases")
+                calendars.join()
+                gc.freeze()  # the scored batch lives to the end: the collector need not scan it again and again
                 now = datetime.now(timezone.utc)
                 opened = open_run(store, result, now, jurisdictions=jurisdictions)
                 if rescreen:
@@ -149,7 +163,7 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
                   "(--rescore scores them again)" + ("" if len(result.deposits) else "; no file was written"),
                   highlight=False)
     if opened is not None:
-        err.print(f"cases in {store.url}: {opened.opened:,} opened, {opened.existing:,} already open; "
+        err.print(f"cases in {store.shown_url}: {opened.opened:,} opened, {opened.existing:,} already open; "
                   f"{opened.alerts:,} review alerts added", highlight=False)
     if noted is not None:
         err.print(f"no longer frozen: {len(noted.annotated):,} open cases got a note"

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from hypothesis import given, settings, strategies as st
 
-from cases.audit import GENESIS, _plain, digest
+from cases.audit import GENESIS, _canonical, _plain, digest
 
 TEXT = st.text(max_size=12)  # any characters: quotes, backslashes, non-ASCII, control characters
 PLAIN = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
@@ -31,6 +31,23 @@ def canonical_digest(seq, *, case_id, actor, at, action, before, after, prev_has
 def test_the_event_hash_is_the_hash_of_its_canonical_json(seq, case_id, actor, action, before, after, at, prev):
     event = dict(case_id=case_id, actor=actor, at=at, action=action, before=before, after=after, prev_hash=prev)
     assert digest(seq, **event) == canonical_digest(seq, **event)
+
+
+NAME = st.text("abz09-_.:;,[]{} e", max_size=8)  # what events mostly hold: the fast path's texts
+EVENTISH = st.recursive(st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | NAME | TEXT,
+                        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(NAME, inner, max_size=4),
+                        max_leaves=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=EVENTISH)
+def test_the_canonical_text_is_what_json_dumps_writes(value):
+    assert _canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def test_the_canonical_text_of_numbers_that_orjson_writes_differently():
+    for value in (1.234e-05, 1e16, 1e-7, 2**64, float("nan"), float("inf"), -0.0, {"a": [1.5, "x"]}, "caf\u00e9\x7f"):
+        assert _canonical(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def test_a_known_event_keeps_its_hash():
