@@ -30,7 +30,7 @@ class TableOutput:
     def __init__(self, store: Store, kind: str) -> None:
         self.store, self.kind = store, kind
         self.model, self.columns = TABLES[kind]
-        self.name = f"{store.url.split('@')[-1]}#{self.model.__tablename__}"
+        self.name = f"{store.shown_url}#{self.model.__tablename__}"
 
     def _count(self, session) -> int:
         return int(session.exec(select(sa.func.count()).select_from(self.model)).one())

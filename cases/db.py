@@ -17,8 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from graph.redaction import redacted_url
+
 DEFAULT_URL = "sqlite:///freezecase.db"
-HEAD = "0008"
+HEAD = "0009"
 """The newest migration; a database already there is opened without loading Alembic."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -128,6 +130,11 @@ class Store:
 
     engine: Engine
     url: str
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as messages show it: without its password (graph.redaction)."""
+        return redacted_url(self.url)
 
     def session(self) -> Session:
         """A session for reading."""

@@ -70,3 +70,14 @@ class SignInFailed(CaseError):
 
     def __str__(self) -> str:
         return "wrong name or password"
+
+
+class SignInThrottled(CaseError):
+    """Too many failed sign-ins for this name or from this place: wait before trying again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = max(1, round(seconds))
+
+    def __str__(self) -> str:
+        return f"too many failed sign-ins: try again in {self.seconds} s"

@@ -35,6 +35,17 @@ class User(UserBase, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SignInThrottle(SQLModel, table=True):
+    """The recent failed sign-ins of one name or one source, and until when it must wait (cases.signin)."""
+
+    __tablename__ = "sign_in_throttles"
+    key: str = Field(primary_key=True, max_length=300)
+    """`user:<name, case-folded>` or `source:<address>`."""
+    failures: int = 0
+    last_failure_at: datetime = Field(sa_type=UTCDateTime)
+    blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class DepositFields(SQLModel):
     """What a case knows of its deposit."""
 

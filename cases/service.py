@@ -18,10 +18,10 @@ from sqlmodel import Session, select
 from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
-from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound, SignInFailed
+from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from cases.deadlines import CASE_BOUND
 from cases.models import ROLES, Attachment, Case, Deadline, Note, Proposal, User
-from cases.passwords import check_password, hash_password
+from cases.passwords import hash_password
 from cases.schedule import close_deadlines, next_due, start_deadlines
 
 SYSTEM_PREFIX = "system:"
@@ -302,15 +302,6 @@ def set_password(store: Store, actor: str, name: str, *, password: str, now: dat
         target.password_hash = hash_password(password)
         session.add(target)
         audit.append(session, user.name, "user.password_set", at=now, after={"user": target.name})
-
-
-def sign_in(store: Store, name: str, password: str) -> User:
-    """The active user with this name and password; AccessDenied (one message for both mistakes) otherwise."""
-    with store.session() as session:
-        user = session.exec(select(User).where(User.name == name.strip())).one_or_none()
-        if user is None or not user.active or not check_password(password, user.password_hash):
-            raise SignInFailed()
-        return User.model_validate(user, from_attributes=True)
 
 
 def record_status_update(store: Store, actor: str, case_id: int, *, now: datetime,

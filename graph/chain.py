@@ -21,6 +21,7 @@ from typing import Any, Callable
 import orjson
 
 from graph.errors import ChainError
+from graph.redaction import scrubbed
 
 RETRYABLE_CODES = {-32005, -32603, 429}
 """Limit exceeded, internal error, too many requests: worth another try."""
@@ -116,7 +117,8 @@ class Node:
             if delay is None:
                 break
             self.sleep(delay)
-        raise NodeUnavailable(f"{self.url}: {what} failed after {self.backoff.tries} tries: {last}")
+        message = f"{self.url}: {what} failed after {self.backoff.tries} tries: {last}"
+        raise NodeUnavailable(scrubbed(message, self.url))  # no key of the URL in a message
 
     def call(self, method: str, params: list) -> Any:
         """One request's result."""

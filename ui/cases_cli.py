@@ -285,4 +285,4 @@ def set_password(name: str, password_stdin: bool = typer.Option(False, help="Rea
 def db_upgrade(db: Optional[str] = DB) -> None:
     """Create or migrate the case database to the newest schema."""
     store = open_store(db)
-    err.print(f"{store.url}: schema up to date", highlight=False)
+    err.print(f"{store.shown_url}: schema up to date", highlight=False)

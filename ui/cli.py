@@ -206,9 +206,17 @@ def ui_command(
         fail(error)
     err.print(f"console on http://{address}:{port} (Ctrl-C stops it)", highlight=False)
     args = [sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
-            "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--client.toolbarMode", "viewer"]
+            "--server.address", address, *console_settings()]
     os.execve(sys.executable, args, env)
+
+
+def console_settings() -> list[str]:
+    """ui/console/streamlit.toml as Streamlit's command-line flags (`--server.enableXsrfProtection true`, ...)."""
+    import tomllib
+
+    settings = tomllib.loads((Path(__file__).resolve().parent / "console" / "streamlit.toml").read_text())
+    return [text for section, options in settings.items() for option, value in options.items()
+            for text in (f"--{section}.{option}", str(value).lower() if isinstance(value, bool) else str(value))]
 
 
 @lists_app.command("flagged")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from cases.deadlines import DEFAULT_JURISDICTIONS
+from graph.redaction import redacted_url
 from ui.interrupts import restore, stop_on_interrupt
 from ui.messages import HANDLED, render
 
@@ -105,7 +106,7 @@ def watch_command(
                               deposit_addresses=addresses, traces=traces)
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
         watch = Watch(ingestion, folder, open_store(db), request=request, jurisdictions=tuple(jurisdiction))
-        err.print(f"watching {rpc} from block {ingestion.state.next_block:,} into {folder} "
+        err.print(f"watching {redacted_url(rpc)} from block {ingestion.state.next_block:,} into {folder} "
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)
         done, failures = 0, 0

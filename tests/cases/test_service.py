@@ -268,7 +268,7 @@ def test_users_are_created_by_admins_with_known_roles(store):
     with pytest.raises(InvalidRequest, match="unknown role"):
         service.add_user(store, "ada", "eve", role="root", now=NOW)
     created = service.add_user(store, "ada", "eve", role="analyst", now=NOW, password="s3cret passphrase")
-    assert created.password_hash.startswith("scrypt$")
+    assert created.password_hash.startswith("$argon2id$")
     with pytest.raises(InvalidRequest, match="already"):
         service.add_user(store, "ada", "eve", role="support", now=NOW)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cases import service
+from cases import signin
 from ui.console import state
 from ui.console.pages_batch import batch_page, rules_page
 from ui.console.pages_cases import case_page, queue_page
@@ -27,13 +27,16 @@ PAGES = {
 
 def sign_in_page() -> None:
     st.title("freezecase console")
+    notice = st.session_state.pop("notice", None)
+    if notice:
+        st.info(notice)
     with st.form("sign_in"):
         name = st.text_input("Name")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in", type="primary"):
             with state.shown():
-                user = service.sign_in(state.store(), name, password)
-                st.session_state["user"] = {"name": user.name, "role": user.role}
+                user = signin.sign_in(state.store(), name, password, now=state.now(), source=state.source())
+                state.signed_in(user.name, user.role)
                 st.rerun()
 
 
@@ -49,7 +52,7 @@ def main() -> None:
     with st.sidebar:
         st.markdown(f"Signed in as **{state.plain(user['name'])}** ({user['role']})")
         if st.button("Sign out"):
-            state.sign_out()
+            state.sign_out("signed out")
             st.rerun()
     st.navigation(list(pages.values())).run()
 

@@ -13,6 +13,7 @@ from typing import Iterator
 
 import streamlit as st
 
+from cases import signin
 from cases.db import Store, open_store
 from cases.replies.case_text import ReplySettings
 from ui.messages import HANDLED, render
@@ -46,8 +47,32 @@ def settings() -> ReplySettings:
 
 
 def user() -> dict | None:
-    """The signed-in user as {name, role}, or None."""
-    return st.session_state.get("user")
+    """The signed-in user as {name, role}, or None; a session idle for too long is signed out first."""
+    signed = st.session_state.get("user")
+    if signed is None:
+        return None
+    moment, last = now(), st.session_state.get("last_active")
+    if last is not None and moment - last > signin.DEFAULT_POLICY.idle_timeout:
+        sign_out("idle for too long")
+        st.session_state["notice"] = "You were signed out after a time without activity; sign in again."
+        return None
+    st.session_state["last_active"] = moment
+    return signed
+
+
+def signed_in(name: str, role: str) -> None:
+    """Start this browser session's sign-in."""
+    st.session_state["user"] = {"name": name, "role": role}
+    st.session_state["last_active"] = now()
+
+
+def source() -> str:
+    """Where the browser session comes from (its address, as Streamlit sees it), for throttling and the audit trail."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - no browser behind this run (a test's script runner)
+        address = None
+    return f"console:{address or 'local'}"
 
 
 def actor() -> str:
@@ -57,8 +82,12 @@ def actor() -> str:
     return signed["name"]
 
 
-def sign_out() -> None:
-    """Forget everything this browser session held."""
+def sign_out(reason: str) -> None:
+    """End the sign-in (audited, with `reason`) and forget everything this browser session held."""
+    signed = st.session_state.get("user")
+    if signed is not None:
+        with shown():
+            signin.sign_out(store(), signed["name"], now=now(), source=source(), reason=reason)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
 

@@ -167,3 +167,15 @@ def test_a_supervisor_sees_deadlines_figures_lists_and_batch(server, browser):
     page.get_by_text("Frozen value", exact=True).wait_for(timeout=20_000)
     assert page.get_by_text("$24,200.00").count() >= 1  # 5,000 + 1,000 + 12,000 + 1,200 + 5,000 frozen
     page.close()
+
+
+def test_the_server_refuses_a_write_without_its_xsrf_token(server):
+    """ui/console/streamlit.toml is applied: an upload from another site (no XSRF cookie) is refused (403),
+    where a server without XSRF protection would have answered 400 (no such session)."""
+    import urllib.error
+
+    base, _ = server
+    request = urllib.request.Request(f"{base}/_stcore/upload_file/any-session/any-file", data=b"x", method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 403

@@ -43,6 +43,55 @@ def test_sign_in_shows_only_the_pages_of_the_role(console_db):
     assert at.title[0].value == "Queue"
 
 
+def _trail(url: str, action: str) -> list:
+    from sqlmodel import select
+
+    from cases.models import AuditEvent
+
+    store = open_store(url)
+    with store.session() as session:
+        found = list(session.exec(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+    store.dispose()
+    return found
+
+
+def test_sign_in_and_sign_out_are_audited(console_db):
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    at.text_input[0].input("sam")
+    at.text_input[1].input("wrong")
+    at.button[0].click().run()
+    at.text_input[1].input(PASSWORD)
+    at.button[0].click().run()
+    assert at.session_state["user"]["name"] == "sam"
+    [failed] = _trail(console_db, "user.sign_in_failed")
+    assert failed.after["name"] == "sam" and failed.after["source"].startswith("console:")
+    assert [e.actor for e in _trail(console_db, "user.signed_in")] == ["sam"]
+    at.sidebar.button[0].click().run()
+    assert at.title[0].value == "freezecase console" and "user" not in at.session_state
+    [ended] = _trail(console_db, "user.signed_out")
+    assert ended.actor == "sam" and ended.after["reason"] == "signed out"
+
+
+def test_an_idle_session_is_signed_out(console_db):
+    from datetime import datetime, timedelta, timezone
+
+    from cases.signin import DEFAULT_POLICY
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.session_state["user"] = {"name": "ann", "role": "analyst"}
+    at.session_state["last_active"] = datetime.now(timezone.utc) - DEFAULT_POLICY.idle_timeout - timedelta(minutes=1)
+    at.run()
+    assert at.title[0].value == "freezecase console" and "user" not in at.session_state
+    assert "signed out after a time without activity" in at.info[0].value
+    [ended] = _trail(console_db, "user.signed_out")
+    assert ended.actor == "ann" and ended.after["reason"] == "idle for too long"
+    awake = AppTest.from_file(APP, default_timeout=30)
+    awake.session_state["user"] = {"name": "ann", "role": "analyst"}
+    awake.session_state["last_active"] = datetime.now(timezone.utc) - DEFAULT_POLICY.idle_timeout + timedelta(minutes=1)
+    awake.run()
+    assert awake.title[0].value == "Queue" and awake.session_state["user"]["name"] == "ann"
+
+
 def test_the_queue_lists_open_cases_nearest_deadline_first(console_db):
     at = page("queue_page", "pages_cases", "ann", "analyst")
     assert not at.exception
