@@ -24,6 +24,7 @@ from graph.errors import ChainError, ReorgTooDeep
 from graph.formats import DEPOSIT_COLUMNS
 from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, internal_rows, native_rows, ordered, priced, token_rows,
                           trace_mismatch, transfer_log)
+from graph.node_checks import check_blocks, check_logs, check_receipts, check_traces
 from graph.outputs import CsvOutput, Output, replace_json
 
 REMEMBERED = 256
@@ -185,6 +186,7 @@ class Ingestion:
         blocks = self._fetch_blocks(numbers)
         if any(block is None for block in blocks):
             return blocks, None
+        check_blocks(numbers, blocks)
         logs = self._fetchers.submit(self._logs, numbers[0], numbers[-1])
         statuses, created = self._receipts(blocks, receipts)
         calls = self._traces(traces, blocks) if traces is not None else []
@@ -210,6 +212,7 @@ class Ingestion:
         problem = trace_mismatch(blocks, traces)
         if problem:
             raise _Reread(problem)
+        check_traces(traces, blocks)
         return traces
 
     def _fetch_blocks(self, numbers: list[int]) -> list[dict]:
@@ -226,8 +229,9 @@ class Ingestion:
     def _rows(self, blocks: list[dict], *, statuses: dict[str, int], created: dict[str, str],
               logs: list[dict], traces: list[dict]) -> list[Row]:
         hashes = {block["hash"] for block in blocks}
-        if any(log["blockHash"] not in hashes for log in logs if not log.get("removed")):
+        if any(log.get("blockHash") not in hashes for log in logs if not log.get("removed")):
             raise _Reread("the node's logs and blocks disagree (reorganising while we read)")
+        check_logs(logs, blocks)
         self._learn_decimals({log["address"].lower() for log in logs if transfer_log(log)})
         stamps = {int(b["number"], 16): int(b["timestamp"], 16) for b in blocks}
         rows = [row for block in blocks for row in native_rows(block, statuses, created)]
@@ -262,6 +266,7 @@ class Ingestion:
         hashes = {block["hash"] for block in blocks}
         if any(r.get("blockHash") not in hashes for r in receipts):
             raise _Reread("the node's receipts and blocks disagree (reorganising while we read)")
+        check_receipts(receipts, blocks)
         statuses = {r["transactionHash"]: int(r.get("status", "0x1"), 16) for r in receipts}
         missing = [tx["hash"] for block in blocks for tx in block["transactions"]
                    if int(tx["value"], 16) > 0 and tx["hash"] not in statuses]
