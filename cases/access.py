@@ -16,14 +16,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "view_deadlines": frozenset({"analyst", "supervisor", "admin"}),
     "recompute_deadlines": frozenset({"supervisor", "admin"}),
     "view_audit": frozenset({"supervisor", "admin"}),
-    "manage_users": frozenset({"admin", "system"}),
+    "manage_users": frozenset({"admin"}),
     "open_cases": frozenset({"system", "admin", "supervisor"}),
     "reply": frozenset({"analyst", "supervisor", "support"}),
     "approve_message": frozenset({"supervisor"}),
     "view_service_figures": frozenset({"supervisor", "admin"}),
     "rank_queue": frozenset({"system", "supervisor", "admin"}),
 }
-"""permission -> the roles that have it. `system` is the account batch jobs act as."""
+"""permission -> the roles that have it. `system` is a service account, the one batch jobs act as."""
 
 
 def may(role: str, permission: str) -> bool:

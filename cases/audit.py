@@ -1,13 +1,17 @@
-"""The audit trail: every change is an event chained to the previous one by a SHA-256 hash.
+"""The audit trail: every change is an event chained to the previous one by a hash, keyed when a key is in use.
 
 An event's hash covers its sequence number, case, actor, time, action, before and after,
 and the previous event's hash, so changing, removing or inserting any event breaks every
-hash after it. `append` runs inside the transaction of the change it records.
+hash after it. With an audit key (cases.audit_keys) the hash is an HMAC-SHA256 under it:
+whoever rewrites events without the key cannot make hashes that check out. An anchor (the
+head's sequence number and hash, kept outside the database) catches a chain cut short and
+recomputed. `append` runs inside the transaction of the change it records.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -72,14 +76,14 @@ _FRACTION = re.compile(rb"(?:^|[:,\[])-?[0-9]+[.eE]")
 
 
 def digest(seq: int, *, case_id: int | None, actor: str, at: datetime, action: str, before: dict, after: dict,
-           prev_hash: str) -> str:
-    """The hash of one event given the hash of the one before it.
+           prev_hash: str, key: bytes | None = None) -> str:
+    """The hash of one event given the hash of the one before it: SHA-256, or HMAC-SHA256 under `key`.
 
     The hashed text is the event as canonical JSON (keys sorted, no spaces): with its keys
     in that order, `{"action":…,"actor":…,"after":…,"at":…,"before":…,"case_id":…,"prev":…,"seq":…}`.
     """
     return _chained(_prefix(actor=actor, at=at, action=action), after=after, before=before, case_id=case_id,
-                    prev_hash=prev_hash, seq=seq)
+                    prev_hash=prev_hash, seq=seq, key=key)
 
 
 def _prefix(*, actor: str, at: datetime, action: str) -> tuple[str, str]:
@@ -89,12 +93,14 @@ def _prefix(*, actor: str, at: datetime, action: str) -> tuple[str, str]:
 
 
 def _chained(prefix: tuple[str, str], *, after: object, before: object, case_id: int | None, prev_hash: str,
-             seq: int) -> str:
+             seq: int, key: bytes | None = None) -> str:
     head, middle = prefix
     case = str(case_id) if type(case_id) is int else "null" if case_id is None else json.dumps(case_id)
     prev = f'"{prev_hash}"' if prev_hash.isascii() and prev_hash.isalnum() else json.dumps(prev_hash)  # hex: as is
     body = (f'{head}{_canonical(after)}{middle}{"{}" if before == {} else _canonical(before)},'
             f'"case_id":{case},"prev":{prev},"seq":{seq}}}')
+    if key is not None:
+        return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -119,6 +125,8 @@ def append_many(session: Session, actor: str, events: list[tuple[str, int | None
     """Add several events (action, case_id, before, after) in order, with one lock of the head; their rows."""
     head = _head(session)
     at = at.astimezone(timezone.utc)
+    ring = session.info.get("audit_keys")
+    key_id, key = (ring.current.id, ring.current.secret) if ring is not None else (None, None)
     rows = []
     seq, prev = head.seq, head.hash
     prefixes: dict[str, tuple[str, str]] = {}
@@ -128,8 +136,8 @@ def append_many(session: Session, actor: str, events: list[tuple[str, int | None
         if action not in prefixes:
             prefixes[action] = _prefix(actor=actor, at=at, action=action)
         row = dict(seq=seq, case_id=case_id, actor=actor, at=at, action=action, before=before, after=after,
-                   prev_hash=prev, hash=_chained(prefixes[action], after=after, before=before, case_id=case_id,
-                                                 prev_hash=prev, seq=seq))
+                   prev_hash=prev, key_id=key_id, hash=_chained(prefixes[action], after=after, before=before,
+                                                                case_id=case_id, prev_hash=prev, seq=seq, key=key))
         prev = row["hash"]
         rows.append(row)
     insert_rows(session, AuditEvent.__table__, rows)
@@ -153,7 +161,14 @@ class Verdict:
 
 
 def verify(session: Session, batch: int = 5000) -> Verdict:
-    """Walk the chain in order; name the first altered, missing or extra event."""
+    """Walk the chain in order; name the first altered, missing or extra event.
+
+    With the audit keys (the session's, from the key file), each keyed event is checked
+    under its key, and an unkeyed event written once keys were in use is a problem: a
+    rewrite by someone without the key. Without them, a keyed event cannot be checked.
+    """
+    ring = session.info.get("audit_keys")
+    keyed_seen = False
     head = session.get(AuditHead, 1)
     lowest, rows = session.execute(sa.select(sa.func.min(AuditEvent.seq), sa.func.count()).select_from(AuditEvent)).one()
     if lowest is not None and lowest < 1:
@@ -168,8 +183,13 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
             if event.prev_hash != expected_prev:
                 return Verdict(checked, f"event {event.seq} does not follow event {event.seq - 1}: "
                                         "its record of the previous hash was changed", event.seq)
+            problem = _key_problem(event, ring, keyed_seen)
+            if problem:
+                return Verdict(checked, problem, event.seq)
+            keyed_seen = keyed_seen or event.key_id is not None
+            key = ring.get(event.key_id).secret if event.key_id is not None else None
             recomputed = digest(event.seq, case_id=event.case_id, actor=event.actor, at=event.at, action=event.action,
-                                before=event.before, after=event.after, prev_hash=event.prev_hash)
+                                before=event.before, after=event.after, prev_hash=event.prev_hash, key=key)
             if recomputed != event.hash:
                 return Verdict(checked, f"event {event.seq} ({event.action} by {event.actor}) was altered", event.seq)
             expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
@@ -186,3 +206,40 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
     if rows != checked:
         return Verdict(checked, f"{rows - checked} events are not part of the chain", None)
     return Verdict(checked, None, None)
+
+
+def _key_problem(event: AuditEvent, ring, keyed_seen: bool) -> str | None:
+    """What is wrong with an event's key, if anything: unknown, missing, or absent where one was in use."""
+    if event.key_id is not None:
+        if ring is None:
+            return (f"event {event.seq} is keyed with audit key {event.key_id}: give the key file "
+                    "(KYT_AUDIT_KEY_FILE) to check it")
+        if ring.get(event.key_id) is None:
+            return f"event {event.seq} is keyed with audit key {event.key_id}, which the key file does not hold"
+        return None
+    if ring is not None and (keyed_seen or event.at >= ring.since):
+        return (f"event {event.seq} ({event.action} by {event.actor}) is not keyed though written while audit keys "
+                "were in use: rewritten without the key")
+    return None
+
+
+def anchor(session: Session, *, now: datetime) -> dict:
+    """The chain's head as an anchor to keep outside the database: {seq, hash, taken_at}."""
+    head = session.get(AuditHead, 1)
+    seq, digest_ = (head.seq, head.hash) if head else (0, GENESIS)
+    return {"seq": seq, "hash": digest_, "taken_at": now.astimezone(timezone.utc).isoformat()}
+
+
+def check_anchors(session: Session, anchors: list[dict]) -> Verdict | None:
+    """The first anchor the chain no longer matches (an event it pinned is gone or has another hash), or None."""
+    for kept in sorted(anchors, key=lambda a: a["seq"]):
+        if kept["seq"] == 0:
+            continue
+        event = session.get(AuditEvent, kept["seq"])
+        if event is None:
+            return Verdict(0, f"the anchor taken at {kept['taken_at']} pins event {kept['seq']}, which is gone: "
+                              "the chain was cut short", kept["seq"])
+        if event.hash != kept["hash"]:
+            return Verdict(0, f"event {kept['seq']} no longer has the hash anchored at {kept['taken_at']}: "
+                              "the chain up to it was rewritten", kept["seq"])
+    return None

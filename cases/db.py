@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from cases.audit_keys import KeyRing, keyring_from_environment
 from graph.redaction import redacted_url
 
 DEFAULT_URL = "sqlite:///freezecase.db"
@@ -126,10 +127,15 @@ def refresh_statistics(engine: Engine) -> None:
 
 @dataclass
 class Store:
-    """A database with its schema up to date; `session()` opens a unit of work."""
+    """A database with its schema up to date; `session()` opens a unit of work.
+
+    `audit_keys` (from KYT_AUDIT_KEY_FILE) key the audit chain; every session carries them
+    in `session.info["audit_keys"]` for cases.audit.
+    """
 
     engine: Engine
     url: str
+    audit_keys: KeyRing | None = None
 
     @property
     def shown_url(self) -> str:
@@ -138,23 +144,42 @@ class Store:
 
     def session(self) -> Session:
         """A session for reading."""
-        return Session(self.engine, expire_on_commit=False)
+        return Session(self.engine, expire_on_commit=False, info={"audit_keys": self.audit_keys})
 
     def writing_session(self) -> Session:
         """A session for a unit of work that writes (on SQLite it takes the write lock at BEGIN)."""
-        return Session(self.engine.execution_options(immediate=True), expire_on_commit=False)
+        return Session(self.engine.execution_options(immediate=True), expire_on_commit=False,
+                       info={"audit_keys": self.audit_keys})
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def open_store(url: str | None = None, migrate: bool = True) -> Store:
-    """Open (and by default migrate) the database at `url` / $DATABASE_URL / the default file."""
+_FROM_ENVIRONMENT = object()
+
+
+def open_store(url: str | None = None, migrate: bool = True, audit_keys: KeyRing | None | object = _FROM_ENVIRONMENT
+               ) -> Store:
+    """Open (and by default migrate) the database at `url` / $DATABASE_URL / the default file.
+
+    The audit chain's keys come from KYT_AUDIT_KEY_FILE unless given (None: no key).
+    """
     chosen = database_url(url)
+    keys = keyring_from_environment() if audit_keys is _FROM_ENVIRONMENT else audit_keys
     engine = make_engine(chosen)
-    if migrate and current_revision(engine) != HEAD and not create_fresh(engine):
-        upgrade(engine)
-    return Store(engine, chosen)
+    revision = current_revision(engine) if migrate else HEAD
+    if revision != HEAD:
+        try:
+            if not create_fresh(engine):
+                upgrade(engine)
+        except sa.exc.ProgrammingError as error:
+            if getattr(error.orig, "sqlstate", None) != "42501":  # insufficient privilege
+                raise
+            from cases.errors import InvalidRequest
+
+            raise InvalidRequest(f"the database is at revision {revision}, this version needs {HEAD}, and this role "
+                                 "may not change the schema: run `kyt db upgrade` as the schema's owner") from None
+    return Store(engine, chosen, keys)
 
 
 def create_fresh(engine: Engine) -> bool:

@@ -81,3 +81,7 @@ class SignInThrottled(CaseError):
 
     def __str__(self) -> str:
         return f"too many failed sign-ins: try again in {self.seconds} s"
+
+
+class NotSignedIn(CaseError):
+    """The command cannot prove who runs it (no session, an expired one, a wrong secret): the message says what to do."""

@@ -15,7 +15,8 @@ from sqlmodel import Field, SQLModel
 
 from cases.columns import ExactDecimal, UTCDateTime
 
-ROLES = ("analyst", "supervisor", "support", "admin")
+ROLES = ("analyst", "supervisor", "support", "admin", "system")
+"""`system` is a service account: batch jobs prove it with a secret; it never signs in to the console."""
 OPEN_FILTER = "status IN ('open', 'in_review', 'awaiting_customer')"
 """The open states (cases.lifecycle.OPEN_STATES) as SQL, for the queue's partial index."""
 
@@ -44,6 +45,36 @@ class SignInThrottle(SQLModel, table=True):
     failures: int = 0
     last_failure_at: datetime = Field(sa_type=UTCDateTime)
     blocked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A change of power waiting for a second admin (cases.staff): a role to give, or an admin to disable."""
+
+    __tablename__ = "role_grants"
+    id: int | None = Field(default=None, primary_key=True)
+    user_name: str = Field(max_length=80, index=True)
+    kind: str = Field(max_length=20)
+    """`role` (give `role`, enabling the user) or `disable`."""
+    role: str = Field(max_length=20)
+    requested_by: str = Field(max_length=80)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="pending", max_length=20)
+    """pending, approved or rejected."""
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SignInSession(SQLModel, table=True):
+    """A signed-in session of the command line (cases.identity): only its token's hash is kept."""
+
+    __tablename__ = "sign_in_sessions"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_name: str = Field(max_length=80)
+    source: str = Field(max_length=80)
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DepositFields(SQLModel):
@@ -237,6 +268,8 @@ class AuditEvent(SQLModel, table=True):
     after: dict = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=16)
+    """The audit key whose HMAC `hash` is (cases.audit_keys); None for a plain SHA-256 (no key in use)."""
 
 
 class AuditHead(SQLModel, table=True):

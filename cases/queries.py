@@ -264,12 +264,23 @@ def due(store: Store, actor: str, now: datetime, *, within: timedelta) -> list[D
                             d.due_at < now) for d, c in rows]
 
 
-def verify_audit(store: Store, actor: str) -> audit.Verdict:
-    """Walk the audit chain (supervisors and admins)."""
+def verify_audit(store: Store, actor: str, anchors: list[dict] = ()) -> audit.Verdict:
+    """Walk the audit chain, then check it against anchors kept outside the database (supervisors and admins)."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_audit")
-        return audit.verify(session)
+        verdict = audit.verify(session)
+        if verdict.ok and anchors:
+            return audit.check_anchors(session, list(anchors)) or verdict
+        return verdict
+
+
+def anchor_audit(store: Store, actor: str, now: datetime) -> dict:
+    """The chain's head, to keep outside the database (supervisors and admins)."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_audit")
+        return audit.anchor(session, now=now)
 
 
 def pending_proposals(store: Store, actor: str) -> list[dict]:

@@ -20,8 +20,7 @@ from cases.access import require
 from cases.db import Store
 from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from cases.deadlines import CASE_BOUND
-from cases.models import ROLES, Attachment, Case, Deadline, Note, Proposal, User
-from cases.passwords import hash_password
+from cases.models import Attachment, Case, Deadline, Note, Proposal, User
 from cases.schedule import close_deadlines, next_due, start_deadlines
 
 SYSTEM_PREFIX = "system:"
@@ -267,41 +266,6 @@ def add_attachment(store: Store, actor: str, case_id: int, *, filename: str, med
         audit.append(session, user.name, "case.attachment", at=now, case_id=case.id,
                      after={"attachment": attachment.id, "filename": filename, "sha256": attachment.sha256})
         return attachment
-
-
-def add_user(store: Store, actor: str, name: str, *, role: str, now: datetime, password: str | None = None) -> User:
-    """Create a user with one of the roles (an admin, or the local operator acting as `system:cli`)."""
-    if role not in ROLES:
-        raise InvalidRequest(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    name = name.strip()
-    if not name or name.startswith(SYSTEM_PREFIX):
-        raise InvalidRequest(f"{name!r} cannot be a user name")
-    with unit_of_work(store) as session:
-        user = acting_user(session, actor)
-        require(user.name, user.role, "manage_users")
-        if session.exec(select(User).where(User.name == name)).first() is not None:
-            raise InvalidRequest(f"there is already a user called {name!r}")
-        created = User(name=name, role=role, created_at=now,
-                       password_hash=hash_password(password) if password else None)
-        session.add(created)
-        session.flush()
-        audit.append(session, user.name, "user.add", at=now, after={"user": created.name, "role": role})
-        return created
-
-
-def set_password(store: Store, actor: str, name: str, *, password: str, now: datetime) -> None:
-    """Give a user a new password (an admin, or the local operator acting as `system:<job>`)."""
-    if len(password) < 8:
-        raise InvalidRequest("a password has at least 8 characters")
-    with unit_of_work(store) as session:
-        user = acting_user(session, actor)
-        require(user.name, user.role, "manage_users")
-        target = session.exec(select(User).where(User.name == name)).one_or_none()
-        if target is None:
-            raise NotFound(f"no user called {name!r}")
-        target.password_hash = hash_password(password)
-        session.add(target)
-        audit.append(session, user.name, "user.password_set", at=now, after={"user": target.name})
 
 
 def record_status_update(store: Store, actor: str, case_id: int, *, now: datetime,

@@ -45,6 +45,8 @@ class SignInPolicy:
     """Failures older than this (since the last one) no longer count."""
     idle_timeout: timedelta = timedelta(minutes=30)
     """A console session without any action for this long is signed out."""
+    session_lifetime: timedelta = timedelta(hours=12)
+    """A command-line session (`kyt login`) ends this long after it began."""
 
 
 DEFAULT_POLICY = SignInPolicy()
@@ -68,10 +70,12 @@ def _keys(name: str, source: str) -> tuple[str, str]:
 
 
 def sign_in(store: Store, name: str, password: str, *, now: datetime, source: str,
-            policy: SignInPolicy = DEFAULT_POLICY) -> User:
+            policy: SignInPolicy = DEFAULT_POLICY, service: bool = False) -> User:
     """The active user with this name and password; SignInFailed (one message for every mistake) otherwise.
 
-    SignInThrottled, before any password is checked, while the name or the source must wait.
+    A person signs in as a person; with `service`, a batch job proves a service account
+    (role `system`) with its secret; neither can pass for the other. SignInThrottled,
+    before any password is checked, while the name or the source must wait.
     """
     name = name.strip()
     user_key, source_key = _keys(name, source)
@@ -84,7 +88,7 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime, source: st
         raise SignInThrottled((max(waits) - now).total_seconds())
     stored = user.password_hash if user is not None else None
     matches = check_password(password, stored)  # the same work for a name nobody has
-    accepted = matches and user is not None and user.active
+    accepted = matches and user is not None and user.active and (user.role == "system") == service
     with unit_of_work(store) as session:
         if not accepted:
             _failed(session, name, source, now=now, policy=policy)
@@ -126,7 +130,8 @@ def _failed(session: Session, name: str, source: str, *, now: datetime, policy: 
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now
-        row.blocked_until = now + wait_after(row.failures, policy, lockable=key == user_key)
+        wait = wait_after(row.failures, policy, lockable=key == user_key)
+        row.blocked_until = now + wait if wait else None
         session.add(row)
         counts[key] = row
     failures = counts[user_key].failures

@@ -79,8 +79,8 @@ class Watch:
     """One folder's ingestion, scoring and case opening, a cycle at a time."""
 
     def __init__(self, ingestion: Ingestion, folder: Path, store: Store, *, request: batch.ScoreRequest,
-                 jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS) -> None:
-        self.ingestion, self.store, self.request = ingestion, store, request
+                 jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, actor: str = "system:watch") -> None:
+        self.ingestion, self.store, self.request, self.actor = ingestion, store, request, actor
         self.jurisdictions = jurisdictions
         self.state_path = folder / "watch.json"
         self.withdrawn = 0
@@ -149,7 +149,8 @@ class Watch:
         """Score the deposit rows past the count, as of `when`, and open their cases and alerts."""
         request = replace(self.request, as_of=int(when.timestamp() * 1_000_000), first_row=self.scored)
         result = batch.score(request)
-        opened = open_run(self.store, result, when, jurisdictions=self.jurisdictions, skip_invalid=True)
+        opened = open_run(self.store, result, when, jurisdictions=self.jurisdictions, skip_invalid=True,
+                          actor=self.actor)
         batch.write(request, result, case_ids=opened.case_ids)
         done.deposits, done.decisions = len(result.deposits), result.decisions.counts()
         done.opened, done.alerts = opened.opened, opened.alerts
@@ -169,7 +170,7 @@ class Watch:
         withdrawn, restored = self.due["withdrawn"], self.due["restored"]
         if not withdrawn and not restored:
             return
-        noted = annotate_reorganised(self.store, withdrawn, restored, now=now)
+        noted = annotate_reorganised(self.store, withdrawn, restored, now=now, actor=self.actor)
         done.noted_withdrawn, done.noted_restored = len(noted.withdrawn), len(noted.restored)
         self.gone = {d: b for d, b in self.gone.items() if d not in restored} | {
             d: withdrawn[d] for d in noted.open_withdrawn}

@@ -6,9 +6,10 @@ JSON output (`--format json`) is stable: see the README's "JSON output" section.
 
 from __future__ import annotations
 
+import json
 import re
-import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -16,13 +17,13 @@ from rich.table import Table
 
 from cases import queries, service
 from cases.db import open_store
-from cases.errors import CaseError
+from cases.errors import CaseError, InvalidRequest
 from cases.queries import QueueFilter
-from ui.cli_common import AS, DB, Format, actor_name, err, fail, micro, out, print_json, utc_datetime, utc_now
+from ui.cli_common import AS, DB, Format, err, fail, out, print_json, utc_datetime, utc_now
+from ui.identity_cli import signed_in
 
 cases_app = typer.Typer(no_args_is_help=True, help="List, show and work freeze cases.")
 audit_app = typer.Typer(no_args_is_help=True, help="Check the audit trail.")
-users_app = typer.Typer(no_args_is_help=True, help="Manage the people who work cases.")
 db_app = typer.Typer(no_args_is_help=True, help="The case database.")
 VERSION = typer.Option(None, "--version", help="The case version you saw; a newer one is a conflict.")
 
@@ -55,7 +56,8 @@ def list_cases(
     try:
         chosen = QueueFilter(status=status, category=category, hop=hop, jurisdiction=jurisdiction, assignee=assignee,
                              order=order, page=page, page_size=page_size)
-        found = queries.queue(open_store(db), chosen, actor=actor_name(actor), now=utc_now())
+        store, who = signed_in(db, actor)
+        found = queries.queue(store, chosen, actor=who, now=utc_now())
     except CaseError as error:
         fail(error)
     if output == Format.json:
@@ -81,7 +83,7 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
               actor: Optional[str] = AS) -> None:
     """One case in full: deposit, decision, exposures and evidence, deadlines, proposals, notes."""
     try:
-        detail = queries.show(open_store(db), actor_name(actor), case_id)
+        detail = queries.show(*signed_in(db, actor), case_id)
     except CaseError as error:
         fail(error)
     if output == Format.json:
@@ -130,7 +132,7 @@ def transition_case(
     """Move a case along its lifecycle (four eyes: approvals by a supervisor who did not propose)."""
     if action not in TRANSITIONS:
         raise typer.BadParameter(f"{action!r} is not one of: {', '.join(TRANSITIONS)}", param_hint="ACTION")
-    store, who, now = open_store(db), actor_name(actor), utc_now()
+    store, who, now = *signed_in(db, actor), utc_now()
     try:
         if action.startswith("propose_"):
             service.propose(store, who, case_id, kind=action[len("propose_"):], reason=reason, now=now,
@@ -155,7 +157,7 @@ def assign_case(case_id: int, assignee: str, expected_version: Optional[int] = V
                 actor: Optional[str] = AS) -> None:
     """Give a case to an analyst or supervisor."""
     try:
-        case = service.assign(open_store(db), actor_name(actor), case_id, assignee=assignee, now=utc_now(),
+        case = service.assign(*signed_in(db, actor), case_id, assignee=assignee, now=utc_now(),
                               expected_version=expected_version)
     except CaseError as error:
         fail(error)
@@ -167,7 +169,7 @@ def status_update(case_id: int, expected_version: Optional[int] = VERSION, db: O
                   actor: Optional[str] = AS) -> None:
     """Record that the waiting customer got a status update: NY-STATUS is met and the next one starts."""
     try:
-        service.record_status_update(open_store(db), actor_name(actor), case_id, now=utc_now(),
+        service.record_status_update(*signed_in(db, actor), case_id, now=utc_now(),
                                      expected_version=expected_version)
     except CaseError as error:
         fail(error)
@@ -178,7 +180,7 @@ def status_update(case_id: int, expected_version: Optional[int] = VERSION, db: O
 def note_case(case_id: int, body: str, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Add a note to a case."""
     try:
-        service.add_note(open_store(db), actor_name(actor), case_id, body=body, now=utc_now())
+        service.add_note(*signed_in(db, actor), case_id, body=body, now=utc_now())
     except CaseError as error:
         fail(error)
     err.print(f"note added to case {case_id}", highlight=False)
@@ -189,7 +191,7 @@ def snooze_case(case_id: int, until: str = typer.Option(...), reason: str = type
                 expected_version: Optional[int] = VERSION, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     """Keep a case out of the queue until a time, for a reason (its deadlines keep running)."""
     try:
-        service.snooze(open_store(db), actor_name(actor), case_id, until=utc_datetime(until, "--until"), reason=reason,
+        service.snooze(*signed_in(db, actor), case_id, until=utc_datetime(until, "--until"), reason=reason,
                        now=utc_now(), expected_version=expected_version)
     except CaseError as error:
         fail(error)
@@ -210,7 +212,7 @@ def deadlines_command(
         return
     now = utc_now()
     try:
-        found = queries.due(open_store(db), actor_name(actor), now, within=parse_span(due_within))
+        found = queries.due(*signed_in(db, actor), now, within=parse_span(due_within))
     except CaseError as error:
         fail(error)
     if output == Format.json:
@@ -230,20 +232,28 @@ def recompute_command(db: Optional[str] = DB, actor: Optional[str] = AS) -> None
     from cases.maintenance import recompute_deadlines
 
     try:
-        done = recompute_deadlines(open_store(db), actor_name(actor), utc_now())
+        done = recompute_deadlines(*signed_in(db, actor), utc_now())
     except CaseError as error:
         fail(error)
     err.print(f"deadlines: {done.moved} moved, {done.cancelled} cancelled, {done.unchanged} unchanged",
               highlight=False)
 
 
+ANCHORS = typer.Option(Path("audit-anchors.jsonl"), "--anchors",
+                       help="The file of anchors (one JSON object per line), kept where the database cannot change it.")
+
+
 @audit_app.command("verify")
-def audit_verify(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
-    """Walk the hash chain; name the first altered or missing event (exit 1 if any)."""
+def audit_verify(anchors: Path = ANCHORS, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Walk the hash chain (keyed with KYT_AUDIT_KEY_FILE), then check it against the anchors; name the first
+    altered or missing event (exit 1 if any)."""
+    store, who = signed_in(db, actor)
     try:
-        verdict = queries.verify_audit(open_store(db), actor_name(actor))
-    except CaseError as error:
-        fail(error)
+        kept = [json.loads(line) for line in anchors.read_text().splitlines() if line.strip()] \
+            if anchors.exists() else []
+        verdict = queries.verify_audit(store, who, kept)
+    except (CaseError, ValueError, KeyError) as error:
+        fail(error if isinstance(error, CaseError) else InvalidRequest(f"{anchors}: not a file of anchors ({error})"))
     if verdict.ok:
         out.print(f"audit trail intact: {verdict.checked} events", highlight=False)
         return
@@ -252,33 +262,48 @@ def audit_verify(db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
     raise typer.Exit(1)
 
 
-@users_app.command("add")
-def add_user(name: str, role: str = typer.Option(..., help="analyst, supervisor, support or admin"),
-             password_stdin: bool = typer.Option(False, help="Read a console password from standard input."),
-             db: Optional[str] = DB, actor: Optional[str] = typer.Option(None, "--as")) -> None:
-    """Create a user (as an admin, or as the local operator when --as is not given)."""
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+@audit_app.command("anchor")
+def audit_anchor(anchors: Path = ANCHORS, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Add the chain's head (sequence number, hash, time) to the file of anchors, and print it for a notary."""
+    store, who = signed_in(db, actor)
     try:
-        service.add_user(open_store(db), actor or "system:cli", name, role=role, now=utc_now(), password=password)
+        kept = queries.anchor_audit(store, who, utc_now())
     except CaseError as error:
         fail(error)
-    err.print(f"user {name} ({role}) created", highlight=False)
+    line = json.dumps(kept, sort_keys=True)
+    with anchors.open("a") as handle:
+        handle.write(line + "\n")
+    out.print(line, markup=False, highlight=False)
+    err.print(f"anchored event {kept['seq']} in {anchors}: keep a copy where the database's users cannot write",
+              highlight=False)
 
 
-@users_app.command("password")
-def set_password(name: str, password_stdin: bool = typer.Option(False, help="Read the password from standard input."),
-                 db: Optional[str] = DB, actor: Optional[str] = typer.Option(None, "--as")) -> None:
-    """Give a user a new console password (read from stdin, or made up and printed)."""
-    import secrets
+@audit_app.command("new-key")
+def audit_new_key(key_file: Path = typer.Option(..., "--file", help="The key file (KYT_AUDIT_KEY_FILE); created with "
+                                                                    "mode 600, or given one more key.")) -> None:
+    """Add a new audit key to the key file: from now on it keys new events; the older keys stay to verify theirs."""
+    from cases.audit_keys import add_key
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(9)
     try:
-        service.set_password(open_store(db), actor or "system:cli", name, password=password, now=utc_now())
+        key = add_key(key_file, utc_now())
     except CaseError as error:
         fail(error)
-    if not password_stdin:
-        out.print(password, markup=False, highlight=False)
-    err.print(f"user {name}: password set", highlight=False)
+    err.print(f"audit key {key.id} added to {key_file}: new events are keyed with it once KYT_AUDIT_KEY_FILE names "
+              "this file", highlight=False)
+
+
+@db_app.command("grant")
+def db_grant(role: str, db: Optional[str] = DB) -> None:
+    """Give a PostgreSQL role the application's privileges (append-only audit trail, no DDL); run as the owner."""
+    from cases.privileges import grant_application_role
+
+    try:
+        store = open_store(db)
+        done = grant_application_role(store.engine, role)
+    except CaseError as error:
+        fail(error)
+    err.print(f"{role} may now work the cases in {store.shown_url}: {len(done)} statements "
+              "(audit events: read and add only; no schema changes)", highlight=False)
 
 
 @db_app.command("upgrade")

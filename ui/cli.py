@@ -22,9 +22,11 @@ from graph.times import parse_time
 from kyt.rules import default_policy, load_policy
 from ui.cli_common import err, fail, micro
 from ui.scoring import score_and_report
-from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app, users_app
+from ui.cases_cli import audit_app, cases_app, db_app, deadlines_app
 from ui.messages import HANDLED
+from ui.identity_cli import login, logout, whoami
 from ui.import_cli import import_app
+from ui.users_cli import users_app
 from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
@@ -49,6 +51,9 @@ app.add_typer(report_app, name="report")
 app.add_typer(model_app, name="model")
 app.add_typer(import_app, name="import")
 app.command("ingest")(ingest_command)
+app.command("login")(login)
+app.command("logout")(logout)
+app.command("whoami")(whoami)
 app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
 
@@ -146,8 +151,15 @@ def demo_command(
     out_dir: Path = typer.Option(Path("demo-output"), help="Where to write the decisions, exposures and evidence."),
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
 ) -> None:
-    """The main job on the fixtures: score the fixture deposits, print the decisions, open the cases."""
+    """The main job on the fixtures: score the fixture deposits, print the decisions, open the cases.
+
+    On a new database it also creates the demo users and a service account, `demo-batch`,
+    whose secret it keeps for this OS user (ui.identity_cli.demo_secret_file): the next
+    `kyt demo` scores as that account, with no sign-in.
+    """
+    from cases.db import database_url
     from kyt import batch
+    from ui.identity_cli import demo_secret_file
 
     scenario = FIXTURES / "scenario"
     request = batch.ScoreRequest(
@@ -155,36 +167,50 @@ def demo_command(
         flagged=FIXTURES / "lists" / "flagged.csv", services=FIXTURES / "lists" / "services.csv",
         as_of=_as_of(None), out=out_dir / "decisions.csv", exposures_out=out_dir / "exposures.csv",
         evidence_out=out_dir / "evidence.jsonl")
-    score_and_report(request, show_table=True, db=db)
-    _demo_users(db)
+    secret = demo_secret_file(database_url(db))
+    score_and_report(request, show_table=True, db=db, service_file=(DEMO_SERVICE, secret) if secret.exists() else None)
+    _demo_users(db, secret)
 
 
-DEMO_USERS = (("ann", "analyst"), ("bob", "analyst"), ("sam", "supervisor"), ("sia", "supervisor"),
-              ("sue", "support"), ("ada", "admin"))
-"""One per role, and a second analyst and supervisor so that four eyes can be tried."""
+DEMO_USERS = (("ada", "admin"), ("abe", "admin"), ("ann", "analyst"), ("bob", "analyst"), ("sam", "supervisor"),
+              ("sia", "supervisor"), ("sue", "support"))
+"""One per role, and a second of each role that four eyes need: ada, the first admin, adds the others, and abe,
+the second admin, approves the supervisors' grants."""
+DEMO_SERVICE = "demo-batch"
+"""The service account `kyt demo` scores as once the database has users."""
 
 
-def _demo_users(db: Optional[str]) -> None:
-    """Create the demo users that are missing and print how to sign in (existing users keep their password)."""
+def _demo_users(db: Optional[str], secret_file: Path) -> None:
+    """Create the demo users and service account that are missing and print how to sign in (existing users keep
+    their password)."""
     import secrets
 
-    from cases import service
-    from cases.errors import CaseError
+    from cases import identity, staff
+    from ui.identity_cli import write_secret
 
     store = open_store(db)
     now = datetime.now(timezone.utc)
     table = Table("user", "role", "password", title="Demo users for the console")
+    if identity.has_users(store):
+        out.print("the demo users exist already: they keep their passwords (kyt users password NAME, signed in as "
+                  "an admin, sets a new one)", markup=False, highlight=False)
+        return
     try:
         for name, role in DEMO_USERS:
             password = secrets.token_urlsafe(9)
-            try:
-                service.add_user(store, "system:demo", name, role=role, now=now, password=password)
-            except CaseError:  # already there: never touch someone's password (`kyt users password NAME`)
-                password = "unchanged (kyt users password " + name + ")"
+            _, grant = staff.add_user(store, "system:demo" if name == "ada" else "ada", name, role=role, now=now,
+                                      password=password)
+            if grant is not None:  # a supervisor: abe, the second admin, approves what ada asked for
+                staff.decide(store, "abe", grant.id, approve=True, now=now)
             table.add_row(name, role, password)
+        secret = secrets.token_urlsafe(24)
+        staff.add_user(store, "ada", DEMO_SERVICE, role="system", now=now, password=secret)
+        write_secret(secret_file, secret)
     except HANDLED as error:
         fail(error)
     out.print(table)
+    out.print(f"service account {DEMO_SERVICE}: its secret is in {secret_file} (mode 600); the next kyt demo "
+              "scores as it", markup=False, highlight=False)
 
 
 @app.command("ui")

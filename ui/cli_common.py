@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -21,7 +20,7 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 DB = typer.Option(None, "--db", help="Database URL (default: $DATABASE_URL, else sqlite:///freezecase.db).")
-AS = typer.Option(None, "--as", help="Act as this user (default: $KYT_USER).")
+AS = typer.Option(None, "--as", help="The user you act as (default: $KYT_USER): checked against your sign-in (kyt login).")
 
 
 class Format(str, Enum):
@@ -34,14 +33,6 @@ class Format(str, Enum):
 def utc_now() -> datetime:
     """The current time, in UTC."""
     return datetime.now(timezone.utc)
-
-
-def actor_name(name: Optional[str]) -> str:
-    """The user a command acts as: `--as NAME`, else $KYT_USER; a usage error when neither is given."""
-    chosen = name or os.environ.get("KYT_USER")
-    if not chosen:
-        raise typer.BadParameter("say who you are: --as NAME or KYT_USER=NAME", param_hint="--as")
-    return chosen
 
 
 def fail(error: Exception) -> NoReturn:

@@ -64,9 +64,9 @@ def ingest_command(
         target, deposits_target = out, deposits_out
         if db is not None:
             from cases.chain_tables import TableOutput
-            from cases.db import open_store
+            from ui.identity_cli import signed_in
 
-            store = open_store(db)
+            store, _ = signed_in(db, None, job="ingest")  # a database with users takes a service account's rows only
             target = TableOutput(store, "transfers")
             deposits_target = TableOutput(store, "deposits") if addresses is not None else None
         job = Ingestion(Node(rpc), target, checkpoint or out.with_name(out.name + ".checkpoint.json"),

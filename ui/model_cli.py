@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ui.cli_common import AS, DB, actor_name, fail, micro, utc_now
+from ui.cli_common import AS, DB, fail, micro, utc_now
+from ui.identity_cli import signed_in
 from ui.messages import HANDLED
 
 model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk model: it ranks and suggests review, "
@@ -132,12 +133,11 @@ def train_triage_command(
 ) -> None:
     """Learn, from the decided cases (released or escalated), which cases are likely to be escalated."""
     from cases import triage
-    from cases.db import open_store
     from kyt import risk
 
     try:
         risk.check_output(out_file)
-        model = triage.train(open_store(db), actor_name(actor), utc_now(), seed=seed)
+        model = triage.train(*signed_in(db, actor), utc_now(), seed=seed)
         risk.save(model, out_file)
     except HANDLED as error:
         fail(error)
@@ -155,11 +155,10 @@ def rank_command(
 ) -> None:
     """Order each deadline day's open cases by the triage model (a share stays in rule order)."""
     from cases import triage
-    from cases.db import open_store
     from kyt import risk
 
     try:
-        done = triage.rank(open_store(db), actor_name(actor), risk.load(model_file), now=utc_now(), share=rules_share)
+        done = triage.rank(*signed_in(db, actor), risk.load(model_file), now=utc_now(), share=rules_share)
     except HANDLED as error:
         fail(error)
     out.print(f"ranked {done.ranked:,} open cases with {done.model}: {done.in_model_order:,} in model order, "

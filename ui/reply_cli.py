@@ -15,10 +15,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from cases.db import open_store
 from cases.errors import CaseError
 from graph.formats import spreadsheet_safe
-from ui.cli_common import AS, DB, Format, actor_name, err, fail, out, print_json, utc_datetime, utc_now
+from ui.cli_common import AS, DB, Format, err, fail, out, print_json, utc_datetime, utc_now
+from ui.identity_cli import signed_in
 
 reply_app = typer.Typer(no_args_is_help=True, help="Approved replies to customers, and the tipping-off linter.")
 report_app = typer.Typer(no_args_is_help=True, help="Service figures and the quarterly complaints tabulation.")
@@ -60,7 +60,7 @@ def templates(case_id: Optional[int] = typer.Option(None, "--case", help="Only t
     from cases.replies import views
     from cases.replies.templates import catalog
     try:
-        infos = (views.offered_templates(open_store(db), actor_name(actor), case_id, settings=_settings())
+        infos = (views.offered_templates(*signed_in(db, actor), case_id, settings=_settings())
                  if case_id is not None else list(catalog().infos.values()))
     except CaseError as error:
         fail(error)
@@ -82,7 +82,7 @@ def render_template(case_id: int = typer.Option(..., "--case"), template: str = 
     """A template filled in for the case, with the linter's verdict; nothing is sent."""
     from cases.replies import views
     try:
-        draft = views.draft(open_store(db), actor_name(actor), case_id, template_id=template, locale=locale,
+        draft = views.draft(*signed_in(db, actor), case_id, template_id=template, locale=locale,
                             channel=channel, now=utc_now(), text=None, customer_name=name, settings=_settings())
     except CaseError as error:
         fail(error)
@@ -111,7 +111,7 @@ def lint_text(text_file: Path = typer.Option(..., "--text-file", help="The text 
         if case_id is not None:
             if general:
                 raise typer.BadParameter("a reply on a case is always about a hold", param_hint="--general")
-            verdict = views.lint_for_case(open_store(db), actor_name(actor), case_id, text=text, locale=locale or "en",
+            verdict = views.lint_for_case(*signed_in(db, actor), case_id, text=text, locale=locale or "en",
                                           now=utc_now(), settings=_settings())
         else:
             verdict = views.lint_alone(text, locale, hold=not general)
@@ -130,7 +130,7 @@ def send(case_id: int = typer.Option(..., "--case"), template: str = typer.Optio
     """Send a template (or your edit of it): sent if clean, held for a supervisor if warned, refused if blocked."""
     from cases.replies import conversations
     try:
-        message = conversations.send(open_store(db), actor_name(actor), case_id, template_id=template, locale=locale,
+        message = conversations.send(*signed_in(db, actor), case_id, template_id=template, locale=locale,
                                      channel=channel, now=utc_now(), text=_read(text_file), customer_name=name,
                                      settings=_settings(), inquiry_id=inquiry)
     except CaseError as error:
@@ -151,7 +151,7 @@ def approve(message_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) 
     """Let a held reply go (a supervisor other than its author)."""
     from cases.replies import conversations
     try:
-        message = conversations.approve(open_store(db), actor_name(actor), message_id, now=utc_now(),
+        message = conversations.approve(*signed_in(db, actor), message_id, now=utc_now(),
                                         settings=_settings())
     except CaseError as error:
         fail(error)
@@ -164,7 +164,7 @@ def reject(message_id: int, note: str = typer.Option(..., help="Why it may not b
     """Turn a held reply down; it is never sent."""
     from cases.replies import conversations
     try:
-        conversations.reject(open_store(db), actor_name(actor), message_id, note=note, now=utc_now())
+        conversations.reject(*signed_in(db, actor), message_id, note=note, now=utc_now())
     except CaseError as error:
         fail(error)
     out.print(f"message {message_id} rejected", markup=False, highlight=False)
@@ -182,7 +182,7 @@ def inquiry(text_file: Path = typer.Option(..., "--text-file", help="The custome
     """Record a customer's message and send the acknowledgement with its tracking number at once."""
     from cases.replies import conversations
     try:
-        found, ack = conversations.receive(open_store(db), actor_name(actor), now=utc_now(), channel=channel,
+        found, ack = conversations.receive(*signed_in(db, actor), now=utc_now(), channel=channel,
                                            topic=topic, locale=locale, body=_read(text_file) or "", kind=kind,
                                            case_id=case_id, customer_id=customer, customer_name=name,
                                            settings=_settings())
@@ -200,7 +200,7 @@ def resolve(inquiry_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) 
     """Mark an inquiry answered."""
     from cases.replies import conversations
     try:
-        found = conversations.resolve(open_store(db), actor_name(actor), inquiry_id, now=utc_now())
+        found = conversations.resolve(*signed_in(db, actor), inquiry_id, now=utc_now())
     except CaseError as error:
         fail(error)
     out.print(f"{found.kind} {found.id} resolved", markup=False, highlight=False)
@@ -212,7 +212,7 @@ def messages(case_id: int = typer.Option(..., "--case"), output: Format = typer.
     """The messages to and from the customer on a case, oldest first."""
     from cases.replies import views
     try:
-        rows = views.messages(open_store(db), actor_name(actor), case_id)
+        rows = views.messages(*signed_in(db, actor), case_id)
     except CaseError as error:
         fail(error)
     if output == Format.json:
@@ -233,7 +233,7 @@ def complaints(quarter: str = typer.Option(..., help="The quarter, e.g. 2026Q4."
     from cases.replies import standards
     try:
         start, end = standards.quarter(quarter)
-        rows, _ = standards.service_rows(open_store(db), actor_name(actor), start=start, end=end)
+        rows, _ = standards.service_rows(*signed_in(db, actor), start=start, end=end)
     except CaseError as error:
         fail(error)
     table = standards.tabulate(rows, end)
@@ -267,7 +267,7 @@ def service(since: str = typer.Option(..., help="Start (ISO-8601 or unix seconds
     from cases.replies import standards
     end = utc_datetime(until, "--until") if until else utc_now()
     try:
-        rows, updates = standards.service_rows(open_store(db), actor_name(actor), start=utc_datetime(since, "--since"),
+        rows, updates = standards.service_rows(*signed_in(db, actor), start=utc_datetime(since, "--since"),
                                                end=end)
     except CaseError as error:
         fail(error)

@@ -12,14 +12,15 @@ import threading
 import time
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cases.db import open_store
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from ui.cli_common import err, fail, out
+from ui.identity_cli import signed_in
 from ui.messages import HANDLED
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def _load_calendars(jurisdictions: tuple[str, ...], year: int) -> threading.Thre
 
 def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str | None = None, cases: bool = True,
                       jurisdictions: tuple[str, ...] = DEFAULT_JURISDICTIONS, rescreen: bool = False,
-                      rescore: bool = False) -> None:
+                      rescore: bool = False, service_file: tuple[str, Path] | None = None) -> None:
     """Score (kyt), open the frozen deposits' cases unless told not to (cases), write the files; print the summary.
 
     With a case database, the deposits this snapshot already decided are skipped (unless
@@ -124,8 +125,9 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
 
     started = datetime.now()
     opened = noted = None
+    store, actor = signed_in(db, None, job="rescreen" if rescreen else "batch",
+                             service_file=service_file) if cases else (None, "")
     try:
-        store = open_store(db) if cases else None
         calendars = _load_calendars(jurisdictions, started.year) if store is not None else None
         clock = time.perf_counter()
         setup = batch.prepare(request)  # loaded once: the snapshot it names finds what is already decided
@@ -142,16 +144,16 @@ def score_and_report(request: batch.ScoreRequest, *, show_table: bool, db: str |
                 calendars.join()
                 gc.freeze()  # the scored batch lives to the end: the collector need not scan it again and again
                 now = datetime.now(timezone.utc)
-                opened = open_run(store, result, now, jurisdictions=jurisdictions)
+                opened = open_run(store, result, now, jurisdictions=jurisdictions, actor=actor)
                 if rescreen:
-                    noted = annotate_cleared(store, result, now)
+                    noted = annotate_cleared(store, result, now, actor=actor)
                 result.seconds["alerts"] = opened.seconds["alerts"]
                 result.seconds["cases"] = time.perf_counter() - clock - opened.seconds["alerts"]
             if len(result.deposits) or not result.skipped:  # nothing new: the files of the last run stay
                 batch.write(request, result, progress=progress, case_ids=opened.case_ids if opened else None)
             if store is not None:
                 clock = time.perf_counter()
-                record_decided(store, result, now=datetime.now(timezone.utc))
+                record_decided(store, result, now=datetime.now(timezone.utc), actor=actor)
                 result.seconds["record"] = time.perf_counter() - clock
     except HANDLED as error:
         fail(error)

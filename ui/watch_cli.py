@@ -12,6 +12,7 @@ from rich.console import Console
 
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from graph.redaction import redacted_url
+from ui.identity_cli import signed_in
 from ui.interrupts import restore, stop_on_interrupt
 from ui.messages import HANDLED, render
 
@@ -69,7 +70,6 @@ def watch_command(
 ) -> None:
     """Follow the chain: ingest final blocks, score each deposit into the platform's addresses as it
     arrives, open cases for freezes and alerts for reviews; Ctrl-C stops cleanly and the next run resumes."""
-    from cases.db import open_store
     from cases.watching import Watch
     from graph import readers
     from graph.chain import Node, NodeUnavailable
@@ -80,6 +80,7 @@ def watch_command(
 
     line = _Line()
     watch = None
+    store, actor = signed_in(db, None, job="watch")  # before anything starts
     try:
         folder.mkdir(parents=True, exist_ok=True)
         # every input is checked now, not when the first deposit arrives hours later
@@ -105,7 +106,7 @@ def watch_command(
                               batch=batch_size, expected_chain=chain_id, prices=table, deposits_out=deposits,
                               deposit_addresses=addresses, traces=traces)
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
-        watch = Watch(ingestion, folder, open_store(db), request=request, jurisdictions=tuple(jurisdiction))
+        watch = Watch(ingestion, folder, store, request=request, jurisdictions=tuple(jurisdiction), actor=actor)
         err.print(f"watching {redacted_url(rpc)} from block {ingestion.state.next_block:,} into {folder} "
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
                   highlight=False)

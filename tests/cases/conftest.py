@@ -14,12 +14,14 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from cases import service
+from cases import staff
 from cases.db import make_engine, open_store
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # a Tuesday, two days before Thanksgiving
-PEOPLE = {"ann": "analyst", "bob": "analyst", "sam": "supervisor", "sia": "supervisor", "sue": "support",
-          "ada": "admin"}
+PEOPLE = {"ada": "admin", "abe": "admin", "ann": "analyst", "bob": "analyst", "sam": "supervisor", "sia": "supervisor",
+          "sue": "support"}
+"""The first, ada, opens the database as its first admin and adds the others; abe, the second admin, approves
+the supervisors' grants."""
 TEMPLATE = "freezecase_template"
 
 
@@ -61,12 +63,19 @@ def _new_store(kind: str, tmp_path, template):
     return open_store(_with_database(template, name), migrate=False), (admin, name)
 
 
+def add_people(store) -> None:
+    """PEOPLE as users: ada, the first admin, then the others added by her (the supervisors approved by abe)."""
+    for name, role in PEOPLE.items():
+        _, grant = staff.add_user(store, "system:tests" if name == "ada" else "ada", name, role=role, now=NOW)
+        if grant is not None:
+            staff.decide(store, "abe", grant.id, approve=True, now=NOW)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path, postgres_template):
     """An empty, migrated database with PEOPLE as users."""
     made, cleanup = _new_store(request.param, tmp_path, postgres_template)
-    for name, role in PEOPLE.items():
-        service.add_user(made, "system:tests", name, role=role, now=NOW)
+    add_people(made)
     yield made
     made.dispose()
     if cleanup:
@@ -80,10 +89,19 @@ def store(request, tmp_path, postgres_template):
 def sqlite_store(tmp_path):
     """The same on SQLite only, for tests whose logic does not depend on the database."""
     made, _ = _new_store("sqlite", tmp_path, None)
-    for name, role in PEOPLE.items():
-        service.add_user(made, "system:tests", name, role=role, now=NOW)
+    add_people(made)
     yield made
     made.dispose()
+
+
+BATCH_SECRET = "a long secret for the batch service account"
+
+
+@pytest.fixture
+def batch_env(store):
+    """The environment of a batch command that proves the service account `batch` (added now) with its secret."""
+    staff.add_user(store, "ada", "batch", role="system", now=NOW, password=BATCH_SECRET)
+    return {**os.environ, "KYT_SERVICE": "batch", "KYT_SERVICE_SECRET": BATCH_SECRET}
 
 
 @pytest.fixture(scope="session")

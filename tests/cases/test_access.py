@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from cases import figures, maintenance, opening, queries, service
+from cases import figures, maintenance, opening, queries, service, staff
 from cases.replies import conversations, standards, views
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
@@ -27,15 +27,20 @@ CALLS = {
     "add_attachment": ("work_case", lambda s, c, a: service.add_attachment(
         s, a, c, filename="f", media_type="text/plain", size_bytes=1, sha256="0" * 64, now=NOW)),
     "record_status_update": ("work_case", lambda s, c, a: service.record_status_update(s, a, c, now=NOW)),
-    "add_user": ("manage_users", lambda s, c, a: service.add_user(s, a, f"new-{a.replace(':', '-')}", role="analyst", now=NOW)),
+    "add_user": ("manage_users", lambda s, c, a: staff.add_user(s, a, f"new-{a.replace(':', '-')}", role="analyst", now=NOW)),
     "queue": ("view_case", lambda s, c, a: queries.queue(s, QueueFilter(), actor=a, now=NOW)),
     "show": ("view_case", lambda s, c, a: queries.show(s, a, c)),
     "customer_view": ("view_customer_status", lambda s, c, a: queries.customer_view(s, a, customer_id="alice")),
     "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, within=timedelta(days=3))),
     "verify_audit": ("view_audit", lambda s, c, a: queries.verify_audit(s, a)),
+    "anchor_audit": ("view_audit", lambda s, c, a: queries.anchor_audit(s, a, NOW)),
+    "set_role": ("manage_users", lambda s, c, a: staff.set_role(s, a, "ann", role="support", now=NOW)),
+    "set_active": ("manage_users", lambda s, c, a: staff.set_active(s, a, "ann", active=False, now=NOW)),
+    "decide": ("manage_users", lambda s, c, a: staff.decide(s, a, 999, approve=True, now=NOW)),
+    "people": ("manage_users", lambda s, c, a: staff.people(s, a)),
     "recompute_deadlines": ("recompute_deadlines", lambda s, c, a: maintenance.recompute_deadlines(s, a, NOW)),
     "set_password": ("manage_users",
-                     lambda s, c, a: service.set_password(s, a, "sue", password="a new password", now=NOW)),
+                     lambda s, c, a: staff.set_password(s, a, "sue", password="a new password", now=NOW)),
     "pending_proposals": ("view_deadlines", lambda s, c, a: queries.pending_proposals(s, a)),
     "case_figures": ("view_service_figures",
                      lambda s, c, a: figures.case_figures(s, a, start=NOW, end=NOW + timedelta(days=1))),
@@ -97,11 +102,14 @@ def test_every_public_service_function_is_walked():
               and getattr(getattr(service, name), "__module__", "") == "cases.service"}
     helpers = {"unit_of_work", "acting_user", "get_case", "deadline_list", "save_case", "sign_in"}
     assert public - helpers <= set(CALLS), public - helpers - set(CALLS)
-    walked_queries = {"queue", "show", "customer_view", "due", "verify_audit", "pending_proposals"}
+    walked_queries = {"queue", "show", "customer_view", "due", "verify_audit", "anchor_audit", "pending_proposals"}
     public_queries = {name for name in vars(queries) if callable(getattr(queries, name))
                       and getattr(getattr(queries, name), "__module__", "") == "cases.queries"
                       and not name.startswith("_") and not isinstance(getattr(queries, name), type)}
     assert public_queries == walked_queries
+    public_staff = {name for name in vars(staff) if callable(getattr(staff, name))
+                    and getattr(getattr(staff, name), "__module__", "") == "cases.staff" and not name.startswith("_")}
+    assert public_staff <= set(CALLS), public_staff - set(CALLS)
 
 
 def test_every_public_reply_function_is_walked():

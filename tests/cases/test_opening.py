@@ -35,10 +35,13 @@ def test_opening_twice_gives_the_same_cases_and_the_reviews_become_alerts(store,
     with store.engine.connect() as connection:  # a deposit without a price keeps an unknown value, not $0
         values = dict(connection.execute(sa.text("SELECT deposit_id, usd_value FROM alerts")).all())
     assert values["D-1016"] is None and values["D-1015"] is not None
-    assert queries.verify_audit(store, "ada").checked == len(PEOPLE_EVENTS) + 5 + 5  # users, cases, alerts
+    assert queries.verify_audit(store, "ada").checked == people_events(store) + 5 + 5  # users, cases, alerts
 
 
-PEOPLE_EVENTS = range(6)  # one user.add event per person of the fixture
+def people_events(store) -> int:
+    """The audit events about users (the fixture's people added, their grants, sign-ins)."""
+    with store.engine.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM audit_events WHERE action LIKE 'user.%'")).scalar_one()
 
 
 def test_only_the_batch_account_or_an_admin_opens_cases(store, scenario_result):
@@ -84,11 +87,11 @@ def assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids: li
     assert queries.verify_audit(store, "ada").ok
 
 
-def test_kill_minus_nine_at_any_moment_then_rerun_leaves_one_case_per_frozen_deposit(store, tmp_path):
+def test_kill_minus_nine_at_any_moment_then_rerun_leaves_one_case_per_frozen_deposit(store, batch_env, tmp_path):
     deposit_ids = many_frozen_deposits(tmp_path, 4000)
     command = score_command(tmp_path, store.url)
     for threshold in (1, 1000, 2500):
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=batch_env)
         deadline = time.monotonic() + 120
         while count_cases(store) < threshold and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -97,17 +100,17 @@ def test_kill_minus_nine_at_any_moment_then_rerun_leaves_one_case_per_frozen_dep
         assert count_cases(store) < len(deposit_ids), "the run finished before it could be killed"
         assert queries.verify_audit(store, "ada").ok  # every case so far is whole, with its audit event
     assert not (tmp_path / "out.csv").exists()  # a killed run wrote no results
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=batch_env)
     assert done.returncode == 0, done.stderr
     assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)
     rows = (tmp_path / "out.csv").read_text().splitlines()
     assert rows[0].endswith(",case_id") and all(row.split(",")[-1] for row in rows[1:])
 
 
-def test_two_runs_at_once_open_each_case_once(store, tmp_path):
+def test_two_runs_at_once_open_each_case_once(store, batch_env, tmp_path):
     deposit_ids = many_frozen_deposits(tmp_path, 400)
     command = score_command(tmp_path, store.url)
-    children = [subprocess.Popen(command[:-2] + ["--out", str(tmp_path / f"out{i}.csv")],
+    children = [subprocess.Popen(command[:-2] + ["--out", str(tmp_path / f"out{i}.csv")], env=batch_env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(2)]
     for child in children:
         _, errors = child.communicate(timeout=300)
@@ -159,33 +162,38 @@ def test_a_case_of_unknown_value_keeps_it_unknown(store, tmp_path):
     assert (exposure["share"], exposure["usd"], exposure["evidence"]["unpriced_transfers"]) == (None, None, 1)
 
 
-def test_kill_minus_nine_inside_a_bulk_chunk_leaves_none_of_it(store, tmp_path):
+def test_kill_minus_nine_inside_a_bulk_chunk_leaves_none_of_it(store, batch_env, tmp_path):
     if store.engine.dialect.name != "postgresql":
         pytest.skip("SQLite takes the write lock at BEGIN: a chunk cannot be held open from outside")
     deposit_ids = many_frozen_deposits(tmp_path, 1500)
     waiting = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                       "AND backend_xid IS NOT NULL AND datname = current_database()")
+    inside = sa.text("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                     "WHERE c.relname = 'cases' AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()")
+    signed_in = sa.text("SELECT count(*) FROM audit_events WHERE action = 'user.signed_in' AND actor = 'batch'")
+
+    def now_count(query) -> int:  # a new transaction each time: the activity view is fixed within one
+        with store.engine.connect() as watcher:
+            return watcher.execute(query).scalar_one()
+
+    child = subprocess.Popen(score_command(tmp_path, store.url), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, env=batch_env)
+    deadline = time.monotonic() + 120
+    while not now_count(signed_in) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the run proves its service account (an audited sign-in) before it scores
     with store.engine.connect() as holder:
         held = holder.begin()  # the audit chain's head, locked: the run's first chunk inserts, then waits for it
         holder.execute(sa.text("SELECT seq FROM audit_head WHERE id = 1 FOR UPDATE"))
-        child = subprocess.Popen(score_command(tmp_path, store.url), stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-
-        def waiters() -> int:  # a new transaction each time: the activity view is fixed within one
-            with store.engine.connect() as watcher:
-                return watcher.execute(waiting).scalar_one()
-
-        while not waiters() and child.poll() is None and time.monotonic() < deadline:
+        while not now_count(waiting) and child.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert waiters() == 1, "the run never wrote inside a chunk"
+        assert now_count(waiting) == 1 and now_count(inside) == 1, "the run never wrote inside a chunk"
         os.kill(child.pid, signal.SIGKILL)  # with 1,000 cases, their exposures and deadlines written, uncommitted
         child.wait()
         held.rollback()
     with store.engine.connect() as connection:
         for table in ("cases", "exposures", "deadlines", "audit_events"):
             rows = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
-            assert rows == (len(PEOPLE_EVENTS) if table == "audit_events" else 0), table
-    done = subprocess.run(score_command(tmp_path, store.url), capture_output=True, text=True)
+            assert rows == (people_events(store) if table == "audit_events" else 0), table  # no case's event
+    done = subprocess.run(score_command(tmp_path, store.url), capture_output=True, text=True, env=batch_env)
     assert done.returncode == 0, done.stderr
     assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from cases import queries, service
+from cases import queries, service, staff
 from cases.errors import AccessDenied, Conflict, FourEyesViolation, IllegalTransition, InvalidRequest, NotFound
 from cases.models import Case, Deadline
 from cases.queries import QueueFilter
@@ -264,13 +264,13 @@ def test_a_failed_change_leaves_no_audit_event(store, cases):
 
 def test_users_are_created_by_admins_with_known_roles(store):
     with pytest.raises(AccessDenied):
-        service.add_user(store, "sam", "eve", role="analyst", now=NOW)
+        staff.add_user(store, "sam", "eve", role="analyst", now=NOW)
     with pytest.raises(InvalidRequest, match="unknown role"):
-        service.add_user(store, "ada", "eve", role="root", now=NOW)
-    created = service.add_user(store, "ada", "eve", role="analyst", now=NOW, password="s3cret passphrase")
+        staff.add_user(store, "ada", "eve", role="root", now=NOW)
+    created, _ = staff.add_user(store, "ada", "eve", role="analyst", now=NOW, password="s3cret passphrase")
     assert created.password_hash.startswith("$argon2id$")
     with pytest.raises(InvalidRequest, match="already"):
-        service.add_user(store, "ada", "eve", role="support", now=NOW)
+        staff.add_user(store, "ada", "eve", role="support", now=NOW)
 
 
 def test_forged_events_outside_the_chain_are_found(store, cases):
@@ -324,9 +324,9 @@ def test_closed_cases_are_not_reassigned_and_user_names_are_trimmed(store, cases
     service.transition(store, "ann", case_id, action="close", now=NOW)
     with pytest.raises(InvalidRequest, match="closed"):
         service.assign(store, "sam", case_id, assignee="ann", now=NOW)
-    service.add_user(store, "ada", " eve ", role="analyst", now=NOW)
+    staff.add_user(store, "ada", " eve ", role="analyst", now=NOW)
     with pytest.raises(InvalidRequest, match="already"):
-        service.add_user(store, "ada", "eve  ", role="support", now=NOW)
+        staff.add_user(store, "ada", "eve  ", role="support", now=NOW)
 
 
 def test_alerts_are_checked_and_audited_even_without_freezes(store, scenario_result):

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from cases import queries, service
+from cases import queries, staff
 from cases.errors import SignInFailed, SignInThrottled
 from cases.models import AuditEvent, User
 from cases.passwords import check_password, needs_rehash
@@ -22,8 +22,8 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def people(store):
-    service.set_password(store, "ada", "ann", password=PASSWORD, now=NOW)
-    service.set_password(store, "ada", "bob", password=PASSWORD, now=NOW)
+    staff.set_password(store, "ada", "ann", password=PASSWORD, now=NOW)
+    staff.set_password(store, "ada", "bob", password=PASSWORD, now=NOW)
     return store
 
 

@@ -1,4 +1,5 @@
-"""`kyt cases`, `kyt deadlines`, `kyt audit verify`, `kyt users add` as a user runs them."""
+"""`kyt cases`, `kyt deadlines`, `kyt audit verify`, `kyt users add` as a user runs them: each person signed in
+(`kyt login`, a session folder of their own as if each were a different OS user), batch jobs as a service account."""
 
 from __future__ import annotations
 
@@ -16,21 +17,54 @@ KYT = Path(sys.executable).parent / "kyt"
 FIXTURES = ROOT / "fixtures"
 
 
-def run(*args, user=None, stdin=None, db=None):
-    env = {**os.environ, "COLUMNS": "200", "DATABASE_URL": db}
-    if user:
-        env["KYT_USER"] = user
-    return subprocess.run([str(KYT), *map(str, args)], capture_output=True, text=True, env=env, input=stdin)
+PASSWORD = "correct horse battery"
+BATCH_SECRET = "the batch service account's secret"
+SESSIONS: dict[tuple[str, str], Path] = {}
+"""(database, person) -> that person's session folder, once they have signed in."""
+
+
+def sessions_of(db: str, user: str) -> Path:
+    return Path(db.removeprefix("sqlite:///")).parent / "sessions" / user
+
+
+def run(*args, user=None, stdin=None, db=None, env=None):
+    """`kyt ARGS` as `user` (signed in first, once per database), or as nobody; `env` adds to the environment."""
+    environment = {**os.environ, "COLUMNS": "200", "DATABASE_URL": db, **(env or {})}
+    environment.pop("KYT_USER", None)
+    folder = sessions_of(db, user or "nobody") if db else None
+    if folder is not None:
+        environment["KYT_CONFIG_DIR"] = str(folder)
+    if user and (db, user) not in SESSIONS and not folder.exists():
+        login = subprocess.run([str(KYT), "login", user, "--password-stdin"], capture_output=True, text=True,
+                               env=environment, input=PASSWORD + "\n")
+        assert login.returncode == 0, login.stderr
+        SESSIONS[db, user] = folder
+    return subprocess.run([str(KYT), *map(str, args)], capture_output=True, text=True, env=environment, input=stdin)
+
+
+def batch_env() -> dict[str, str]:
+    return {"KYT_SERVICE": "batch", "KYT_SERVICE_SECRET": BATCH_SECRET}
 
 
 @pytest.fixture
 def db(tmp_path):
+    """ada, the first admin, adds abe (the second), ann, sam, sue and the service account `batch`, which scores the
+    scenario; sam's supervisor role waits for abe's approval."""
     url = f"sqlite:///{tmp_path / 'cases.db'}"
-    for name, role in (("ann", "analyst"), ("sam", "supervisor"), ("sue", "support"), ("ada", "admin")):
-        assert run("users", "add", name, "--role", role, db=url).returncode == 0
+    first = run("users", "add", "ada", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n", db=url)
+    assert first.returncode == 0, first.stderr
+    for name, role in (("abe", "admin"), ("ann", "analyst"), ("sam", "supervisor"), ("sue", "support")):
+        added = run("users", "add", name, "--role", role, "--password-stdin", stdin=PASSWORD + "\n", user="ada", db=url)
+        assert added.returncode == 0, added.stderr
+    refused = run("users", "approve", "1", user="ada", db=url)  # ada asked for sam's grant: not hers to approve
+    assert refused.returncode == 1 and "another admin must decide it" in refused.stderr
+    approved = run("users", "approve", "1", user="abe", db=url)
+    assert approved.returncode == 0 and "grant 1 approved: role sam (supervisor)" in approved.stderr
+    assert run("users", "add", "batch", "--role", "system", "--password-stdin", stdin=BATCH_SECRET + "\n", user="ada",
+               db=url).returncode == 0
     scored = run("score", FIXTURES / "scenario" / "deposits.csv", "--transfers", FIXTURES / "scenario" / "transfers.csv",
                  "--flagged", FIXTURES / "lists" / "flagged.csv", "--services", FIXTURES / "lists" / "services.csv",
-                 "--as-of", "2026-11-20", "--out", tmp_path / "out.csv", db=url)
+                 "--as-of", "2026-11-20", "--out", tmp_path / "out.csv", db=url, env=batch_env())
     assert scored.returncode == 0, scored.stderr
     return url
 
@@ -73,7 +107,7 @@ def test_support_is_refused_the_case_but_nothing_crashes(db):
     done = run("cases", "show", "1", user="sue", db=db)
     assert done.returncode == 1 and done.stderr.strip() == "error: sue (support) may not view case"
     nobody = run("cases", "list", db=db)
-    assert nobody.returncode == 2 and "--as NAME or KYT_USER" in nobody.stderr
+    assert nobody.returncode == 1 and "this database has users: sign in first (kyt login NAME)" in nobody.stderr
 
 
 def test_deadlines_lists_what_is_at_risk_or_overdue(db):
@@ -87,16 +121,20 @@ def test_deadlines_lists_what_is_at_risk_or_overdue(db):
 
 def test_audit_verify_names_the_first_altered_event(db, tmp_path):
     ok = run("audit", "verify", user="ada", db=db)
-    assert ok.returncode == 0 and "audit trail intact: 14 events" in ok.stdout  # 4 users, 5 cases, 5 alerts
+    # 6 users, sam's grant asked for and approved, ada's, abe's and batch's sign-ins, 5 cases, 5 alerts
+    assert ok.returncode == 0 and "audit trail intact: 21 events" in ok.stdout, ok.stdout
     with sqlite3.connect(tmp_path / "cases.db") as connection:
-        connection.execute("UPDATE audit_events SET after = '{}' WHERE seq = 6")
+        [seq] = connection.execute("SELECT min(seq) FROM audit_events WHERE action = 'case.opened'").fetchone()
+        connection.execute("UPDATE audit_events SET after = '{}' WHERE seq = ?", (seq,))
     broken = run("audit", "verify", user="ada", db=db)
     assert broken.returncode == 1
-    assert "audit trail broken: event 6 (case.opened by system:batch) was altered (5 events check out" in broken.stderr
+    assert (f"audit trail broken: event {seq} (case.opened by batch) was altered ({seq - 1} events check out"
+            in broken.stderr)
 
 
 def test_users_need_a_known_role_and_may_set_a_password(db):
-    bad = run("users", "add", "eve", "--role", "root", db=db)
+    bad = run("users", "add", "eve", "--role", "root", user="ada", db=db)
     assert bad.returncode == 1 and "unknown role 'root'" in bad.stderr
-    good = run("users", "add", "eve", "--role", "support", "--password-stdin", stdin="long enough secret\n", db=db)
+    good = run("users", "add", "eve", "--role", "support", "--password-stdin", stdin="long enough secret\n",
+               user="ada", db=db)
     assert good.returncode == 0

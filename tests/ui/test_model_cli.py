@@ -72,7 +72,7 @@ def test_score_with_a_model_adds_the_risk_columns_and_triage_starts_cold(tmp_pat
     rows = list(csv.DictReader((tmp_path / "out.csv").open()))
     assert all(0 <= float(r["risk_probability"]) <= 1 for r in rows)
     assert all(r["decision"] != "freeze" or "address-risk-model" not in r["rule_ids"] for r in rows)
-    cold = kyt("model", "train-triage", "--out", tmp_path / "triage.joblib", "--as", "system:batch")
+    cold = kyt("model", "train-triage", "--out", tmp_path / "triage.joblib")  # no users yet: no sign-in
     assert cold.returncode == 1 and "cold start: the queue stays in rule order" in cold.stderr
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-USERS = {"ann": "analyst", "bob": "analyst", "sam": "supervisor", "sia": "supervisor", "sue": "support",
-         "ada": "admin"}
+USERS = {"ada": "admin", "abe": "admin", "ann": "analyst", "bob": "analyst", "sam": "supervisor",
+         "sia": "supervisor", "sue": "support"}
 PASSWORD = "correct horse battery"
 OPENED = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)
 
 
 def seed(url: str) -> None:
     """Score the scenario into the database at `url` and add USERS (all with PASSWORD)."""
-    from cases import service
+    from cases import staff
     from cases.db import open_store
     from cases.opening import open_run
     from graph.times import parse_time
@@ -24,7 +24,10 @@ def seed(url: str) -> None:
 
     store = open_store(url)
     for name, role in USERS.items():
-        service.add_user(store, "system:tests", name, role=role, now=OPENED, password=PASSWORD)
+        _, grant = staff.add_user(store, "system:tests" if name == "ada" else "ada", name, role=role, now=OPENED,
+                                  password=PASSWORD)
+        if grant is not None:  # the supervisors: abe, the second admin, approves what ada asked for
+            staff.decide(store, "abe", grant.id, approve=True, now=OPENED)
     fixtures = ROOT / "fixtures"
     request = batch.ScoreRequest(fixtures / "scenario" / "deposits.csv", fixtures / "scenario" / "transfers.csv",
                                  fixtures / "lists" / "flagged.csv", parse_time("2026-11-20"),
