@@ -39,7 +39,7 @@ def _quantity(value: object, what: str) -> int:
     return int(value, 16)
 
 
-def _form(value: object, pattern: re.Pattern, what: str, kind: str) -> str:
+def _form(value: object, pattern: re.Pattern, *, what: str, kind: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise NodeAnswerRejected(f"{what} is {_shown(value)}, not {kind}")
     return value.lower()
@@ -61,8 +61,8 @@ def check_blocks(numbers: list[int], blocks: list[dict]) -> None:
         if answered != number:
             raise NodeAnswerRejected(f"asked for block {number}, the node answered block {answered}")
         where = f"block {number}"
-        block_hash = _form(block.get("hash"), _HASH, f"{where}'s hash", "32 bytes in hex")
-        _form(block.get("parentHash"), _HASH, f"{where}'s parent hash", "32 bytes in hex")
+        block_hash = _form(block.get("hash"), _HASH, what=f"{where}'s hash", kind="32 bytes in hex")
+        _form(block.get("parentHash"), _HASH, what=f"{where}'s parent hash", kind="32 bytes in hex")
         stamp = _quantity(block.get("timestamp"), f"{where}'s timestamp")
         if stamp > LATEST_SECOND or (previous_time is not None and stamp < previous_time):
             raise NodeAnswerRejected(f"{where}'s timestamp {stamp} is before its parent's or after 2100")
@@ -78,7 +78,7 @@ def check_blocks(numbers: list[int], blocks: list[dict]) -> None:
 def _check_transaction(tx: object, *, where: str, block_hash: str, number: int, index: int, seen: set[str]) -> None:
     if not isinstance(tx, dict):
         raise NodeAnswerRejected(f"{where} is {_shown(tx)}, not a transaction")
-    tx_hash = _form(tx.get("hash"), _HASH, f"{where}'s hash", "32 bytes in hex")
+    tx_hash = _form(tx.get("hash"), _HASH, what=f"{where}'s hash", kind="32 bytes in hex")
     if tx_hash in seen:
         raise NodeAnswerRejected(f"{where}: transaction {tx_hash} is in the answer twice")
     seen.add(tx_hash)
@@ -88,9 +88,9 @@ def _check_transaction(tx: object, *, where: str, block_hash: str, number: int, 
     if _quantity(tx.get("blockNumber"), f"{where}'s block number") != number \
             or _quantity(tx.get("transactionIndex"), f"{where}'s index") != index:
         raise NodeAnswerRejected(f"{where} ({tx_hash}) says it is at another block or place")
-    _form(tx.get("from"), _ADDRESS, f"{where}'s sender", "an address")
+    _form(tx.get("from"), _ADDRESS, what=f"{where}'s sender", kind="an address")
     if tx.get("to") is not None:
-        _form(tx.get("to"), _ADDRESS, f"{where}'s recipient", "an address")
+        _form(tx.get("to"), _ADDRESS, what=f"{where}'s recipient", kind="an address")
     _quantity(tx.get("value"), f"{where}'s value")
 
 
@@ -104,14 +104,14 @@ def check_receipts(receipts: list[dict], blocks: list[dict]) -> None:
     of_block = transactions_by_block(blocks)
     for receipt in receipts:
         where = f"the receipt of {_shown(receipt.get('transactionHash'))}"
-        tx_hash = _form(receipt.get("transactionHash"), _HASH, f"{where}'s transaction", "32 bytes in hex")
+        tx_hash = _form(receipt.get("transactionHash"), _HASH, what=f"{where}'s transaction", kind="32 bytes in hex")
         if tx_hash not in of_block.get(str(receipt.get("blockHash", "")).lower(), ()):
             raise NodeAnswerRejected(f"{where} names block {_shown(receipt.get('blockHash'))}, which has no such "
                                      "transaction")
         if _quantity(receipt.get("status", "0x1"), f"{where}'s status") not in (0, 1):
             raise NodeAnswerRejected(f"{where}'s status is neither 0 nor 1")
         if receipt.get("contractAddress") is not None:
-            _form(receipt.get("contractAddress"), _ADDRESS, f"{where}'s contract", "an address")
+            _form(receipt.get("contractAddress"), _ADDRESS, what=f"{where}'s contract", kind="an address")
 
 
 def check_logs(logs: list[dict], blocks: list[dict]) -> None:
@@ -121,19 +121,19 @@ def check_logs(logs: list[dict], blocks: list[dict]) -> None:
         if log.get("removed"):
             continue
         where = f"log {_shown(log.get('logIndex'))} of {_shown(log.get('transactionHash'))}"
-        tx_hash = _form(log.get("transactionHash"), _HASH, f"{where}'s transaction", "32 bytes in hex")
+        tx_hash = _form(log.get("transactionHash"), _HASH, what=f"{where}'s transaction", kind="32 bytes in hex")
         if tx_hash not in of_block.get(str(log.get("blockHash", "")).lower(), ()):
             raise NodeAnswerRejected(f"{where} names block {_shown(log.get('blockHash'))}, which has no such "
                                      "transaction")
         _quantity(log.get("logIndex"), f"{where}'s index")
         _quantity(log.get("transactionIndex"), f"{where}'s transaction index")
-        _form(log.get("address"), _ADDRESS, f"{where}'s contract", "an address")
+        _form(log.get("address"), _ADDRESS, what=f"{where}'s contract", kind="an address")
         topics = log.get("topics")
         if not isinstance(topics, list) or len(topics) > 4:
             raise NodeAnswerRejected(f"{where} has no list of at most 4 topics")
         for topic in topics:
-            _form(topic, _HASH, f"{where}'s topic", "32 bytes in hex")
-        _form(log.get("data"), _DATA, f"{where}'s data", "bytes in hex")
+            _form(topic, _HASH, what=f"{where}'s topic", kind="32 bytes in hex")
+        _form(log.get("data"), _DATA, what=f"{where}'s data", kind="bytes in hex")
 
 
 def check_traces(traces: list[dict], blocks: list[dict]) -> None:
@@ -143,7 +143,7 @@ def check_traces(traces: list[dict], blocks: list[dict]) -> None:
         tx = trace.get("transactionHash")
         if tx is None:
             continue  # a block or uncle reward
-        tx_hash = _form(tx, _HASH, "a trace's transaction", "32 bytes in hex")
+        tx_hash = _form(tx, _HASH, what="a trace's transaction", kind="32 bytes in hex")
         if tx_hash not in of_block.get(str(trace.get("blockHash", "")).lower(), ()):
             raise NodeAnswerRejected(f"the trace of {tx_hash} names block {_shown(trace.get('blockHash'))}, "
                                      "which has no such transaction")
