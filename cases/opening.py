@@ -1,11 +1,11 @@
 """Open a case for every frozen deposit of a scoring run, and an alert for every review.
 
-It takes the run's typed records (kyt.record.DepositRecord) as they are. Idempotent and
-crash-safe: the deposit id is unique, one query per chunk finds the deposits that already
-have a case, and each chunk of new cases (with their exposures, deadlines and audit
-events, the hash chain extended in the same transaction) is one transaction, so a run
-killed at any moment and run again ends with exactly one case per frozen deposit. A run
-whose cases and alerts all exist writes nothing.
+It takes the run's typed records (kyt.record.DepositRecord) as they are. All or none, and
+idempotent: the deposit id is unique, one query per chunk finds the deposits that already
+have a case, and all the run's new cases (with their exposures, deadlines and audit
+events, the hash chain extended as they go) and alerts are one transaction, so a run
+killed at any moment leaves none of its cases, and run again ends with exactly one case
+per frozen deposit. A run whose cases and alerts all exist writes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from cases import audit
 from cases.access import require
@@ -32,9 +32,9 @@ from cases.service import acting_user, unit_of_work
 from kyt.record import DepositRecord, ScoreResult, Snapshot
 
 CHUNK = 1000
-"""Frozen deposits per transaction (cases with their exposures, deadlines and audit events)."""
+"""Frozen deposits looked up and inserted at a time (cases with their exposures, deadlines and audit events)."""
 ALERT_CHUNK = 5000
-"""Reviewed deposits per transaction (an alert and its audit event each)."""
+"""Reviewed deposits looked up and inserted at a time (an alert and its audit event each)."""
 
 
 @dataclass
@@ -101,65 +101,72 @@ def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Pla
     return row, deadlines
 
 
-def _open_chunk(store: Store, chunk: list[tuple[DepositRecord, dict]], snapshot: dict, *, actor: str,
+def _open_chunk(session: Session, chunk: list[tuple[DepositRecord, dict]], snapshot: dict, *, actor: str,
                 plans: Plans) -> tuple[dict[str, int], int]:
-    """Open the cases of one chunk in one transaction (rows in bulk, audit events in order); none if all exist."""
-    with store.session() as session:  # read first: a chunk whose cases all exist costs one query, no write
-        ids = [record.deposit_id for record, _ in chunk]
-        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
-    if len(found) == len(chunk):
+    """Open the cases of one chunk in the caller's transaction (rows in bulk, audit events in order)."""
+    ids = [record.deposit_id for record, _ in chunk]
+    found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+    new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
+    if not new:
         return found, 0
-    with unit_of_work(store) as session:
-        user = acting_user(session, actor)
-        require(user.name, user.role, "open_cases")
-        found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
-        new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
-        if not new:
-            return found, 0
-        planned = [_new_case(record, fields, snapshot=snapshot, plans=plans, tracking=tracking)
-                   for (record, fields), tracking in zip(new, tracking_numbers(len(new)))]
-        case_ids = reserve_ids(session, Case.__table__, len(new))
-        exposure_rows, deadline_rows, events = [], [], []
-        for (record, _), case_id, (row, deadlines) in zip(new, case_ids, planned):
-            row["id"] = found[record.deposit_id] = case_id
-            exposure_rows += [dict(case_id=case_id, **e) for e in _exposure_rows(record)]
-            deadline_rows += [dict(case_id=case_id, **r) for r in deadlines]
-            events.append(("case.opened", case_id, {}, {
-                "deposit_id": row["deposit_id"], "tracking_number": row["tracking_number"],
-                "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"],
-                "deadlines_started": [r["rule_id"] for r in deadlines]}))
-        insert_rows(session, Case.__table__, [row for row, _ in planned])
-        insert_rows(session, Exposure.__table__, exposure_rows)
-        insert_rows(session, Deadline.__table__, deadline_rows)
-        audit.append_many(session, user.name, events, at=plans.now)
-        return found, len(new)
+    planned = [_new_case(record, fields, snapshot=snapshot, plans=plans, tracking=tracking)
+               for (record, fields), tracking in zip(new, tracking_numbers(len(new)))]
+    case_ids = reserve_ids(session, Case.__table__, len(new))
+    exposure_rows, deadline_rows, events = [], [], []
+    for (record, _), case_id, (row, deadlines) in zip(new, case_ids, planned):
+        row["id"] = found[record.deposit_id] = case_id
+        exposure_rows += [dict(case_id=case_id, **e) for e in _exposure_rows(record)]
+        deadline_rows += [dict(case_id=case_id, **r) for r in deadlines]
+        events.append(("case.opened", case_id, {}, {
+            "deposit_id": row["deposit_id"], "tracking_number": row["tracking_number"],
+            "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"],
+            "deadlines_started": [r["rule_id"] for r in deadlines], "next_due_at": row["next_due_at"]}))
+    insert_rows(session, Case.__table__, [row for row, _ in planned])
+    insert_rows(session, Exposure.__table__, exposure_rows)
+    insert_rows(session, Deadline.__table__, deadline_rows)
+    audit.append_many(session, actor, events, at=plans.now)
+    return found, len(new)
 
 
-def _record_alerts(store: Store, reviews: list[tuple[DepositRecord, dict]], *, actor: str, now: datetime) -> int:
-    """An alert for each deposit sent to review that has none yet (in bulk, ALERT_CHUNK per transaction)."""
+def _record_alerts(session: Session, reviews: list[tuple[DepositRecord, dict]], *, actor: str,
+                   now: datetime) -> int:
+    """An alert for each deposit sent to review that has none yet (in bulk, ALERT_CHUNK at a time), in the
+    caller's transaction."""
     added = 0
     for start in range(0, len(reviews), ALERT_CHUNK):
         chunk = reviews[start:start + ALERT_CHUNK]
         ids = [record.deposit_id for record, _ in chunk]
-        with store.session() as session:
-            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
-        if len(known) == len(chunk):
-            continue
-        with unit_of_work(store) as session:
-            known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
-            rows = [dict(**fields, rule_ids=list(record.rule_ids), categories=list(record.categories),
-                         snapshot_id=record.snapshot_id, status="open", created_at=now)
-                    for record, fields in chunk if record.deposit_id not in known]
-            if rows:
-                for row, alert_id in zip(rows, reserve_ids(session, Alert.__table__, len(rows))):
-                    row["id"] = alert_id
-                insert_rows(session, Alert.__table__, rows)
-                audit.append_many(session, actor, at=now, events=[
-                    ("alert.opened", None, {}, {"alert": row["id"], "deposit_id": row["deposit_id"],
-                                                 "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"]})
-                    for row in rows])
-            added += len(rows)
+        known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
+        rows = [dict(**fields, rule_ids=list(record.rule_ids), categories=list(record.categories),
+                     snapshot_id=record.snapshot_id, status="open", created_at=now)
+                for record, fields in chunk if record.deposit_id not in known]
+        if rows:
+            for row, alert_id in zip(rows, reserve_ids(session, Alert.__table__, len(rows))):
+                row["id"] = alert_id
+            insert_rows(session, Alert.__table__, rows)
+            audit.append_many(session, actor, at=now, events=[
+                ("alert.opened", None, {}, {"alert": row["id"], "deposit_id": row["deposit_id"],
+                                             "rule_ids": row["rule_ids"], "snapshot_id": row["snapshot_id"]})
+                for row in rows])
+        added += len(rows)
     return added
+
+
+def _all_there(store: Store, frozen: list[tuple[DepositRecord, dict]],
+               reviews: list[tuple[DepositRecord, dict]]) -> dict[str, int] | None:
+    """The case ids of the frozen deposits when every case and alert of the run exists already, else None."""
+    with store.session() as session:
+        found: dict[str, int] = {}
+        for start in range(0, len(frozen), CHUNK):
+            ids = [record.deposit_id for record, _ in frozen[start:start + CHUNK]]
+            found.update(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+        if len(found) < len(frozen):
+            return None
+        for start in range(0, len(reviews), ALERT_CHUNK):
+            ids = [record.deposit_id for record, _ in reviews[start:start + ALERT_CHUNK]]
+            if len(set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())) < len(ids):
+                return None
+        return found
 
 
 def _storable(records: Sequence[DepositRecord], skip_invalid: bool,
@@ -198,22 +205,38 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
     reviews = _storable([r for r in records if r.decision == "review"], skip_invalid, skipped)
     spent_checking_reviews = time.perf_counter() - checked
     kept, plans = snapshot.as_dict(), Plans(list(jurisdictions), now)
+    known = _all_there(store, frozen, reviews)  # a run whose cases and alerts all exist writes nothing
+    if known is not None:
+        seconds = {"cases": time.perf_counter() - clock - spent_checking_reviews}
+        return Opened(known, 0, len(frozen), 0, skipped, seconds | {"alerts": spent_checking_reviews})
+    try:
+        opened = _open_all(store, frozen, reviews, kept, actor=actor, plans=plans)
+    except IntegrityError:  # another run opened some of these at the same moment: all again, finding them
+        opened = _open_all(store, frozen, reviews, kept, actor=actor, plans=plans)
+    if opened.opened:
+        refresh_statistics(store.engine)
+    opened.skipped = skipped
+    opened.seconds["alerts"] += spent_checking_reviews
+    opened.seconds["cases"] = time.perf_counter() - clock - opened.seconds["alerts"]
+    return opened
+
+
+def _open_all(store: Store, frozen: list[tuple[DepositRecord, dict]], reviews: list[tuple[DepositRecord, dict]],
+              snapshot: dict, *, actor: str, plans: Plans) -> Opened:
+    """Every case and alert of a run in one transaction: all of them, or none."""
     case_ids: dict[str, int] = {}
     opened = 0
-    for start in range(0, len(frozen), CHUNK):
-        chunk = frozen[start:start + CHUNK]
-        try:
-            ids, count = _open_chunk(store, chunk, kept, actor=actor, plans=plans)
-        except IntegrityError:  # another run opened some of these at the same moment: count them as found
-            ids, count = _open_chunk(store, chunk, kept, actor=actor, plans=plans)
-        case_ids.update(ids)
-        opened += count
-    if opened:
-        refresh_statistics(store.engine)
-    seconds = {"cases": time.perf_counter() - clock - spent_checking_reviews}
-    alerts = _record_alerts(store, reviews, actor=actor, now=now)
-    seconds["alerts"] = time.perf_counter() - clock - seconds["cases"]
-    return Opened(case_ids, opened, len(frozen) - opened, alerts, skipped, seconds)
+    with unit_of_work(store) as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "open_cases")
+        for start in range(0, len(frozen), CHUNK):
+            ids, count = _open_chunk(session, frozen[start:start + CHUNK], snapshot, actor=user.name, plans=plans)
+            case_ids.update(ids)
+            opened += count
+        clock = time.perf_counter()
+        alerts = _record_alerts(session, reviews, actor=user.name, now=plans.now)
+        spent = time.perf_counter() - clock
+    return Opened(case_ids, opened, len(frozen) - opened, alerts, seconds={"alerts": spent})
 
 
 def open_run(store: Store, result: ScoreResult, now: datetime, *, actor: str = "system:batch",

@@ -14,7 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from cases import audit, lifecycle
+from cases import audit, lifecycle, replay
 from cases.access import require
 from cases.db import Store
 from cases.errors import InvalidRequest, NotFound
@@ -265,13 +265,20 @@ def due(store: Store, actor: str, now: datetime, *, within: timedelta) -> list[D
 
 
 def verify_audit(store: Store, actor: str, anchors: list[dict] = ()) -> audit.Verdict:
-    """Walk the audit chain, then check it against anchors kept outside the database (supervisors and admins)."""
+    """Walk the audit chain, check it against anchors kept outside the database, then replay every case, alert
+    and reply from its events and compare (supervisors and admins)."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_audit")
         verdict = audit.verify(session)
         if verdict.ok and anchors:
-            return audit.check_anchors(session, list(anchors)) or verdict
+            verdict = audit.check_anchors(session, list(anchors)) or verdict
+        if not verdict.ok:
+            return verdict
+        differ = replay.mismatches(session)
+        if differ:
+            more = f"; {len(differ) - 1} more rows differ" if len(differ) > 1 else ""
+            return audit.Verdict(verdict.checked, f"{differ[0]}{more}", None)
         return verdict
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,30 +88,60 @@ def assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids: li
     assert queries.verify_audit(store, "ada").ok
 
 
-def test_kill_minus_nine_at_any_moment_then_rerun_leaves_one_case_per_frozen_deposit(store, batch_env, tmp_path):
+def writing_its_batch(store) -> bool:
+    """Whether a run is writing its cases now, uncommitted: it holds SQLite's write lock with a grown
+    write-ahead log, or on PostgreSQL has inserted into the cases table in an open transaction."""
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as watcher:
+            return watcher.execute(sa.text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'cases' "
+                "AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()")).scalar_one() > 0
+    path = Path(store.url.removeprefix("sqlite:///"))
+    probe = sqlite3.connect(path, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:  # locked: someone writes; the cases make the log grow past a megabyte
+        wal = path.with_name(path.name + "-wal")
+        return wal.exists() and wal.stat().st_size > 1_000_000
+    finally:
+        probe.close()
+
+
+def test_kill_minus_nine_while_a_batch_is_written_leaves_none_of_it_then_rerun_opens_each_once(store, batch_env,
+                                                                                               tmp_path):
     deposit_ids = many_frozen_deposits(tmp_path, 4000)
     command = score_command(tmp_path, store.url)
-    for threshold in (1, 1000, 2500):
+    killed = 0
+    for delay in (0.0, 0.1, 0.25):
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=batch_env)
         deadline = time.monotonic() + 120
-        while count_cases(store) < threshold and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(child.pid, signal.SIGKILL)
+        while not writing_its_batch(store) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(delay)
+        if writing_its_batch(store):
+            os.kill(child.pid, signal.SIGKILL)
+            killed += 1
         child.wait()
-        assert count_cases(store) < len(deposit_ids), "the run finished before it could be killed"
-        assert queries.verify_audit(store, "ada").ok  # every case so far is whole, with its audit event
-    assert not (tmp_path / "out.csv").exists()  # a killed run wrote no results
+        assert count_cases(store) in (0, len(deposit_ids))  # all of the batch, or none of it
+        if count_cases(store):
+            break  # this run finished before the kill: nothing more to try
+        assert queries.verify_audit(store, "ada").ok
+    assert killed >= 1, "no run was killed while it wrote its batch"
     done = subprocess.run(command, capture_output=True, text=True, env=batch_env)
     assert done.returncode == 0, done.stderr
     assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)
     rows = (tmp_path / "out.csv").read_text().splitlines()
     assert rows[0].endswith(",case_id") and all(row.split(",")[-1] for row in rows[1:])
+    assert queries.verify_audit(store, "ada").ok
 
 
 def test_two_runs_at_once_open_each_case_once(store, batch_env, tmp_path):
     deposit_ids = many_frozen_deposits(tmp_path, 400)
     command = score_command(tmp_path, store.url)
-    children = [subprocess.Popen(command[:-2] + ["--out", str(tmp_path / f"out{i}.csv")], env=batch_env,
+    # --rescore: a run that starts after the other one finished still scores (and writes) every deposit
+    children = [subprocess.Popen(command[:-2] + ["--out", str(tmp_path / f"out{i}.csv"), "--rescore"], env=batch_env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(2)]
     for child in children:
         _, errors = child.communicate(timeout=300)
