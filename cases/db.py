@@ -51,9 +51,16 @@ _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLAS
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the settings each database needs."""
+    """An engine with the settings each database needs; InvalidRequest for a URL that names no database."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    try:
+        sa.engine.make_url(url).get_dialect()
+    except (sa.exc.ArgumentError, ValueError):
+        from cases.errors import InvalidRequest
+
+        raise InvalidRequest(f"{redacted_url(url)} is not a database URL (sqlite:///FILE, or "
+                             "postgresql://USER@HOST/DATABASE)") from None
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, json_serializer=json_text)
     engine = sa.create_engine(url, connect_args={"timeout": 30}, json_serializer=json_text)

@@ -210,9 +210,9 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
         seconds = {"cases": time.perf_counter() - clock - spent_checking_reviews}
         return Opened(known, 0, len(frozen), 0, skipped, seconds | {"alerts": spent_checking_reviews})
     try:
-        opened = _open_all(store, frozen, reviews, kept, actor=actor, plans=plans)
+        opened = _open_all(store, frozen, reviews, snapshot=kept, actor=actor, plans=plans)
     except IntegrityError:  # another run opened some of these at the same moment: all again, finding them
-        opened = _open_all(store, frozen, reviews, kept, actor=actor, plans=plans)
+        opened = _open_all(store, frozen, reviews, snapshot=kept, actor=actor, plans=plans)
     if opened.opened:
         refresh_statistics(store.engine)
     opened.skipped = skipped
@@ -221,8 +221,8 @@ def open_cases(store: Store, records: Sequence[DepositRecord], *, snapshot: Snap
     return opened
 
 
-def _open_all(store: Store, frozen: list[tuple[DepositRecord, dict]], reviews: list[tuple[DepositRecord, dict]],
-              snapshot: dict, *, actor: str, plans: Plans) -> Opened:
+def _open_all(store: Store, frozen: list[tuple[DepositRecord, dict]], reviews: list[tuple[DepositRecord, dict]], *,
+              snapshot: dict, actor: str, plans: Plans) -> Opened:
     """Every case and alert of a run in one transaction: all of them, or none."""
     case_ids: dict[str, int] = {}
     opened = 0

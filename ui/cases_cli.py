@@ -271,8 +271,11 @@ def audit_anchor(anchors: Path = ANCHORS, db: Optional[str] = DB, actor: Optiona
     except CaseError as error:
         fail(error)
     line = json.dumps(kept, sort_keys=True)
-    with anchors.open("a") as handle:
-        handle.write(line + "\n")
+    try:
+        with anchors.open("a") as handle:
+            handle.write(line + "\n")
+    except OSError as error:
+        fail(InvalidRequest(f"{anchors}: the anchor cannot be written ({error.strerror}); it is: {line}"))
     out.print(line, markup=False, highlight=False)
     err.print(f"anchored event {kept['seq']} in {anchors}: keep a copy where the database's users cannot write",
               highlight=False)
@@ -288,6 +291,8 @@ def audit_new_key(key_file: Path = typer.Option(..., "--file", help="The key fil
         key = add_key(key_file, utc_now())
     except CaseError as error:
         fail(error)
+    except OSError as error:
+        fail(InvalidRequest(f"{key_file}: no key was added ({error.strerror})"))
     err.print(f"audit key {key.id} added to {key_file}: new events are keyed with it once KYT_AUDIT_KEY_FILE names "
               "this file", highlight=False)
 

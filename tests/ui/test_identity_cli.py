@@ -119,3 +119,14 @@ def test_the_demo_runs_again_without_a_sign_in(demo, tmp_path):
     assert "0 opened, 5 already open" in again.stderr and "the demo users exist already" in again.stdout
     elsewhere = kyt("demo", "--out-dir", tmp_path / "out", config=tmp_path / "another-os-user", db=db)
     assert elsewhere.returncode == 1 and "sign in first" in elsewhere.stderr
+
+
+def test_careless_locations_are_refused_with_a_message(demo, tmp_path):
+    db, config, passwords = demo
+    for url in ("nonsense", "foo://someone:s3cret@host/x"):
+        done = kyt("login", "ada", "--password-stdin", "--db", url, stdin="x\n", config=config, db=db)
+        assert done.returncode == 1 and "is not a database URL" in done.stderr and "s3cret" not in done.stderr
+    kyt("login", "ada", "--password-stdin", stdin=passwords["ada"] + "\n", config=config, db=db)
+    nowhere = kyt("audit", "anchor", "--anchors", tmp_path / "missing" / "a.jsonl", config=config, db=db)
+    assert nowhere.returncode == 1 and "the anchor cannot be written" in nowhere.stderr and '"seq"' in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr

@@ -228,3 +228,29 @@ def test_text_from_data_is_shown_literally_never_as_a_link_or_an_image(console_d
     assert not at.exception
     [note] = [m.value for m in at.markdown if "note by" in m.value]
     assert "\\!\\[x\\]\\(http\\://evil\\.example/x\\.png\\)" in note and "](" not in note.replace("\\]\\(", "")
+
+
+def test_one_supervisor_cannot_approve_their_own_proposal_or_held_reply_in_the_console(console_db):
+    from datetime import datetime, timezone
+
+    from cases import service
+    from cases.replies import conversations
+
+    store = open_store(console_db)
+    now = datetime.now(timezone.utc)
+    service.transition(store, "sam", 1, action="start_review", now=now)
+    service.propose(store, "sam", 1, kind="release", reason="Documented salary.", now=now)
+    at = page("case_page", "pages_cases", "sam", "supervisor", case_id=1)
+    [button] = [b for b in at.button if b.label == "Approve"]
+    button.click().run()
+    assert not at.exception
+    assert any("sam proposed this release and may not also approve it" in e.value for e in at.error)
+    assert queries.show(store, "sam", 1).case.status == "in_review"
+    held = conversations.send(store, "sam", 1, template_id="status_update", locale="en", channel="chat", now=now,
+                              text="Hello, your deposit is still temporarily restricted under OFAC rules.")
+    assert held.status == "held"
+    at = page("deadlines_page", "pages_supervisor", "sam", "supervisor")
+    [button] = [b for b in at.button if b.label == "Approve and send"]
+    button.click().run()
+    assert any(f"sam wrote message {held.id}; another supervisor must approve it" in e.value for e in at.error)
+    assert [m["id"] for m in conversations.held(store, "sia")] == [held.id]
