@@ -58,20 +58,22 @@ def test_an_assignee_edited_in_the_table(worked):
     assert problem(store).startswith(f"case {ids['released']}: assignee is 'mallory' but its events say 'ann'")
 
 
+def earliest_open_deadline(store, case_id: int) -> int:
+    with store.engine.begin() as connection:
+        return connection.execute(sa.text("SELECT id FROM deadlines WHERE case_id = :c AND status = 'open' "
+                                          "ORDER BY due_at LIMIT 1"), {"c": case_id}).scalar_one()
+
+
 def test_a_deadline_moved_in_the_table(worked):
     store, ids = worked
-    with store.engine.begin() as connection:
-        first = connection.execute(sa.text("SELECT id FROM deadlines WHERE case_id = :c AND status = 'open' "
-                                           "ORDER BY due_at LIMIT 1"), {"c": ids["replied"]}).scalar_one()
+    first = earliest_open_deadline(store, ids["replied"])
     edit(store, "UPDATE deadlines SET due_at = '2030-01-01 00:00:00' WHERE id = :id", id=first)
     assert f"case {ids['replied']}: next_due_at (the earliest open deadline)" in problem(store)
 
 
 def test_a_deadline_closed_in_the_table(worked):
     store, ids = worked
-    with store.engine.begin() as connection:
-        first = connection.execute(sa.text("SELECT id FROM deadlines WHERE case_id = :c AND status = 'open' "
-                                           "ORDER BY due_at LIMIT 1"), {"c": ids["snoozed"]}).scalar_one()
+    first = earliest_open_deadline(store, ids["snoozed"])
     edit(store, "UPDATE deadlines SET status = 'met' WHERE id = :id", id=first)
     assert f"case {ids['snoozed']}: next_due_at (the earliest open deadline)" in problem(store)
 
