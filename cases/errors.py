@@ -39,15 +39,19 @@ class FourEyesViolation(CaseError):
 
 
 class Conflict(CaseError):
-    """Someone else changed the case first; reload it and try again."""
+    """Someone else changed the case first; reload it and try again. `last` says who did what, and when."""
 
-    def __init__(self, case_id: int, expected: int, actual: int) -> None:
+    def __init__(self, case_id: int, expected: int, actual: int, *, last: tuple[str, str, str] | None = None) -> None:
         super().__init__(case_id, expected, actual)
-        self.case_id, self.expected, self.actual = case_id, expected, actual
+        self.case_id, self.expected, self.actual, self.last = case_id, expected, actual, last
 
     def __str__(self) -> str:
+        change = ""
+        if self.last is not None:
+            who, action, when = self.last
+            change = f"; the last change was {action.removeprefix('case.').replace('_', ' ')} by {who} at {when}"
         return (f"case {self.case_id} was changed by someone else (you had version {self.expected}, "
-                f"it is now {self.actual}); reload it and try again")
+                f"it is now {self.actual}{change}); reload it and try again")
 
 
 class InvalidRequest(CaseError):

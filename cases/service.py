@@ -20,7 +20,7 @@ from cases.access import require
 from cases.db import Store
 from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from cases.deadlines import CASE_BOUND
-from cases.models import Attachment, Case, Deadline, Note, Proposal, User
+from cases.models import Attachment, AuditEvent, Case, Deadline, Note, Proposal, User
 from cases.schedule import close_deadlines, next_due, start_deadlines
 
 SYSTEM_PREFIX = "system:"
@@ -66,7 +66,10 @@ def save_case(session: Session, case: Case, *, expected_version: int | None, now
     result = session.execute(sa.update(Case).where(Case.id == case.id, Case.version == expected).values(**values))
     if result.rowcount != 1:
         actual = session.execute(sa.select(Case.version).where(Case.id == case.id)).scalar_one()
-        raise Conflict(case.id, expected, actual)
+        last = session.execute(sa.select(AuditEvent.actor, AuditEvent.action, AuditEvent.at)
+                               .where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        raise Conflict(case.id, expected, actual,
+                       last=(last.actor, last.action, f"{last.at:%Y-%m-%d %H:%M} UTC") if last is not None else None)
     for field, value in values.items():
         setattr(case, field, value)
     after = _snapshot(case)

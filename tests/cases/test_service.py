@@ -200,6 +200,9 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(store, cases):
     with pytest.raises(Conflict) as caught:
         service.assign(store, "bob", case_id, assignee="bob", now=NOW, expected_version=seen)
     assert (caught.value.expected, caught.value.actual) == (seen, seen + 1)
+    assert str(caught.value) == (f"case {case_id} was changed by someone else (you had version {seen}, it is now "
+                                 f"{seen + 1}; the last change was start review by ann at 2026-11-24 15:00 UTC); "
+                                 "reload it and try again")  # who did what, and when
     detail = queries.show(store, "ann", case_id)
     assert detail.case.assignee is None and detail.case.version == seen + 1
 

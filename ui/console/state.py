@@ -94,11 +94,14 @@ def sign_out(reason: str) -> None:
 
 @contextmanager
 def shown() -> Iterator[None]:
-    """Show a domain error as a message on the page (ui.messages words it), instead of a traceback."""
+    """Show a domain error (ui.messages words it) next to the action and as a notice over the page, whichever
+    tab the user now looks at; never a traceback, never silence."""
     try:
         yield
     except HANDLED as error:
-        st.error(render(error).removeprefix("error: "))
+        message = render(error).removeprefix("error: ")
+        st.error(message)
+        st.toast(message, icon=":material/error:")
 
 
 def money(value) -> str:

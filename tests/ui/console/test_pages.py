@@ -254,3 +254,14 @@ def test_one_supervisor_cannot_approve_their_own_proposal_or_held_reply_in_the_c
     button.click().run()
     assert any(f"sam wrote message {held.id}; another supervisor must approve it" in e.value for e in at.error)
     assert [m["id"] for m in conversations.held(store, "sia")] == [held.id]
+
+
+def test_a_refused_action_is_shown_next_to_its_control_and_over_the_page(console_db):
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)  # an open case: not yet in review
+    at.text_area(key="propose_reason").input("Payslips explain the funds.")
+    [button] = [b for b in at.button if b.label == "Propose"]
+    button.click().run()
+    assert not at.exception
+    said = "cannot propose release a case that is open (allowed: start_review)"
+    assert [t.value for t in at.toast] == [said]  # over the page, whichever tab is in view
+    assert said in [e.value for e in at.error]  # and next to the control
