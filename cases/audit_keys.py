@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from cases.errors import InvalidRequest
+from cases.secret_files import read_secret_file, write_secret_file
 
 KEY_FILE_VARIABLE = "KYT_AUDIT_KEY_FILE"
 
@@ -77,12 +77,7 @@ def parse_keyring(text: str, where: str = "the audit key file") -> KeyRing:
 
 def read_keyring(path: Path) -> KeyRing:
     """The key file at `path`, refused when others may read it."""
-    try:
-        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise InvalidRequest(f"the audit key file {path} may be read by others: chmod 600 {path}")
-        return parse_keyring(path.read_text(), str(path))
-    except FileNotFoundError:
-        raise InvalidRequest(f"the audit key file {path} ({KEY_FILE_VARIABLE}) does not exist") from None
+    return parse_keyring(read_secret_file(path, f"the audit key file ({KEY_FILE_VARIABLE})"), str(path))
 
 
 def keyring_from_environment() -> KeyRing | None:
@@ -95,9 +90,5 @@ def add_key(path: Path, now: datetime) -> AuditKey:
     """Add a new key to the file (creating it, mode 600): from now on it keys new events; the older ones stay."""
     existing = read_keyring(path).keys if path.exists() else ()
     key = AuditKey(f"k{len(existing) + 1}-{secrets.token_hex(3)}", now, secrets.token_bytes(32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(descriptor, "a") as handle:
-        handle.write(f"{key.id} {key.created_at.isoformat()} {key.secret.hex()}\n")
-    os.chmod(path, 0o600)
+    write_secret_file(path, f"{key.id} {key.created_at.isoformat()} {key.secret.hex()}\n", append=True)
     return key

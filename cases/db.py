@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from cases.audit_keys import KeyRing, keyring_from_environment
+from cases.errors import InvalidRequest
 from graph.redaction import redacted_url
 
 DEFAULT_URL = "sqlite:///freezecase.db"
@@ -57,8 +58,6 @@ def make_engine(url: str) -> Engine:
     try:
         sa.engine.make_url(url).get_dialect()
     except (sa.exc.ArgumentError, ValueError):
-        from cases.errors import InvalidRequest
-
         raise InvalidRequest(f"{redacted_url(url)} is not a database URL (sqlite:///FILE, or "
                              "postgresql://USER@HOST/DATABASE)") from None
     if not url.startswith("sqlite"):
@@ -182,8 +181,6 @@ def open_store(url: str | None = None, migrate: bool = True, audit_keys: KeyRing
         except sa.exc.ProgrammingError as error:
             if getattr(error.orig, "sqlstate", None) != "42501":  # insufficient privilege
                 raise
-            from cases.errors import InvalidRequest
-
             raise InvalidRequest(f"the database is at revision {revision}, this version needs {HEAD}, and this role "
                                  "may not change the schema: run `kyt db upgrade` as the schema's owner") from None
     return Store(engine, chosen, keys)

@@ -105,7 +105,7 @@ def _holidays(jurisdiction: str, year: int) -> frozenset[date]:
 
 def load_calendars(jurisdictions: tuple[str, ...] | list[str], years: tuple[int, ...]) -> None:
     """Load the holiday calendars of these jurisdictions for these years now (the first load imports
-    every country's calendar: about a tenth of a second), so that a later deadline is computed at once."""
+    every country's calendar), so that a later deadline is computed at once."""
     for jurisdiction in jurisdictions:
         for year in years:
             if jurisdiction in CALENDARS:  # an unknown one is refused where a deadline is computed, not here

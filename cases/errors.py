@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class CaseError(Exception):
     """Base of every error the cases layer raises on purpose."""
@@ -41,7 +43,8 @@ class FourEyesViolation(CaseError):
 class Conflict(CaseError):
     """Someone else changed the case first; reload it and try again. `last` says who did what, and when."""
 
-    def __init__(self, case_id: int, expected: int, actual: int, *, last: tuple[str, str, str] | None = None) -> None:
+    def __init__(self, case_id: int, expected: int, actual: int, *,
+                 last: tuple[str, str, datetime] | None = None) -> None:
         super().__init__(case_id, expected, actual)
         self.case_id, self.expected, self.actual, self.last = case_id, expected, actual, last
 
@@ -49,7 +52,8 @@ class Conflict(CaseError):
         change = ""
         if self.last is not None:
             who, action, when = self.last
-            change = f"; the last change was {action.removeprefix('case.').replace('_', ' ')} by {who} at {when}"
+            change = (f"; the last change was {action.removeprefix('case.').replace('_', ' ')} by {who} "
+                      f"at {when:%Y-%m-%d %H:%M} UTC")
         return (f"case {self.case_id} was changed by someone else (you had version {self.expected}, "
                 f"it is now {self.actual}{change}); reload it and try again")
 
@@ -88,4 +92,5 @@ class SignInThrottled(CaseError):
 
 
 class NotSignedIn(CaseError):
-    """The command cannot prove who runs it (no session, an expired one, a wrong secret): the message says what to do."""
+    """The command cannot prove who runs it (no session, an expired one, a wrong secret); the message says what
+    to do."""

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from cases import audit
 from cases.db import Store
 from cases.errors import NotSignedIn
 from cases.models import SignInSession, User
 from cases.service import SYSTEM_PREFIX, unit_of_work
-from cases.signin import DEFAULT_POLICY, NAME_KEPT, SignInPolicy, sign_in
+from cases.signin import DEFAULT_POLICY, NAME_KEPT, SignInPolicy, record_sign_out, sign_in
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,14 @@ def open_session(store: Store, name: str, *, now: datetime, source: str,
     return token
 
 
+def _session_row(session: Session, token: str) -> SignInSession | None:
+    return session.exec(select(SignInSession).where(SignInSession.token_hash == _digest(token))).one_or_none()
+
+
 def session_user(store: Store, token: str, *, now: datetime) -> User:
     """The active user of a session that has neither ended nor expired; NotSignedIn otherwise."""
     with store.session() as session:
-        found = session.exec(select(SignInSession).where(SignInSession.token_hash == _digest(token))).one_or_none()
+        found = _session_row(session, token)
         if found is None or found.ended_at is not None:
             raise NotSignedIn("your session has ended: sign in again (kyt login NAME)")
         if found.expires_at <= now:
@@ -109,11 +112,10 @@ def session_user(store: Store, token: str, *, now: datetime) -> User:
 def end_session(store: Store, token: str, *, now: datetime, source: str) -> str | None:
     """End a session (audited as a sign-out); the user's name, or None when it had already ended."""
     with unit_of_work(store) as session:
-        found = session.exec(select(SignInSession).where(SignInSession.token_hash == _digest(token))).one_or_none()
+        found = _session_row(session, token)
         if found is None or found.ended_at is not None:
             return None
         found.ended_at = now
         session.add(found)
-        audit.append(session, found.user_name, "user.signed_out", at=now,
-                     after={"source": source[:NAME_KEPT], "reason": "signed out"})
+        record_sign_out(session, found.user_name, now=now, source=source)
         return found.user_name

@@ -101,11 +101,22 @@ def _new_case(record: DepositRecord, fields: dict, *, snapshot: dict, plans: Pla
     return row, deadlines
 
 
+def _case_ids(session: Session, chunk: list[tuple[DepositRecord, dict]]) -> dict[str, int]:
+    """The case id of each deposit of the chunk that has a case already."""
+    ids = [record.deposit_id for record, _ in chunk]
+    return dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+
+
+def _alerted(session: Session, chunk: list[tuple[DepositRecord, dict]]) -> set[str]:
+    """The deposits of the chunk that have an alert already."""
+    ids = [record.deposit_id for record, _ in chunk]
+    return set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
+
+
 def _open_chunk(session: Session, chunk: list[tuple[DepositRecord, dict]], snapshot: dict, *, actor: str,
                 plans: Plans) -> tuple[dict[str, int], int]:
     """Open the cases of one chunk in the caller's transaction (rows in bulk, audit events in order)."""
-    ids = [record.deposit_id for record, _ in chunk]
-    found = dict(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+    found = _case_ids(session, chunk)
     new = [(record, fields) for record, fields in chunk if record.deposit_id not in found]
     if not new:
         return found, 0
@@ -135,8 +146,7 @@ def _record_alerts(session: Session, reviews: list[tuple[DepositRecord, dict]], 
     added = 0
     for start in range(0, len(reviews), ALERT_CHUNK):
         chunk = reviews[start:start + ALERT_CHUNK]
-        ids = [record.deposit_id for record, _ in chunk]
-        known = set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())
+        known = _alerted(session, chunk)
         rows = [dict(**fields, rule_ids=list(record.rule_ids), categories=list(record.categories),
                      snapshot_id=record.snapshot_id, status="open", created_at=now)
                 for record, fields in chunk if record.deposit_id not in known]
@@ -158,13 +168,12 @@ def _all_there(store: Store, frozen: list[tuple[DepositRecord, dict]],
     with store.session() as session:
         found: dict[str, int] = {}
         for start in range(0, len(frozen), CHUNK):
-            ids = [record.deposit_id for record, _ in frozen[start:start + CHUNK]]
-            found.update(session.exec(select(Case.deposit_id, Case.id).where(Case.deposit_id.in_(ids))).all())
+            found.update(_case_ids(session, frozen[start:start + CHUNK]))
         if len(found) < len(frozen):
             return None
         for start in range(0, len(reviews), ALERT_CHUNK):
-            ids = [record.deposit_id for record, _ in reviews[start:start + ALERT_CHUNK]]
-            if len(set(session.exec(select(Alert.deposit_id).where(Alert.deposit_id.in_(ids))).all())) < len(ids):
+            chunk = reviews[start:start + ALERT_CHUNK]
+            if len(_alerted(session, chunk)) < len(chunk):
                 return None
         return found
 
@@ -226,15 +235,13 @@ def _open_all(store: Store, frozen: list[tuple[DepositRecord, dict]], reviews: l
     """Every case and alert of a run in one transaction: all of them, or none."""
     case_ids: dict[str, int] = {}
     opened = 0
-    with unit_of_work(store) as session:
-        user = acting_user(session, actor)
-        require(user.name, user.role, "open_cases")
+    with unit_of_work(store) as session:  # the actor's right to open cases was checked by open_cases
         for start in range(0, len(frozen), CHUNK):
-            ids, count = _open_chunk(session, frozen[start:start + CHUNK], snapshot, actor=user.name, plans=plans)
+            ids, count = _open_chunk(session, frozen[start:start + CHUNK], snapshot, actor=actor, plans=plans)
             case_ids.update(ids)
             opened += count
         clock = time.perf_counter()
-        alerts = _record_alerts(session, reviews, actor=user.name, now=plans.now)
+        alerts = _record_alerts(session, reviews, actor=actor, now=plans.now)
         spent = time.perf_counter() - clock
     return Opened(case_ids, opened, len(frozen) - opened, alerts, seconds={"alerts": spent})
 

@@ -68,8 +68,7 @@ def save_case(session: Session, case: Case, *, expected_version: int | None, now
         actual = session.execute(sa.select(Case.version).where(Case.id == case.id)).scalar_one()
         last = session.execute(sa.select(AuditEvent.actor, AuditEvent.action, AuditEvent.at)
                                .where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq.desc()).limit(1)).first()
-        raise Conflict(case.id, expected, actual,
-                       last=(last.actor, last.action, f"{last.at:%Y-%m-%d %H:%M} UTC") if last is not None else None)
+        raise Conflict(case.id, expected, actual, last=tuple(last) if last is not None else None)
     for field, value in values.items():
         setattr(case, field, value)
     after = _snapshot(case)

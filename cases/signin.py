@@ -91,7 +91,7 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime, source: st
     accepted = matches and user is not None and user.active and (user.role == "system") == service
     with unit_of_work(store) as session:
         if not accepted:
-            _failed(session, name, source, now=now, policy=policy)
+            _failed(session, name, (user_key, source_key), source=source, now=now, policy=policy)
         else:
             _forget(session, user_key)
             rehashed = needs_rehash(stored)
@@ -109,7 +109,12 @@ def sign_in(store: Store, name: str, password: str, *, now: datetime, source: st
 def sign_out(store: Store, name: str, *, now: datetime, source: str, reason: str = "signed out") -> None:
     """Record that a user's session ended (`reason`: signed out, or idle for too long)."""
     with unit_of_work(store) as session:
-        audit.append(session, name, "user.signed_out", at=now, after={"source": source[:NAME_KEPT], "reason": reason})
+        record_sign_out(session, name, now=now, source=source, reason=reason)
+
+
+def record_sign_out(session: Session, name: str, *, now: datetime, source: str, reason: str = "signed out") -> None:
+    """The audit event of a session's end, in the caller's transaction."""
+    audit.append(session, name, "user.signed_out", at=now, after={"source": source[:NAME_KEPT], "reason": reason})
 
 
 def _forget(session: Session, key: str) -> None:
@@ -118,9 +123,11 @@ def _forget(session: Session, key: str) -> None:
         session.delete(row)
 
 
-def _failed(session: Session, name: str, source: str, *, now: datetime, policy: SignInPolicy) -> None:
-    """Count one failure against the name and the source, set their waits, and audit it (and a lockout)."""
-    user_key, source_key = _keys(name, source)
+def _failed(session: Session, name: str, keys: tuple[str, str], *, source: str, now: datetime,
+            policy: SignInPolicy) -> None:
+    """Count one failure against the name and the source (their throttle keys), set their waits, and audit it
+    (and a lockout)."""
+    user_key, source_key = keys
     counts = {}
     for key in (user_key, source_key):
         row = session.get(SignInThrottle, key)

@@ -27,9 +27,16 @@ ELEVATED = frozenset({"supervisor", "admin"})
 """Roles whose grant needs a second admin: approvers and those who make users."""
 
 
-def _active_admins(session: Session) -> int:
-    return session.exec(select(sa.func.count()).select_from(User)
-                        .where(User.role == "admin", User.active == sa.true())).one()
+def _active_admins(session: Session, *, besides: str | None = None) -> int:
+    """How many active admins there are (other than `besides`)."""
+    query = select(sa.func.count()).select_from(User).where(User.role == "admin", User.active == sa.true())
+    return session.exec(query.where(User.name != besides) if besides is not None else query).one()
+
+
+def _needs_second_admin(session: Session, role: str) -> bool:
+    """Whether giving `role` waits for a second admin: supervisor or admin, except the second admin of a database
+    with a single one."""
+    return role in ELEVATED and not (role == "admin" and _active_admins(session) == 1)
 
 
 def _user(session: Session, name: str) -> User:
@@ -73,7 +80,7 @@ def add_user(store: Store, actor: str, name: str, *, role: str, now: datetime,
             require(user.name, user.role, "manage_users")
         if session.exec(select(User).where(User.name == name)).first() is not None:
             raise InvalidRequest(f"there is already a user called {name!r}")
-        waits = not first and role in ELEVATED and not (role == "admin" and _active_admins(session) == 1)
+        waits = not first and _needs_second_admin(session, role)
         created = User(name=name, role=role, created_at=now, active=not waits,
                        password_hash=hash_password(password) if password else None)
         session.add(created)
@@ -112,7 +119,7 @@ def set_role(store: Store, actor: str, name: str, *, role: str, now: datetime) -
         if target.role == "admin" and target.active:  # removing an admin's power is a power too
             _not_the_last_admin(session, name)
             return _request(session, user.name, name, kind="role", role=role, now=now)
-        if role in ELEVATED and not (role == "admin" and _active_admins(session) == 1):
+        if _needs_second_admin(session, role):
             return _request(session, user.name, name, kind="role", role=role, now=now)
         before = target.role
         target.role = role
@@ -173,9 +180,7 @@ def decide(store: Store, actor: str, grant_id: int, *, approve: bool, now: datet
 
 
 def _not_the_last_admin(session: Session, name: str) -> None:
-    others = session.exec(select(sa.func.count()).select_from(User).where(
-        User.role == "admin", User.active == sa.true(), User.name != name)).one()
-    if not others:
+    if not _active_admins(session, besides=name):
         raise InvalidRequest(f"{name} is the last active admin: add and approve another admin first")
 
 

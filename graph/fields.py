@@ -8,7 +8,6 @@ through Python, so a clean 10-million-row column costs a few vector operations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Callable
 
@@ -17,16 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph.cells import CONTROL_PATTERN, may_hold_controls
-from graph.formats import EARLIEST_TIME, LATEST_TIME, TEXT_LIMITS
-from graph.model import POSITION_BITS
-from graph.times import MICRO, parse_time
+from graph.formats import TEXT_LIMITS
+from graph.times import MICRO
 
 _DECIMAL = r"^\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _SIMPLE_DECIMAL = r"^\+?[0-9]{1,9}(\.[0-9]{0,6})?$"  # parsed exactly through float64
 _ZERO = r"^\+?(0+(\.0*)?|\.0+)([eE][+-]?[0-9]+)?$"
 _UNSIGNED = r"^[0-9]{1,18}$"
-_UNIX = r"^[0-9]{9,12}$"  # 1973 to 33658; shorter digit strings are read as ISO-8601 ("20240101")
-_ZONED = r"(Z|z|[+-][0-9]{2}:?[0-9]{2})$"
 
 
 @dataclass
@@ -63,11 +59,11 @@ def as_mask(array: pa.Array) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _rows(mask: np.ndarray) -> np.ndarray:
+def failing_rows(mask: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask).astype(np.int64)
 
 
-def _value(column: pa.Array, i: int) -> object:
+def value_at(column: pa.Array, i: int) -> object:
     return column[int(i)].as_py()
 
 
@@ -132,7 +128,7 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
             return f"{name} {value!r} is not an address (0x followed by 40 hex digits)"
         return describe
 
-    parsed = [Parsed(low, _rows(bad_value[raw]) if bad_value.any() else np.empty(0, np.int64), describer(name, raw))
+    parsed = [Parsed(low, failing_rows(bad_value[raw]) if bad_value.any() else np.empty(0, np.int64), describer(name, raw))
               for name, raw, low in zip(columns, codes, lowered)]
     return AddressCodes(lowered, dictionary), parsed
 
@@ -157,8 +153,8 @@ def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
         if wide == pa.int64():
             bad |= numbers < 0
         values = np.where(bad, 0, numbers).astype(np.int64)
-        return Parsed(values, _rows(bad),
-                      lambda i: f"{name} {_value(column, i)} is out of range (0 to {limit - 1})")
+        return Parsed(values, failing_rows(bad),
+                      lambda i: f"{name} {value_at(column, i)} is out of range (0 to {limit - 1})")
     text = as_text(column)
     ok = as_mask(pc.match_substring_regex(text, _UNSIGNED))
     values = np.zeros(len(text), dtype=np.int64)
@@ -168,14 +164,14 @@ def unsigned(column: pa.Array, name: str, limit: int = 2**62) -> Parsed:
     bad = ~ok | too_big
 
     def describe(i: int) -> str:
-        value = _value(text, i)
+        value = value_at(text, i)
         if value == "":
             return f"missing {name}"
         if too_big[i]:
             return f"{name} {value} is out of range (0 to {limit - 1})"
         return f"{name} {value!r} is not a non-negative integer"
 
-    return Parsed(values, _rows(bad), describe)
+    return Parsed(values, failing_rows(bad), describe)
 
 
 def _decimal_problem(name: str, value: object) -> str:
@@ -203,14 +199,14 @@ def amounts(column: pa.Array, name: str, whole_digits: int | None = None) -> Par
     if whole_digits is not None:
         large = ~bad & as_mask(pc.match_substring_regex(text, rf"^\+?0*[1-9][0-9]{{{whole_digits},}}(\.[0-9]*)?$"))
         for i in np.flatnonzero(~bad & as_mask(pc.match_substring(text, "e", ignore_case=True))):
-            large[i] = Decimal(_value(text, i)) >= Decimal(10) ** whole_digits  # exponent forms: exactly
+            large[i] = Decimal(value_at(text, i)) >= Decimal(10) ** whole_digits  # exponent forms: exactly
 
     def describe(i: int) -> str:
         if large[i]:
-            return f"{name} {_value(text, i)} is too large (at most {whole_digits} digits before the decimal point)"
-        return _decimal_problem(name, _value(text, i))
+            return f"{name} {value_at(text, i)} is too large (at most {whole_digits} digits before the decimal point)"
+        return _decimal_problem(name, value_at(text, i))
 
-    return Parsed(text, _rows(bad | large), describe)
+    return Parsed(text, failing_rows(bad | large), describe)
 
 
 def _exact_micro(text: str) -> int:
@@ -237,7 +233,7 @@ def micro_usd(column: pa.Array, name: str, optional: bool = False) -> Parsed:
     overflow = np.zeros(len(text), dtype=bool)
     for i in np.flatnonzero(ok & ~simple):
         try:
-            micro = _exact_micro(_value(text, i))
+            micro = _exact_micro(value_at(text, i))
         except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
             ok[i] = False
             continue
@@ -249,12 +245,12 @@ def micro_usd(column: pa.Array, name: str, optional: bool = False) -> Parsed:
 
     def describe(i: int) -> str:
         if overflow[i]:
-            return f"{name} {_value(text, i)} is too large"
-        return _decimal_problem(name, _value(text, i))
+            return f"{name} {value_at(text, i)} is too large"
+        return _decimal_problem(name, value_at(text, i))
 
     if optional:
-        return Parsed((values, empty), _rows(bad), describe)
-    return Parsed(values, _rows(bad), describe)
+        return Parsed((values, empty), failing_rows(bad), describe)
+    return Parsed(values, failing_rows(bad), describe)
 
 
 def unpriced(usd: Parsed, amount: Parsed) -> tuple[np.ndarray, np.ndarray]:
@@ -266,92 +262,21 @@ def unpriced(usd: Parsed, amount: Parsed) -> tuple[np.ndarray, np.ndarray]:
     values, empty = usd.values
     unknown = empty.copy()
     if empty.any():  # the amounts matter only where the value is empty: most files have none
-        unknown[empty] = ~as_mask(pc.match_substring_regex(_trimmed(pc.filter(amount.values, pa.array(empty))),
+        unknown[empty] = ~as_mask(pc.match_substring_regex(trimmed(pc.filter(amount.values, pa.array(empty))),
                                                            _ZERO))
     return values, unknown
 
 
-def timestamps(column: pa.Array, name: str, optional: bool = False) -> Parsed:
-    """UTC times as int64 microseconds since 1970, from ISO-8601 (no zone = UTC) or unix seconds."""
-    if pa.types.is_timestamp(column.type):
-        typed = column if column.type.tz is None else pc.cast(column, pa.timestamp(column.type.unit, "UTC"))
-        micros = pc.cast(pc.cast(typed, pa.timestamp("us", typed.type.tz)), pa.int64())
-        missing = as_mask(pc.is_null(micros))
-        values = pc.fill_null(micros, 0).to_numpy().astype(np.int64)
-        outside = _outside(values) & ~missing
-        bad = (missing & (not optional)) | outside
-
-        def say(i: int) -> str:
-            return _outside_problem(name, _iso(int(values[i]))) if outside[i] else f"missing {name}"
-
-        return Parsed((values, missing) if optional else values, _rows(bad), say)
-    if pa.types.is_integer(column.type):
-        column = pc.cast(column, pa.string())
-    text = _trimmed(as_text(column))
-    empty = as_mask(pc.equal(text, ""))
-    values = np.zeros(len(text), dtype=np.int64)
-    done = empty.copy()
-    unix = as_mask(pc.match_substring_regex(text, _UNIX))
-    if unix.any():
-        values[unix] = pc.cast(pc.filter(text, pa.array(unix)), pa.int64()).to_numpy() * MICRO
-        done |= unix
-    zoned = ~done & as_mask(pc.match_substring_regex(text, _ZONED))
-    for mask, target in ((zoned, pa.timestamp("us", "UTC")), (~done & ~zoned, pa.timestamp("us"))):
-        if not mask.any():
-            continue
-        part = pc.filter(text, pa.array(mask))
-        try:
-            values[mask] = pc.cast(pc.cast(part, target), pa.int64()).to_numpy()
-            done |= mask
-        except pa.ArrowInvalid:
-            pass  # some rows are not ISO-8601 to Arrow: each goes through Python below
-    failed = np.zeros(len(text), dtype=bool)
-    for i in np.flatnonzero(~done):
-        micro = parse_time(_value(text, i))
-        if micro is None:
-            failed[i] = True
-        else:
-            values[i] = micro
-    outside = _outside(values) & ~failed & ~empty
-    bad = failed | outside | (empty & (not optional))
-
-    def describe(i: int) -> str:
-        value = _value(text, i)
-        if value == "":
-            return f"missing {name}"
-        if outside[i]:
-            return _outside_problem(name, value)
-        return f"{name} {value!r} is not a time (ISO-8601 or unix seconds)"
-
-    return Parsed((values, empty) if optional else values, _rows(bad), describe)
-
-
-def _outside(micros: np.ndarray) -> np.ndarray:
-    return (micros < EARLIEST_TIME) | (micros >= LATEST_TIME)
-
-
-def _iso(micros: int) -> str:
-    """A time in microseconds as ISO-8601 UTC (as a number when out of Python's range)."""
-    try:
-        return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)).isoformat()
-    except OverflowError:
-        return f"{micros} microseconds after 1970"
-
-
-def _outside_problem(name: str, value: object) -> str:
-    return f"{name} {value} is outside the times a file may hold (1970 to the end of 2099, UTC)"
-
-
 def required_text(column: pa.Array, name: str, lower: bool = False) -> Parsed:
     """Non-empty text (trimmed), optionally lowercased, within its limit and free of control characters."""
-    text = _trimmed(as_text(column))
+    text = trimmed(as_text(column))
     if lower:
         lowered = pc.ascii_lower(text)
         if not pc.all(pc.equal(text, lowered)).as_py():
             text = lowered
     empty = as_mask(pc.equal(text, ""))
     checked = checked_text(text, name)
-    return Parsed(text, np.union1d(_rows(empty), checked.bad),
+    return Parsed(text, np.union1d(failing_rows(empty), checked.bad),
                   lambda i: f"missing {name}" if empty[i] else checked.describe(i))
 
 
@@ -367,16 +292,16 @@ def checked_text(text: pa.Array, name: str) -> Parsed:
                else np.zeros(len(text), dtype=bool))
 
     def describe(i: int) -> str:
-        value = _value(text, i)
+        value = value_at(text, i)
         if long[i]:
             return f"{name} is {len(value):,} characters long (at most {limit})"
         shown = repr(value if len(value) <= 80 else value[:80] + "...")
         return f"{name} {shown} holds a control character"
 
-    return Parsed(text, _rows(long | control), describe)
+    return Parsed(text, failing_rows(long | control), describe)
 
 
-def _trimmed(text: pa.Array) -> pa.Array:
+def trimmed(text: pa.Array) -> pa.Array:
     """Text without surrounding whitespace (no copy when there is none)."""
     edges = [pc.starts_with(text, c) for c in (" ", "\t")] + [pc.ends_with(text, c) for c in (" ", "\t")]
     if any(_any(edge) for edge in edges):
@@ -386,23 +311,4 @@ def _trimmed(text: pa.Array) -> pa.Array:
 
 def optional_text(column: pa.Array) -> pa.Array:
     """Trimmed text with empty strings."""
-    return _trimmed(as_text(column))
-
-
-def transfer_columns(column: dict[str, pa.Array]) -> tuple[AddressCodes, list[Parsed]]:
-    """The raw columns of a transfers table (graph/formats.py), parsed in TRANSFER_COLUMNS order.
-
-    Shared by the pruned scan and the Spark engine's executors, which parse rows as they read them.
-    """
-    codes, (src, dst) = encode_addresses({"from_address": column["from_address"], "to_address": column["to_address"]})
-    return codes, [
-        required_text(column["tx_hash"], "tx_hash", lower=True),
-        unsigned(column["block_number"], "block_number", limit=2**42),
-        unsigned(column["position"], "position", limit=2**POSITION_BITS),
-        timestamps(column["timestamp"], "timestamp"),
-        src, dst,
-        required_text(column["asset"], "asset"),
-        amounts(column["amount"], "amount"),
-        micro_usd(column["usd_value"], "usd_value", optional=True),
-    ]
-
+    return trimmed(as_text(column))

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
-from graph.formats import TRANSFER_COLUMNS
+from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
 
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 """keccak256("Transfer(address,address,uint256)")."""
@@ -65,6 +65,19 @@ class Row(NamedTuple):
         return [self.tx_hash, str(self.block_number), str(self.position), str(self.timestamp), self.from_address,
                 self.to_address, self.asset, format(self.amount, "f"),
                 "" if self.usd_value is None else format(self.usd_value, "f")]
+
+
+def deposit_cells(row: Row, customer: str, ordinal: int | str) -> list[str]:
+    """A transfer into a deposit address as a row of the deposits format.
+
+    Its id is the tx hash and the transfer's ordinal within the transaction (the native
+    transfer first, then its Transfer logs in order; an internal transfer's is `i` and its
+    ordinal among the transaction's internal transfers, so ingesting them or not changes no
+    other id): the same if a reorganisation moves the transaction to another block or place.
+    """
+    cells = dict(zip(COLUMNS, row.cells()))
+    cells.update(deposit_id=f"{row.tx_hash}:{ordinal}", customer_id=customer)
+    return [cells[c] for c in DEPOSIT_COLUMNS]
 
 
 def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) -> list[Row]:

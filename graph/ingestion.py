@@ -22,8 +22,8 @@ from typing import Callable
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
 from graph.errors import ChainError, ReorgTooDeep
 from graph.formats import DEPOSIT_COLUMNS
-from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, internal_rows, native_rows, ordered, priced, token_rows,
-                          trace_mismatch, transfer_log)
+from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, deposit_cells, internal_rows, native_rows, ordered, priced,
+                          token_rows, trace_mismatch, transfer_log)
 from graph.node_checks import check_blocks, check_logs, check_receipts, check_traces
 from graph.outputs import CsvOutput, Output, replace_json
 
@@ -72,19 +72,6 @@ class Summary:
     transfers: int = 0
     reorgs: int = 0
     last_block: int | None = None
-
-
-def deposit_cells(row: Row, customer: str, ordinal: int | str) -> list[str]:
-    """A transfer into a deposit address as a row of the deposits format.
-
-    Its id is the tx hash and the transfer's ordinal within the transaction (the native
-    transfer first, then its Transfer logs in order; an internal transfer's is `i` and its
-    ordinal among the transaction's internal transfers, so ingesting them or not changes no
-    other id): the same if a reorganisation moves the transaction to another block or place.
-    """
-    cells = dict(zip(COLUMNS, row.cells()))
-    cells.update(deposit_id=f"{row.tx_hash}:{ordinal}", customer_id=customer)
-    return [cells[c] for c in DEPOSIT_COLUMNS]
 
 
 class Ingestion:

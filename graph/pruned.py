@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from graph import fields
+from graph import fields, readers
 from graph.errors import InputError, Problem
 from graph.formats import TRANSFER_COLUMNS
 from graph.model import Transfers
@@ -146,7 +146,7 @@ def _parse(table: pa.Table, where: list[tuple[Path, np.ndarray]]) -> Transfers:
     """Transfers from the matched raw rows, or InputError naming the file and row of each bad one."""
     column = {name: table.column(name).combine_chunks() if table.num_rows else pa.array([], pa.string())
               for name in TRANSFER_COLUMNS}
-    codes, parsed = fields.transfer_columns(column)
+    codes, parsed = readers.transfer_columns(column)
     bad = sorted((int(i), p.describe(int(i))) for p in parsed for i in p.bad)
     if bad:
         raise _rejected(bad, where)

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from graph import fields
+from graph import fields, time_fields
 from graph.errors import InputError, Problem
 from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS, WHOLE_DIGITS
 from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Labels, Services, Transfers
@@ -215,7 +215,7 @@ def read_transfers(path: str | Path) -> Transfers:
         fields.required_text(tx, "tx_hash", lower=True),
         fields.unsigned(block, "block_number", limit=2**42),
         fields.unsigned(position, "position", limit=2**POSITION_BITS),
-        fields.timestamps(ts, "timestamp"),
+        time_fields.timestamps(ts, "timestamp"),
         src, dst,
         fields.required_text(asset, "asset"),
         fields.amounts(amount, "amount"),
@@ -235,7 +235,7 @@ def read_deposits(path: str | Path) -> Deposits:
         fields.required_text(_column(raw, "deposit_id"), "deposit_id"),
         fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
         fields.required_text(_column(raw, "customer_id"), "customer_id"),
-        fields.timestamps(_column(raw, "timestamp"), "timestamp"),
+        time_fields.timestamps(_column(raw, "timestamp"), "timestamp"),
         fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
         fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
         fields.addresses(_column(raw, "from_address"), "from_address"),
@@ -256,8 +256,8 @@ def read_flagged(path: str | Path) -> FlaggedWallets:
     category = fields.required_text(_column(raw, "category"), "category", lower=True)
     bad_name = np.flatnonzero(~np.asarray(
         pc.match_substring_regex(category.values, CATEGORY_PATTERN).to_numpy(zero_copy_only=False)))
-    listed = fields.timestamps(_column(raw, "listed_at"), "listed_at", optional=True)
-    delisted = fields.timestamps(_column(raw, "delisted_at"), "delisted_at", optional=True)
+    listed = time_fields.timestamps(_column(raw, "listed_at"), "listed_at", optional=True)
+    delisted = time_fields.timestamps(_column(raw, "delisted_at"), "delisted_at", optional=True)
     listed_at = np.where(listed.values[1], ALWAYS, listed.values[0])
     delisted_at = np.where(delisted.values[1], NEVER, delisted.values[0])
     extra = [(int(i), f"category {category.values[int(i)].as_py()!r} is not a lowercase name", int(i))
@@ -293,3 +293,22 @@ def read_labels(path: str | Path) -> Labels:
     _reject(raw, parsed, _duplicates(parsed[0].values, "address"))
     split = pc.utf8_lower(parsed[2].values)
     return Labels(parsed[0].values, parsed[1].values.astype(np.int64), split)
+
+
+def transfer_columns(column: dict[str, pa.Array]) -> tuple[fields.AddressCodes, list[fields.Parsed]]:
+    """The raw columns of a transfers table (graph/formats.py), parsed in TRANSFER_COLUMNS order.
+
+    Shared by the pruned scan and the Spark engine's executors, which parse rows as they read them.
+    """
+    codes, (src, dst) = fields.encode_addresses({"from_address": column["from_address"],
+                                                 "to_address": column["to_address"]})
+    return codes, [
+        fields.required_text(column["tx_hash"], "tx_hash", lower=True),
+        fields.unsigned(column["block_number"], "block_number", limit=2**42),
+        fields.unsigned(column["position"], "position", limit=2**POSITION_BITS),
+        time_fields.timestamps(column["timestamp"], "timestamp"),
+        src, dst,
+        fields.required_text(column["asset"], "asset"),
+        fields.amounts(column["amount"], "amount"),
+        fields.micro_usd(column["usd_value"], "usd_value", optional=True),
+    ]

@@ -2,7 +2,7 @@
 
 The same definition as graph/exposure.py, to the digit: the executors read the transfers
 (a Parquet file or dataset), keep only the transfers into the deposits' senders, parse and
-check them with the project's own column parsers (graph/fields.py, in `mapInArrow`), and
+check them with the project's own column parsers (graph/readers.py, in `mapInArrow`), and
 sum their USD in integer micro-dollars. The driver holds the deposits, the flags and the
 results, never the transfers table.
 
@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph import fields
+from graph import fields, readers
 from graph.errors import GraphError, InputError, Problem
 from graph.evidence import TOP_SOURCES, TX_PER_SOURCE, Evidence, SourceEvidence, rank_sources
 from graph.exposure import METHODS, ActiveFlags, Exposures, assemble, direct_cells, is_service
@@ -47,7 +47,7 @@ def parse_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     that never count (no value, or to oneself) are dropped here already.
     """
     column = {name: batch.column(name) for name in batch.schema.names}
-    codes, parsed = fields.transfer_columns(column)
+    codes, parsed = readers.transfer_columns(column)
     errors: dict[int, list[str]] = {}
     for p in parsed:
         for i in p.bad.tolist():

@@ -186,7 +186,7 @@ def _demo_users(db: Optional[str], secret_file: Path) -> None:
     import secrets
 
     from cases import identity, staff
-    from ui.identity_cli import write_secret
+    from cases.secret_files import write_secret_file
 
     store = open_store(db)
     now = datetime.now(timezone.utc)
@@ -205,7 +205,7 @@ def _demo_users(db: Optional[str], secret_file: Path) -> None:
             table.add_row(name, role, password)
         secret = secrets.token_urlsafe(24)
         staff.add_user(store, "ada", DEMO_SERVICE, role="system", now=now, password=secret)
-        write_secret(secret_file, secret)
+        write_secret_file(secret_file, secret + "\n")
     except HANDLED as error:
         fail(error)
     out.print(table)

@@ -12,7 +12,6 @@ import getpass
 import hashlib
 import os
 import socket
-import stat
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,10 +21,8 @@ import typer
 
 from cases.db import Store, database_url, open_store
 from cases.errors import CaseError, NotSignedIn
+from cases.secret_files import read_secret_file, write_secret_file
 from ui.cli_common import DB, err, fail, out
-
-SECRET_MODE = 0o600
-
 
 def config_dir() -> Path:
     """Where the OS user's sessions are kept."""
@@ -63,27 +60,7 @@ def source() -> str:
 
 def read_secret(path: Path, what: str) -> str:
     """A secret from a file that only its owner may read; NotSignedIn when it is missing or open to others."""
-    try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise NotSignedIn(f"{what} {path} may be read by others: chmod 600 {path}")
-        return path.read_text().strip()
-    except FileNotFoundError:
-        raise NotSignedIn(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise NotSignedIn(f"{what} {path} cannot be read: {error.strerror if isinstance(error, OSError) else error}") \
-            from None
-
-
-def write_secret(path: Path, text: str) -> None:
-    """Write a secret readable by the OS user only (0600 in a 0700 folder), replacing any older one at once."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, SECRET_MODE)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text + "\n")
-    os.chmod(partial, SECRET_MODE)
-    os.replace(partial, path)
+    return read_secret_file(path, what, refused=NotSignedIn).strip()
 
 
 def credentials(url: str, claimed: Optional[str], service_file: tuple[str, Path] | None = None):
@@ -95,11 +72,12 @@ def credentials(url: str, claimed: Optional[str], service_file: tuple[str, Path]
 
     service = os.environ.get("KYT_SERVICE") or None
     secret = os.environ.get("KYT_SERVICE_SECRET") or None
-    secret_file = os.environ.get("KYT_SERVICE_SECRET_FILE")
+    named = os.environ.get("KYT_SERVICE_SECRET_FILE")
+    secret_file = Path(named) if named else None
     if service_file is not None:
-        service, secret, secret_file = service_file[0], None, str(service_file[1])
-    if service and not secret and secret_file:
-        secret = read_secret(Path(secret_file), "the service secret file")
+        service, secret, secret_file = service_file[0], None, service_file[1]
+    if service and not secret and secret_file is not None:
+        secret = read_secret(secret_file, "the service secret file")
     token = None
     if not service:
         stored = session_file(url)
@@ -137,7 +115,7 @@ def login(name: str, password_stdin: bool = typer.Option(False, help="Read the p
         token = open_session(store, user.name, now=now, source=source())
     except CaseError as error:
         fail(error)
-    write_secret(session_file(store.url), token)
+    write_secret_file(session_file(store.url), token + "\n")
     err.print(f"signed in as {user.name} ({user.role}) on {store.shown_url}", highlight=False)
 
 

@@ -102,7 +102,8 @@ def decision_table(result: batch.ScoreResult, limit: int = 60) -> None:
 
 
 def _load_calendars(jurisdictions: tuple[str, ...], year: int) -> threading.Thread:
-    """Load the deadlines' holiday calendars in the background while the batch is scored (a tenth of a second)."""
+    """Load the deadlines' holiday calendars in the background while the batch is scored (their first load imports
+    every country's calendar)."""
     from cases.deadlines import load_calendars
 
     loading = threading.Thread(target=load_calendars, args=(jurisdictions, (year, year + 1)), daemon=True)
