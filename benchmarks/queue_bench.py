@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cases import audit, queries, service, staff  # noqa: E402
 from cases.db import make_engine, open_store, refresh_statistics  # noqa: E402
 from cases.models import Case, Deadline, Exposure  # noqa: E402
-from cases.opening import tracking_number  # noqa: E402
+from cases.tracking import tracking_number  # noqa: E402
 from cases.schedule import plan  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -103,6 +103,24 @@ def measure(store, label: str, repeats: int) -> None:
             print(f"[{label}] queue, {name}, {what}: p50 {p50:.1f} ms, p95 {p95:.1f} ms (target p95 < 100 ms)")
 
 
+def scratch_database(server: str, prefix: str) -> tuple[str, tuple]:
+    """A new database on a PostgreSQL server (its admin URL): its URL, and what `drop_scratch` needs."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(server).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = sa.engine.make_url(server.replace("postgresql://", "postgresql+psycopg://", 1)).set(database=name)
+    return url.render_as_string(hide_password=False), (admin, name)
+
+
+def drop_scratch(cleanup: tuple | None) -> None:
+    """Drop a database made by `scratch_database` (nothing for None)."""
+    if cleanup:
+        admin, name = cleanup
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100_000)
@@ -117,12 +135,8 @@ def main() -> None:
         leftover.unlink()
     targets.append(("sqlite", f"sqlite:///{path}", None))
     if args.pg:
-        name = "queue_bench_" + uuid.uuid4().hex[:8]
-        admin = make_engine(args.pg).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
-        targets.append(("postgresql", str(sa.engine.make_url(args.pg.replace("postgresql://", "postgresql+psycopg://", 1))
-                                          .set(database=name)), (admin, name)))
+        url, cleanup = scratch_database(args.pg, "queue_bench")
+        targets.append(("postgresql", url, cleanup))
     for label, url, cleanup in targets:
         store = open_store(url)
         clock = time.perf_counter()
@@ -131,10 +145,7 @@ def main() -> None:
         print(f"[{label}] filled {args.cases:,} cases with deadlines and audit events in {time.perf_counter() - clock:.1f} s")
         measure(store, label, args.repeats)
         store.dispose()
-        if cleanup:
-            admin, name = cleanup
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        drop_scratch(cleanup)
 
 
 if __name__ == "__main__":

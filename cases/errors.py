@@ -44,18 +44,30 @@ class Conflict(CaseError):
     """Someone else changed the case first; reload it and try again. `last` says who did what, and when."""
 
     def __init__(self, case_id: int, expected: int, actual: int, *,
-                 last: tuple[str, str, datetime] | None = None) -> None:
+                 last: tuple[str, str, datetime] | None = None, thing: str = "case") -> None:
         super().__init__(case_id, expected, actual)
-        self.case_id, self.expected, self.actual, self.last = case_id, expected, actual, last
+        self.case_id, self.expected, self.actual, self.last, self.thing = case_id, expected, actual, last, thing
 
     def __str__(self) -> str:
         change = ""
         if self.last is not None:
             who, action, when = self.last
-            change = (f"; the last change was {action.removeprefix('case.').replace('_', ' ')} by {who} "
+            change = (f"; the last change was {action.split('.')[-1].replace('_', ' ')} by {who} "
                       f"at {when:%Y-%m-%d %H:%M} UTC")
-        return (f"case {self.case_id} was changed by someone else (you had version {self.expected}, "
+        return (f"{self.thing} {self.case_id} was changed by someone else (you had version {self.expected}, "
                 f"it is now {self.actual}{change}); reload it and try again")
+
+
+class AlreadyDone(CaseError):
+    """The same request (the same click, sent twice) was carried out already; nothing was done again."""
+
+    def __init__(self, action: str, actor: str, at: datetime) -> None:
+        super().__init__(action, actor, at)
+        self.action, self.actor, self.at = action, actor, at
+
+    def __str__(self) -> str:
+        what = self.action.split(".")[-1].replace("_", " ")
+        return f"already done: {what} by {self.actor} at {self.at:%Y-%m-%d %H:%M:%S} UTC; nothing was done twice"
 
 
 class InvalidRequest(CaseError):

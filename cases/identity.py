@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -109,13 +109,43 @@ def session_user(store: Store, token: str, *, now: datetime) -> User:
         return User.model_validate(user, from_attributes=True)
 
 
-def end_session(store: Store, token: str, *, now: datetime, source: str) -> str | None:
-    """End a session (audited as a sign-out); the user's name, or None when it had already ended."""
+def end_session(store: Store, token: str, *, now: datetime, source: str, reason: str = "signed out") -> str | None:
+    """End a session (audited as a sign-out, for `reason`); the user's name, or None when it had already ended."""
     with unit_of_work(store) as session:
         found = _session_row(session, token)
         if found is None or found.ended_at is not None:
             return None
         found.ended_at = now
         session.add(found)
-        record_sign_out(session, found.user_name, now=now, source=source)
+        record_sign_out(session, found.user_name, now=now, source=source, reason=reason)
         return found.user_name
+
+
+SEEN_EVERY = timedelta(minutes=1)
+"""A console session's last use is written at most this often (not on every page view)."""
+
+
+def console_user(store: Store, token: str, *, now: datetime, source: str,
+                 policy: SignInPolicy = DEFAULT_POLICY) -> User:
+    """The user of a console session, brought back after a reload; NotSignedIn when it ended, expired or sat idle.
+
+    A session unused for `policy.idle_timeout` is ended here (an audited sign-out, "idle for
+    too long"); a session in use has its last use recorded (at most once a minute).
+    """
+    user = session_user(store, token, now=now)
+    with unit_of_work(store) as session:
+        found = _session_row(session, token)
+        last = found.last_seen_at or found.opened_at
+        if now - last > policy.idle_timeout:
+            found.ended_at = now
+            session.add(found)
+            record_sign_out(session, found.user_name, now=now, source=source, reason="idle for too long")
+            idle = True
+        else:
+            idle = False
+            if found.last_seen_at is None or now - found.last_seen_at >= SEEN_EVERY:
+                found.last_seen_at = now
+                session.add(found)
+    if idle:
+        raise NotSignedIn("you were signed out after a time without activity; sign in again")
+    return user

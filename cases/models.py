@@ -75,6 +75,8 @@ class SignInSession(SQLModel, table=True):
     opened_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The last time the console used it (idle sessions end); None for the command line's."""
 
 
 class DepositFields(SQLModel):
@@ -246,13 +248,21 @@ class Alert(DepositFields, table=True):
     """A deposit the rules sent to review: an alert in the queue, funds not frozen."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("deposit_id", name="uq_alerts_deposit_id"),)
+    __table_args__ = (UniqueConstraint("deposit_id", name="uq_alerts_deposit_id"),
+                      Index("ix_alerts_queue", "status", "created_at", "id"))
     id: int | None = Field(default=None, primary_key=True)
     rule_ids: list[str] = Field(default_factory=list, sa_type=JSON)
     categories: list[str] = Field(default_factory=list, sa_type=JSON)
     snapshot_id: str = Field(max_length=40)
     status: str = Field(default="open", max_length=20)
+    """open, dismissed (with a reason) or case_opened (an analyst froze the deposit: `case_id`)."""
     created_at: datetime = Field(sa_type=UTCDateTime)
+    assignee: str | None = Field(default=None, max_length=80)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    decided_by: str | None = Field(default=None, max_length=80)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=2000)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
 
 
 class AuditEvent(SQLModel, table=True):
@@ -279,6 +289,17 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+
+
+class DoneRequest(SQLModel, table=True):
+    """A request already carried out, by its key (one per form a person submits), so that a second click does
+    nothing (cases.once)."""
+
+    __tablename__ = "done_requests"
+    key: str = Field(primary_key=True, max_length=64)
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=60)
+    at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Inquiry(SQLModel, table=True):

@@ -155,8 +155,8 @@ def queue(store: Store, filter: QueueFilter, *, actor: str, now: datetime) -> Pa
 
 def _filtered(query, filter: QueueFilter, *, snoozed_before: datetime | None, sqlite: bool):
     status, hop, assignee, min_usd, max_usd = filter.status, filter.hop, filter.assignee, filter.min_usd, filter.max_usd
-    category = _name(filter.category, "category", pattern=r"[a-z][a-z0-9_]*", case=str.lower)
-    jurisdiction = _name(filter.jurisdiction, "jurisdiction", pattern=r"[A-Z]{2,8}", case=str.upper)
+    category = name_filter(filter.category, "category", pattern=r"[a-z][a-z0-9_]*", case=str.lower)
+    jurisdiction = name_filter(filter.jurisdiction, "jurisdiction", pattern=r"[A-Z]{2,8}", case=str.upper)
     if status is None or status in lifecycle.OPEN_STATES:
         # the same text as the partial index's condition, so that both databases use that index
         query = query.where(sa.text(OPEN_FILTER))
@@ -180,7 +180,7 @@ def _filtered(query, filter: QueueFilter, *, snoozed_before: datetime | None, sq
     return query
 
 
-def _name(value: str | None, what: str, *, pattern: str, case) -> str | None:
+def name_filter(value: str | None, what: str, *, pattern: str, case) -> str | None:
     """A category or jurisdiction filter, in the case it is stored in; InvalidRequest if it is not a name."""
     if value is None or value == "":
         return None
@@ -251,17 +251,31 @@ class DueDeadline:
     overdue: bool
 
 
-def due(store: Store, actor: str, now: datetime, *, within: timedelta) -> list[DueDeadline]:
-    """Open deadlines overdue, due within `within`, or past their warning point; soonest first."""
+def _due_filter(now: datetime, within: timedelta):
+    return sa.and_(Deadline.status == "open", sa.or_(Deadline.due_at <= now + within, Deadline.warn_at <= now))
+
+
+def due(store: Store, actor: str, now: datetime, *, within: timedelta, limit: int | None = None) -> list[DueDeadline]:
+    """Open deadlines overdue, due within `within`, or past their warning point; soonest first (the first `limit`)."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_deadlines")
-        rows = session.exec(select(Deadline, Case).join(Case, Case.id == Deadline.case_id)
-                            .where(Deadline.status == "open",
-                                   sa.or_(Deadline.due_at <= now + within, Deadline.warn_at <= now))
-                            .order_by(Deadline.due_at, Deadline.id)).all()
+        query = (select(Deadline, Case).join(Case, Case.id == Deadline.case_id).where(_due_filter(now, within))
+                 .order_by(Deadline.due_at, Deadline.id))
+        rows = session.exec(query.limit(limit) if limit is not None else query).all()
         return [DueDeadline(c.id, c.tracking_number, c.status, d.rule_id, d.jurisdiction, d.due_at, d.warn_at,
                             d.due_at < now) for d, c in rows]
+
+
+def due_counts(store: Store, actor: str, now: datetime, *, within: timedelta) -> dict[str, int]:
+    """How many of `due`'s deadlines are overdue and how many at risk or due soon, counted in the database."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_deadlines")
+        late = sa.case((Deadline.due_at < now, 1), else_=0)
+        overdue, total = session.execute(sa.select(sa.func.coalesce(sa.func.sum(late), 0), sa.func.count())
+                                         .where(_due_filter(now, within))).one()
+        return {"overdue": int(overdue), "at_risk": int(total) - int(overdue)}
 
 
 def verify_audit(store: Store, actor: str, anchors: list[dict] = ()) -> audit.Verdict:

@@ -25,6 +25,8 @@ OPENED = {"status": "open", "assignee": None, "snoozed_until": None, "snooze_rea
           "report_ref": None, "report_date": None, "closed_at": None, "version": 1}
 """A case as it opens (its next due time comes with the event that opened it)."""
 ALERT_FIELDS = ("deposit_id", "rule_ids", "snapshot_id")
+ALERT_CHANGES = ("status", "assignee", "reason", "decided_by", "decided_at", "case_id", "version")
+"""The fields of an alert that its changes record (cases.alerts)."""
 MESSAGE_STATUS = {"message.sent": "sent", "message.held": "held", "message.blocked": "blocked",
                   "message.approved": "sent", "message.rejected": "rejected"}
 
@@ -93,6 +95,8 @@ def _apply(action: str, case_id: int | None, after: dict, *, cases: dict, alerts
             cases[case_id].update({k: v for k, v in changed.items() if k in CASE_FIELDS})
     if action == "alert.opened" and "alert" in after:
         alerts[after["alert"]] = {"status": "open", **{k: after[k] for k in ALERT_FIELDS if k in after}}
+    elif action.startswith("alert.") and after.get("alert") in alerts:
+        alerts[after["alert"]].update({k: v for k, v in after.items() if k in ALERT_CHANGES})
     if action in MESSAGE_STATUS and "message" in after:
         messages[after["message"]] = MESSAGE_STATUS[action]
     if action.endswith(".received") and "acknowledgement" in after:  # an inquiry's acknowledgement goes out at once
@@ -120,13 +124,13 @@ def _compare_cases(session: Session, cases: dict[int, dict]) -> list[Mismatch]:
 
 def _compare_alerts(session: Session, alerts: dict[int, dict]) -> list[Mismatch]:
     found = []
-    for row in session.execute(sa.select(Alert.id, Alert.status, *[getattr(Alert, f) for f in ALERT_FIELDS])
-                               .order_by(Alert.id)):
+    fields = ALERT_FIELDS + ALERT_CHANGES
+    for row in session.execute(sa.select(Alert.id, *[getattr(Alert, f) for f in fields]).order_by(Alert.id)):
         replayed = alerts.get(row.id)
         if replayed is None:
             found.append(Mismatch("alert", row.id, "existence", "an alert", "no alert.opened event"))
             continue
         for field, value in replayed.items():
-            if getattr(row, field) != value:
+            if not _same(getattr(row, field), value):
                 found.append(Mismatch("alert", row.id, field, getattr(row, field), value))
     return found

@@ -3,7 +3,8 @@
 Each function takes the acting user's name and `now`; it checks the user's permission,
 the case's state (cases.lifecycle) and version (optimistic locking: a stale
 `expected_version` raises Conflict), makes the change, starts or closes deadlines, appends
-the audit event and commits, or changes nothing.
+the audit event and commits, or changes nothing. A `request_key` (cases.once) is recorded
+in the same transaction, so the same request sent twice is carried out once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cases.access import require
 from cases.db import Store
 from cases.errors import Conflict, FourEyesViolation, InvalidRequest, NotFound
 from cases.deadlines import CASE_BOUND
+from cases.once import claim
 from cases.models import Attachment, AuditEvent, Case, Deadline, Note, Proposal, User
 from cases.schedule import close_deadlines, next_due, start_deadlines
 
@@ -77,7 +79,8 @@ def save_case(session: Session, case: Case, *, expected_version: int | None, now
 
 
 def transition(store: Store, actor: str, case_id: int, *, action: str, now: datetime,
-               expected_version: int | None = None, reason: str = "", queue_view: str | None = None) -> Case:
+               expected_version: int | None = None, reason: str = "", queue_view: str | None = None,
+               request_key: str | None = None) -> Case:
     """Take a lifecycle action that needs no more than a reason: start_review, request_information,
     customer_replied, resume_review, close.
 
@@ -88,6 +91,7 @@ def transition(store: Store, actor: str, case_id: int, *, action: str, now: date
         raise InvalidRequest(f"{action!r} is not taken with transition(); use propose, approve or reject")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.transition", now=now)
         step = lifecycle.step(action)
         require(user.name, user.role, step.permission)
         case = get_case(session, case_id)
@@ -105,7 +109,7 @@ def transition(store: Store, actor: str, case_id: int, *, action: str, now: date
 
 
 def propose(store: Store, actor: str, case_id: int, *, kind: str, reason: str, now: datetime,
-            expected_version: int | None = None) -> Proposal:
+            expected_version: int | None = None, request_key: str | None = None) -> Proposal:
     """Propose to release or escalate; escalation means suspicion is determined (US-SAR-30 starts)."""
     if kind not in ("release", "escalation"):
         raise InvalidRequest(f"a proposal is a release or an escalation, not {kind!r}")
@@ -113,6 +117,7 @@ def propose(store: Store, actor: str, case_id: int, *, kind: str, reason: str, n
         raise InvalidRequest("a proposal needs a reason")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.propose", now=now)
         action = f"propose_{kind}"
         require(user.name, user.role, lifecycle.step(action).permission)
         case = get_case(session, case_id)
@@ -142,10 +147,12 @@ def _pending(session: Session, case_id: int) -> Proposal | None:
 
 
 def approve(store: Store, actor: str, case_id: int, *, now: datetime, expected_version: int | None = None,
-            note: str = "", report_ref: str | None = None, report_date: datetime | None = None) -> Case:
+            note: str = "", report_ref: str | None = None, report_date: datetime | None = None,
+            request_key: str | None = None) -> Case:
     """Approve the pending proposal (a supervisor who did not propose it); escalation records the report."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.approve", now=now)
         require(user.name, user.role, "approve")
         case = get_case(session, case_id)
         proposal = _pending(session, case.id)
@@ -177,10 +184,11 @@ def approve(store: Store, actor: str, case_id: int, *, now: datetime, expected_v
 
 
 def reject(store: Store, actor: str, case_id: int, *, note: str, now: datetime,
-           expected_version: int | None = None) -> Case:
+           expected_version: int | None = None, request_key: str | None = None) -> Case:
     """Turn the pending proposal down (a supervisor); the case stays in review."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.reject_proposal", now=now)
         require(user.name, user.role, "approve")
         case = get_case(session, case_id)
         lifecycle.next_state(case.status, "reject_proposal")
@@ -198,15 +206,21 @@ def reject(store: Store, actor: str, case_id: int, *, note: str, now: datetime,
         return case
 
 
+def check_assignee(session: Session, assignee: str | None) -> None:
+    """NotFound or AccessDenied unless `assignee` (None: nobody) is an active user who may work cases."""
+    if assignee is not None:
+        target = acting_user(session, assignee)
+        require(target.name, target.role, "work_case")
+
+
 def assign(store: Store, actor: str, case_id: int, *, assignee: str | None, now: datetime,
-           expected_version: int | None = None) -> Case:
+           expected_version: int | None = None, request_key: str | None = None) -> Case:
     """Give the case to an analyst or supervisor (or to nobody)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.assign", now=now)
         require(user.name, user.role, "work_case")
-        if assignee is not None:
-            target = acting_user(session, assignee)
-            require(target.name, target.role, "work_case")
+        check_assignee(session, assignee)
         case = get_case(session, case_id)
         if case.status == "closed":
             raise InvalidRequest(f"case {case.id} is closed")
@@ -217,7 +231,7 @@ def assign(store: Store, actor: str, case_id: int, *, assignee: str | None, now:
 
 
 def snooze(store: Store, actor: str, case_id: int, *, until: datetime, reason: str, now: datetime,
-           expected_version: int | None = None) -> Case:
+           expected_version: int | None = None, request_key: str | None = None) -> Case:
     """Keep the case out of the way until `until`, for a stated reason; deadlines keep running."""
     if until <= now:
         raise InvalidRequest("a snooze must end in the future")
@@ -225,6 +239,7 @@ def snooze(store: Store, actor: str, case_id: int, *, until: datetime, reason: s
         raise InvalidRequest("a snooze needs a reason")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.snooze", now=now)
         require(user.name, user.role, "work_case")
         case = get_case(session, case_id)
         if case.status not in lifecycle.OPEN_STATES:
@@ -236,12 +251,14 @@ def snooze(store: Store, actor: str, case_id: int, *, until: datetime, reason: s
         return case
 
 
-def add_note(store: Store, actor: str, case_id: int, *, body: str, now: datetime) -> Note:
+def add_note(store: Store, actor: str, case_id: int, *, body: str, now: datetime,
+             request_key: str | None = None) -> Note:
     """Add an analyst's note to the case."""
     if not body.strip():
         raise InvalidRequest("a note cannot be empty")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.note", now=now)
         require(user.name, user.role, "work_case")
         case = get_case(session, case_id)
         note = Note(case_id=case.id, author=user.name, written_at=now, body=body.strip())

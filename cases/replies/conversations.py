@@ -16,6 +16,7 @@ from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
 from cases.errors import FourEyesViolation, InvalidRequest, NotFound, ReplyBlocked
+from cases.once import claim
 from cases.models import Case, Inquiry, Message
 from cases.replies import case_text
 from cases.replies.case_text import ReplySettings
@@ -70,11 +71,12 @@ def prepare(session: Session, case: Case, template_id: str, *, locale: str, chan
 
 def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: str, channel: str, now: datetime,
          text: str | None = None, customer_name: str | None = None, settings: ReplySettings = ReplySettings(),
-         inquiry_id: int | None = None) -> Message:
+         inquiry_id: int | None = None, request_key: str | None = None) -> Message:
     """Send an approved template (or the agent's edit of it) on a case: sent, held for approval, or blocked."""
     blocked = None
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="message.send", now=now)
         require(user.name, user.role, "reply")
         case = get_case(session, case_id)
         rendered, body, edited, result = prepare(session, case, template_id, locale=locale, channel=channel, text=text,
@@ -103,10 +105,12 @@ def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: st
 
 
 def request_source_of_funds(store: Store, actor: str, case_id: int, *, locale: str, channel: str, now: datetime,
-                            customer_name: str | None = None, settings: ReplySettings = ReplySettings()) -> Message:
+                            customer_name: str | None = None, settings: ReplySettings = ReplySettings(),
+                            request_key: str | None = None) -> Message:
     """Ask the customer where the funds came from: the case awaits the customer and the request is sent, together."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="case.request_information", now=now)
         require(user.name, user.role, lifecycle.step("request_information").permission)
         case = get_case(session, case_id)
         state = lifecycle.next_state(case.status, "request_information")
@@ -182,10 +186,11 @@ def _decide(session: Session, message: Message, status: str, *, by: str, now: da
 
 
 def approve(store: Store, actor: str, message_id: int, *, now: datetime,
-            settings: ReplySettings = ReplySettings()) -> Message:
+            settings: ReplySettings = ReplySettings(), request_key: str | None = None) -> Message:
     """A supervisor other than the author lets a held reply go (if it still fits the case)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="message.approved", now=now)
         require(user.name, user.role, "approve_message")
         message = _held(session, message_id)
         if message.author == user.name:
@@ -203,10 +208,12 @@ def approve(store: Store, actor: str, message_id: int, *, now: datetime,
         return message
 
 
-def reject(store: Store, actor: str, message_id: int, *, note: str, now: datetime) -> Message:
+def reject(store: Store, actor: str, message_id: int, *, note: str, now: datetime,
+           request_key: str | None = None) -> Message:
     """A supervisor turns a held reply down; it is never sent."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="message.rejected", now=now)
         require(user.name, user.role, "approve_message")
         message = _held(session, message_id)
         _decide(session, message, "rejected", by=user.name, now=now)
@@ -270,10 +277,11 @@ def receive(store: Store, actor: str, *, now: datetime, channel: str, topic: str
         return inquiry, message
 
 
-def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime) -> Inquiry:
+def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime, request_key: str | None = None) -> Inquiry:
     """Mark an inquiry answered (final replies on a case do this themselves)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
+        claim(session, request_key, actor=user.name, action="inquiry.resolved", now=now)
         require(user.name, user.role, "reply")
         inquiry = session.get(Inquiry, inquiry_id)
         if inquiry is None:

@@ -90,16 +90,61 @@ def figures(rows: list[InquiryRow], updates: list[UpdateRow], now: datetime) -> 
             "updates_late_or_missed": len(late), "first_response_target_s": FIRST_RESPONSE_TARGET_S}
 
 
-def service_rows(store: Store, actor: str, *, start: datetime,
-                 end: datetime) -> tuple[list[InquiryRow], list[UpdateRow]]:
-    """Inquiries received in [start, end) and the NY-STATUS deadlines due or ended in it."""
+def inquiry_rows(store: Store, actor: str, *, start: datetime, end: datetime) -> list[InquiryRow]:
+    """Inquiries received in [start, end), oldest first."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_service_figures")
-        inquiries = session.exec(select(Inquiry).where(Inquiry.received_at >= start, Inquiry.received_at < end)
-                                 .order_by(Inquiry.received_at, Inquiry.id)).all()
+        found = session.execute(sa.select(Inquiry.kind, Inquiry.channel, Inquiry.topic, Inquiry.received_at,
+                                          Inquiry.acknowledged_at, Inquiry.resolved_at)
+                                .where(Inquiry.received_at >= start, Inquiry.received_at < end)
+                                .order_by(Inquiry.received_at, Inquiry.id)).all()
+        return [InquiryRow(*row) for row in found]
+
+
+def service_rows(store: Store, actor: str, *, start: datetime,
+                 end: datetime) -> tuple[list[InquiryRow], list[UpdateRow]]:
+    """Inquiries received in [start, end) and the NY-STATUS deadlines due or ended in it."""
+    inquiries = inquiry_rows(store, actor, start=start, end=end)
+    with store.session() as session:
         in_window = sa.or_(sa.and_(Deadline.due_at >= start, Deadline.due_at < end),
                            sa.and_(Deadline.closed_at >= start, Deadline.closed_at < end))
-        updates = session.exec(select(Deadline).where(Deadline.rule_id == "NY-STATUS", in_window)).all()
-        return ([InquiryRow(i.kind, i.channel, i.topic, i.received_at, i.acknowledged_at, i.resolved_at)
-                 for i in inquiries], [UpdateRow(d.due_at, d.closed_at, d.status) for d in updates])
+        updates = session.execute(sa.select(Deadline.due_at, Deadline.closed_at, Deadline.status)
+                                  .where(Deadline.rule_id == "NY-STATUS", in_window)).all()
+        return inquiries, [UpdateRow(*row) for row in updates]
+
+
+def daily(rows: list[InquiryRow]) -> list[dict]:
+    """Per day of receipt: the median first response (seconds) and the median time to resolve (hours), for charts
+    against the targets (5 minutes, 24 hours); None where no inquiry of that day was answered or resolved."""
+    days: dict[str, list[InquiryRow]] = {}
+    for row in rows:
+        days.setdefault(row.received_at.date().isoformat(), []).append(row)
+    out = []
+    for day, items in sorted(days.items()):
+        firsts = [(r.acknowledged_at - r.received_at).total_seconds() for r in items if r.acknowledged_at]
+        done = [(r.resolved_at - r.received_at).total_seconds() / 3600 for r in items if r.resolved_at]
+        out.append({"day": day, "first_response_s": median(firsts) if firsts else None,
+                    "hours_to_resolve": round(median(done), 2) if done else None, "received": len(items)})
+    return out
+
+
+def status_updates(store: Store, actor: str, *, start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+    """`figures`' counts of status updates (NY-STATUS deadlines due or ended in [start, end)) due, on time, and
+    late or missed by `now`, counted in the database."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_service_figures")
+        in_window = sa.or_(sa.and_(Deadline.due_at >= start, Deadline.due_at < end),
+                           sa.and_(Deadline.closed_at >= start, Deadline.closed_at < end))
+        met = Deadline.status == "met"
+        due = sa.or_(Deadline.due_at <= now, met)
+        on_time = sa.and_(met, Deadline.closed_at.is_not(None), Deadline.closed_at <= Deadline.due_at)
+        late = sa.and_(due, sa.not_(on_time), Deadline.status != "cancelled")
+
+        def counted(condition):
+            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+        on, behind = session.execute(sa.select(counted(on_time), counted(late))
+                                     .where(Deadline.rule_id == "NY-STATUS", in_window)).one()
+    return {"updates_due": int(on) + int(behind), "updates_on_time": int(on), "updates_late_or_missed": int(behind)}

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from cases import figures, maintenance, opening, queries, service, staff
-from cases.replies import conversations, standards, views
+from cases import alerts, figures, maintenance, opening, queries, service, staff, timeline
+from cases.replies import conversations, inbox, standards, views
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
 from cases.queries import QueueFilter
@@ -32,6 +32,7 @@ CALLS = {
     "show": ("view_case", lambda s, c, a: queries.show(s, a, c)),
     "customer_view": ("view_customer_status", lambda s, c, a: queries.customer_view(s, a, customer_id="alice")),
     "due": ("view_deadlines", lambda s, c, a: queries.due(s, a, NOW, within=timedelta(days=3))),
+    "due_counts": ("view_deadlines", lambda s, c, a: queries.due_counts(s, a, NOW, within=timedelta(days=3))),
     "verify_audit": ("view_audit", lambda s, c, a: queries.verify_audit(s, a)),
     "anchor_audit": ("view_audit", lambda s, c, a: queries.anchor_audit(s, a, NOW)),
     "set_role": ("manage_users", lambda s, c, a: staff.set_role(s, a, "ann", role="support", now=NOW)),
@@ -44,6 +45,12 @@ CALLS = {
     "pending_proposals": ("view_deadlines", lambda s, c, a: queries.pending_proposals(s, a)),
     "case_figures": ("view_service_figures",
                      lambda s, c, a: figures.case_figures(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "case_rows": ("view_service_figures",
+                  lambda s, c, a: figures.case_rows(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "inquiry_rows": ("view_service_figures",
+                     lambda s, c, a: standards.inquiry_rows(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "status_updates": ("view_service_figures", lambda s, c, a: standards.status_updates(
+        s, a, start=NOW, end=NOW + timedelta(days=1), now=NOW)),
     "service_rows": ("view_service_figures",
                      lambda s, c, a: standards.service_rows(s, a, start=NOW, end=NOW + timedelta(days=1))),
     "send": ("reply", lambda s, c, a: conversations.send(s, a, c, template_id="status_update", locale="en",
@@ -61,6 +68,17 @@ CALLS = {
                                                    now=NOW)),
     "lint_for_case": ("reply", lambda s, c, a: views.lint_for_case(s, a, c, text="hello", locale="en", now=NOW)),
     "messages": ("reply", lambda s, c, a: views.messages(s, a, c)),
+    "alert_queue": ("view_case", lambda s, c, a: alerts.alert_queue(s, a, alerts.AlertFilter())),
+    "get_alert": ("view_case", lambda s, c, a: alerts.get_alert(s, a, 999)),
+    "assign_alert": ("work_case", lambda s, c, a: alerts.assign(s, a, 999, assignee=None, now=NOW)),
+    "dismiss_alert": ("work_case", lambda s, c, a: alerts.dismiss(s, a, 999, reason="why", now=NOW)),
+    "open_case_from_alert": ("work_case", lambda s, c, a: alerts.open_case(s, a, 999, reason="why", now=NOW)),
+    "alert_summary": ("view_case", lambda s, c, a: alerts.summary(s, a, now=NOW)),
+    "alert_per_day": ("view_case", lambda s, c, a: alerts.per_day(s, a, start=NOW, end=NOW + timedelta(days=1))),
+    "timeline": ("view_case", lambda s, c, a: timeline.timeline(s, a, c, now=NOW)),
+    "backlog": ("view_deadlines", lambda s, c, a: figures.backlog(s, a, now=NOW)),
+    "inbox": ("reply", lambda s, c, a: inbox.inbox(s, a)),
+    "inquiry": ("reply", lambda s, c, a: inbox.inquiry(s, a, 999)),
 }
 NEEDS_RESULT = {
     "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r.records("freeze", "review"), snapshot=r.snapshot, now=NOW, actor=a)),
@@ -100,13 +118,23 @@ def test_batch_functions_with_every_role(sqlite_store, scenario_result, function
 def test_every_public_service_function_is_walked():
     public = {name for name in vars(service) if not name.startswith("_") and callable(getattr(service, name))
               and getattr(getattr(service, name), "__module__", "") == "cases.service"}
-    helpers = {"unit_of_work", "acting_user", "get_case", "deadline_list", "save_case", "sign_in"}
+    helpers = {"unit_of_work", "acting_user", "get_case", "deadline_list", "save_case", "sign_in", "check_assignee"}
     assert public - helpers <= set(CALLS), public - helpers - set(CALLS)
-    walked_queries = {"queue", "show", "customer_view", "due", "verify_audit", "anchor_audit", "pending_proposals"}
+    walked_queries = {"queue", "show", "customer_view", "due", "due_counts", "verify_audit", "anchor_audit",
+                      "pending_proposals"}
     public_queries = {name for name in vars(queries) if callable(getattr(queries, name))
                       and getattr(getattr(queries, name), "__module__", "") == "cases.queries"
                       and not name.startswith("_") and not isinstance(getattr(queries, name), type)}
-    assert public_queries == walked_queries
+    assert public_queries - {"name_filter"} == walked_queries  # name_filter: a filter's check, reads nothing
+    for module, walked in ((alerts, {"alert_queue", "get_alert", "assign_alert", "dismiss_alert",
+                                     "open_case_from_alert", "alert_summary", "alert_per_day"}),
+                           (timeline, {"timeline"}), (inbox, {"inbox", "inquiry"})):
+        reading = {name for name, value in vars(module).items() if callable(value) and not isinstance(value, type)
+                   and getattr(value, "__module__", "") == module.__name__ and not name.startswith("_")}
+        pure = {"describe", "response_times"}  # no store: nothing to refuse
+        named = {{"assign": "assign_alert", "dismiss": "dismiss_alert", "open_case": "open_case_from_alert",
+                  "summary": "alert_summary", "per_day": "alert_per_day"}.get(name, name) for name in reading - pure}
+        assert named == walked and walked <= set(CALLS), (module.__name__, named ^ walked)
     public_staff = {name for name in vars(staff) if callable(getattr(staff, name))
                     and getattr(getattr(staff, name), "__module__", "") == "cases.staff" and not name.startswith("_")}
     assert public_staff <= set(CALLS), public_staff - set(CALLS)
@@ -117,6 +145,6 @@ def test_every_public_reply_function_is_walked():
         public = {name for name in vars(module) if not name.startswith("_") and callable(getattr(module, name))
                   and getattr(getattr(module, name), "__module__", "") == module.__name__
                   and not isinstance(getattr(module, name), type)}
-        pure = {"prepare", "lint_alone", "quarter", "tabulate", "figures", "summarise", "day_range"}
+        pure = {"prepare", "lint_alone", "quarter", "tabulate", "figures", "summarise", "day_range", "daily"}
         walked = {"approve": "approve_message", "reject": "reject_message"}
         assert {walked.get(name, name) for name in public - pure} <= set(CALLS), (module.__name__, public)

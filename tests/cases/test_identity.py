@@ -104,3 +104,25 @@ def test_a_service_account_proves_itself_with_its_secret_only(people):
 def test_a_service_account_needs_a_secret(people):
     with pytest.raises(InvalidRequest, match="needs a secret"):
         staff.add_user(people, "ada", "nightly", role="system", now=NOW)
+
+
+def test_a_console_session_comes_back_after_a_reload_until_it_sits_idle(people):
+    from cases.identity import SEEN_EVERY, console_user
+
+    token = open_session(people, "ann", now=NOW, source="console:1.2.3.4")
+    assert console_user(people, token, now=NOW + timedelta(minutes=20), source="console:1.2.3.4").name == "ann"
+    assert console_user(people, token, now=NOW + timedelta(minutes=45), source="console:1.2.3.4").name == "ann"
+    with people.session() as session:
+        [row] = session.exec(select(SignInSession).where(SignInSession.user_name == "ann")).all()
+    assert row.last_seen_at == NOW + timedelta(minutes=45)  # each use within the idle limit keeps it alive
+    console_user(people, token, now=NOW + timedelta(minutes=45) + SEEN_EVERY / 2, source="console:1.2.3.4")
+    with people.session() as session:  # written at most once a minute
+        assert session.get(SignInSession, row.id).last_seen_at == NOW + timedelta(minutes=45)
+    idle = NOW + timedelta(minutes=45) + DEFAULT_POLICY.idle_timeout + timedelta(seconds=1)
+    with pytest.raises(NotSignedIn, match="signed out after a time without activity"):
+        console_user(people, token, now=idle, source="console:1.2.3.4")
+    with pytest.raises(NotSignedIn, match="has ended"):
+        console_user(people, token, now=idle, source="console:1.2.3.4")
+    with people.session() as session:
+        ended = session.get(SignInSession, row.id)
+    assert ended.ended_at == idle

@@ -2,42 +2,70 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, time, timedelta, timezone
 
 import streamlit as st
 
-from cases import figures, queries
+from cases import alerts, figures, queries
 from cases.access import may
 from cases.replies import conversations, standards
-from ui.console import state
+from ui.console import state, words
+
+
+SHOWN_DUE = 200
+"""Deadlines listed at most on the page (the counts cover all of them)."""
 
 
 def deadlines_page() -> None:
-    """Deadlines at risk and overdue, by rule and jurisdiction; proposals and replies waiting for approval."""
+    """Deadlines at risk and overdue, the backlog by due day, alerts waiting; proposals and replies to approve."""
     st.title("Deadlines and approvals")
     days = st.slider("Due within (days)", 1, 30, 3)
     with state.shown():
-        due = queries.due(state.store(), state.actor(), state.now(), within=timedelta(days=days))
-        overdue = [d for d in due if d.overdue]
-        left, right = st.columns(2)
-        left.metric("Overdue", len(overdue))
-        right.metric("At risk or due soon", len(due) - len(overdue))
-        counts = Counter((d.rule_id, d.jurisdiction, "overdue" if d.overdue else "at risk") for d in due)
-        st.markdown("**By rule and jurisdiction**")
-        st.dataframe([{"rule": r, "jurisdiction": j, "state": s, "deadlines": n} for (r, j, s), n in sorted(counts.items())],
-                     hide_index=True, width="stretch")
-        st.dataframe([{"case": d.case_id, "tracking": d.tracking_number, "case status": d.case_status, "rule": d.rule_id,
-                       "where": d.jurisdiction, "due": state.when(d.due_at),
-                       "state": "🔴 overdue" if d.overdue else "🟠 at risk"} for d in due],
-                     hide_index=True, width="stretch")
+        moment = state.now()
+        due = queries.due(state.store(), state.actor(), moment, within=timedelta(days=days), limit=SHOWN_DUE)
+        counts = queries.due_counts(state.store(), state.actor(), moment, within=timedelta(days=days))
+        waiting = alerts.summary(state.store(), state.actor(), now=moment)
+        a, b, c, d = st.columns(4)
+        a.metric("Overdue deadlines", f"{counts['overdue']:,}")
+        b.metric("At risk or due soon", f"{counts['at_risk']:,}")
+        c.metric("Alerts waiting for review", waiting["by_status"]["open"],
+                 help=f"{waiting['open_over_a_day']} of them for more than a day")
+        oldest = waiting["oldest_open_hours"]
+        d.metric("Oldest alert waiting", "—" if oldest is None else f"{oldest:,.1f} h")
+        backlog = figures.backlog(state.store(), state.actor(), now=moment, days=max(days, 14))
+        st.markdown("**Backlog of open deadlines by the day they fall due**")
+        if backlog:
+            import altair as alt
+
+            st.altair_chart(alt.Chart(alt.Data(values=backlog)).mark_bar().encode(  # overdue first, then by day
+                x=alt.X("due:N", sort=None, title="due"), y=alt.Y("sum(deadlines):Q", title="open deadlines"),
+                color=alt.Color("rule:N"), tooltip=["due:N", "rule:N", "deadlines:Q"]), width="stretch")
+        else:
+            st.caption("No open deadline: nothing is waiting.")
+        if waiting["open_by_category"]:
+            st.markdown("**Alerts waiting, by category**")
+            st.bar_chart({words.category(k): v for k, v in waiting["open_by_category"].items()}, horizontal=True)
+        st.markdown("**Deadlines at risk and overdue**" + (
+            f" (the {SHOWN_DUE:,} soonest of {counts['overdue'] + counts['at_risk']:,})"
+            if counts["overdue"] + counts["at_risk"] > SHOWN_DUE else ""))
+        if due:
+            st.dataframe([{"case": d.case_id, "tracking": d.tracking_number, "case status": words.status(d.case_status),
+                           "rule": d.rule_id, "where": d.jurisdiction, "due": state.when(d.due_at),
+                           "state": "🔴 overdue" if d.overdue else "🟠 at risk"} for d in due],
+                         hide_index=True, width="stretch",
+                         column_config={"due": st.column_config.TextColumn(help=state.zone_help())})
+        else:
+            st.caption(f"Nothing overdue or due within {days} days.")
         st.markdown("### Proposals waiting for a second person")
         pending = queries.pending_proposals(state.store(), state.actor())
-        st.dataframe([{**p, "proposed_at": state.when(p["proposed_at"])} for p in pending], hide_index=True,
-                     width="stretch")
-        if pending and st.button("Open the oldest in its case page"):
-            st.session_state["case_id"] = pending[0]["case_id"]
-            st.switch_page(st.session_state["pages"]["case"])
+        if pending:
+            st.dataframe([{**p, "proposed_at": state.when(p["proposed_at"])} for p in pending], hide_index=True,
+                         width="stretch")
+            if st.button("Open the oldest in its case page"):
+                st.session_state["case_id"] = pending[0]["case_id"]
+                st.switch_page(st.session_state["pages"]["case"], query_params={"case": str(pending[0]["case_id"])})
+        else:
+            st.caption("None.")
         if may(state.user()["role"], "approve_message"):
             _held_replies()
 
@@ -50,20 +78,25 @@ def _held_replies() -> None:
         return
     for m in held:
         with st.container(border=True):
-            st.markdown(f"**Message {m['id']}** on case {m['case_id']} by {state.plain(m['author'])} · {m['template_id']} · "
-                        f"{m['locale']} {m['channel']}")
+            st.markdown(f"**Message {m['id']}** on case {m['case_id']} by {state.plain(m['author'])} · "
+                        f"{(m['template_id'] or '').replace('_', ' ')} · {m['locale']} {m['channel']}")
             st.text(m["body"])
-            st.caption(state.plain("; ".join(f"{f['category']}: {f['reason']}" for f in m["findings"])))
+            st.warning("Why the linter held it:  \n" + "  \n".join(
+                f"- **{state.plain(f['category'])}**: «{state.plain(f['excerpt'][:80])}» {state.plain(f['reason'])}"
+                for f in m["findings"]) if m["findings"] else "The linter gave no finding.")
+            sure = st.checkbox("I have read the findings: this text does not tell the customer what the "
+                               "investigation found. Sending cannot be undone.", key=f"confirm-{m['id']}")
             approve, reject = st.columns(2)
-            if approve.button("Approve and send", key=f"approve-{m['id']}"):
+            if approve.button("Approve and send", key=f"approve-{m['id']}", disabled=not sure):
                 with state.shown():
                     conversations.approve(state.store(), state.actor(), m["id"], now=state.now(),
-                                          settings=state.settings())
+                                          settings=state.settings(),
+                                          request_key=state.request_key("approve-message", m["id"]))
                     st.rerun()
             if reject.button("Reject", key=f"reject-{m['id']}"):
                 with state.shown():
                     conversations.reject(state.store(), state.actor(), m["id"], note="rejected in the console",
-                                         now=state.now())
+                                         now=state.now(), request_key=state.request_key("reject-message", m["id"]))
                     st.rerun()
 
 
@@ -80,8 +113,9 @@ def figures_page() -> None:
     end = datetime.combine(end_day, time(0), tzinfo=timezone.utc) + timedelta(days=1)
     with state.shown():
         found = figures.case_figures(state.store(), state.actor(), start=start, end=end)
-        rows, updates = standards.service_rows(state.store(), state.actor(), start=start, end=end)
-        service = standards.figures(rows, updates, min(end, state.now()))
+        rows = standards.inquiry_rows(state.store(), state.actor(), start=start, end=end)
+        service = standards.figures(rows, [], min(end, state.now())) | standards.status_updates(
+            state.store(), state.actor(), start=start, end=end, now=min(end, state.now()))
         a, b, c, d = st.columns(4)
         a.metric("Frozen now", found["frozen_cases"], help="open or escalated cases")
         unpriced = found["frozen_cases_without_price"]
@@ -101,14 +135,51 @@ def figures_page() -> None:
                       "closed": {str(d): per_day[d]["closed"] if d in per_day else 0 for d in days}},
                      stack=False)
         st.markdown("**Frozen value by category (USD)**")
-        st.bar_chart({k: float(v) for k, v in found["frozen_usd_by_category"].items()})
+        st.bar_chart({words.category(k): float(v) for k, v in found["frozen_usd_by_category"].items()})
         st.markdown("**Cases by category and hop**")
-        st.bar_chart({f"hop {h}": {r["category"]: r["cases"] for r in found["cases_by_category_and_hop"] if r["hop"] == h}
-                      for h in (1, 2)})
+        st.bar_chart({f"hop {h}": {words.category(r["category"]): r["cases"]
+                                   for r in found["cases_by_category_and_hop"] if r["hop"] == h} for h in (1, 2)})
         st.markdown("**Service standards**")
         e, f = st.columns(2)
         answered = sum(g["received"] - g["unanswered"] for g in service["groups"])
         within = sum(g["first_response_within_target"] for g in service["groups"])
         e.metric("First responses within 5 minutes", f"{within} of {answered}")
         f.metric("Status updates on time", f"{service['updates_on_time']} of {service['updates_due']}")
-        st.dataframe(service["groups"], hide_index=True, width="stretch")
+        per_day = standards.daily(rows)
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**First response (median seconds) against the 5-minute target** (dashed)")
+            _against_target([(r["day"], r["first_response_s"]) for r in per_day], standards.FIRST_RESPONSE_TARGET_S,
+                            "seconds")
+        with right:
+            st.markdown("**Time to resolve (median hours) against the 24-hour target** (dashed)")
+            _against_target([(r["day"], r["hours_to_resolve"]) for r in per_day], 24, "hours")
+        if service["groups"]:
+            st.dataframe([{"kind": g["kind"], "channel": g["channel"], "about": words.topic(g["topic"]),
+                           "received": g["received"], "resolved": g["resolved"], "open at the end": g["open_at_end"],
+                           "mean hours to resolve": g["avg_hours_to_resolve"],
+                           "median first response (s)": g["median_first_response_s"],
+                           "first responses within 5 minutes": g["first_response_within_target"]}
+                          for g in service["groups"]], hide_index=True, width="stretch")
+        raised = alerts.per_day(state.store(), state.actor(), start=start, end=end)
+        st.markdown("**Review alerts raised per day, by category**")
+        if raised:
+            st.bar_chart([{**r, "category": words.category(r["category"])} for r in raised],
+                         x="day", y="alerts", color="category", stack=True)
+        else:
+            st.caption("No alert was raised in this period.")
+
+
+def _against_target(points: list[tuple[str, float | None]], target: float, unit: str) -> None:
+    """Daily values as points joined by a line, the target as a dashed line; words when there is nothing to draw."""
+    import altair as alt
+
+    values = [{"day": day, "value": value} for day, value in points if value is not None]
+    if not values:
+        st.caption("Nothing was answered or resolved in this period.")
+        return
+    line = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
+        x=alt.X("day:N", title="day received"), y=alt.Y("value:Q", title=unit), tooltip=["day:N", "value:Q"])
+    rule = alt.Chart(alt.Data(values=[{"target": target}])).mark_rule(color="#b91c1c", strokeDash=[4, 4]).encode(
+        y="target:Q")
+    st.altair_chart(line + rule, width="stretch")

@@ -1,6 +1,10 @@
-"""What every console page shares: the database, the signed-in user, the clock, and error display.
+"""What every console page shares: the database, the signed-in user and their session, the clock, request keys,
+and error display.
 
 Views stay thin: they call cases/kyt services and render; every domain error is shown by `shown`.
+A sign-in opens a database session whose token the browser keeps in a cookie (SameSite=Strict,
+12 hours), so a reload or a link opened in a new tab finds the user signed in; the session
+ends on sign-out, after 30 minutes without activity, or when the user is disabled.
 """
 
 from __future__ import annotations
@@ -10,20 +14,25 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
-from cases import signin
+from cases import identity, once, signin
 from cases.db import Store, open_store
+from cases.errors import AlreadyDone, NotSignedIn
 from cases.replies.case_text import ReplySettings
 from ui.messages import HANDLED, render
 
+COOKIE = "freezecase_session"
+"""The cookie that holds the console session's token (only its hash is in the database)."""
+
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PAGES_BY_ROLE = {
-    "analyst": ("queue", "case", "batch", "rules"),
-    "supervisor": ("queue", "case", "deadlines", "figures", "batch", "rules"),
+    "analyst": ("queue", "alerts", "case", "batch", "rules"),
+    "supervisor": ("deadlines", "queue", "alerts", "case", "figures", "batch", "rules"),
     "support": ("support",),
-    "admin": ("queue", "case", "deadlines", "figures", "batch", "rules"),
+    "admin": ("users", "queue", "alerts", "case", "deadlines", "figures", "batch", "rules"),
 }
 """The pages each role sees (the services refuse the rest anyway)."""
 
@@ -47,11 +56,29 @@ def settings() -> ReplySettings:
 
 
 def user() -> dict | None:
-    """The signed-in user as {name, role}, or None; a session idle for too long is signed out first."""
+    """The signed-in user as {name, role}, or None.
+
+    A browser session without a user is brought back from the session cookie when it holds
+    a live session; a session idle for too long, ended elsewhere, or of a disabled user is
+    signed out first, with a notice saying why.
+    """
     signed = st.session_state.get("user")
+    token = st.session_state.get("token") or (None if signed else _cookie())
+    moment = now()
+    if token:
+        try:
+            found = identity.console_user(store(), token, now=moment, source=source())
+        except NotSignedIn as error:
+            idle = "without activity" in str(error)
+            _forget_browser("You were signed out after a time without activity; sign in again." if idle else
+                            "Your session has ended or expired; sign in again.")
+            return None
+        signed = {"name": found.name, "role": found.role}
+        st.session_state["user"], st.session_state["token"] = signed, token
+        return signed
     if signed is None:
         return None
-    moment, last = now(), st.session_state.get("last_active")
+    last = st.session_state.get("last_active")  # a browser session without a cookie (a test's script runner)
     if last is not None and moment - last > signin.DEFAULT_POLICY.idle_timeout:
         sign_out("idle for too long")
         st.session_state["notice"] = "You were signed out after a time without activity; sign in again."
@@ -60,10 +87,44 @@ def user() -> dict | None:
     return signed
 
 
+def _cookie() -> str | None:
+    """The session token the browser sent when this browser session began (None once it was dropped: the cookies
+    Streamlit shows are those of the connection's start, for its whole life)."""
+    if st.session_state.get("cookie_dropped"):
+        return None
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser behind this run (a test's script runner)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _forget_browser(notice: str) -> None:
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state["notice"] = notice
+    st.session_state["cookie"] = ""
+    st.session_state["cookie_dropped"] = True
+
+
 def signed_in(name: str, role: str) -> None:
-    """Start this browser session's sign-in."""
+    """Start this browser session's sign-in: a database session whose token the browser keeps in a cookie."""
+    token = identity.open_session(store(), name, now=now(), source=source())
+    st.session_state.pop("cookie_dropped", None)
     st.session_state["user"] = {"name": name, "role": role}
+    st.session_state["token"] = st.session_state["cookie"] = token
     st.session_state["last_active"] = now()
+
+
+def write_cookie() -> None:
+    """Give the browser the session cookie to keep (after a sign-in) or to drop (after a sign-out), once."""
+    value = st.session_state.pop("cookie", None)
+    if value is None:
+        return
+    age = int(signin.DEFAULT_POLICY.session_lifetime.total_seconds()) if value else 0
+    # the token is URL-safe base64 (letters, digits, - and _): nothing in it can end the string
+    st.html(f"<script>document.cookie = '{COOKIE}={value}; Path=/; Max-Age={age}; SameSite=Strict'"
+            " + (location.protocol === 'https:' ? '; Secure' : '');</script>", unsafe_allow_javascript=True)
 
 
 def source() -> str:
@@ -83,13 +144,23 @@ def actor() -> str:
 
 
 def sign_out(reason: str) -> None:
-    """End the sign-in (audited, with `reason`) and forget everything this browser session held."""
-    signed = st.session_state.get("user")
+    """End the sign-in (audited, with `reason`), drop the cookie, and forget everything this browser session held."""
+    signed, token = st.session_state.get("user"), st.session_state.get("token")
     if signed is not None:
         with shown():
-            signin.sign_out(store(), signed["name"], now=now(), source=source(), reason=reason)
+            if token:
+                identity.end_session(store(), token, now=now(), source=source(), reason=reason)
+            else:
+                signin.sign_out(store(), signed["name"], now=now(), source=source(), reason=reason)
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["cookie"] = ""
+    st.session_state["cookie_dropped"] = True
+
+
+def request_key(form: str, *parts: object) -> str:
+    """The key of what this form asks for: the same click sent twice names the same request (cases.once)."""
+    return once.request_key(actor(), form, *parts)
 
 
 @contextmanager
@@ -98,6 +169,8 @@ def shown() -> Iterator[None]:
     tab the user now looks at; never a traceback, never silence."""
     try:
         yield
+    except AlreadyDone as error:
+        st.info(str(error)[:1].upper() + str(error)[1:] + ".")
     except HANDLED as error:
         message = render(error).removeprefix("error: ")
         st.error(message)
@@ -109,8 +182,35 @@ def money(value) -> str:
     return "unknown (no price)" if value is None else f"${value:,.2f}"
 
 
+def zone() -> ZoneInfo | timezone:
+    """The browser's time zone (UTC when the browser does not say)."""
+    try:
+        name = st.context.timezone
+    except Exception:  # noqa: BLE001 - no browser behind this run
+        name = None
+    try:
+        return ZoneInfo(name) if name else timezone.utc
+    except (ZoneInfoNotFoundError, ValueError):
+        return timezone.utc
+
+
 def when(value: datetime | None) -> str:
+    """A time in the user's zone, e.g. 2026-11-24 16:00 CET (UTC when the browser gives no zone)."""
+    if not value:
+        return "—"
+    local = value.astimezone(zone())
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "UTC")
+
+
+def utc(value: datetime | None) -> str:
+    """A time in UTC, for the tooltip beside a local one."""
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def zone_help() -> str:
+    """What a table's time column says on hover: the zone its times are in, and how far from UTC."""
+    offset = now().astimezone(zone()).strftime("%z")
+    return f"In your time zone ({zone()}, UTC{offset[:3]}:{offset[3:]})."
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:="})

@@ -1,8 +1,12 @@
-"""The console in a real browser (Debian's Chromium driven by Playwright) against a real server.
+"""The console in a real browser (Debian's Chromium driven by Playwright) against a real server: each role's
+daily journey end to end.
 
-An analyst signs in, opens a case, sees the provenance picture and proposes a release; a
-support agent looks the tracking number up, copies a reply, and sees a leaking edit blocked.
-Screenshots go to test-artifacts/screenshots/. Skipped when Chromium is not installed,
+The analyst turns a review alert into a case, asks the customer, proposes a release that a
+supervisor approves from a link; support answers an inquiry from the inbox and resolves it,
+and is blocked on a leaking edit; the supervisor approves a held reply with the linter's
+findings in view and reads the figures; the admin adds a user. A reload keeps the user
+signed in; a sign-out ends the session. Screenshots, for a person to look at, go to
+test-artifacts/screenshots/ (docs/console.md shows them). Skipped when Chromium is not installed,
 unless REQUIRE_BROWSER is set (as in CI).
 """
 
@@ -79,8 +83,8 @@ def expect(locator):
     return playwright_expect(locator)
 
 
-def sign_in(page, base: str, name: str) -> None:
-    page.goto(base)
+def sign_in(page, base: str, name: str, path: str = "") -> None:
+    page.goto(base + path)
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password", exact=True).and_(page.get_by_role("textbox")).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -88,48 +92,142 @@ def sign_in(page, base: str, name: str) -> None:
 
 
 def shot(page, name: str) -> None:
+    """The whole page, for a person to look at: the window grows to the page's height (Streamlit scrolls inside
+    its main area, which a full-page screenshot alone would cut), then shrinks back."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(3000)  # charts and the graph draw after the page settles
+    size = page.viewport_size
+    tall = page.evaluate("(document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(tall), 5000))})
+    page.wait_for_timeout(1000)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
 
 
-def test_an_analyst_opens_a_case_sees_its_provenance_and_proposes_a_release(server, browser):
+def _tab(page, name: str) -> None:
+    """Open a tab and let the page's rerun (which remembers the tab) settle."""
+    page.get_by_role("tab", name=name).click()
+    expect(page.get_by_role("tab", name=name)).to_have_attribute("aria-selected", "true", timeout=20_000)
+    page.wait_for_timeout(1000)
+
+
+def _tab_button(page, tab: str, button: str) -> None:
+    _tab(page, tab)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
+def _confirm(page, text: str) -> None:
+    """Tick a confirmation box (its label starts with `text`) and wait for the page to take it."""
+    box = page.get_by_role("checkbox", name=text)
+    box.check(force=True)
+    expect(box).to_be_checked(timeout=20_000)
+    page.wait_for_timeout(1500)  # the rerun that enables the button
+
+
+def _done(page, text: str) -> None:
+    page.get_by_text(text).first.wait_for(timeout=30_000)
+
+
+def test_the_analyst_turns_an_alert_into_a_case_and_a_second_person_approves_its_release(server, browser):
     base, url = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
     sign_in(page, base, "ann")
-    page.get_by_role("heading", name="Queue").wait_for()
-    page.get_by_text("5 cases · page 1").wait_for()
-    shot(page, "queue")
-    page.get_by_role("button", name="Open case").click()
-    page.get_by_text("Provenance").wait_for(timeout=20_000)
+    page.get_by_text("5 cases · page 1").wait_for(timeout=20_000)
+    shot(page, "analyst-queue")
+    page.get_by_role("button", name="Open case").click()  # the first case: its evidence, picture and timeline
     page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=20_000)
     assert page.locator("[data-testid='stGraphVizChart'] svg g.node").count() >= 3
-    shot(page, "case")
-    page.get_by_role("tab", name="Progress").click()
-    page.get_by_role("button", name="Start the review").click()
-    page.get_by_text("status open → in_review").wait_for(timeout=20_000)
-    page.get_by_role("tab", name="Propose").click()
+    assert "case=1" in page.url  # the address bar is a link to the case
+    shot(page, "analyst-case")
+    page.get_by_role("link", name="Alerts").click()
+    page.get_by_text("5 alerts · page 1").wait_for(timeout=20_000)
+    shot(page, "analyst-alerts")
+    _tab(page, "Open a freeze case")
+    page.get_by_label("Why the deposit must be frozen").fill("Funded through a mixer two hops back; documented.")
+    _confirm(page, "I confirm: the customer's deposit is frozen")
+    page.get_by_role("button", name="Open a freeze case").click()
+    _done(page, "Done: case 6 opened")
+    page.goto(f"{base}/case?case=6")  # a link, in the same browser: the session cookie keeps ann signed in
+    page.get_by_text("Opened from review alert").wait_for(timeout=30_000)
+    _tab_button(page, "Progress", "Start the review")
+    _done(page, "status Open, not started → In review")
+    _tab_button(page, "Request source of funds", "Send the request")
+    _done(page, "customer asked for the source of funds")
+    _tab_button(page, "Progress", "The customer replied")
+    _done(page, "status Waiting for the customer → In review")
+    _tab(page, "Propose")
     page.get_by_label("Reason").fill("Payslips and the exchange statement explain the funds.")
     page.get_by_role("button", name="Propose", exact=True).click()
-    page.get_by_text("Done: release proposed").wait_for(timeout=20_000)
+    _done(page, "Done: release proposed")
+    page.get_by_text("ann · Release proposed").first.wait_for(timeout=20_000)  # on the timeline
+    shot(page, "analyst-case-from-alert")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for(timeout=20_000)
+    context.close()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    sign_in(page, base, "sam", "/case?case=6")  # the link before signing in leads to the case after it
+    page.get_by_text("Opened from review alert").wait_for(timeout=30_000)
+    _tab(page, "Approve")
+    page.get_by_text("Release proposed by ann").wait_for(timeout=20_000)
+    expect(page.get_by_role("button", name="Approve", exact=True)).to_be_disabled()
+    _confirm(page, "I confirm: approving means the deposit is released")
+    page.get_by_role("button", name="Approve", exact=True).click()
+    _done(page, "Done: release approved: status In review → Released")
+    shot(page, "supervisor-approved")
+    detail = queries.show(open_store(url), "sam", 6)
+    assert (detail.case.status, detail.proposals[0]["decided_by"]) == ("released", "sam")
+    context.close()
+
+
+def test_support_answers_an_inquiry_from_the_inbox_and_resolves_it(server, browser):
+    from datetime import datetime, timezone
+
+    from cases.replies import conversations
+
+    base, url = server
     store = open_store(url)
-    [proposal] = queries.show(store, "ann", 1).proposals
-    assert (proposal["kind"], proposal["proposed_by"], proposal["status"]) == ("release", "ann", "pending")
+    detail = queries.show(store, "ann", 2)
+    asked, _ = conversations.receive(store, "sue", now=datetime.now(timezone.utc), channel="email",
+                                     topic="frozen_deposit", locale="en", body="Why is my deposit on hold?", case_id=2)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    sign_in(page, base, "sue")
+    page.get_by_text("Why is my deposit on hold?").first.wait_for(timeout=30_000)
+    html = page.content()
+    leaks = [detail.case.from_address, *(s["address"] for e in detail.exposures for s in e["evidence"]["sources"]),
+             "sanctions", "Sanctions"]
+    assert asked.tracking_number in html and not [value for value in leaks if value in html]
+    shot(page, "support-inbox")
+    page.get_by_role("button", name="Send", exact=True).click()
+    _done(page, "Sent (message")
+    page.get_by_role("button", name="Mark resolved").click()
+    _done(page, f"Inquiry {asked.id} resolved.")
+    page.get_by_text("No inquiry here").wait_for(timeout=20_000)
+    [row] = [r for r in inbox_rows(url) if r.id == asked.id]
+    assert row.resolved_at is not None and row.last_reply_at is not None
     page.close()
+
+
+def inbox_rows(url: str):
+    from cases.replies import inbox
+
+    return inbox.inbox(open_store(url), "sue", shown="all")
 
 
 def test_support_looks_up_copies_a_reply_and_is_blocked_on_a_leaking_edit(server, browser):
     base, url = server
     store = open_store(url)
-    detail = queries.show(store, "ann", 2)
+    detail = queries.show(store, "ann", 3)
     context = browser.new_context(viewport={"width": 1400, "height": 1100})
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     sign_in(page, base, "sue")
+    _tab(page, "Look up a case")
     page.get_by_label("Look up", exact=True).fill(detail.case.tracking_number)
     page.get_by_label("Look up", exact=True).press("Enter")
-    page.get_by_text("Under review").first.wait_for(timeout=20_000)
-    code = page.locator("[data-testid='stCode']").first
+    page.get_by_text(f"{detail.case.tracking_number}: Under review").wait_for(timeout=20_000)
+    code = page.locator("[data-testid='stCode']").last
     code.hover()
     code.get_by_role("button").first.click()
     copied = page.evaluate("navigator.clipboard.readText()")
@@ -137,23 +235,39 @@ def test_support_looks_up_copies_a_reply_and_is_blocked_on_a_leaking_edit(server
     html = page.content()
     leaks = [detail.case.from_address, *(s["address"] for e in detail.exposures for s in e["evidence"]["sources"])]
     assert not [value for value in leaks if value in html]
-    shot(page, "support")
-    editor = page.get_by_label("Edit before sending (checked as you go)")
+    shot(page, "support-lookup")
+    editor = page.get_by_label("Edit before sending (checked as you go)").last
     editor.fill(copied + "\nWe had to tell the police about your deposit.")
     editor.press("Control+Enter")
     page.get_by_text("Blocked: this text would tip the customer off").wait_for(timeout=20_000)
-    expect(page.get_by_role("button", name="Send")).to_be_disabled(timeout=20_000)
+    expect(page.get_by_role("button", name="Send").last).to_be_disabled(timeout=20_000)
     shot(page, "support-blocked")
     context.close()
 
 
-def test_a_supervisor_sees_deadlines_figures_lists_and_batch(server, browser):
-    base, _ = server
+def test_the_supervisor_approves_a_held_reply_with_its_findings_in_view_and_reads_the_figures(server, browser):
+    from datetime import datetime, timezone
+
+    from cases.replies import conversations
+
+    base, url = server
+    held = conversations.send(open_store(url), "sia", 4, template_id="status_update", locale="en", channel="chat",
+                              now=datetime.now(timezone.utc),
+                              text="Hello, your deposit is still temporarily restricted under OFAC rules.")
+    assert held.status == "held"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     sign_in(page, base, "sam")
-    for link, heading, name in (("Deadlines and approvals", "Deadlines and approvals", "deadlines"),
-                                ("Figures", "Figures", "figures"), ("Batch scoring", "Batch scoring", "batch"),
-                                ("Lists and rules", "Lists, rules and templates", "rules")):
+    page.get_by_role("heading", name="Deadlines and approvals").wait_for(timeout=20_000)
+    page.get_by_text("Why the linter held it").wait_for(timeout=20_000)
+    expect(page.get_by_role("button", name="Approve and send")).to_be_disabled()
+    shot(page, "supervisor-deadlines")
+    _confirm(page, "I have read the findings")
+    page.get_by_role("button", name="Approve and send").click()
+    page.get_by_text("Replies held for approval").wait_for(timeout=20_000)
+    page.wait_for_timeout(2000)
+    assert conversations.held(open_store(url), "sam") == []
+    for link, heading, name in (("Figures", "Figures", "supervisor-figures"),
+                                ("Lists and rules", "Lists, rules and templates", "supervisor-rules")):
         page.get_by_role("link", name=link).click()
         page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
         shot(page, name)
@@ -163,10 +277,51 @@ def test_a_supervisor_sees_deadlines_figures_lists_and_batch(server, browser):
     page.get_by_role("button", name="Score and open the frozen cases").click()
     page.get_by_text("16 deposits scored: 5 freeze, 5 review, 6 allow; 0 cases opened, 5 already open").wait_for(
         timeout=60_000)
-    page.get_by_role("link", name="Figures").click()
-    page.get_by_text("Frozen value", exact=True).wait_for(timeout=20_000)
-    assert page.get_by_text("$24,200.00").count() >= 1  # 5,000 + 1,000 + 12,000 + 1,200 + 5,000 frozen
+    shot(page, "supervisor-batch")
     page.close()
+
+
+def test_the_admin_adds_a_user(server, browser):
+    base, url = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sign_in(page, base, "ada")
+    page.get_by_role("heading", name="Users").wait_for(timeout=20_000)
+    page.get_by_label("Name", exact=True).fill("tom")
+    page.get_by_label("First password (at least 8 characters)").fill("a long first password")
+    page.get_by_role("button", name="Add the user").click()
+    _done(page, "tom added as analyst.")
+    shot(page, "admin-users")
+    from cases import staff
+
+    assert ("tom", "analyst") in [(u.name, u.role) for u in staff.people(open_store(url), "ada")[0]]
+    page.close()
+
+
+def test_a_reload_keeps_the_user_signed_in_and_a_sign_out_ends_the_session(server, browser):
+    base, _ = server
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    sign_in(page, base, "bob")
+    for _ in range(100):  # the page's script hands the browser its cookie just after the sign-in shows
+        if any(c["name"] == "freezecase_session" for c in context.cookies()):
+            break
+        page.wait_for_timeout(100)
+    page.reload()
+    page.get_by_text("Signed in as bob").wait_for(timeout=20_000)
+    [cookie] = [c for c in context.cookies() if c["name"] == "freezecase_session"]
+    assert cookie["sameSite"] == "Strict"
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_text("You are signed out.").wait_for(timeout=20_000)
+    page.reload()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=20_000)
+    other = browser.new_context()  # the old token, replayed, opens nothing
+    other.add_cookies([{**cookie, "value": cookie["value"]}])
+    stale = other.new_page()
+    stale.goto(base)
+    stale.get_by_text("Your session has ended or expired; sign in again.").wait_for(timeout=20_000)
+    assert stale.get_by_text("Signed in as bob").count() == 0
+    other.close()
+    context.close()
 
 
 def test_the_server_refuses_a_write_without_its_xsrf_token(server):

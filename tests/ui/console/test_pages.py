@@ -39,7 +39,7 @@ def test_sign_in_shows_only_the_pages_of_the_role(console_db):
     at.button[0].click().run()
     assert at.session_state["user"] == {"name": "ann", "role": "analyst"}
     assert "Signed in as **ann** (analyst)" in [m.value for m in at.sidebar.markdown]
-    assert set(at.session_state["pages"]) == {"queue", "case", "batch", "rules"}
+    assert set(at.session_state["pages"]) == {"queue", "alerts", "case", "batch", "rules"}
     assert at.title[0].value == "Queue"
 
 
@@ -96,7 +96,7 @@ def test_the_queue_lists_open_cases_nearest_deadline_first(console_db):
     at = page("queue_page", "pages_cases", "ann", "analyst")
     assert not at.exception
     frame = at.dataframe[0].value
-    assert len(frame) == 5 and list(frame["status"]) == ["open"] * 5
+    assert len(frame) == 5 and list(frame["status"]) == ["Open, not started"] * 5
     assert "5 cases · page 1" in at.caption[0].value
 
 
@@ -166,6 +166,7 @@ def test_a_page_refuses_a_role_the_service_refuses(console_db):
 
 
 PAGE_FUNCTIONS = {"queue": ("queue_page", "pages_cases"), "case": ("case_page", "pages_cases"),
+                  "alerts": ("alerts_page", "pages_alerts"), "users": ("users_page", "pages_admin"),
                   "deadlines": ("deadlines_page", "pages_supervisor"), "figures": ("figures_page", "pages_supervisor"),
                   "support": ("support_page", "pages_support"), "batch": ("batch_page", "pages_batch"),
                   "rules": ("rules_page", "pages_batch")}
@@ -242,6 +243,9 @@ def test_one_supervisor_cannot_approve_their_own_proposal_or_held_reply_in_the_c
     service.propose(store, "sam", 1, kind="release", reason="Documented salary.", now=now)
     at = page("case_page", "pages_cases", "sam", "supervisor", case_id=1)
     [button] = [b for b in at.button if b.label == "Approve"]
+    assert button.disabled  # until the irreversible step is confirmed
+    at.checkbox(key="confirm-approve").check().run()
+    [button] = [b for b in at.button if b.label == "Approve"]
     button.click().run()
     assert not at.exception
     assert any("sam proposed this release and may not also approve it" in e.value for e in at.error)
@@ -250,6 +254,8 @@ def test_one_supervisor_cannot_approve_their_own_proposal_or_held_reply_in_the_c
                               text="Hello, your deposit is still temporarily restricted under OFAC rules.")
     assert held.status == "held"
     at = page("deadlines_page", "pages_supervisor", "sam", "supervisor")
+    assert "sanctions" in texts(at).lower()  # the linter's findings are in front of the approver
+    at.checkbox(key=f"confirm-{held.id}").check().run()
     [button] = [b for b in at.button if b.label == "Approve and send"]
     button.click().run()
     assert any(f"sam wrote message {held.id}; another supervisor must approve it" in e.value for e in at.error)
