@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cases import audit
@@ -171,19 +172,27 @@ def open_case(store: Store, actor: str, alert_id: int, *, reason: str, now: date
             raise InvalidRequest(f"deposit {alert.deposit_id} has a case already")
         triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in alert.categories else [])
         deadlines = [row for trigger in triggers for row in plan(trigger, list(jurisdictions), now)]
+        # the alert first: its version check (and, on PostgreSQL, its row lock) makes a second analyst's
+        # attempt at the same moment a conflict, not a second case
+        before, after = _save(session, alert, expected_version=expected_version, status="case_opened",
+                              reason=reason.strip()[:2000], decided_by=user.name, decided_at=now)
         fields = {name: getattr(alert, name) for name in CaseCreate.model_fields if hasattr(alert, name)}
         created = CaseCreate(**{**fields, "decision": "freeze", "rule_ids": list(alert.rule_ids),
                                 "categories": list(alert.categories), "jurisdictions": list(jurisdictions),
+                                "min_hop": _nearest_hop(alert.rule_ids),
                                 "snapshot": {"from_alert": alert.id, "opened_by": user.name,
                                              "reason": reason.strip()[:2000]}})
         case = Case(**created.model_dump(), tracking_number=tracking_number(), status="open", opened_at=now,
                     updated_at=now, next_due_at=min((r["due_at"] for r in deadlines), default=None))
         session.add(case)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a batch opened a case for this deposit at the same moment
+            raise InvalidRequest(f"deposit {alert.deposit_id} has a case already") from None
         for row in deadlines:
             session.add(Deadline(case_id=case.id, **row))
-        before, after = _save(session, alert, expected_version=expected_version, status="case_opened",
-                              reason=reason.strip()[:2000], decided_by=user.name, decided_at=now, case_id=case.id)
+        session.execute(sa.update(Alert).where(Alert.id == alert.id).values(case_id=case.id))
+        alert.case_id = after["case_id"] = case.id
         audit.append(session, user.name, "case.opened", at=now, case_id=case.id, after={
             "deposit_id": case.deposit_id, "tracking_number": case.tracking_number, "rule_ids": case.rule_ids,
             "snapshot_id": case.snapshot_id, "from_alert": alert.id, "reason": reason.strip()[:2000],
@@ -192,6 +201,14 @@ def open_case(store: Store, actor: str, alert_id: int, *, reason: str, now: date
                      after={"alert": alert.id, **after})
         session.flush()
         return Case.model_validate(case, from_attributes=True)
+
+
+def _nearest_hop(rule_ids: list[str]) -> int:
+    """The nearest hop of the shipped policy's rules among these (2 when none is known): direct rules are hop 1."""
+    from kyt.rules import default_policy
+
+    hops = {rule.id: rule.hop for rule in default_policy().rules}
+    return min((hops[r] for r in rule_ids if r in hops), default=2)
 
 
 def summary(store: Store, actor: str, *, now: datetime) -> dict:

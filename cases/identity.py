@@ -133,19 +133,22 @@ def console_user(store: Store, token: str, *, now: datetime, source: str,
     too long"); a session in use has its last use recorded (at most once a minute).
     """
     user = session_user(store, token, now=now)
+    with store.session() as session:  # a page view only reads, unless the session must end or show its use
+        found = _session_row(session, token)
+        last, seen = found.last_seen_at or found.opened_at, found.last_seen_at
+    idle = now - last > policy.idle_timeout
+    if not idle and seen is not None and now - seen < SEEN_EVERY:
+        return user
     with unit_of_work(store) as session:
         found = _session_row(session, token)
-        last = found.last_seen_at or found.opened_at
-        if now - last > policy.idle_timeout:
+        if found.ended_at is not None:  # signed out elsewhere since the check above
+            raise NotSignedIn("your session has ended: sign in again")
+        if idle:
             found.ended_at = now
-            session.add(found)
             record_sign_out(session, found.user_name, now=now, source=source, reason="idle for too long")
-            idle = True
         else:
-            idle = False
-            if found.last_seen_at is None or now - found.last_seen_at >= SEEN_EVERY:
-                found.last_seen_at = now
-                session.add(found)
+            found.last_seen_at = now
+        session.add(found)
     if idle:
         raise NotSignedIn("you were signed out after a time without activity; sign in again")
     return user

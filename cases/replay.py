@@ -27,6 +27,9 @@ OPENED = {"status": "open", "assignee": None, "snoozed_until": None, "snooze_rea
 ALERT_FIELDS = ("deposit_id", "rule_ids", "snapshot_id")
 ALERT_CHANGES = ("status", "assignee", "reason", "decided_by", "decided_at", "case_id", "version")
 """The fields of an alert that its changes record (cases.alerts)."""
+ALERT_OPENED = {"status": "open", "assignee": None, "reason": None, "decided_by": None, "decided_at": None,
+                "case_id": None, "version": 1}
+"""An alert as it opens."""
 MESSAGE_STATUS = {"message.sent": "sent", "message.held": "held", "message.blocked": "blocked",
                   "message.approved": "sent", "message.rejected": "rejected"}
 
@@ -94,7 +97,7 @@ def _apply(action: str, case_id: int | None, after: dict, *, cases: dict, alerts
         if isinstance(changed, dict):
             cases[case_id].update({k: v for k, v in changed.items() if k in CASE_FIELDS})
     if action == "alert.opened" and "alert" in after:
-        alerts[after["alert"]] = {"status": "open", **{k: after[k] for k in ALERT_FIELDS if k in after}}
+        alerts[after["alert"]] = {**ALERT_OPENED, **{k: after[k] for k in ALERT_FIELDS if k in after}}
     elif action.startswith("alert.") and after.get("alert") in alerts:
         alerts[after["alert"]].update({k: v for k, v in after.items() if k in ALERT_CHANGES})
     if action in MESSAGE_STATUS and "message" in after:

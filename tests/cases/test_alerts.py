@@ -111,3 +111,29 @@ def test_an_alert_changed_outside_the_trail_is_found_by_the_audit_check(store, c
         connection.execute(sa.text("UPDATE alerts SET status = 'dismissed' WHERE id = :i"), {"i": first.id})
     verdict = queries.verify_audit(store, "ada")
     assert not verdict.ok and f"alert {first.id}: status is 'dismissed' but its events say 'open'" in verdict.problem
+
+
+def test_a_second_analyst_opening_the_same_alert_gets_a_conflict_not_a_second_case(store, cases):
+    first = alerts.alert_queue(store, "ann", AlertFilter()).rows[0]
+    alerts.open_case(store, "ann", first.id, reason="freeze", now=NOW, expected_version=1)
+    with pytest.raises((Conflict, InvalidRequest)):
+        alerts.open_case(store, "bob", first.id, reason="freeze too", now=NOW, expected_version=1)
+    assert queries.queue(store, queries.QueueFilter(), actor="ann", now=NOW).total == 6
+
+
+def test_a_case_from_a_direct_rule_s_alert_is_a_hop_1_case(store, cases):
+    found = alerts.alert_queue(store, "ann", AlertFilter()).rows
+    direct = next(a for a in found if any("-direct" in r for r in a.rule_ids))
+    indirect = next(a for a in found if all("-indirect" in r for r in a.rule_ids))
+    assert alerts.open_case(store, "ann", direct.id, reason="x", now=NOW).min_hop == 1
+    assert alerts.open_case(store, "ann", indirect.id, reason="x", now=NOW).min_hop == 2
+
+
+def test_an_untouched_alert_edited_in_the_table_is_found_by_the_audit_check(store, cases):
+    import sqlalchemy as sa
+
+    first = alerts.alert_queue(store, "ann", AlertFilter()).rows[0]
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alerts SET assignee = 'mallory' WHERE id = :i"), {"i": first.id})
+    verdict = queries.verify_audit(store, "ada")
+    assert not verdict.ok and f"alert {first.id}: assignee is 'mallory' but its events say None" in verdict.problem

@@ -126,3 +126,25 @@ def test_a_console_session_comes_back_after_a_reload_until_it_sits_idle(people):
     with people.session() as session:
         ended = session.get(SignInSession, row.id)
     assert ended.ended_at == idle
+
+
+def test_a_console_page_view_writes_nothing_within_the_minute(tmp_path):
+    """A page view must not wait for a batch that holds SQLite's write lock: within a minute of the last recorded
+    use, the session is only read."""
+    import sqlite3
+
+    from cases.identity import console_user
+    from tests.cases.conftest import add_people
+
+    store = open_store(f"sqlite:///{tmp_path / 'lock.db'}")
+    add_people(store)
+    token = open_session(store, "ann", now=NOW, source="console:1")
+    console_user(store, token, now=NOW + timedelta(seconds=1), source="console:1")  # records the use
+    writer = sqlite3.connect(tmp_path / "lock.db", timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # a batch writing
+    try:
+        assert console_user(store, token, now=NOW + timedelta(seconds=30), source="console:1").name == "ann"
+    finally:
+        writer.rollback()
+        writer.close()
+    store.dispose()

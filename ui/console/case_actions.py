@@ -46,7 +46,8 @@ def conflict_notice(detail) -> None:
     if not pending or pending["case"] != detail.case.id:
         return
     case = detail.case
-    st.error(f"Your action ({pending['label'].lower()}) was not carried out: {pending['message']}. The case below is "
+    st.error(f"Your action ({pending['label'].lower()}) was not carried out: {state.literal(pending['message'])}. "
+             "The case below is "
              f"as it is now: {words.status(case.status)}, assigned to {state.plain(case.assignee) or 'nobody'}, "
              f"version {case.version}.")
     redo, drop = st.columns([2, 1])

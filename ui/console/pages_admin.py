@@ -34,7 +34,8 @@ def users_page() -> None:
                     if column.button(label, key=f"grant-{grant.id}-{label}"):
                         with state.shown():
                             staff.decide(state.store(), state.actor(), grant.id, approve=approve, now=state.now())
-                            st.session_state["users_done"] = f"{label}d: {what}."
+                            done = "Approved" if approve else "Rejected"
+                            st.session_state["users_done"] = f"{done}: {state.plain(what)}."
                             st.rerun()
     add, change = st.tabs(["Add a user", "Change a user"], key="users_tabs", on_change="rerun")
     with add:
@@ -46,7 +47,7 @@ def users_page() -> None:
                 with state.shown():
                     _, grant = staff.add_user(state.store(), state.actor(), name.strip(), role=role, now=state.now(),
                                               password=password)
-                    st.session_state["users_done"] = f"{name.strip()} added" + (
+                    st.session_state["users_done"] = f"{state.plain(name.strip())} added" + (
                         f"; the {role} role waits for a second admin" if grant else f" as {role}") + "."
                     st.rerun()
     with change:
@@ -59,14 +60,14 @@ def users_page() -> None:
         if left.button("Change the role"):
             with state.shown():
                 grant = staff.set_role(state.store(), state.actor(), who, role=new_role, now=state.now())
-                st.session_state["users_done"] = (f"{who}: the {new_role} role waits for a second admin." if grant
-                                                  else f"{who} is now {new_role}.")
+                st.session_state["users_done"] = (f"{state.plain(who)}: the {new_role} role waits for a second admin."
+                                                  if grant else f"{state.plain(who)} is now {new_role}.")
                 st.rerun()
         sure = right.checkbox("I confirm: the user can no longer sign in.", key="confirm-disable")
         for column, active, label in ((middle, False, "Disable"), (right, True, "Enable")):
             if column.button(label, disabled=not (sure or active)):
                 with state.shown():
                     grant = staff.set_active(state.store(), state.actor(), who, active=active, now=state.now())
-                    st.session_state["users_done"] = (f"{label}d: {who}" + (", once a second admin approves."
+                    st.session_state["users_done"] = (f"{label}d: {state.plain(who)}" + (", once a second admin approves."
                                                                            if grant else "."))
                     st.rerun()

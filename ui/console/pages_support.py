@@ -39,6 +39,9 @@ def _inbox() -> None:
         b.metric("Past the 24-hour target", figures["overdue"])
         c.metric("Resolved within 24 hours", f"{figures['resolved_within_target']} of {figures['resolved']}",
                  help=f"median {figures['median_hours_to_resolve']} h" if figures["resolved"] else "none resolved yet")
+        linked = st.query_params.get("inquiry")
+        if linked and linked.isdigit() and int(linked) not in [r.id for r in rows]:  # a link to one not listed
+            rows.insert(0, inbox.inquiry(state.store(), state.actor(), int(linked)))
         if not rows:
             st.info("No inquiry here. New inquiries arrive with `kyt reply receive` or the platform's support channel.")
             return
@@ -52,8 +55,7 @@ def _inbox() -> None:
                      hide_index=True, width="stretch",
                      column_config={"received": st.column_config.TextColumn(help=state.zone_help())})
         ids = [r.id for r in rows]
-        linked = st.query_params.get("inquiry")
-        start = ids.index(int(linked)) if linked and linked.isdigit() and int(linked) in ids else 0
+        start = ids.index(int(linked)) if linked and linked.isdigit() else 0
         chosen = st.selectbox("Inquiry", ids, index=start, format_func=lambda i: f"inquiry {i}")
         if st.query_params.get("inquiry") != str(chosen):
             st.query_params["inquiry"] = str(chosen)
@@ -152,9 +154,9 @@ def _reply(view, inquiry_id: int | None = None) -> None:
             message = conversations.send(state.store(), state.actor(), view.case_id, template_id=info.id, locale=locale,
                                          channel=channel, now=state.now(), text=text if checked.edited else None,
                                          customer_name=name or None, settings=state.settings(), inquiry_id=inquiry_id,
-                                         request_key=state.request_key("send", view.case_id, state.now().date(),
+                                         request_key=state.request_key("send", view.case_id, inquiry_id, state.now().date(),
                                                                        info.id, locale, channel, text))
-            # the same text on the same case on the same day is one request: a second click sends nothing
+            # the same text on the same case (and inquiry) on the same day is one request: a second click sends nothing
             if message.status == "sent":
                 st.success(f"Sent (message {message.id}); recorded on the case.")
             else:

@@ -170,9 +170,9 @@ def shown() -> Iterator[None]:
     try:
         yield
     except AlreadyDone as error:
-        st.info(str(error)[:1].upper() + str(error)[1:] + ".")
+        st.info(literal(str(error)[:1].upper() + str(error)[1:] + "."))
     except HANDLED as error:
-        message = render(error).removeprefix("error: ")
+        message = literal(render(error).removeprefix("error: "))
         st.error(message)
         st.toast(message, icon=":material/error:")
 
@@ -211,6 +211,19 @@ def zone_help() -> str:
     """What a table's time column says on hover: the zone its times are in, and how far from UTC."""
     offset = now().astimezone(zone()).strftime("%z")
     return f"In your time zone ({zone()}, UTC{offset[:3]}:{offset[3:]})."
+
+
+_LINKS = str.maketrans({c: "\\" + c for c in "\\[]()<>!`$"})
+
+
+def literal(message: str) -> str:
+    r"""A message that may hold text from data (a name, an id, a file's value), kept to its lines and words: no
+    link, image, HTML, code or formula is made of it.
+
+    >>> literal("no alert [x](http://evil.example)")
+    'no alert \\[x\\]\\(http://evil.example\\)'
+    """
+    return "  \n".join(line.translate(_LINKS) for line in message.splitlines())
 
 
 _MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:="})

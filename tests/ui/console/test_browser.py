@@ -203,7 +203,7 @@ def test_support_answers_an_inquiry_from_the_inbox_and_resolves_it(server, brows
     _done(page, "Sent (message")
     page.get_by_role("button", name="Mark resolved").click()
     _done(page, f"Inquiry {asked.id} resolved.")
-    page.get_by_text("No inquiry here").wait_for(timeout=20_000)
+    page.get_by_text(f"{asked.tracking_number} · Resolved").wait_for(timeout=20_000)  # the linked inquiry, now done
     [row] = [r for r in inbox_rows(url) if r.id == asked.id]
     assert row.resolved_at is not None and row.last_reply_at is not None
     page.close()

@@ -268,6 +268,15 @@ def test_a_refused_action_is_shown_next_to_its_control_and_over_the_page(console
     [button] = [b for b in at.button if b.label == "Propose"]
     button.click().run()
     assert not at.exception
-    said = "cannot propose release a case that is open (allowed: start_review)"
+    said = "cannot propose release a case that is open \\(allowed: start_review\\)"  # shown literally
     assert [t.value for t in at.toast] == [said]  # over the page, whichever tab is in view
     assert said in [e.value for e in at.error]  # and next to the control
+
+
+def test_a_message_holding_text_from_data_makes_no_link(console_db):
+    at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
+    at.text_input(key="assign_to").input("nobody [here](http://evil.example)")
+    [assign] = [b for b in at.button if b.label == "Assign"]
+    assign.click().run()
+    [said] = [e.value for e in at.error]
+    assert "](" not in said and "\\[here\\]\\(http" in said

@@ -133,7 +133,7 @@ def test_the_support_inbox_answers_and_resolves_an_inquiry_showing_nothing_of_th
     assert any(f"Inquiry {asked.id} resolved" in s.value for s in at.success)
     [row] = inbox.inbox(store, "sue", shown="resolved")
     assert row.last_reply_at is not None and row.resolved_at is not None
-    assert "No inquiry here" in texts(at)
+    assert f"{asked.tracking_number} · Resolved" in texts(at)  # the inquiry it links to, now resolved
 
 
 def test_the_admin_adds_a_user_and_a_second_admin_approves_a_supervisor(console_db):
