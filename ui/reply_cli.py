@@ -147,11 +147,13 @@ def send(case_id: int = typer.Option(..., "--case"), template: str = typer.Optio
 
 
 @reply_app.command("approve")
-def approve(message_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
-    """Let a held reply go (a supervisor other than its author)."""
+def approve(message_id: int,
+            reason: str = typer.Option(..., "--reason", help="why it may go despite the linter's findings (kept)"),
+            db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
+    """Let a held reply go (a supervisor other than its author), saying why."""
     from cases.replies import conversations
     try:
-        message = conversations.approve(*signed_in(db, actor), message_id, now=utc_now(),
+        message = conversations.approve(*signed_in(db, actor), message_id, reason=reason, now=utc_now(),
                                         settings=_settings())
     except CaseError as error:
         fail(error)

@@ -185,9 +185,12 @@ def _decide(session: Session, message: Message, status: str, *, by: str, now: da
     message.status, message.approved_by, message.approved_at = status, by, now
 
 
-def approve(store: Store, actor: str, message_id: int, *, now: datetime,
+def approve(store: Store, actor: str, message_id: int, *, reason: str, now: datetime,
             settings: ReplySettings = ReplySettings(), request_key: str | None = None) -> Message:
-    """A supervisor other than the author lets a held reply go (if it still fits the case)."""
+    """A supervisor other than the author lets a held reply go (if it still fits the case), saying why: the reason
+    is kept in the audit trail beside the linter's findings it overrides."""
+    if not reason.strip():
+        raise InvalidRequest("approving a held reply needs a reason: why may it go despite the linter's findings?")
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         claim(session, request_key, actor=user.name, action="message.approved", now=now)
@@ -204,7 +207,8 @@ def approve(store: Store, actor: str, message_id: int, *, now: datetime,
         session.add(message)
         effects = _after_sent(session, case, message, now=now, drafted=drafted)
         audit.append(session, user.name, "message.approved", at=now, case_id=case.id, before={"status": "held"},
-                     after={"message": message.id, "status": "sent", **effects})
+                     after={"message": message.id, "status": "sent", "reason": reason.strip()[:2000],
+                            "findings": sorted({f["rule_id"] for f in message.findings if "rule_id" in f}), **effects})
         return message
 
 

@@ -60,7 +60,7 @@ CALLS = {
     "receive": ("reply", lambda s, c, a: conversations.receive(s, a, now=NOW, channel="chat", topic="fees", locale="en",
                                                                body="hi", case_id=c)),
     "resolve": ("reply", lambda s, c, a: conversations.resolve(s, a, 999, now=NOW)),
-    "approve_message": ("approve_message", lambda s, c, a: conversations.approve(s, a, 999, now=NOW)),
+    "approve_message": ("approve_message", lambda s, c, a: conversations.approve(s, a, 999, reason="checked", now=NOW)),
     "reject_message": ("approve_message", lambda s, c, a: conversations.reject(s, a, 999, note="no", now=NOW)),
     "held": ("approve_message", lambda s, c, a: conversations.held(s, a)),
     "offered_templates": ("reply", lambda s, c, a: views.offered_templates(s, a, c)),

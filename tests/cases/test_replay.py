@@ -27,7 +27,7 @@ def worked(store, cases):
     conversations.send(store, "sue", second, template_id="status_update", locale="en", channel="chat", now=NOW)
     held = conversations.send(store, "sam", second, template_id="status_update", locale="en", channel="chat",
                               now=NOW, text=WARNING_TEXT)
-    conversations.approve(store, "sia", held.id, now=LATER)
+    conversations.approve(store, "sia", held.id, reason="checked", now=LATER)
     inquiry, _ = conversations.receive(store, "sue", now=NOW, channel="chat", topic="frozen_deposit", locale="en",
                                        body="Where is my money?", case_id=third)
     conversations.resolve(store, "sue", inquiry.id, now=LATER)

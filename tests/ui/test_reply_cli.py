@@ -48,7 +48,7 @@ def test_a_held_reply_and_the_quarterly_complaints_file(db, tmp_path):
     edit.write_text("Your deposit stays restricted under OFAC rules for now.", encoding="utf-8")
     held = run("reply", "send", "--case", "2", "--template", "status_update", "--text-file", edit, user="sue", db=db)
     assert held.returncode == 2 and "held" in held.stdout
-    assert run("reply", "approve", "1", user="sam", db=db).returncode == 0
+    assert run("reply", "approve", "1", "--reason", "checked: no finding names the case", user="sam", db=db).returncode == 0
     complaint = run("reply", "inquiry", "--case", "2", "--kind", "complaint", "--channel", "chat", "--text-file", "-",
                     user="sue", db=db, stdin="I want my money back.")
     assert complaint.returncode == 0 and "tracking number FC-" in complaint.stdout

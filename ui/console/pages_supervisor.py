@@ -84,12 +84,13 @@ def _held_replies() -> None:
             st.warning("Why the linter held it:  \n" + "  \n".join(
                 f"- **{state.plain(f['category'])}**: «{state.plain(f['excerpt'][:80])}» {state.plain(f['reason'])}"
                 for f in m["findings"]) if m["findings"] else "The linter gave no finding.")
+            why = st.text_input("Why it may go despite the findings (kept in the audit trail)", key=f"why-{m['id']}")
             sure = st.checkbox("I have read the findings: this text does not tell the customer what the "
                                "investigation found. Sending cannot be undone.", key=f"confirm-{m['id']}")
             approve, reject = st.columns(2)
             if approve.button("Approve and send", key=f"approve-{m['id']}", disabled=not sure):
                 with state.shown():
-                    conversations.approve(state.store(), state.actor(), m["id"], now=state.now(),
+                    conversations.approve(state.store(), state.actor(), m["id"], reason=why, now=state.now(),
                                           settings=state.settings(),
                                           request_key=state.request_key("approve-message", m["id"]))
                     st.rerun()

@@ -11,6 +11,7 @@ from cases import queries, service
 from cases.errors import AccessDenied, FourEyesViolation, IllegalTransition, InvalidRequest, ReplyBlocked
 from cases.models import AuditEvent, Deadline, Inquiry, Message
 from cases.queries import QueueFilter
+from cases import timeline
 from cases.replies import conversations, views
 from tests.cases.conftest import NOW
 
@@ -112,11 +113,15 @@ def test_a_reply_with_warnings_waits_for_a_different_supervisor(store, cases):
     assert held.status == "held" and {f["category"] for f in held.findings} >= {"sanctions"}
     assert len(open_status(store, case_id)) == 1 and open_status(store, case_id)[0].closed_at is None
     with pytest.raises(AccessDenied):
-        conversations.approve(store, "sue", held.id, now=LATER)
+        conversations.approve(store, "sue", held.id, reason="checked", now=LATER)
     with pytest.raises(FourEyesViolation):
-        conversations.approve(store, "sam", held.id, now=LATER)
-    sent = conversations.approve(store, "sia", held.id, now=LATER)
+        conversations.approve(store, "sam", held.id, reason="checked", now=LATER)
+    with pytest.raises(InvalidRequest, match="needs a reason"):
+        conversations.approve(store, "sia", held.id, reason="  ", now=LATER)
+    sent = conversations.approve(store, "sia", held.id, reason="OFAC named on purpose: the customer asked.", now=LATER)
     assert (sent.status, sent.approved_by, sent.at) == ("sent", "sia", LATER)
+    [approved] = [e for e in timeline.timeline(store, "ann", case_id, now=LATER) if e.action == "message.approved"]
+    assert approved.actor == "sia" and approved.detail.startswith("reason: OFAC named on purpose: the customer asked.")
     with pytest.raises(InvalidRequest, match="not waiting for approval"):
         conversations.reject(store, "sia", held.id, note="too late", now=LATER)
     assert [m["id"] for m in views.messages(store, "sue", case_id)] == [held.id]
@@ -261,7 +266,7 @@ def test_approving_an_old_held_reply_resolves_only_what_came_before_it(store, ca
                                       topic="frozen_deposit", locale="en", body="Still waiting", kind="complaint",
                                       case_id=case_id)
     version = queries.show(store, "ann", case_id).case.version
-    conversations.approve(store, "sia", held.id, now=LATER + timedelta(days=4))
+    conversations.approve(store, "sia", held.id, reason="checked", now=LATER + timedelta(days=4))
     resolved = {i.id: i.resolved_at for i in rows(store, Inquiry, case_id=case_id)}
     assert resolved[first.id] is not None and resolved[second.id] is None
     assert queries.show(store, "ann", case_id).case.version == version  # no deadline changed (no EU clock here)
@@ -275,7 +280,7 @@ def test_two_supervisors_deciding_one_held_reply_cannot_both_win(store, cases):
     with store.writing_session() as session, session.begin():  # someone else rejects it in between
         session.get(M, held.id).status = "rejected"
     with pytest.raises(InvalidRequest):
-        conversations.approve(store, "sia", held.id, now=LATER)
+        conversations.approve(store, "sia", held.id, reason="checked", now=LATER)
 
 
 def test_an_inquiry_id_must_belong_to_the_case(store, cases):

@@ -209,6 +209,15 @@ def test_support_answers_an_inquiry_from_the_inbox_and_resolves_it(server, brows
     page.close()
 
 
+def audit_events(url: str) -> list:
+    from sqlmodel import select
+
+    from cases.models import AuditEvent
+
+    with open_store(url).session() as session:
+        return list(session.exec(select(AuditEvent).order_by(AuditEvent.seq)))
+
+
 def inbox_rows(url: str):
     from cases.replies import inbox
 
@@ -258,14 +267,24 @@ def test_the_supervisor_approves_a_held_reply_with_its_findings_in_view_and_read
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     sign_in(page, base, "sam")
     page.get_by_role("heading", name="Deadlines and approvals").wait_for(timeout=20_000)
-    page.get_by_text("Why the linter held it").wait_for(timeout=20_000)
-    expect(page.get_by_role("button", name="Approve and send")).to_be_disabled()
+    page.get_by_text("Why the linter held it").first.wait_for(timeout=20_000)
+    approve = page.locator(f".st-key-approve-{held.id} button")  # the controls of this held reply (by their keys)
+    expect(approve).to_be_disabled()
     shot(page, "supervisor-deadlines")
-    _confirm(page, "I have read the findings")
-    page.get_by_role("button", name="Approve and send").click()
+    why = page.locator(f".st-key-why-{held.id} input")
+    why.fill("OFAC is named on purpose: the customer asked which rule applies.")
+    why.press("Enter")
+    page.wait_for_timeout(1500)
+    box = page.locator(f".st-key-confirm-{held.id} input")
+    box.check(force=True)
+    expect(box).to_be_checked(timeout=20_000)
+    page.wait_for_timeout(1500)
+    approve.click()
     page.get_by_text("Replies held for approval").wait_for(timeout=20_000)
     page.wait_for_timeout(2000)
-    assert conversations.held(open_store(url), "sam") == []
+    assert held.id not in [m["id"] for m in conversations.held(open_store(url), "sam")]
+    [approved] = [e for e in audit_events(url) if e.action == "message.approved"]
+    assert approved.actor == "sam" and approved.after["reason"].startswith("OFAC is named on purpose")
     for link, heading, name in (("Figures", "Figures", "supervisor-figures"),
                                 ("Lists and rules", "Lists, rules and templates", "supervisor-rules")):
         page.get_by_role("link", name=link).click()

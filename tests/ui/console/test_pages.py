@@ -255,6 +255,7 @@ def test_one_supervisor_cannot_approve_their_own_proposal_or_held_reply_in_the_c
     assert held.status == "held"
     at = page("deadlines_page", "pages_supervisor", "sam", "supervisor")
     assert "sanctions" in texts(at).lower()  # the linter's findings are in front of the approver
+    at.text_input(key=f"why-{held.id}").input("OFAC is named on purpose: the customer asked which rule applies.")
     at.checkbox(key=f"confirm-{held.id}").check().run()
     [button] = [b for b in at.button if b.label == "Approve and send"]
     button.click().run()
