@@ -18,13 +18,13 @@ from sqlmodel import Session, select
 
 from cases import audit
 from cases.access import require
-from cases.db import Store
+from cases.db import Store, utc_day
 from cases.deadlines import DEFAULT_JURISDICTIONS
 from cases.errors import Conflict, InvalidRequest, NotFound
 from cases.models import Alert, AuditEvent, Case, CaseCreate, Deadline, User
 from cases.once import claim
 from cases.queries import COUNT_CAP, name_filter
-from cases.schedule import plan
+from cases.opening import Plans
 from cases.service import acting_user, check_assignee, unit_of_work
 from cases.tracking import tracking_number
 
@@ -170,8 +170,7 @@ def open_case(store: Store, actor: str, alert_id: int, *, reason: str, now: date
         user, alert = _working(session, actor, alert_id, action="alert.case_opened", now=now, request_key=request_key)
         if session.exec(select(Case.id).where(Case.deposit_id == alert.deposit_id)).first() is not None:
             raise InvalidRequest(f"deposit {alert.deposit_id} has a case already")
-        triggers = ["case_opened", "customer_waiting"] + (["sanctions_freeze"] if "sanctions" in alert.categories else [])
-        deadlines = [row for trigger in triggers for row in plan(trigger, list(jurisdictions), now)]
+        deadlines = Plans(list(jurisdictions), now).rows("sanctions" in alert.categories)  # as a batch's case
         # the alert first: its version check (and, on PostgreSQL, its row lock) makes a second analyst's
         # attempt at the same moment a conflict, not a second case
         before, after = _save(session, alert, expected_version=expected_version, status="case_opened",
@@ -237,8 +236,7 @@ def per_day(store: Store, actor: str, *, start: datetime, end: datetime) -> list
         user = acting_user(session, actor)
         require(user.name, user.role, "view_case")
         text = sa.cast(Alert.categories, sa.String)
-        day = (sa.func.date(Alert.created_at) if store.engine.dialect.name == "sqlite"
-               else sa.cast(sa.func.timezone("UTC", Alert.created_at), sa.Date))
+        day = utc_day(store, Alert.created_at)
         found = session.exec(select(day, text, sa.func.count())
                              .where(Alert.created_at >= start, Alert.created_at < end).group_by(day, text)).all()
     counted: dict[tuple[str, str], int] = {}

@@ -51,6 +51,13 @@ def json_text(value: object) -> str:
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
+def utc_day(store: Store, column):
+    """A time column's UTC day, in the database's own words (the expression the queue's priority index uses)."""
+    if store.engine.dialect.name == "sqlite":
+        return sa.func.date(column)
+    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+
+
 def make_engine(url: str) -> Engine:
     """An engine with the settings each database needs; InvalidRequest for a URL that names no database."""
     if url.startswith("postgresql://"):

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from cases import lifecycle
 from cases.access import require
-from cases.db import Store
+from cases.db import Store, utc_day
 from cases.models import Case, Deadline, Proposal
 from cases.service import acting_user
 
@@ -98,13 +98,6 @@ def case_rows(store: Store, actor: str, *, start: datetime, end: datetime) -> li
         return [CaseRow(*row) for row in session.exec(query).all()]
 
 
-def _day(store: Store, column):
-    """A time column's UTC day, in the database's own words."""
-    if store.engine.dialect.name == "sqlite":
-        return sa.func.date(column)
-    return sa.cast(sa.func.timezone("UTC", column), sa.Date)
-
-
 def case_figures(store: Store, actor: str, *, start: datetime, end: datetime) -> dict:
     """`summarise` of `case_rows`, counted in the database: days, categories and hops grouped there, and only the
     frozen cases' values (summed exactly, here) and the decided cases' times fetched."""
@@ -114,7 +107,7 @@ def case_figures(store: Store, actor: str, *, start: datetime, end: datetime) ->
         window = sa.and_(Case.opened_at < end, sa.or_(Case.closed_at.is_(None), Case.closed_at >= start))
         counted = {}
         for name, column in (("opened", Case.opened_at), ("closed", Case.closed_at)):
-            day = _day(store, column)
+            day = utc_day(store, column)
             counted[name] = {date.fromisoformat(str(d)): n for d, n in session.execute(
                 select(day, sa.func.count()).where(column >= start, column < end).group_by(day)).all()}
         text = sa.cast(Case.categories, sa.String)
@@ -159,7 +152,7 @@ def backlog(store: Store, actor: str, *, now: datetime, days: int = 14) -> list[
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "view_deadlines")
-        day = _day(store, Deadline.due_at)
+        day = utc_day(store, Deadline.due_at)
         open_ = (Deadline.status == "open")
         overdue = session.exec(select(Deadline.rule_id, sa.func.count()).where(open_, Deadline.due_at < now)
                                .group_by(Deadline.rule_id)).all()

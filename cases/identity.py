@@ -97,16 +97,21 @@ def _session_row(session: Session, token: str) -> SignInSession | None:
 def session_user(store: Store, token: str, *, now: datetime) -> User:
     """The active user of a session that has neither ended nor expired; NotSignedIn otherwise."""
     with store.session() as session:
-        found = _session_row(session, token)
-        if found is None or found.ended_at is not None:
-            raise NotSignedIn("your session has ended: sign in again (kyt login NAME)")
-        if found.expires_at <= now:
-            raise NotSignedIn(f"your session expired at {found.expires_at:%Y-%m-%d %H:%M} UTC: sign in again "
-                              f"(kyt login {found.user_name})")
-        user = session.exec(select(User).where(User.name == found.user_name)).one_or_none()
-        if user is None or not user.active:
-            raise NotSignedIn(f"{found.user_name} is no longer an active user")
-        return User.model_validate(user, from_attributes=True)
+        return _live(session, token, now)[1]
+
+
+def _live(session: Session, token: str, now: datetime) -> tuple[SignInSession, User]:
+    """A session that has neither ended nor expired, and its active user; NotSignedIn otherwise."""
+    found = _session_row(session, token)
+    if found is None or found.ended_at is not None:
+        raise NotSignedIn("your session has ended: sign in again (kyt login NAME)")
+    if found.expires_at <= now:
+        raise NotSignedIn(f"your session expired at {found.expires_at:%Y-%m-%d %H:%M} UTC: sign in again "
+                          f"(kyt login {found.user_name})")
+    user = session.exec(select(User).where(User.name == found.user_name)).one_or_none()
+    if user is None or not user.active:
+        raise NotSignedIn(f"{found.user_name} is no longer an active user")
+    return found, User.model_validate(user, from_attributes=True)
 
 
 def end_session(store: Store, token: str, *, now: datetime, source: str, reason: str = "signed out") -> str | None:
@@ -132,9 +137,8 @@ def console_user(store: Store, token: str, *, now: datetime, source: str,
     A session unused for `policy.idle_timeout` is ended here (an audited sign-out, "idle for
     too long"); a session in use has its last use recorded (at most once a minute).
     """
-    user = session_user(store, token, now=now)
     with store.session() as session:  # a page view only reads, unless the session must end or show its use
-        found = _session_row(session, token)
+        found, user = _live(session, token, now)
         last, seen = found.last_seen_at or found.opened_at, found.last_seen_at
     idle = now - last > policy.idle_timeout
     if not idle and seen is not None and now - seen < SEEN_EVERY:

@@ -65,7 +65,7 @@ class RoleGrant(SQLModel, table=True):
 
 
 class SignInSession(SQLModel, table=True):
-    """A signed-in session of the command line (cases.identity): only its token's hash is kept."""
+    """A signed-in session of the command line or the console (cases.identity): only its token's hash is kept."""
 
     __tablename__ = "sign_in_sessions"
     id: int | None = Field(default=None, primary_key=True)

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from cases import audit, lifecycle, replay
 from cases.access import require
-from cases.db import Store
+from cases.db import Store, utc_day
 from cases.errors import InvalidRequest, NotFound
 from cases.models import OPEN_FILTER, Attachment, Case, CasePublic, Deadline, Exposure, Note, Proposal
 from cases.service import acting_user
@@ -130,8 +130,8 @@ def queue(store: Store, filter: QueueFilter, *, actor: str, now: datetime) -> Pa
         query = _filtered(select(Case), filter, snoozed_before=snoozed_before, sqlite=sqlite)
         ordering = [Case.next_due_at.is_(None), Case.next_due_at, Case.id]
         if filter.order == "priority":  # the expressions of the index ix_cases_priority_queue (migration 0005)
-            ordering[1:1] = [sa.func.date(Case.next_due_at), Case.priority.desc()] if sqlite else [
-                sa.cast(sa.func.timezone("UTC", Case.next_due_at), sa.Date), Case.priority.desc().nulls_last()]
+            ordering[1:1] = [utc_day(store, Case.next_due_at),
+                             Case.priority.desc() if sqlite else Case.priority.desc().nulls_last()]
         cases = session.exec(query.order_by(*ordering).offset((page - 1) * page_size).limit(page_size)).all()
         total = -1
         if filter.with_total:

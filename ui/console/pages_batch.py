@@ -51,7 +51,7 @@ def batch_page() -> None:
     sources = _sources()
     st.caption(" · ".join(f"{k}: {v.name}" for k, v in sources.items()))
     uploaded = st.file_uploader("Deposits file (CSV or Parquet; format: docs/formats.md)", type=["csv", "parquet"])
-    role = state.user()["role"]
+    role = state.signed()["role"]
     opening = may(role, "open_cases")
     if uploaded is None or not st.button("Score" + (" and open the frozen cases" if opening else ""), type="primary"):
         if not opening:

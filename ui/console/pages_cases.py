@@ -145,8 +145,8 @@ def _case_view(detail) -> None:
                 f"{state.plain((case.snapshot.get('reason') or '').rstrip('.'))}. A review alert keeps its rules and categories but not "
                 "its exposures; re-screen the deposit (`kyt rescreen`) for the evidence.")
     st.markdown("**Matched rules**")
-    st.dataframe([{"rule": r, "what it says": words.rule_names([r]).removeprefix(f"{r} (").removesuffix(")")}
-                  for r in case.rule_ids], hide_index=True, width="stretch")
+    st.dataframe([{"rule": r, "what it says": words.rule_sentence(r)} for r in case.rule_ids], hide_index=True,
+                 width="stretch")
     if case.sender_risk:
         risk = case.sender_risk
         reasons = ", ".join(f"{name} (+{weight:.0%})" for name, weight in risk.get("top_features", [])) or "none above its median"

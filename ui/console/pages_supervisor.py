@@ -66,7 +66,7 @@ def deadlines_page() -> None:
                 st.switch_page(st.session_state["pages"]["case"], query_params={"case": str(pending[0]["case_id"])})
         else:
             st.caption("None.")
-        if may(state.user()["role"], "approve_message"):
+        if may(state.signed()["role"], "approve_message"):
             _held_replies()
 
 

@@ -99,10 +99,12 @@ def _cookie() -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _forget_browser(notice: str) -> None:
+def _forget_browser(notice: str | None = None) -> None:
+    """Forget everything this browser session held, and have the browser drop its session cookie."""
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    st.session_state["notice"] = notice
+    if notice:
+        st.session_state["notice"] = notice
     st.session_state["cookie"] = ""
     st.session_state["cookie_dropped"] = True
 
@@ -136,11 +138,17 @@ def source() -> str:
     return f"console:{address or 'local'}"
 
 
-def actor() -> str:
-    signed = user()
-    if signed is None:
+def signed() -> dict:
+    """The user this run signed in as (`user()`, called once by the app, checked the session); stops a run without
+    one."""
+    found = st.session_state.get("user")
+    if found is None:
         st.stop()
-    return signed["name"]
+    return found
+
+
+def actor() -> str:
+    return signed()["name"]
 
 
 def sign_out(reason: str) -> None:
@@ -152,10 +160,7 @@ def sign_out(reason: str) -> None:
                 identity.end_session(store(), token, now=now(), source=source(), reason=reason)
             else:
                 signin.sign_out(store(), signed["name"], now=now(), source=source(), reason=reason)
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
-    st.session_state["cookie"] = ""
-    st.session_state["cookie_dropped"] = True
+    _forget_browser()
 
 
 def request_key(form: str, *parts: object) -> str:

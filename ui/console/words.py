@@ -9,6 +9,8 @@ itself with underscores as spaces, never hidden.
 
 from __future__ import annotations
 
+from functools import cache
+
 CASE_STATUS = {"open": "Open, not started", "in_review": "In review", "awaiting_customer": "Waiting for the customer",
                "released": "Released", "escalated": "Escalated (reported)", "closed": "Closed"}
 ALERT_STATUS = {"open": "Open", "dismissed": "Dismissed", "case_opened": "Frozen: case opened"}
@@ -74,10 +76,20 @@ def topic(code: str | None) -> str:
     return TOPIC.get(code or "", _plain(code))
 
 
-def rule_names(rule_ids: list[str] | tuple[str, ...]) -> str:
-    """Rule ids followed by what they say, e.g. `sanctions-direct (any direct exposure to a sanctioned wallet)`."""
+@cache
+def _sentences() -> dict[str, str]:
     from kyt.rules import default_policy
     from kyt.sender_risk import MODEL_RULE
 
-    known = {rule.id: rule.description for rule in default_policy().rules + (MODEL_RULE,)}
+    return {rule.id: rule.description for rule in default_policy().rules + (MODEL_RULE,)}
+
+
+def rule_sentence(rule_id: str) -> str:
+    """What a rule of the shipped policy says (the policy is read once per process)."""
+    return _sentences().get(rule_id, "(not in the shipped policy)")
+
+
+def rule_names(rule_ids: list[str] | tuple[str, ...]) -> str:
+    """Rule ids followed by what they say, e.g. `sanctions-direct (any direct exposure to a sanctioned wallet)`."""
+    known = _sentences()
     return "; ".join(f"{r} ({known[r].rstrip('.')})" if r in known else r for r in rule_ids) or "—"
