@@ -76,7 +76,8 @@ def test_every_limit_is_a_field_the_readers_check():
                                 "kind", "split"}
 
 
-@given(st.lists(st.text(st.sampled_from("=+-@\t\r ab'1\"") | st.characters(), max_size=6), max_size=8))
+@given(st.lists(st.text(st.sampled_from("=+-@\t\r ab'1\"") | st.characters(exclude_categories=("Cs",)), max_size=6),
+                max_size=8))  # no lone surrogate: text read from a file is always valid UTF-8
 def test_the_column_form_neutralises_exactly_what_the_value_form_does(values):
     column = spreadsheet_safe_column(pa.array(values, pa.string()))
     assert column.to_pylist() == [spreadsheet_safe(v) for v in values]
