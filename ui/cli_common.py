@@ -16,8 +16,8 @@ from rich.console import Console
 from graph.times import parse_time
 from ui.messages import render
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+err = Console(stderr=True, soft_wrap=True, emoji=False)
 
 DB = typer.Option(None, "--db", help="Database URL (default: $DATABASE_URL, else sqlite:///freezecase.db).")
 AS = typer.Option(None, "--as", help="The user you act as (default: $KYT_USER): checked against your sign-in (kyt login).")

@@ -19,8 +19,11 @@ from cases.errors import CaseError
 from graph.formats import spreadsheet_safe
 from ui.cli_common import AS, DB, Format, err, fail, out, print_json, utc_datetime, utc_now
 from ui.identity_cli import signed_in
+from ui.reply_model_cli import parties, signal_app
 
 reply_app = typer.Typer(no_args_is_help=True, help="Approved replies to customers, and the tipping-off linter.")
+reply_app.command("parties")(parties)
+reply_app.add_typer(signal_app, name="signal")
 report_app = typer.Typer(no_args_is_help=True, help="Service figures and the quarterly complaints tabulation.")
 EXIT = {"clean": 0, "blocked": 1, "warn": 2}
 TEXT_FILE = typer.Option(None, "--text-file", help="The text (an agent's edit); '-' reads standard input.")
@@ -43,13 +46,17 @@ def _read(path: Optional[Path]) -> Optional[str]:
 
 
 def _show_verdict(verdict, output: Format) -> None:
+    """The verdict and its findings; a supervisor's notes on the case's evidence after them."""
     if output == Format.json:
-        print_json({"status": verdict.status, "findings": verdict.findings})
+        print_json({"status": verdict.status, "findings": verdict.findings,
+                    **({"case_notes": verdict.notes} if verdict.notes else {})})
         return
     out.print(f"linter: {verdict.status}", markup=False, highlight=False)
     for f in verdict.findings:
         out.print(f"  {f.severity} {f.category} [{f.start}:{f.end}] {f.excerpt!r}: {f.reason} ({f.rule_id})",
                   markup=False, highlight=False)
+    for f in verdict.notes:
+        out.print(f"  case note [{f.start}:{f.end}] {f.excerpt!r}: {f.reason}", markup=False, highlight=False)
 
 
 @reply_app.command("templates")

@@ -108,10 +108,16 @@ def offered(catalog: Catalog, session: Session, case: Case, *, settings: ReplySe
 
 
 def lint_context(session: Session, case: Case, locale: str, *, template_id: str | None,
-                 approved_texts: tuple[str, ...], values: dict) -> LintContext:
-    """The linter's context for a reply on this case: its evidence, the approved texts, the dates it may name."""
-    exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
-    evidence = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
+                 approved_texts: tuple[str, ...], values: dict, edited: bool = True,
+                 evidence: bool = True) -> LintContext:
+    """The linter's context for a reply on this case: the approved texts, the dates and name it may hold,
+    and (for a supervisor's notes only, never for the verdict) the case's evidence."""
+    found = CaseEvidence()
+    if evidence:
+        exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
+        found = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
     allowed = tuple(values[k] for k in ("deposit_date", "next_update_date") if k in values)
-    return LintContext(hold=True, locale=locale, evidence=evidence, template_id=template_id,
-                       approved_texts=approved_texts, allowed_dates=allowed)
+    name = values.get("customer_name")
+    return LintContext(hold=True, locale=locale, evidence=found, template_id=template_id,
+                       approved_texts=approved_texts, allowed_dates=allowed, learned=edited,
+                       customer_name=name if name != CUSTOMER.get(locale) else None)

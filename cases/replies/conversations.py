@@ -39,9 +39,11 @@ def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _findings(result: LintResult) -> list[dict]:
+def _findings(result: LintResult, notes: bool = False) -> list[dict]:
+    """The verdict's findings as stored and shown; with `notes`, the case-evidence notes for supervisors too."""
     return [{"rule_id": f.rule_id, "category": f.category, "severity": f.severity, "start": f.start,
-             "end": f.end, "excerpt": f.excerpt, "reason": f.reason} for f in result.findings]
+             "end": f.end, "excerpt": f.excerpt, "reason": f.reason}
+            for f in result.findings + (result.notes if notes else ())]
 
 
 def _offered_ids(session: Session, case: Case, settings: ReplySettings) -> list[str]:
@@ -65,7 +67,7 @@ def prepare(session: Session, case: Case, template_id: str, *, locale: str, chan
         raise InvalidRequest(f"a reply has 1 to {LONGEST:,} characters, not {len(body):,}")
     edited = body != rendered.body.strip()
     context = case_text.lint_context(session, case, locale, template_id=template_id,
-                                     approved_texts=(rendered.body,) if edited else (), values=values)
+                                     approved_texts=(rendered.body,) if edited else (), values=values, edited=edited)
     return rendered, body, edited, lint(body, context)
 
 
@@ -88,7 +90,8 @@ def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: st
         status = {"blocked": "blocked", "warn": "held", "clean": "sent"}[result.status]
         message = Message(case_id=case.id, inquiry_id=inquiry_id, direction="out", channel=channel, at=now,
                           template_id=template_id, locale=locale, subject=rendered.subject, body=body,
-                          edited=edited, lint_status=result.status, findings=_findings(result), status=status,
+                          edited=edited, lint_status=result.status, findings=_findings(result, notes=True),
+                          status=status,
                           author=user.name)
         session.add(message)
         session.flush()
@@ -257,8 +260,8 @@ def receive(store: Store, actor: str, *, now: datetime, channel: str, topic: str
                    "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
         ack = catalog().render("acknowledgement", locale, channel, values=values)
         result = lint(ack.body, case_text.lint_context(session, case, locale, template_id="acknowledgement",
-                                                       approved_texts=(), values=values) if case
-                      else LintContext(hold=True, locale=locale, template_id="acknowledgement"))
+                                                       approved_texts=(), values=values, edited=False) if case
+                      else LintContext(hold=True, locale=locale, template_id="acknowledgement", learned=False))
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the acknowledgement template ({locale}, {channel}) fails the linter: "
                                  + "; ".join(f"{f.category}: {f.excerpt!r}" for f in result.findings))

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from cases.replies import parties as listed
+from cases.replies import signal as learned
 from cases.replies.folding import Folded, fold, plain
 from cases.replies.wording import MONTHS
 from cases.replies.terms import Term, load_terms, words
@@ -22,13 +24,19 @@ SIMILAR_ENOUGH = 0.6
 """Free text whose words match less than this share of every approved text needs approval."""
 HEX_RUN = re.compile(r"(?<![0-9a-z])(0x)?([0-9a-f]{4,})(?![0-9a-z])")
 ANY_CHAIN_ID = re.compile(r"(?<![0-9a-z])(?:0x[0-9a-f]{6,}|[0-9a-f]{40}|[0-9a-f]{64})(?![0-9a-z])")
-NAME_NOISE = frozenset(
-    "ofac sdn entity entities list listed label labels forta etherscan the and for with from cash group exchange "
-    "wallet wallets router proxy fund funds network labs finance protocol token tokens pool bank market service "
-    "services team deployer address addresses contract account user bridge hot cold main known other fake "
-    "unknown cyber dprk spam via drugs illicit now new inc ltd llc company limited trading global international "
-    "capital digital crypto coin swap dao".split())
-"""Words of list and entity names too common to block on their own (the whole name still blocks)."""
+HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00b7")
+TRACKING = re.compile(r"(?<![0-9a-z])fc-[2-9a-hj-np-z]{4}-[2-9a-hj-np-z]{4}(?![0-9a-z])")
+"""Tracking numbers ("fc-7kq2-9xmd" in lowercased text), which may look like hex."""
+HEX_PIECE = re.compile(r"(?<![0-9a-z])(?:0x[0-9a-f]{3,}|(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{4,})(?![0-9a-z])")
+"""A piece of an address or hash: 0x and three hex digits, or four hex digits mixing letters and numbers."""
+CUE = ("end(?:s|ing)?(?: in| with| on)?|start(?:s|ing)?(?: with)?|begin(?:s|ning)?(?: with)?|"
+       "(?:finisc|termin|inizi|comincia)\\w*(?: con| in| per| por| par| en| em| com)?|se termine par|commen\\w* par|"
+       "(?:empiez|comienz)\\w* (?:con|por)|(?:endet|endend|beginnt|beginnend) (?:auf|mit)|(?:come[cç]\\w*) (?:com|por)")
+CUED_PIECE = re.compile(rf"(?<![0-9a-z])(?:{CUE}) ['\"«“]?((?:0x)?[0-9a-z]{{3,}})")
+"""A fragment named as the start or end of something ("the wallet ending in 2f96", "che inizia con 0x4f3a")."""
+OTHER_CHAIN = re.compile(r"(?<![0-9a-z])(?:bc1[02-9ac-hj-np-z]{11,71}|(?=[0-9a-z]*[0-9])[13t][1-9a-km-z]{25,34})(?![0-9a-z])")
+"""Bitcoin (legacy, P2SH, bech32) and Tron addresses in lowercased text."""
+
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,12 @@ class LintContext:
     """en, it, fr or es; None checks the terms of every language."""
     evidence: CaseEvidence = CaseEvidence()
     template_id: str | None = None
+    parties: listed.Parties | None = None
+    """The listed parties' names that block; None reads the configured register (KYT_PARTIES, else the shipped one)."""
+    customer_name: str | None = None
+    """The customer's own name, never taken for a listed party's."""
+    learned: bool = True
+    """Whether the learned signal may hold the text (it never clears one); off for an unedited template."""
     approved_texts: tuple[str, ...] = ()
     """The approved texts the message may depart from; empty skips the free-text check."""
     allowed_dates: tuple[str, ...] | None = None
@@ -85,10 +99,16 @@ class Finding:
 
 @dataclass(frozen=True)
 class LintResult:
-    """`clean`, `warn` (sent only with a supervisor's approval) or `blocked`, with the findings."""
+    """`clean`, `warn` (sent only with a supervisor's approval) or `blocked`, with the findings.
+
+    The status and the findings depend on the text alone (and on the customer's own facts: name,
+    dates, the templates); `notes` say what of the case's evidence the text names, for supervisors
+    only, and never change the status.
+    """
 
     status: str
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    notes: tuple[Finding, ...] = field(default_factory=tuple)
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
@@ -98,14 +118,19 @@ class LintResult:
 def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None) -> LintResult:
     """Check `text` for tipping off; see the module docstring."""
     found: dict[tuple[str, int, int], Finding] = {}
+    notes: dict[tuple[str, int, int], Finding] = {}
 
     def add(rule_id: str, category: str, severity: str, *, span: tuple[int, int], reason: str) -> None:
         key = (rule_id, *span)
-        if key not in found:
-            found[key] = Finding(rule_id, category, severity, span[0], span[1], text[span[0]:span[1]], reason)
+        into = notes if severity == "note" else found
+        if key not in into:
+            into[key] = Finding(rule_id, category, severity, span[0], span[1], text[span[0]:span[1]], reason)
 
     folded = fold(text)
     variants = [folded]
+    unhyphenated = _unhyphenated(text)
+    if unhyphenated.text != folded.text:
+        variants.append(unhyphenated)
     for first in (False, True):
         for last in (False, True):
             joined = folded.join_letters(first, last)
@@ -120,6 +145,8 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
             for match in term.compiled.finditer(variant.text):
                 add(term.id, term.category, term.severity, span=variant.span(*match.span()), reason=term.reason)
     _chain_ids(text, context, add)
+    if context.hold:
+        _parties(variants, context, add)
     _names(variants, context.evidence, add)
     if context.allowed_dates is not None and context.hold:
         allowed = {fold(day).text for day in context.allowed_dates}
@@ -131,73 +158,100 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
     if context.approved_texts and _departs(folded.text, context.approved_texts):
         add("warn.free_text", "free_text", "warn", span=(0, len(text)),
             reason="departs from every approved template; a compliance approver must agree")
+    if context.hold and context.learned and not any(f.severity == "block" for f in found.values()):
+        _learned(text, add)
     findings = tuple(sorted(found.values(), key=lambda f: (f.start, -f.end, f.rule_id)))
     status = "blocked" if any(f.severity == "block" for f in findings) else "warn" if findings else "clean"
-    return LintResult(status, findings)
+    return LintResult(status, findings, tuple(sorted(notes.values(), key=lambda f: (f.start, -f.end))))
 
 
 CHAIN_ID_REASON = "contains a wallet address or transaction hash; replies name the deposit by amount, asset and date"
 NAME_REASON = "names a mixer, a listed group, an analytics vendor or another party"
-"""Findings from the case's own evidence read exactly like the general ones, so that a draft
-never tells its writer what the evidence holds."""
+EVIDENCE_NOTE = "names what this case's evidence holds (shown to supervisors only)"
 _MONTH = "|".join(sorted({fold(m).text for names in MONTHS.values() for m in names.split()}, key=len, reverse=True))
 DATES = words(rf"\d{{1,2}}(?:er|st|nd|rd|th)? (?:de )?(?:{_MONTH})(?: de)?(?: \d{{4}})?|(?:{_MONTH}) \d{{1,2}}(?:st|nd|rd|th)?(?: \d{{4}})?|\d{{4}} \d{{1,2}} \d{{1,2}}|\d{{1,2}} \d{{1,2}} \d{{2,4}}")
 """Dates as people write them in the four languages, on folded text ("25 de noviembre de 2026", "2026-12-24")."""
 
 
 def _chain_ids(text: str, context: LintContext, add) -> None:
-    """Addresses and hashes: any in a hold message, and any recognisable part of the case's own."""
+    """Addresses, hashes and pieces of them in a hold message, whatever the case; the case's own as notes."""
     normal = plain(text)
-    lowered = normal.text
+    lowered = TRACKING.sub(lambda m: " " * len(m.group(0)), normal.text)
     if context.hold:
-        for match in ANY_CHAIN_ID.finditer(lowered):
-            add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
-    known = [h[2:] for h in context.evidence.addresses | context.evidence.tx_hashes]
+        for pattern in (ANY_CHAIN_ID, HEX_PIECE, OTHER_CHAIN):
+            for match in pattern.finditer(lowered):
+                add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
+        for match in CUED_PIECE.finditer(lowered):
+            piece = match.group(1)
+            if any(c.isdigit() for c in piece) or piece.startswith("0x"):
+                add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span(1)),
+                    reason=CHAIN_ID_REASON)
+    known = [h[2:] if h.startswith("0x") else h for h in context.evidence.addresses | context.evidence.tx_hashes]
     if not known:
         return
-    for match in HEX_RUN.finditer(lowered):
+    for match in re.finditer(r"(?<![0-9a-z])(0x)?([0-9a-z]{4,})(?![0-9a-z])", lowered):
         prefixed, run = bool(match.group(1)), match.group(2)
         if not (any(c.isdigit() for c in run) or len(run) >= 8):
             continue  # ordinary words spelt in hex letters ("added", "facade")
         starts = any(k.startswith(run) for k in known) and (prefixed or len(run) >= 6)
         ends = any(k.endswith(run) for k in known) and (not run.isdigit() or len(run) >= 5)
         if starts or ends or any(run in k for k in known if len(run) >= 10):
-            add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
+            add("case.evidence", "flag_details", "note", span=normal.span(*match.span()), reason=EVIDENCE_NOTE)
 
 
-def _entity(name: str) -> str:
-    """The named party of a list entry: "OFAC SDN: LAZARUS GROUP (DPRK3)" -> "LAZARUS GROUP"."""
-    core = re.sub(r"\([^)]*\)", " ", name)
-    entity = re.match(r"\s*ofac sdn entity (.*?):", core, flags=re.I)
-    if entity:
-        return entity.group(1)
-    return core.split(":", 1)[1] if ":" in core else core
+def _unhyphenated(text: str) -> Folded:
+    """The text folded with hyphens inside words dropped ("Er-mitt-lung" -> "ermittlung"), offsets kept."""
+    kept = [i for i, c in enumerate(text) if not (c in HYPHENS and 0 < i < len(text) - 1
+                                                   and text[i - 1].isalpha() and text[i + 1].isalpha())]
+    joined = fold("".join(text[i] for i in kept))
+    return Folded(joined.text, tuple(kept[o] for o in joined.origin), len(text))
+
+
+def _learned(text: str, add) -> None:
+    """Hold the text when the learned signal finds it likely enough to tip off, naming the words that weighed most."""
+    model = learned.load()
+    if model is None:
+        return
+    chance = model.probability(text)
+    if chance >= model.threshold:
+        words_ = ", ".join(f"'{r.word}'" for r in model.reasons(text)) or "none alone"
+        add("signal.learned", "learned_signal", "warn", span=(0, len(text)),
+            reason=f"the learned signal puts the chance that it tips off at {chance:.0%} (it holds from "
+                   f"{model.threshold:.0%}); the words that weighed most: {words_}")
+
+
+def _parties(variants: list[Folded], context: LintContext, add) -> None:
+    """Names of listed parties (the shipped register or the platform's), except within the customer's own name."""
+    register = context.parties if context.parties is not None else listed.configured()
+    if register.pattern is None:
+        return
+    own = fold(context.customer_name).text if context.customer_name else ""
+    for variant in variants:
+        for match in register.pattern.finditer(variant.text):
+            if own and match.group(0) in own.split() or match.group(0) == own:
+                continue
+            add("flags.parties", "flag_details", "block", span=variant.span(*match.span()), reason=NAME_REASON)
 
 
 def _name_terms(evidence: CaseEvidence) -> list[str]:
+    """The case's own names and categories as folded phrases (each word of a name too)."""
     phrases = []
     for name in evidence.names:
-        raw_words = [w for w in re.split(r"[^\w]+", _entity(name)) if w.isalpha()]
-        if not raw_words:
-            continue
-        phrases.append(fold(" ".join(raw_words)).text)
-        # a person ("Roman SEMENOV"): only the surname, in capitals, blocks on its own, not a first name
-        person = any(w.isupper() for w in raw_words) and not all(w.isupper() for w in raw_words)
-        singles = [w for w in raw_words if w.isupper()] if person else raw_words
-        phrases += [t for t in (fold(w).text for w in singles) if len(t) >= 4 and t not in NAME_NOISE]
-    # sanctions wording is a warning, not a block: the sanctions notice may name it (OFAC FAQ 647)
-    phrases += [fold(c.replace("_", " ")).text for c in evidence.categories if c != "sanctions"]
+        phrases += listed.phrases(name)
+        phrases += [w for w in fold(listed.party_name(name)).text.split() if len(w) >= 4 and w not in listed.NOISE]
+    phrases += [fold(c.replace("_", " ")).text for c in evidence.categories]
     return sorted({p for p in phrases if p}, key=len, reverse=True)
 
 
-def _names(variants: tuple[Folded, ...], evidence: CaseEvidence, add) -> None:
+def _names(variants: list[Folded], evidence: CaseEvidence, add) -> None:
+    """What of the case's names and categories the text holds, as notes for a supervisor."""
     phrases = _name_terms(evidence)
     if not phrases:
         return
     pattern = words("|".join(re.escape(p) for p in phrases))
     for variant in variants:
         for match in pattern.finditer(variant.text):
-            add("flags.names", "flag_details", "block", span=variant.span(*match.span()), reason=NAME_REASON)
+            add("case.evidence", "flag_details", "note", span=variant.span(*match.span()), reason=EVIDENCE_NOTE)
 
 
 def _departs(folded_text: str, approved: tuple[str, ...]) -> bool:

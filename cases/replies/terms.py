@@ -21,7 +21,7 @@ BLOCK_CATEGORIES = ("reporting", "suspicion_crime", "investigation", "flag_detai
 """The categories that block (docs/replies.md, "Tipping off")."""
 WARN_CATEGORIES = ("sanctions", "statutory_date", "free_text")
 """The categories that need a supervisor's approval before the text is sent."""
-LOCALES = ("en", "it", "fr", "es")
+LOCALES = ("en", "it", "fr", "es", "de", "pt")
 KEYS = {"id", "category", "severity", "scope", "languages", "reason", "patterns"}
 OPTIONAL = {"only_declared"}
 

@@ -1,13 +1,13 @@
 """Reading replies: the templates offered on a case, a rendering with its verdict, linting, the messages.
 
-The support role reaches all of these; none returns anything of the evidence: a verdict's
-findings quote only the text that was checked, and findings from the case's own evidence
-read exactly like the general ones.
+The support role reaches all of these; none returns anything of the evidence: a verdict depends
+on the text alone, its findings quote only the text that was checked, and the notes on what of
+the case's evidence a text names are kept for supervisors.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import select
@@ -59,7 +59,7 @@ def draft(store: Store, actor: str, case_id: int, *, template_id: str, locale: s
                                                   settings=settings, now=now)
     if verdict.status == "blocked" and user.role == "support":
         _record_blocked_draft(store, user.name, case_id, verdict=verdict, now=now)
-    return Draft(rendered, body, edited, verdict)
+    return Draft(rendered, body, edited, verdict if user.role == "supervisor" else replace(verdict, notes=()))
 
 
 def _record_blocked_draft(store: Store, actor: str, case_id: int, *, verdict: LintResult, now: datetime) -> None:
@@ -70,18 +70,18 @@ def _record_blocked_draft(store: Store, actor: str, case_id: int, *, verdict: Li
 
 def lint_for_case(store: Store, actor: str, case_id: int, *, text: str, locale: str, now: datetime,
                   settings: ReplySettings = ReplySettings()) -> LintResult:
-    """Lint free text as a reply on the case: its evidence blocks, and far from every offered template it warns."""
+    """Lint free text as a reply on the case: the verdict of the text (far from every template of the
+    language it warns); a supervisor also gets notes on what of the case's evidence it names."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
         case = get_case(session, case_id)
         case_text.check_locale(locale)
         values = case_text.values(session, case, locale, name=None, settings=settings)
-        approved = tuple(catalog().render(info.id, locale, channel, values=values).body
-                         for info in case_text.offered(catalog(), session, case, settings=settings)
-                         for channel in CHANNELS)
+        approved = tuple(catalog().render(template, locale, channel, values=values).body
+                         for template in catalog().infos for channel in CHANNELS)
         verdict = lint(text, case_text.lint_context(session, case, locale, template_id=None, approved_texts=approved,
-                                                    values=values))
+                                                    values=values, evidence=user.role == "supervisor"))
     if verdict.status == "blocked" and user.role == "support":
         _record_blocked_draft(store, user.name, case_id, verdict=verdict, now=now)
     return verdict
@@ -95,7 +95,8 @@ def lint_alone(text: str, locale: str | None = None, hold: bool = True) -> LintR
 
 
 def messages(store: Store, actor: str, case_id: int) -> list[dict]:
-    """The case's messages, oldest first; support sees what was received and sent, without the linter's notes."""
+    """The case's messages, oldest first; support sees what was received and sent, without the linter's findings,
+    and only a supervisor sees the notes on what of the case's evidence a message named."""
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
@@ -104,4 +105,6 @@ def messages(store: Store, actor: str, case_id: int) -> list[dict]:
         if user.role == "support":
             keep = ("id", "direction", "channel", "at", "template_id", "locale", "subject", "body", "status", "author")
             return [{k: getattr(m, k) for k in keep} for m in rows if m.status in ("received", "sent", "held")]
-        return [m.model_dump() for m in rows]
+        if user.role == "supervisor":
+            return [m.model_dump() for m in rows]
+        return [{**m.model_dump(), "findings": [f for f in m.findings if f.get("severity") != "note"]} for m in rows]

@@ -15,18 +15,24 @@ MONTHS = {
     "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
     "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
+    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
 }
-SEPARATORS = {"en": (",", "."), "it": (".", ","), "fr": ("\u202f", ","), "es": (".", ",")}
+SEPARATORS = {"en": (",", "."), "it": (".", ","), "fr": ("\u202f", ","), "es": (".", ","), "de": (".", ","),
+              "pt": (".", ",")}
 """locale -> (thousands, decimal) separators."""
-CUSTOMER = {"en": "customer", "it": "cliente", "fr": "client", "es": "cliente"}
+CUSTOMER = {"en": "customer", "it": "cliente", "fr": "client", "es": "cliente", "de": "liebe Kundin, lieber Kunde",
+            "pt": "cliente"}
 """How a greeting names a customer whose name we do not have."""
 
 
 def long_date(day: date, locale: str) -> str:
     """A date written out: "25 November 2026", "25 novembre 2026", "25 de noviembre de 2026"."""
     month = MONTHS[locale].split()[day.month - 1]
-    if locale == "es":
+    if locale in ("es", "pt"):
         return f"{day.day} de {month} de {day.year}"
+    if locale == "de":
+        return f"{day.day}. {month} {day.year}"
     if locale == "fr" and day.day == 1:
         return f"1er {month} {day.year}"
     return f"{day.day} {month} {day.year}"

@@ -59,3 +59,29 @@ def test_a_held_reply_and_the_quarterly_complaints_file(db, tmp_path):
     assert (row["kind"], row["channel"], row["topic"], row["received"], row["open_at_end"]) == (
         "complaint", "chat", "frozen_deposit", "1", "1")
     assert run("report", "complaints", "--quarter", "2026Q4", user="sue", db=db).returncode == 1
+
+
+PROBES = ["Lazarus Group", "Tornado Cash", "Garantex", "Binance", "Sinbad", "Roman Semenov", "Ronin Bridge Exploiter",
+          "0x098b716b"]
+"""Names a support agent might type to learn, from which cases block them, what each investigation found."""
+
+
+def test_a_probe_gets_the_same_verdict_on_every_case_and_only_a_supervisor_sees_the_case_notes(db):
+    listing = json.loads(run("cases", "list", "--format", "json", user="ann", db=db).stdout)
+    cases = [c["id"] for c in listing["cases"]]
+    assert len(cases) >= 5
+    codes = {}
+    for probe in PROBES:
+        text = f"Your deposit came from {probe}."
+        for case in cases:
+            done = run("reply", "lint", "--case", case, "--text-file", "-", "--format", "json", user="sue", db=db,
+                       stdin=text)
+            verdict = json.loads(done.stdout)
+            assert "case_notes" not in verdict
+            codes.setdefault(probe, set()).add((done.returncode, json.dumps(verdict["findings"], sort_keys=True)))
+    assert {probe: {code for code, _ in seen} for probe, seen in codes.items()} == {probe: {1} for probe in PROBES}
+    assert all(len(seen) == 1 for seen in codes.values())  # the findings too, word for word
+    noted = [json.loads(run("reply", "lint", "--case", case, "--text-file", "-", "--format", "json", user="sam", db=db,
+                            stdin="Your deposit came from Lazarus Group.").stdout) for case in cases]
+    assert any(v.get("case_notes") for v in noted)  # a supervisor sees which case's evidence names it
+    assert len({v["status"] for v in noted}) == 1

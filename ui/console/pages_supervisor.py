@@ -81,9 +81,14 @@ def _held_replies() -> None:
             st.markdown(f"**Message {m['id']}** on case {m['case_id']} by {state.plain(m['author'])} · "
                         f"{(m['template_id'] or '').replace('_', ' ')} · {m['locale']} {m['channel']}")
             st.text(m["body"])
+            found = [f for f in m["findings"] if f.get("severity") != "note"]
+            notes = [f for f in m["findings"] if f.get("severity") == "note"]
             st.warning("Why the linter held it:  \n" + "  \n".join(
-                f"- **{state.plain(f['category'])}**: «{state.plain(f['excerpt'][:80])}» {state.plain(f['reason'])}"
-                for f in m["findings"]) if m["findings"] else "The linter gave no finding.")
+                f"- **{words.finding(f['rule_id'], f['category'])}**: «{state.plain(f['excerpt'][:80])}» "
+                f"{state.plain(f['reason'])}" for f in found) if found else "The linter gave no finding.")
+            if notes:
+                st.info("What of this case's evidence the text names (shown to supervisors only):  \n" + "  \n".join(
+                    f"- «{state.plain(f['excerpt'][:80])}»" for f in notes))
             why = st.text_input("Why it may go despite the findings (kept in the audit trail)", key=f"why-{m['id']}")
             sure = st.checkbox("I have read the findings: this text does not tell the customer what the "
                                "investigation found. Sending cannot be undone.", key=f"confirm-{m['id']}")

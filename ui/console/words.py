@@ -67,6 +67,17 @@ def message_status(code: str | None) -> str:
     return MESSAGE_STATUS.get(code or "", _plain(code))
 
 
+FINDING = {"learned_signal": "Learned signal", "free_text": "Free text", "statutory_date": "A date",
+           "flag_details": "Flag details", "suspicion_crime": "Suspicion of crime", "authority_timing":
+           "Timing tied to the authorities", "confirm_deny": "Confirms or denies a report", "reporting": "Reporting",
+           "investigation": "Investigation", "accusation": "Accusation", "sanctions": "Sanctions wording"}
+
+
+def finding(rule_id: str, category: str) -> str:
+    """A linter finding's kind in words, with the rule that found it, e.g. "Learned signal (signal.learned)"."""
+    return f"{FINDING.get(category, _plain(category))} ({rule_id})"
+
+
 def language(code: str | None) -> str:
     """A language code as its name in that language, e.g. Italiano."""
     return LANGUAGE.get(code or "", code or "—")

@@ -91,18 +91,26 @@ def test_a_leaking_edit_is_refused_and_kept_only_as_a_blocked_record(store, case
     assert views.messages(store, "sue", case_id) == []  # support sees only what was received or sent
 
 
-def test_the_cases_evidence_blocks_even_a_harmless_looking_edit(store, cases):
+def test_the_cases_evidence_gives_a_supervisor_notes_and_never_changes_the_verdict(store, cases):
     case_id = cases["D-1001"]
     sender = queries.show(store, "ann", case_id).case.from_address
-    text = f"Your deposit is temporarily restricted while we complete a review of wallet ...{sender[-5:]}."
-    verdict = views.draft(store, "sue", case_id, template_id="under_review", locale="en", channel="chat", now=NOW,
-                          text=text).verdict
-    assert verdict.status == "blocked" and [f.excerpt for f in verdict.blocking] == [sender[-5:]]
-    # the finding reads like any address finding, and support's blocked draft is on the audit trail
-    assert [f.rule_id for f in verdict.blocking] == ["flags.chain_id"]
-    assert not [f for f in verdict.findings if f.rule_id.startswith("evidence")]
-    event = rows(store, AuditEvent)[-1]
-    assert (event.action, event.actor, event.after["rules"]) == ("reply.draft_blocked", "sue", ["flags.chain_id"])
+    text = f"Your deposit is temporarily restricted while we complete a review of wallet {sender[:10]}."
+    sue, sam = (views.draft(store, who, case_id, template_id="under_review", locale="en", channel="chat", now=NOW,
+                            text=text).verdict for who in ("sue", "sam"))
+    assert sue.status == sam.status == "blocked" and sue.findings == sam.findings
+    assert [f.rule_id for f in sue.blocking] == ["flags.chain_id"]
+    assert sue.notes == () and [(n.rule_id, n.excerpt) for n in sam.notes] == [("case.evidence", sender[:10])]
+    event = [e for e in rows(store, AuditEvent) if e.action == "reply.draft_blocked"][-1]
+    assert (event.actor, event.after["rules"]) == ("sue", ["flags.chain_id"])
+    # a held reply keeps the notes for the supervisor who decides it, and for nobody else
+    held = conversations.send(store, "sue", case_id, template_id="status_update", locale="en", channel="chat", now=NOW,
+                              text="Your deposit is still restricted under the sanctions rules; we will write again.")
+    assert held.status == "held"
+    [waiting] = conversations.held(store, "sam")
+    assert ("case.evidence", "note", "sanctions") in {(f["rule_id"], f["severity"], f["excerpt"])
+                                                      for f in waiting["findings"]}
+    analyst = [m for m in views.messages(store, "ann", case_id) if m["id"] == held.id][0]
+    assert analyst["findings"] and all(f["severity"] != "note" for f in analyst["findings"])
 
 
 def test_a_reply_with_warnings_waits_for_a_different_supervisor(store, cases):
@@ -292,3 +300,17 @@ def test_an_inquiry_id_must_belong_to_the_case(store, cases):
     with pytest.raises(InvalidRequest, match="not an inquiry on case"):
         conversations.send(store, "sue", cases["D-1001"], template_id="status_update", locale="en", channel="chat",
                            now=NOW, inquiry_id=999)
+
+
+def test_the_verdict_on_free_text_is_the_same_on_every_case(store, cases):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+    import linter_corpus
+    lines = [r for r in linter_corpus.load(linter_corpus.CORPUS) if r["context"] == "hold"][::16]
+    assert len(lines) > 60
+    for line in lines:
+        verdicts = {(v.status, v.findings) for v in (
+            views.lint_for_case(store, "sue", case_id, text=line["text"], locale=line["locale"], now=NOW)
+            for case_id in cases.values())}
+        assert len(verdicts) == 1, line["id"]

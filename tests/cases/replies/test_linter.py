@@ -13,7 +13,7 @@ EVIDENCE = CaseEvidence(
     names=("OFAC SDN: LAZARUS GROUP (DPRK3)", "Etherscan via Forta: Nomad Bridge Exploiter 2",
            "OFAC SDN: Roman SEMENOV (DPRK3)"),
     categories=("sanctions", "stolen_funds"))
-HOLD = LintContext(evidence=EVIDENCE)
+HOLD = LintContext(learned=False, evidence=EVIDENCE)
 
 
 def found(text: str, context: LintContext = HOLD) -> list[tuple[str, str, str]]:
@@ -49,7 +49,7 @@ def test_every_category_in_every_language():
     }
     for category, texts in cases.items():
         for locale, text in zip(("en", "it", "fr", "es"), texts):
-            context = LintContext(locale=locale)
+            context = LintContext(learned=False, locale=locale)
             assert category in {f.category for f in lint(text, context).blocking}, (category, locale, text)
 
 
@@ -57,7 +57,7 @@ def test_tricks_with_case_accents_spacing_and_digits_still_block():
     for text in ("we filed an S.A.R.", "a s a r was filed", "InVeStIgAtIoN ongoing", "investigat1on ongoing",
                  "i n v e s t i g a t i o n", "the indagini continue", "une enquete", "una investigacion",
                  "money-laundering", "m0ney l4undering", "F I U informed", "ransom\u200bware"):
-        assert lint(text, LintContext()).status == "blocked", text
+        assert lint(text, LintContext(learned=False)).status == "blocked", text
 
 
 def test_ordinary_words_pass():
@@ -72,9 +72,9 @@ def test_ordinary_words_pass():
 
 
 def test_outside_a_hold_only_unmistakable_tipping_off_blocks():
-    general = LintContext(hold=False)
+    general = LintContext(learned=False, hold=False)
     assert lint("We are investigating the login outage.", general).status == "clean"
-    assert lint("We are investigating the login outage.", LintContext()).status == "blocked"
+    assert lint("We are investigating the login outage.", LintContext(learned=False)).status == "blocked"
     assert lint("We sent a suspicious activity report.", general).status == "blocked"
 
 
@@ -87,9 +87,9 @@ def test_spans_survive_characters_that_change_length_and_full_width_addresses_bl
 
 
 def test_english_jargon_blocks_in_any_language_but_not_an_innocent_word():
-    assert lint("Abbiamo reported your account.", LintContext(locale="it")).status == "blocked"
-    assert lint("Your account has been reported.", LintContext(locale="en")).status == "blocked"
-    assert lint("Le enviamos sus documentos.", LintContext(locale="es")).status == "clean"
+    assert lint("Abbiamo reported your account.", LintContext(learned=False, locale="it")).status == "blocked"
+    assert lint("Your account has been reported.", LintContext(learned=False, locale="en")).status == "blocked"
+    assert lint("Le enviamos sus documentos.", LintContext(learned=False, locale="es")).status == "clean"
 
 
 def test_no_pattern_repeats_a_group_without_bound():
@@ -101,34 +101,57 @@ def test_no_pattern_repeats_a_group_without_bound():
     assert unbounded == []
 
 
-def test_the_cases_own_evidence_blocks_in_full_or_in_part():
+def test_listed_parties_addresses_and_pieces_block_whatever_the_case():
+    alone = LintContext(learned=False)
     assert ("flag_details", "block", "0x098b716b8aaf21512996dc57eb0615e2383e2f96") in found(
-        "It came from 0x098b716b8aaf21512996dc57eb0615e2383e2f96.")
-    assert ("flag_details", "block", "2f96") in found("the wallet ending in 2f96")
-    assert ("flag_details", "block", "0xf223e2") in found("the sender 0xf223e2 is the issue")
-    assert ("flag_details", "block", "Lazarus") in found("a wallet of Lazarus")
-    assert ("flag_details", "block", "Nomad") in found("It is about the Nomad matter.")
-    assert ("flag_details", "block", "Semenov") in found("Mr Semenov is involved.")
-    assert ("flag_details", "block", "stolen funds") in found("This involves stolen funds.")
-    # a person's first name and a common word of a list name are not evidence on their own
-    assert lint("Dear Roman, please check your spam folder.", HOLD).status == "clean"
-    assert lint("We added a note to your file.", HOLD).status == "clean"
+        "It came from 0x098b716b8aaf21512996dc57eb0615e2383e2f96.", alone)
+    assert ("flag_details", "block", "2f96") in found("the wallet ending in 2f96", alone)
+    assert ("flag_details", "block", "0xf223e2") in found("the sender 0xf223e2 is the issue", alone)
+    assert ("flag_details", "block", "4f3a") in found("l'indirizzo che inizia con 4f3a", alone)
+    assert ("flag_details", "block", "Lazarus") in found("a wallet of Lazarus", alone)
+    assert ("flag_details", "block", "Semenov") in found("Mr Semenov is involved.", alone)
+    assert ("flag_details", "block", "Garantex") in found("Sie haben über Garantex gezahlt.", alone)
+    assert ("flag_details", "block", "stolen") in found("This involves stolen funds.", alone)
+    assert ("flag_details", "block", "bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6") in found(
+        "from bc1qa5wkgaew2dkv56kfvj49j0av5nml45x9ek9hz6", alone)
+    assert ("flag_details", "block", "TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf") in found(
+        "from TXYZopYRdj2D9XRtbG411XZZ3kM5VkAeBf today", alone)
+    # a person's first name, a common word of a list name and a tracking number are not flags
+    for text in ("Dear Roman, please check your spam folder.", "We added a note to your file.",
+                 "Your tracking number is FC-7AB2-9CDE.", "It is about the Nomad matter."):
+        assert lint(text, alone).status == "clean", text
+
+
+def test_the_case_evidence_gives_supervisor_notes_and_never_changes_the_verdict():
+    text = "It is about the Nomad matter, the wallet 0xf223e272 and the stolen funds."
+    with_case, without = lint(text, HOLD), lint(text, LintContext(learned=False))
+    assert (with_case.status, with_case.findings) == (without.status, without.findings)
+    assert without.notes == ()
+    assert [(n.rule_id, n.severity, n.excerpt) for n in with_case.notes] == [
+        ("case.evidence", "note", "Nomad"), ("case.evidence", "note", "0xf223e272"),
+        ("case.evidence", "note", "stolen funds")]
+
+
+def test_the_customers_own_name_is_not_a_listed_party():
+    assert lint("Dear Roman Semenov, your deposit is under review.", LintContext(learned=False)).status == "blocked"
+    named = LintContext(learned=False, customer_name="Roman Semenov")
+    assert lint("Dear Roman Semenov, your deposit is under review.", named).status == "clean"
 
 
 def test_sanctions_wording_warns_except_in_the_sanctions_notice():
     text = "Your deposit is blocked under U.S. sanctions regulations administered by OFAC."
     assert lint(text, HOLD).status == "warn"
-    assert lint(text, LintContext(evidence=EVIDENCE, template_id="sanctions_block")).status == "clean"
+    assert lint(text, LintContext(learned=False, evidence=EVIDENCE, template_id="sanctions_block")).status == "clean"
 
 
 def test_a_date_other_than_the_placeholders_and_free_text_need_approval():
-    dates = LintContext(evidence=EVIDENCE, allowed_dates=("2 December 2026",))
+    dates = LintContext(learned=False, evidence=EVIDENCE, allowed_dates=("2 December 2026",))
     assert found("We will decide on 4 December 2026.", dates) == [("statutory_date", "warn", "4 December 2026")]
     assert found("We will write again by 2 December 2026.", dates) == []
     for other in ("le 1er décembre 2026", "el 24 de diciembre de 2026", "on 2026-12-24", "December 24, 2026"):
         assert lint(other, dates).status == "warn", other
     approved = ("Your deposit is temporarily restricted while we complete a review. We will write again soon.",)
-    close = LintContext(approved_texts=approved)
+    close = LintContext(learned=False, approved_texts=approved)
     assert lint("Your deposit is temporarily restricted while we complete our review. We will write again soon.",
                 close).status == "clean"
     assert lint("Hello! Nothing new yet, hang in there and have a lovely weekend.", close).status == "warn"

@@ -26,7 +26,7 @@ def test_every_template_exists_in_every_language_and_channel_and_lints_clean():
                 assert "FC-7KQ2-9XMD" in rendered.body or template_id == "ai_disclosure"
                 assert (rendered.subject is not None) == (channel == "email")
                 for text in filter(None, (rendered.subject, rendered.body)):
-                    verdict = lint(text, LintContext(locale=locale, template_id=template_id))
+                    verdict = lint(text, LintContext(locale=locale, template_id=template_id, learned=False))
                     assert verdict.status == "clean", (template_id, locale, channel, verdict.findings)
 
 

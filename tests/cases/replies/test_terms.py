@@ -19,7 +19,7 @@ def test_a_bad_terms_file_is_rejected_with_each_problem():
     data = {"term": [
         {"id": "x", "category": "gossip", "severity": "block", "scope": "hold", "languages": ["en"],
          "reason": "r", "patterns": ["a"]},
-        {"id": "y", "category": "reporting", "severity": "loud", "scope": "sometimes", "languages": ["de"],
+        {"id": "y", "category": "reporting", "severity": "loud", "scope": "sometimes", "languages": ["xx"],
          "reason": "r", "patterns": ["(unclosed"]},
         {"id": "z", "category": "reporting", "severity": "block", "scope": "hold", "languages": ["en"],
          "reason": "r", "patterns": ["a"], "colour": "red"},

@@ -262,7 +262,8 @@ def test_the_supervisor_approves_a_held_reply_with_its_findings_in_view_and_read
     base, url = server
     held = conversations.send(open_store(url), "sia", 4, template_id="status_update", locale="en", channel="chat",
                               now=datetime.now(timezone.utc),
-                              text="Hello, your deposit is still temporarily restricted under OFAC rules.")
+                              text="Hello, your deposit is still restricted under the sanctions rules. The people "
+                                   "who need to know about deposits like yours already know.")
     assert held.status == "held"
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     sign_in(page, base, "sam")
@@ -270,9 +271,12 @@ def test_the_supervisor_approves_a_held_reply_with_its_findings_in_view_and_read
     page.get_by_text("Why the linter held it").first.wait_for(timeout=20_000)
     approve = page.locator(f".st-key-approve-{held.id} button")  # the controls of this held reply (by their keys)
     expect(approve).to_be_disabled()
+    # the learned signal's finding with its words, and the case's evidence as a supervisor's note
+    page.get_by_text("Learned signal (signal.learned)").first.wait_for(timeout=20_000)
+    page.get_by_text("What of this case's evidence the text names").first.wait_for(timeout=20_000)
     shot(page, "supervisor-deadlines")
     why = page.locator(f".st-key-why-{held.id} input")
-    why.fill("OFAC is named on purpose: the customer asked which rule applies.")
+    why.fill("Sanctions are named on purpose: the customer asked which rule applies.")
     why.press("Enter")
     page.wait_for_timeout(1500)
     box = page.locator(f".st-key-confirm-{held.id} input")
@@ -284,7 +288,7 @@ def test_the_supervisor_approves_a_held_reply_with_its_findings_in_view_and_read
     page.wait_for_timeout(2000)
     assert held.id not in [m["id"] for m in conversations.held(open_store(url), "sam")]
     [approved] = [e for e in audit_events(url) if e.action == "message.approved"]
-    assert approved.actor == "sam" and approved.after["reason"].startswith("OFAC is named on purpose")
+    assert approved.actor == "sam" and approved.after["reason"].startswith("Sanctions are named on purpose")
     for link, heading, name in (("Figures", "Figures", "supervisor-figures"),
                                 ("Lists and rules", "Lists, rules and templates", "supervisor-rules")):
         page.get_by_role("link", name=link).click()
