@@ -56,6 +56,7 @@ def train(corpus: Optional[List[Path]] = typer.Option(None, "--corpus", help="A 
     except (CaseError, OSError) as error:
         fail(error)
     _print_figures(model.figures["held_out"], model.threshold)
+    _print_reliability(model.figures["reliability"])
 
 
 @signal_app.command("evaluate")
@@ -72,13 +73,15 @@ def evaluate(model_file: Path = typer.Option(ROOT / "cases" / "replies" / "signa
             raise typer.BadParameter(f"no model at {model_file}", param_hint="--model")
         rows = signal_training.read_corpus(list(corpus)) if corpus else \
             [r for r in signal_training.read_corpus(CORPORA) if signal_training.held_out(r)]
-        figures = signal_training.measure(model, rows)["held_out"]
+        measured = signal_training.measure(model, rows)
     except (CaseError, OSError) as error:
         fail(error)
     if as_json:
-        print_json({"threshold": model.threshold, "per_language": figures})
+        print_json({"threshold": model.threshold, "per_language": measured["held_out"],
+                    "reliability": measured["reliability"]})
         return
-    _print_figures(figures, model.threshold)
+    _print_figures(measured["held_out"], model.threshold)
+    _print_reliability(measured["reliability"])
 
 
 def _print_figures(figures: dict, threshold: float) -> None:
@@ -87,3 +90,10 @@ def _print_figures(figures: dict, threshold: float) -> None:
         out.print(f"  {locale:>3}: leaks held {f['leaks_held']}/{f['leaks']}; safe replies about a hold held "
                   f"{f['safe_held']}/{f['safe_hold_lines']}; ROC-AUC {f['roc_auc']}; Brier {f['brier']}",
                   markup=False, highlight=False)
+
+
+def _print_reliability(bins: list[dict]) -> None:
+    out.print("calibration (predicted probability -> observed share of leaks):", markup=False, highlight=False)
+    for b in bins:
+        out.print(f"  {b['from']:.1f}-{b['to']:.1f}: {b['lines']} lines, mean {b['mean_probability']:.3f}, "
+                  f"observed {b['share_leaks']:.3f}", markup=False, highlight=False)

@@ -117,7 +117,5 @@ def lint_context(session: Session, case: Case, locale: str, *, template_id: str 
         exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
         found = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
     allowed = tuple(values[k] for k in ("deposit_date", "next_update_date") if k in values)
-    name = values.get("customer_name")
     return LintContext(hold=True, locale=locale, evidence=found, template_id=template_id,
-                       approved_texts=approved_texts, allowed_dates=allowed, learned=edited,
-                       customer_name=name if name != CUSTOMER.get(locale) else None)
+                       approved_texts=approved_texts, allowed_dates=allowed, learned=edited)

@@ -102,8 +102,11 @@ def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: st
                             "rules": sorted({f.rule_id for f in result.findings}), **effects})
         if status == "blocked":
             blocked = result
+        role = user.role
     if blocked is not None:
         raise ReplyBlocked(_findings(blocked))
+    if role != "supervisor":  # the notes on the case's evidence are a supervisor's alone
+        return message.model_copy(update={"findings": [f for f in message.findings if f["severity"] != "note"]})
     return message
 
 
@@ -255,13 +258,16 @@ def receive(store: Store, actor: str, *, now: datetime, channel: str, topic: str
         session.add(Message(case_id=inquiry.case_id, inquiry_id=inquiry.id, direction="in", channel=channel, at=now,
                             locale=locale, body=body.strip(), lint_status="not_checked", status="received",
                             author=f"customer:{inquiry.customer_id}"))
-        values = (case_text.values(session, case, locale, name=customer_name, settings=settings) if case else
-                  {"customer_name": case_text.customer_name(customer_name, locale),
-                   "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
-        ack = catalog().render("acknowledgement", locale, channel, values=values)
-        result = lint(ack.body, case_text.lint_context(session, case, locale, template_id="acknowledgement",
-                                                       approved_texts=(), values=values, edited=False) if case
-                      else LintContext(hold=True, locale=locale, template_id="acknowledgement", learned=False))
+        for name in (customer_name, None):  # a name that reads as a listed party's: greet without it
+            values = (case_text.values(session, case, locale, name=name, settings=settings) if case else
+                      {"customer_name": case_text.customer_name(name, locale),
+                       "tracking_number": inquiry.tracking_number, "support_contact": settings.support_contact})
+            ack = catalog().render("acknowledgement", locale, channel, values=values)
+            result = lint(ack.body, case_text.lint_context(session, case, locale, template_id="acknowledgement",
+                                                           approved_texts=(), values=values, edited=False) if case
+                          else LintContext(hold=True, locale=locale, template_id="acknowledgement", learned=False))
+            if result.status == "clean":
+                break
         if result.status != "clean":  # a shipped template that fails the linter is a defect, never sent
             raise InvalidRequest(f"the acknowledgement template ({locale}, {channel}) fails the linter: "
                                  + "; ".join(f"{f.category}: {f.excerpt!r}" for f in result.findings))

@@ -18,8 +18,12 @@ LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@
 """Characters that stand in for letters inside a word ("investigat1on", "l4undering", "$uspicious")."""
 ORDINAL = re.compile(r"\d+(st|nd|rd|th|er|re|e|eme|o|a|gg)")
 """Numbers with an ordinal or unit suffix ("1er", "24th", "7gg") keep their digits."""
-INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
-"""Soft hyphens and zero-width characters, dropped so that they cannot split a word."""
+def invisible(ch: str) -> bool:
+    """Whether a character shows nothing and is dropped so that it cannot split a word: every format character
+    (soft hyphen, zero-width and direction marks, tags), variation selectors and the combining grapheme joiner."""
+    code = ord(ch)
+    return (unicodedata.category(ch) == "Cf" or code == 0x034F or 0xFE00 <= code <= 0xFE0F
+            or 0xE0100 <= code <= 0xE01EF or code == 0x180E)
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,7 @@ def _letters(raw: str) -> list[tuple[str, int]]:
     """Lowercase base letters, digits and other marks of `raw`, each with its offset (accents dropped)."""
     out = []
     for i, ch in enumerate(raw):
-        if ch in INVISIBLE:
+        if invisible(ch):
             continue
         for part in unicodedata.normalize("NFKD", ch):
             if unicodedata.combining(part):
@@ -133,7 +137,7 @@ def plain(raw: str) -> Folded:
     """
     out: list[tuple[str, int]] = []
     for i, ch in enumerate(raw):
-        if ch in INVISIBLE:
+        if invisible(ch):
             continue
         out.extend((c, i) for c in unicodedata.normalize("NFKC", ch).lower())
     return Folded("".join(c for c, _ in out), tuple(i for _, i in out), len(raw))

@@ -10,9 +10,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from cases.replies import chain_ids
 from cases.replies import parties as listed
 from cases.replies import signal as learned
 from cases.replies.folding import Folded, fold, plain
@@ -22,21 +24,11 @@ from cases.replies.terms import Term, load_terms, words
 SANCTIONS_TEMPLATE = "sanctions_block"
 SIMILAR_ENOUGH = 0.6
 """Free text whose words match less than this share of every approved text needs approval."""
-HEX_RUN = re.compile(r"(?<![0-9a-z])(0x)?([0-9a-f]{4,})(?![0-9a-z])")
-ANY_CHAIN_ID = re.compile(r"(?<![0-9a-z])(?:0x[0-9a-f]{6,}|[0-9a-f]{40}|[0-9a-f]{64})(?![0-9a-z])")
-HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u00b7")
-TRACKING = re.compile(r"(?<![0-9a-z])fc-[2-9a-hj-np-z]{4}-[2-9a-hj-np-z]{4}(?![0-9a-z])")
-"""Tracking numbers ("fc-7kq2-9xmd" in lowercased text), which may look like hex."""
-HEX_PIECE = re.compile(r"(?<![0-9a-z])(?:0x[0-9a-f]{3,}|(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{4,})(?![0-9a-z])")
-"""A piece of an address or hash: 0x and three hex digits, or four hex digits mixing letters and numbers."""
-CUE = ("end(?:s|ing)?(?: in| with| on)?|start(?:s|ing)?(?: with)?|begin(?:s|ning)?(?: with)?|"
-       "(?:finisc|termin|inizi|comincia)\\w*(?: con| in| per| por| par| en| em| com)?|se termine par|commen\\w* par|"
-       "(?:empiez|comienz)\\w* (?:con|por)|(?:endet|endend|beginnt|beginnend) (?:auf|mit)|(?:come[cç]\\w*) (?:com|por)")
-CUED_PIECE = re.compile(rf"(?<![0-9a-z])(?:{CUE}) ['\"«“]?((?:0x)?[0-9a-z]{{3,}})")
-"""A fragment named as the start or end of something ("the wallet ending in 2f96", "che inizia con 0x4f3a")."""
-OTHER_CHAIN = re.compile(r"(?<![0-9a-z])(?:bc1[02-9ac-hj-np-z]{11,71}|(?=[0-9a-z]*[0-9])[13t][1-9a-km-z]{25,34})(?![0-9a-z])")
-"""Bitcoin (legacy, P2SH, bech32) and Tron addresses in lowercased text."""
-
+HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2043\u2212\u00b7\ufe58\ufe63\uff0d")
+TRACKING = re.compile(r"(?<![0-9A-Za-z])[Ff][Cc]-[2-9A-HJ-NP-Za-hj-np-z]{4}-[2-9A-HJ-NP-Za-hj-np-z]{4}(?![0-9A-Za-z])")
+"""Tracking numbers ("FC-7KQ2-9XMD"), blanked before any check: their letters may spell anything."""
+SIGNAL_WORDS = 4
+"""The learned signal judges texts of at least this many words (a shorter one gives it too little to go on)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +65,6 @@ class LintContext:
     template_id: str | None = None
     parties: listed.Parties | None = None
     """The listed parties' names that block; None reads the configured register (KYT_PARTIES, else the shipped one)."""
-    customer_name: str | None = None
-    """The customer's own name, never taken for a listed party's."""
     learned: bool = True
     """Whether the learned signal may hold the text (it never clears one); off for an unedited template."""
     approved_texts: tuple[str, ...] = ()
@@ -124,8 +114,10 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
         key = (rule_id, *span)
         into = notes if severity == "note" else found
         if key not in into:
-            into[key] = Finding(rule_id, category, severity, span[0], span[1], text[span[0]:span[1]], reason)
+            into[key] = Finding(rule_id, category, severity, span[0], span[1], text_in[span[0]:span[1]], reason)
 
+    text_in = text
+    text = TRACKING.sub(lambda m: " " * len(m.group(0)), text)  # same length: the offsets still hold
     folded = fold(text)
     variants = [folded]
     unhyphenated = _unhyphenated(text)
@@ -165,9 +157,8 @@ def lint(text: str, context: LintContext, terms: tuple[Term, ...] | None = None)
     return LintResult(status, findings, tuple(sorted(notes.values(), key=lambda f: (f.start, -f.end))))
 
 
-CHAIN_ID_REASON = "contains a wallet address or transaction hash; replies name the deposit by amount, asset and date"
 NAME_REASON = "names a mixer, a listed group, an analytics vendor or another party"
-EVIDENCE_NOTE = "names what this case's evidence holds (shown to supervisors only)"
+EVIDENCE_NOTE = chain_ids.EVIDENCE_NOTE
 _MONTH = "|".join(sorted({fold(m).text for names in MONTHS.values() for m in names.split()}, key=len, reverse=True))
 DATES = words(rf"\d{{1,2}}(?:er|st|nd|rd|th)? (?:de )?(?:{_MONTH})(?: de)?(?: \d{{4}})?|(?:{_MONTH}) \d{{1,2}}(?:st|nd|rd|th)?(?: \d{{4}})?|\d{{4}} \d{{1,2}} \d{{1,2}}|\d{{1,2}} \d{{1,2}} \d{{2,4}}")
 """Dates as people write them in the four languages, on folded text ("25 de noviembre de 2026", "2026-12-24")."""
@@ -176,33 +167,17 @@ DATES = words(rf"\d{{1,2}}(?:er|st|nd|rd|th)? (?:de )?(?:{_MONTH})(?: de)?(?: \d
 def _chain_ids(text: str, context: LintContext, add) -> None:
     """Addresses, hashes and pieces of them in a hold message, whatever the case; the case's own as notes."""
     normal = plain(text)
-    lowered = TRACKING.sub(lambda m: " " * len(m.group(0)), normal.text)
     if context.hold:
-        for pattern in (ANY_CHAIN_ID, HEX_PIECE, OTHER_CHAIN):
-            for match in pattern.finditer(lowered):
-                add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span()), reason=CHAIN_ID_REASON)
-        for match in CUED_PIECE.finditer(lowered):
-            piece = match.group(1)
-            if any(c.isdigit() for c in piece) or piece.startswith("0x"):
-                add("flags.chain_id", "flag_details", "block", span=normal.span(*match.span(1)),
-                    reason=CHAIN_ID_REASON)
+        chain_ids.scan(normal.text, normal.span, add)
     known = [h[2:] if h.startswith("0x") else h for h in context.evidence.addresses | context.evidence.tx_hashes]
-    if not known:
-        return
-    for match in re.finditer(r"(?<![0-9a-z])(0x)?([0-9a-z]{4,})(?![0-9a-z])", lowered):
-        prefixed, run = bool(match.group(1)), match.group(2)
-        if not (any(c.isdigit() for c in run) or len(run) >= 8):
-            continue  # ordinary words spelt in hex letters ("added", "facade")
-        starts = any(k.startswith(run) for k in known) and (prefixed or len(run) >= 6)
-        ends = any(k.endswith(run) for k in known) and (not run.isdigit() or len(run) >= 5)
-        if starts or ends or any(run in k for k in known if len(run) >= 10):
-            add("case.evidence", "flag_details", "note", span=normal.span(*match.span()), reason=EVIDENCE_NOTE)
+    if known:
+        chain_ids.notes(normal.text, normal.span, known=known, add=add)
 
 
 def _unhyphenated(text: str) -> Folded:
     """The text folded with hyphens inside words dropped ("Er-mitt-lung" -> "ermittlung"), offsets kept."""
-    kept = [i for i, c in enumerate(text) if not (c in HYPHENS and 0 < i < len(text) - 1
-                                                   and text[i - 1].isalpha() and text[i + 1].isalpha())]
+    kept = [i for i, c in enumerate(text) if not (c in HYPHENS and 0 < i < len(text) - 1 and text[i + 1].isalpha()
+                                                   and unicodedata.category(text[i - 1])[0] in "LM")]
     joined = fold("".join(text[i] for i in kept))
     return Folded(joined.text, tuple(kept[o] for o in joined.origin), len(text))
 
@@ -210,7 +185,7 @@ def _unhyphenated(text: str) -> Folded:
 def _learned(text: str, add) -> None:
     """Hold the text when the learned signal finds it likely enough to tip off, naming the words that weighed most."""
     model = learned.load()
-    if model is None:
+    if model is None or len(learned.prepared(text).split()) < SIGNAL_WORDS:
         return
     chance = model.probability(text)
     if chance >= model.threshold:
@@ -221,15 +196,12 @@ def _learned(text: str, add) -> None:
 
 
 def _parties(variants: list[Folded], context: LintContext, add) -> None:
-    """Names of listed parties (the shipped register or the platform's), except within the customer's own name."""
+    """Names of listed parties (the shipped register or the platform's), wherever they stand, a greeting too."""
     register = context.parties if context.parties is not None else listed.configured()
     if register.pattern is None:
         return
-    own = fold(context.customer_name).text if context.customer_name else ""
     for variant in variants:
         for match in register.pattern.finditer(variant.text):
-            if own and match.group(0) in own.split() or match.group(0) == own:
-                continue
             add("flags.parties", "flag_details", "block", span=variant.span(*match.span()), reason=NAME_REASON)
 
 
@@ -260,6 +232,6 @@ def _departs(folded_text: str, approved: tuple[str, ...]) -> bool:
         return False
     best = 0.0
     for other in approved:
-        theirs = fold(other).text.split()
+        theirs = fold(TRACKING.sub(" ", other)).text.split()
         best = max(best, SequenceMatcher(None, mine, theirs, autojunk=False).ratio())
     return best < SIMILAR_ENOUGH

@@ -70,24 +70,32 @@ def party_name(raw: str) -> str:
     elif ":" in text and text.split(":", 1)[0].strip().lower() in PREFIXES:
         text = text.split(":", 1)[1]
     text = re.sub(r"(?<=[A-Za-z])\d+\b|\b\d+\b", " ", text)
-    return " ".join(text.split())
+    return " ".join(text.split()).lstrip("#").strip()
 
 
 def phrases(name: str) -> list[str]:
     """The folded phrases that block for one name: the whole name, the name without common words,
     a person's surname (written in capitals) and any distinctive word of it."""
-    raw_words = [w for w in re.split(r"[^\w]+", party_name(name)) if w.isalpha()]
+    raw_words = [w for w in re.split(r"[^\w]+", party_name(name)) if w.isalnum() and not w.isdigit()]
     if not raw_words:
         return []
     folded = [fold(w).text for w in raw_words]
     core = [w for w in folded if w not in NOISE]
-    person = any(w.isupper() for w in raw_words) and not all(w.isupper() for w in raw_words)
+    person = any(w.isupper() and len(w) >= 2 for w in raw_words) and not all(w.isupper() for w in raw_words)
     if person:
         singles = [fold(w).text for w in raw_words if w.isupper() and len(w) >= SURNAME_LENGTH]
     else:
         singles = core
     out = {" ".join(folded), " ".join(core)} | set(singles)
-    return sorted(p for p in out if " " in p or (len(p) >= 4 and p not in NOISE and p not in ORDINARY))
+    kept = {p for p in out if p and any(_distinctive(w) for w in p.split()) and (" " in p or len(p) >= 4)}
+    if person and len(folded) >= 2:
+        kept.add(" ".join(folded))  # a person's whole name is specific, whatever its parts
+    return sorted(kept)
+
+
+def _distinctive(word: str) -> bool:
+    """A word that names something on its own: four letters or more, neither common nor ordinary."""
+    return len(word) >= 4 and word not in NOISE and word not in ORDINARY
 
 
 @dataclass(frozen=True)
@@ -109,8 +117,8 @@ class Parties:
 
 def _column(path: Path, column: str) -> list[str]:
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)  # utf-8-sig: a byte-order mark is not part of the first column
             if column not in (reader.fieldnames or []):
                 raise InvalidRequest(f"{path}: no {column!r} column (columns: {', '.join(reader.fieldnames or [])})")
             return [row[column] for row in reader if row.get(column)]
@@ -133,7 +141,10 @@ def from_lists(*, flagged: Path | None = None, services: Path | None = None, ofa
 
 def write(names: Iterable[str], path: Path) -> int:
     """Write a register (one name a line, sorted), whole or not at all; returns how many names."""
-    kept = sorted({" ".join(n.split()) for n in names if n.strip()})
+    kept = sorted({" ".join(n.split()).lstrip("#").strip() for n in names if n.strip()} - {""})
+    too_long = [n for n in kept if len(n) > LONGEST_PARTY]
+    if too_long:
+        raise InvalidRequest(f"a party's name has at most {LONGEST_PARTY} characters: {too_long[0][:80]!r}…")
     text = "# Listed parties whose names no reply about a hold may contain (kyt reply parties).\n" + \
         "".join(f"{n}\n" for n in kept)
     partial = path.with_name(path.name + ".partial")

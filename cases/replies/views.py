@@ -79,7 +79,8 @@ def lint_for_case(store: Store, actor: str, case_id: int, *, text: str, locale: 
         case_text.check_locale(locale)
         values = case_text.values(session, case, locale, name=None, settings=settings)
         approved = tuple(catalog().render(template, locale, channel, values=values).body
-                         for template in catalog().infos for channel in CHANNELS)
+                         for template in catalog().infos for channel in CHANNELS
+                         if catalog().placeholders(template, locale, channel) <= set(values))
         verdict = lint(text, case_text.lint_context(session, case, locale, template_id=None, approved_texts=approved,
                                                     values=values, evidence=user.role == "supervisor"))
     if verdict.status == "blocked" and user.role == "support":

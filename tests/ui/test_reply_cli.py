@@ -59,6 +59,13 @@ def test_a_held_reply_and_the_quarterly_complaints_file(db, tmp_path):
     assert (row["kind"], row["channel"], row["topic"], row["received"], row["open_at_end"]) == (
         "complaint", "chat", "frozen_deposit", "1", "1")
     assert run("report", "complaints", "--quarter", "2026Q4", user="sue", db=db).returncode == 1
+    # support sending a text that names the case's category sees the warnings, never the supervisor's notes
+    edit.write_text("Your deposit stays restricted under the sanctions rules; we will write again.", encoding="utf-8")
+    for output in ("table", "json"):
+        shown = run("reply", "send", "--case", "2", "--template", "status_update", "--text-file", edit, "--format",
+                    output, user="sue", db=db)
+        assert shown.returncode == 2 and "sanctions" in shown.stdout
+        assert "note" not in shown.stdout and "evidence holds" not in shown.stdout
 
 
 PROBES = ["Lazarus Group", "Tornado Cash", "Garantex", "Binance", "Sinbad", "Roman Semenov", "Ronin Bridge Exploiter",

@@ -109,8 +109,20 @@ def test_the_cases_evidence_gives_a_supervisor_notes_and_never_changes_the_verdi
     [waiting] = conversations.held(store, "sam")
     assert ("case.evidence", "note", "sanctions") in {(f["rule_id"], f["severity"], f["excerpt"])
                                                       for f in waiting["findings"]}
+    assert held.findings and all(f["severity"] != "note" for f in held.findings)  # what support got back
     analyst = [m for m in views.messages(store, "ann", case_id) if m["id"] == held.id][0]
     assert analyst["findings"] and all(f["severity"] != "note" for f in analyst["findings"])
+
+
+def test_a_customer_named_like_a_listed_party_is_greeted_without_the_name(store, cases):
+    case_id = cases["D-1001"]
+    _, ack = conversations.receive(store, "sue", case_id=case_id, body="Where is my money?", channel="chat",
+                                   topic="frozen_deposit", locale="en", now=NOW, customer_name="Roman Semenov")
+    assert "Semenov" not in ack.body and ack.status == "sent" and "customer" in ack.body
+    # an agent who types a listed name as the customer's name is blocked, greeting or not
+    with pytest.raises(ReplyBlocked):
+        conversations.send(store, "sue", case_id, template_id="status_update", locale="en", channel="chat", now=NOW,
+                           customer_name="Semenov")
 
 
 def test_a_reply_with_warnings_waits_for_a_different_supervisor(store, cases):

@@ -132,10 +132,42 @@ def test_the_case_evidence_gives_supervisor_notes_and_never_changes_the_verdict(
         ("case.evidence", "note", "stolen funds")]
 
 
-def test_the_customers_own_name_is_not_a_listed_party():
+def test_a_name_anywhere_blocks_and_tracking_numbers_never_do():
     assert lint("Dear Roman Semenov, your deposit is under review.", LintContext(learned=False)).status == "blocked"
-    named = LintContext(learned=False, customer_name="Roman Semenov")
-    assert lint("Dear Roman Semenov, your deposit is under review.", named).status == "clean"
+    for number in ("FC-MEXC-7KQ2", "FC-HACK-9XMD", "FC-5UEX-2345", "fc-2345-e7hw"):
+        assert lint(f"Your tracking number is {number}.", LintContext(learned=False)).status == "clean", number
+
+
+def test_addresses_of_other_chains_and_pieces_after_an_ellipsis_or_a_wallet_block():
+    alone = LintContext(learned=False)
+    for text in ("sent from TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "from 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+                 "from 1LQoWist8KkaUXSPKZHNvEyfrEkPHzSsCd", "from LcHKx6CHDUBmLnq1gK3nMWpQJjV7hQhKSq",
+                 "from 7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV", "it came from wallet ...29961.",
+                 "the wallet ending in: 29961", "l'adresse se termine par « 96134 »", "die Adresse, die auf 96134 endet",
+                 "the wallet (…29961) is the one", "0x098b71… was the sender"):
+        assert lint(text, alone).status == "blocked", text
+
+
+def test_amounts_dates_cards_and_links_are_not_addresses():
+    alone = LintContext(learned=False)
+    for text in ("We received 100CAD and 250AED on 12Feb.", "Your IBAN DE89 3704 0044 0532 0130 00 is on file.",
+                 "Under § 312d BGB you may withdraw.", "Your card ending in 4821 is active.",
+                 "We will write again, at the latest the review ends on 15th December.",
+                 "Upload your documents at https://example.com/upload/ab12cd34ef56gh78ij90kl12mn34op",
+                 "The flight was an A320; the budget is 1e6."):
+        assert lint(text, alone).status == "clean", text
+
+
+def test_invisible_characters_and_other_hyphens_cannot_split_a_word():
+    alone = LintContext(learned=False)
+    for text in ("a statement from Se\u200emenov", "Geld\uff0dwäsche", "Geldwa\u0308-sche",
+                 "0x098b716b\u200f8aaf21512996dc57eb0615e2383e2f96", "Se\u2066me\u2069nov"):
+        assert lint(text, alone).status == "blocked", ascii(text)
+
+
+def test_the_signal_leaves_very_short_texts_to_the_rules():
+    for text in ("Ok", "Hi", "Noted.", "ok thanks", "", "   "):
+        assert lint(text, LintContext()).status == "clean", text
 
 
 def test_sanctions_wording_warns_except_in_the_sanctions_notice():
