@@ -52,30 +52,32 @@ FEATURES: tuple[tuple[str, str], ...] = (
 NAMES = tuple(name for name, _ in FEATURES)
 
 
-def _marked(index: InboundIndex, chosen: pa.Array | None) -> np.ndarray:
+def marked(index: InboundIndex, chosen: pa.Array | None) -> np.ndarray:
     """A bool per address id: whether the address is in `chosen`."""
     if chosen is None or not len(chosen) or not len(index.addresses):
         return np.zeros(len(index.addresses), dtype=bool)
     return np.asarray(pc.is_in(index.addresses, value_set=chosen).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is 0."""
     out = np.full(len(num), np.nan)
     np.divide(num, den, out=out, where=den > 0)
     return out
 
 
+def transfers_before(index: InboundIndex, as_of: int) -> tuple[np.ndarray, ...]:
+    """The indexed transfers before `as_of`: sender ids, receiver ids, USD, unpriced (0/1) and times."""
+    receiver = np.repeat(np.arange(len(index.segment) - 1, dtype=np.int64), np.diff(index.segment))
+    rows = np.flatnonzero(index.timestamp < as_of)
+    return (index.source[rows].astype(np.int64), receiver[rows], index.usd[rows] / 1e6,
+            index.unpriced[rows].astype(np.float64), index.timestamp[rows])
+
+
 def address_features(index: InboundIndex, addresses: pa.Array, as_of: int, *, services: Services | None = None,
                      flagged: FlaggedWallets | None = None) -> np.ndarray:
     """A float64 matrix, one row per address and one column per FEATURES entry, from transfers before `as_of`."""
-    receiver = np.repeat(np.arange(len(index.segment) - 1, dtype=np.int64), np.diff(index.segment))
-    rows = np.flatnonzero(index.timestamp < as_of)
-    src, dst = index.source[rows].astype(np.int64), receiver[rows]
-    del receiver
-    usd = index.usd[rows] / 1e6
-    unpriced = index.unpriced[rows].astype(np.float64)
-    times = index.timestamp[rows]
+    src, dst, usd, unpriced, times = transfers_before(index, as_of)
     n = len(index.addresses) + 1  # the last slot stands for an address with no history at all
     in_count, out_count = np.bincount(dst, minlength=n), np.bincount(src, minlength=n)
     in_usd, out_usd = np.bincount(dst, usd, n), np.bincount(src, usd, n)
@@ -89,9 +91,9 @@ def address_features(index: InboundIndex, addresses: pa.Array, as_of: int, *, se
     np.minimum.at(first_out, src, times)
     np.maximum.at(last_seen, dst, times)
     np.maximum.at(last_seen, src, times)
-    service = np.append(_marked(index, services.address if services is not None else None), False)
+    service = np.append(marked(index, services.address if services is not None else None), False)
     active = pc.filter(flagged.address, pa.array(flagged.active(as_of))) if flagged is not None else None
-    flag = np.append(_marked(index, active), False)
+    flag = np.append(marked(index, active), False)
     from_service, to_service = np.bincount(dst, usd * service[src], n), np.bincount(src, usd * service[dst], n)
     from_flagged, to_flagged = np.bincount(dst, usd * flag[src], n), np.bincount(src, usd * flag[dst], n)
     unknown_in = np.bincount(dst, unpriced, n)
@@ -117,13 +119,13 @@ def address_features(index: InboundIndex, addresses: pa.Array, as_of: int, *, se
     columns = {
         "in_count": received, "out_count": sent, "in_usd": got, "out_usd": gave,
         "in_partners": in_partners[at].astype(np.float64), "out_partners": out_partners[at].astype(np.float64),
-        "fan_in": _ratio(in_partners[at], received), "fan_out": _ratio(out_partners[at], sent),
-        "in_mean_usd": _ratio(got, received - unknown_in[at]), "in_max_usd": np.where(received - unknown_in[at] > 0, in_max[at], np.nan),
-        "out_in_ratio": _ratio(gave, got),
+        "fan_in": safe_ratio(in_partners[at], received), "fan_out": safe_ratio(out_partners[at], sent),
+        "in_mean_usd": safe_ratio(got, received - unknown_in[at]), "in_max_usd": np.where(received - unknown_in[at] > 0, in_max[at], np.nan),
+        "out_in_ratio": safe_ratio(gave, got),
         "age_days": (as_of - first) / DAY, "span_days": span, "idle_days": (as_of - last) / DAY,
-        "forward_delay_days": delay, "per_day": _ratio(received + sent, np.maximum(np.nan_to_num(span), 1.0)),
-        "service_in_share": _ratio(from_service[at], got), "service_out_share": _ratio(to_service[at], gave),
-        "flagged_in_share": _ratio(from_flagged[at], got), "flagged_out_share": _ratio(to_flagged[at], gave),
-        "flagged": flagged_now, "unpriced_share": _ratio(unknown[at], received + sent),
+        "forward_delay_days": delay, "per_day": safe_ratio(received + sent, np.maximum(np.nan_to_num(span), 1.0)),
+        "service_in_share": safe_ratio(from_service[at], got), "service_out_share": safe_ratio(to_service[at], gave),
+        "flagged_in_share": safe_ratio(from_flagged[at], got), "flagged_out_share": safe_ratio(to_flagged[at], gave),
+        "flagged": flagged_now, "unpriced_share": safe_ratio(unknown[at], received + sent),
     }
     return np.column_stack([columns[name] for name in NAMES]).reshape(len(at), len(NAMES))

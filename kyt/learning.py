@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from graph import readers
 from graph.errors import InputError
-from graph.features import NAMES, address_features
 from graph.index import InboundIndex
 from graph.model import FlaggedWallets, Labels, Services
-from kyt import risk
+from kyt import feature_sets, risk, validation
 from kyt.batch import read_inputs
 from kyt.errors import InputsRejected
 
@@ -30,8 +31,9 @@ class Graph:
     flagged: FlaggedWallets | None
     services: Services | None
 
-    def features(self, labels: Labels) -> np.ndarray:
-        return address_features(self.index, labels.address, self.as_of, services=self.services, flagged=self.flagged)
+    def features(self, labels: Labels, names: tuple[str, ...] = feature_sets.SETS[feature_sets.DEFAULT]) -> np.ndarray:
+        return feature_sets.compute(names, self.index, labels.address, as_of=self.as_of, services=self.services,
+                                    flagged=self.flagged)
 
 
 def load_graph(transfers: Path, *, flagged: Path | None = None, services: Path | None = None,
@@ -77,13 +79,43 @@ def _split_rows(labels: Labels, seed: int) -> tuple[np.ndarray, np.ndarray | Non
     return np.sort(train), np.sort(test), f"a stratified {HOLD_OUT:.0%} held out"
 
 
-def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, now: datetime) -> tuple[risk.RiskModel, str]:
-    """A model trained on the training rows, its held-out metrics recorded; and how the rows were split."""
+POPULATION = 20_000
+"""At most this many of the graph's addresses (with two transfers or more) set a review-share threshold."""
+
+
+def population(graph: Graph, seed: int) -> Labels:
+    """A sample of the graph's addresses with at least two transfers: those a review share is a share of."""
+    counts = np.bincount(graph.index.source.astype(np.int64), minlength=len(graph.index.addresses)) + np.diff(
+        graph.index.segment)[:len(graph.index.addresses)]
+    busy = np.flatnonzero(counts >= 2)
+    if len(busy) > POPULATION:
+        busy = np.sort(np.random.default_rng(seed).choice(busy, POPULATION, replace=False))
+    chosen = graph.index.addresses.take(busy)
+    return Labels(chosen, np.zeros(len(busy), dtype=np.int64), pa.nulls(len(busy), pa.string()))
+
+
+def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0, source: dict | None = None,
+          now: datetime, feature_set: str = feature_sets.DEFAULT, max_review_share: float | None = None,
+          validate: bool = True) -> tuple[risk.RiskModel, str]:
+    """A model trained on the training rows, validated on grouped and time-ordered folds of them, its threshold
+    set for a review share of the graph's addresses if asked, its held-out metrics recorded; and the split."""
+    names = feature_sets.names_of(feature_set)
     train_rows, held_rows, how = _split_rows(labels, seed)
-    x = graph.features(labels)  # once for every row: the training and held-out rows are parts of it
-    model = risk.train(x[train_rows], labels.take(train_rows).label, NAMES, threshold=threshold, seed=seed,
-                       source={**(source or {}), "split": how, "as_of_micro": graph.as_of}, now=now)
+    x = graph.features(labels, names)  # once for every row: the training and held-out rows are parts of it
+    y = labels.take(train_rows).label
+    fit = {"source": {**(source or {}), "split": how, "as_of_micro": graph.as_of}, "now": now, "seed": seed}
+    model = risk.train(x[train_rows], y, names, threshold=threshold, **fit)
+    if max_review_share is not None:
+        scored = risk.probabilities(model, graph.features(population(graph, seed), names))
+        threshold = math.floor(validation.review_threshold(scored, max_review_share) * 1e4) / 1e4
+        model = risk.train(x[train_rows], y, names, threshold=threshold, **fit)
+        model.training["max_review_share"] = max_review_share
+    if validate and len(train_rows) >= 4 * risk.MIN_PER_CLASS:
+        part = labels.take(train_rows)
+        artefact = graph.features(part, feature_sets.ARTEFACT)
+        model.metrics["validation"] = validation.validate(
+            x[train_rows], artefact, np.asarray(y), group=validation.groups(graph.index, part),
+            first=validation.first_seen(graph.index, part), threshold=model.threshold, seed=seed)
     if held_rows is not None and len(held_rows):
         held_out = labels.take(held_rows)
         model.metrics["held_out"] = risk.metrics(held_out.label, risk.probabilities(model, x[held_rows]),
@@ -111,4 +143,5 @@ def evaluate(model: risk.RiskModel, graph: Graph, labels: Labels) -> dict:
     """Precision, recall, F1, accuracy and ROC-AUC of the model on these labelled addresses."""
     if len(labels) == 0:
         raise risk.ModelError("no labelled addresses to evaluate on")
-    return risk.metrics(labels.label, risk.probabilities(model, graph.features(labels)), model.threshold)
+    return risk.metrics(labels.label, risk.probabilities(model, graph.features(labels, model.features)),
+                        model.threshold)

@@ -45,7 +45,8 @@ class RiskModel:
     version: str
     threshold: float
     medians: list[float]
-    """Each feature's median in training: the neutral value explanations compare against."""
+    """Each feature's median over the normal examples of training: a typical normal address, the neutral value
+    explanations compare against."""
     trained_at: str
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
@@ -101,9 +102,11 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
     from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
     predicted = probability >= threshold
+    normal = y == 0
     return {
         "precision": float(precision_score(y, predicted, zero_division=0)),
         "recall": float(recall_score(y, predicted, zero_division=0)),
+        "specificity": float((~predicted[normal]).mean()) if normal.any() else float("nan"),
         "f1": float(f1_score(y, predicted, zero_division=0)),
         "accuracy": float(accuracy_score(y, predicted)),
         "roc_auc": float(roc_auc_score(y, probability)) if len(set(y.tolist())) == 2 else float("nan"),
@@ -135,7 +138,7 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
                             + json.dumps([features, threshold, seed, PIPELINE, calibration]).encode()).hexdigest()
     with warnings.catch_warnings():  # a feature missing in every row has no median: 0 then
         warnings.simplefilter("ignore", RuntimeWarning)
-        middle = np.nanmedian(np.where(np.isfinite(x), x, np.nan), axis=0)
+        middle = np.nanmedian(np.where(np.isfinite(x[y == 0]), x[y == 0], np.nan), axis=0)
     medians = [float(v) if np.isfinite(v) else 0.0 for v in middle]
     import sklearn
 
@@ -148,6 +151,11 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
                      metrics={"cross_validated": metrics(y, out_of_fold, threshold)})
 
 
+def fitted(x: np.ndarray, y: np.ndarray, *, seed: int = 0, calibration: str = "isotonic"):
+    """The calibrated pipeline fitted on these rows alone (no figures, no version): for validation folds."""
+    return _pipeline(seed, len(y), calibration).fit(x, np.asarray(y, dtype=np.int64))
+
+
 def probabilities(model: RiskModel, x: np.ndarray) -> np.ndarray:
     """The calibrated probability that each row is risky."""
     if x.shape[1] != len(model.features):
@@ -155,16 +163,27 @@ def probabilities(model: RiskModel, x: np.ndarray) -> np.ndarray:
     return model.pipeline.predict_proba(x)[:, 1] if len(x) else np.empty(0)
 
 
+def _uncalibrated(model: RiskModel, x: np.ndarray) -> np.ndarray:
+    """The trees' own score (log-odds), before calibration: it still moves where the probability sits at a step."""
+    steps = model.pipeline.steps
+    trees = steps[-1][1].calibrated_classifiers_[0].estimator
+    ready = x
+    for _, step in steps[:-1]:
+        ready = step.transform(ready)
+    return trees.decision_function(ready)
+
+
 def explain(model: RiskModel, x: np.ndarray, top: int = TOP) -> list[list[tuple[str, float]]]:
-    """Per row, the features that raise its probability most: (name, how much), each compared with its median."""
+    """Per row, the features that raise its risk most: (name, how much the trees' score falls, in log-odds, when
+    the feature is set to its training median)."""
     if not len(x):
         return []
-    base = probabilities(model, x)
+    base = _uncalibrated(model, x)
     raised = np.empty((len(x), len(model.features)))
     for j, median in enumerate(model.medians):
         neutral = x.copy()
         neutral[:, j] = median
-        raised[:, j] = base - probabilities(model, neutral)
+        raised[:, j] = base - _uncalibrated(model, neutral)
     order = np.argsort(-raised, axis=1)[:, :top]
     return [[(model.features[j], round(float(raised[i, j]), 4)) for j in row if raised[i, j] > 0]
             for i, row in enumerate(order)]

@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 import pyarrow.compute as pc
 
-from graph.features import NAMES, address_features
+from kyt import feature_sets
 from graph.index import InboundIndex
 from graph.model import Deposits, FlaggedWallets, Services
 from kyt import risk
@@ -55,7 +55,7 @@ class SenderRisk:
 
 def checked(model: risk.RiskModel) -> risk.RiskModel:
     """The model, if it is an address-risk model (its features are the addresses'); else ModelError."""
-    if model.features != NAMES:
+    if feature_sets.set_of(model.features) is None:
         kind = "a triage model (of cases)" if model.version.startswith("triage-") else "not an address-risk model"
         raise risk.ModelError(f"{model.version} is {kind}: `kyt score --model` takes one made by `kyt model train`")
     return model
@@ -69,7 +69,7 @@ def apply(decisions: Decisions, model: risk.RiskModel, index: InboundIndex, *, d
     and the explanations.
     """
     senders = pc.unique(deposits.from_address)
-    features = address_features(index, senders, as_of, services=services, flagged=flagged)
+    features = feature_sets.compute(model.features, index, senders, as_of=as_of, services=services, flagged=flagged)
     where = pc.index_in(deposits.from_address, value_set=senders).to_numpy() if len(deposits) else \
         np.empty(0, dtype=np.int64)
     probability = risk.probabilities(model, features)[where] if len(deposits) else np.empty(0)

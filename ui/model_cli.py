@@ -19,8 +19,8 @@ model_app = typer.Typer(no_args_is_help=True, help="The learned address-risk mod
                                                    "never freezes.")
 out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, soft_wrap=True)
-METRICS = ("precision", "recall", "f1", "roc_auc", "accuracy", "rows", "positives", "threshold")
-HEADERS = ("precision", "recall", "F1", "ROC-AUC", "accuracy", "rows", "risky", "threshold")
+METRICS = ("precision", "recall", "specificity", "f1", "roc_auc", "accuracy", "rows", "positives", "threshold")
+HEADERS = ("precision", "recall", "specificity", "F1", "ROC-AUC", "accuracy", "rows", "risky", "threshold")
 
 
 def _metrics_table(rows: dict[str, dict]) -> Table:
@@ -60,22 +60,31 @@ def train_command(
     services: Optional[Path] = typer.Option(None, help="Services, for the service-share features."),
     as_of: Optional[str] = typer.Option(None, help="Features from transfers before this time; default: after the last."),
     threshold: float = typer.Option(0.5, min=0.01, max=0.99, help="Probability from which a deposit is reviewed."),
+    max_review_share: Optional[float] = typer.Option(None, min=0.001, max=0.5, help="Set the threshold so that "
+                                                     "this share of the graph's addresses would be reviewed "
+                                                     "(replaces --threshold)."),
+    features: str = typer.Option("behaviour", help="Feature set: behaviour (shares and ratios that mean the same "
+                                                   "on any crawl) or legacy (adds counts, values and ages)."),
     seed: int = typer.Option(0, help="Seed for the folds and the trees."),
 ) -> None:
-    """Train the address-risk model on labelled addresses (the labels' train split, or 70% of them)."""
+    """Train the address-risk model on labelled addresses (the labels' train split, or 70% of them), validated on
+    folds that keep neighbourhoods and time apart."""
     from kyt import learning, risk
 
     try:
         risk.check_output(out_file)
         graph = learning.load_graph(transfers, flagged=flagged, services=services, as_of=_when(as_of, "--as-of"))
         model, how = learning.train(graph, learning.read_labels(labels), threshold=threshold, seed=seed,
-                                    source={"transfers": str(transfers), "labels": str(labels)}, now=utc_now())
+                                    source={"transfers": str(transfers), "labels": str(labels)}, now=utc_now(),
+                                    feature_set=features, max_review_share=max_review_share)
         risk.save(model, out_file)
     except HANDLED as error:
         fail(error)
     out.print(f"model {model.version}: trained on {model.training['rows']:,} addresses ({model.training['risky']:,} "
               f"risky) from {how}; threshold {model.threshold}", highlight=False)
+    checks = model.metrics.get("validation", {})
     out.print(_metrics_table({"cross-validated (training)": model.metrics["cross_validated"],
+                              **{f"{k.replace('_', ' ')} folds": v for k, v in checks.items() if isinstance(v, dict)},
                               **({"held out": model.metrics["held_out"]} if "held_out" in model.metrics else {})}))
     err.print(f"wrote {out_file} and {out_file.name}.json", highlight=False)
 

@@ -3,9 +3,9 @@
 A reply about a hold that names any listed party is blocked on every case, so that the verdict a
 support agent sees never depends on which parties one case's evidence holds.
 
->>> names = Parties.of(["OFAC SDN: Roman SEMENOV (DPRK3)", "Etherscan via Forta: Cream Finance Exploiter 2"])
->>> [m.group(0) for m in names.pattern.finditer("semenov and the cream finance exploiter")]
-['semenov', 'cream finance exploiter']
+>>> names = Parties.of(["OFAC SDN: Roman SEMENOV (DPRK3)", "OFAC SDN: GARANTEX EUROPE OU (CYBER4)"])
+>>> [m.group(0) for m in names.pattern.finditer("semenov and garantex europe ou")]
+['semenov', 'garantex europe ou']
 """
 
 from __future__ import annotations

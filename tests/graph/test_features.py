@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from graph.features import DAY, NAMES, address_features
 from graph.index import InboundIndex
 from tests.factories import MICRO, addr, flagged, services, transfers
+from tests.graph import feature_cases
 
 A, FUNDER, EXCHANGE, SCAMMER, NEXT, STRANGER = 2, 1, 3, 5, 4, 9
 
@@ -74,17 +75,11 @@ def reference(t, address: str, as_of: int, service: set, flags: set) -> dict:
     }
 
 
-def same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
-
-
-USD = st.sampled_from([0, 0.5, 1, 20, 333.333333, None])
+same = feature_cases.same
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(0, 9), st.integers(0, 2), USD,
-                          st.integers(0, 400)), max_size=30),
-       st.integers(0, 450), st.lists(st.integers(1, 8), max_size=2), st.lists(st.integers(1, 8), max_size=3))
+@given(*feature_cases.GRAPHS)
 def test_the_vectorised_features_equal_the_reference(rows, as_of, svc, flags):
     t = transfers(rows)
     f = flagged([(x, "scam") for x in flags])

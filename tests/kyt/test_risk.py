@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import numpy as np
 import pytest
 
-from graph.features import NAMES
+from graph.behaviour import NAMES
 from kyt import risk
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)

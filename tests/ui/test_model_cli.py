@@ -37,7 +37,7 @@ def test_train_evaluate_and_show_a_model(tmp_path):
     figures = json.loads(evaluated.stdout)
     assert figures["rows_from"] == "split 'test'" and figures["rows"] == 40 and figures["roc_auc"] > 0.9
     shown = json.loads(kyt("model", "show", model).stdout)
-    assert shown["version"] == figures["model"] and "in_count" in shown["features"]
+    assert shown["version"] == figures["model"] and "fan_in" in shown["features"] and "age_days" not in shown["features"]
 
 
 def test_bad_labels_and_a_foreign_model_file_are_messages(tmp_path):

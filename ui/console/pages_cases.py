@@ -149,7 +149,8 @@ def _case_view(detail) -> None:
                  width="stretch")
     if case.sender_risk:
         risk = case.sender_risk
-        reasons = ", ".join(f"{name} (+{weight:.0%})" for name, weight in risk.get("top_features", [])) or "none above its median"
+        reasons = ", ".join(f"{name} (+{weight:.2f})" for name, weight in risk.get("top_features", [])) or \
+            "none above its median"
         st.markdown(f"**Sender's address risk** {risk['probability']:.0%} by model `{risk['model']}` (reviews from "
                     f"{risk['threshold']:.0%}; it ranks, it never freezes) · raised most by: {reasons}")
     st.markdown("**Exposures by category and hop**")
