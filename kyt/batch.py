@@ -89,13 +89,15 @@ def file_digest(path: Path | None) -> str:
 
 
 def make_snapshot(policy: Policy, request: ScoreRequest, model: str = "") -> Snapshot:
-    """The snapshot of a request: policy and list digests, method, window, as-of time (and model version)."""
+    """The snapshot of a request: policy and list digests, method, window, as-of time (and the model's version
+    and file digest)."""
     as_of = datetime.fromtimestamp(request.as_of / 1e6, tz=timezone.utc).isoformat().replace("+00:00", "Z")
     parts = dict(policy_name=policy.name, policy_version=policy.version, policy_digest=policy.digest,
                  flagged_digest=file_digest(request.flagged), services_digest=file_digest(request.services),
                  method=request.method, lookback_days=request.lookback_days, as_of=as_of)
     if model:
         parts["model"] = model
+        parts["model_digest"] = file_digest(request.model)
     ident = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     return Snapshot(id=ident, **parts)
 

@@ -53,12 +53,15 @@ class Snapshot:
     as_of: str
     model: str = ""
     """The address-risk model's version, when one took part."""
+    model_digest: str = ""
+    """The SHA-256 of the model file, when one took part: the very file, not only its recipe."""
 
     def as_dict(self) -> dict:
         """The snapshot as a plain dict (the model only when one took part, as in the id's hash)."""
         found = asdict(self)
-        if not found["model"]:
-            del found["model"]
+        for key in ("model", "model_digest"):
+            if not found[key]:
+                del found[key]
         return found
 
 

@@ -49,6 +49,8 @@ def test_risky_senders_without_a_rule_go_to_review_and_frozen_ones_stay_frozen(t
     assert risk.raised.tolist() == [0, 2]
     assert set(risk.explained) == {0, 1, 2, 4} and all(risk.explained[d] for d in (0, 2))
     assert with_model.snapshot.model == trained[0].version and with_model.snapshot.id != without.snapshot.id
+    from kyt.batch import file_digest
+    assert with_model.snapshot.model_digest == file_digest(trained[3]) and not without.snapshot.model_digest
     rows = list(csv.DictReader((tmp_path / "with.csv").open()))
     assert [r["rule_ids"] for r in rows][0] == "address-risk-model"
     assert float(rows[0]["risk_probability"]) >= 0.5 and rows[0]["risk_features"].count(":+") >= 1

@@ -77,6 +77,8 @@ def _alert(alert, seen: int) -> None:
                    help=f"Raised in UTC: {state.utc(alert.created_at)}")
     st.markdown("**Rules that sent it to review**  \n" + "  \n".join(
         f"- {state.plain(words.rule_names([r]))}" for r in alert.rule_ids))
+    if alert.sender_risk:
+        st.markdown(words.sender_risk(alert.sender_risk))
     if alert.status != "open":
         where = f" (case {alert.case_id})" if alert.case_id else ""
         st.info(f"Decided by {state.plain(alert.decided_by)} at {state.when(alert.decided_at)}{where}: "

@@ -148,11 +148,7 @@ def _case_view(detail) -> None:
     st.dataframe([{"rule": r, "what it says": words.rule_sentence(r)} for r in case.rule_ids], hide_index=True,
                  width="stretch")
     if case.sender_risk:
-        risk = case.sender_risk
-        reasons = ", ".join(f"{name} (+{weight:.2f})" for name, weight in risk.get("top_features", [])) or \
-            "none above its median"
-        st.markdown(f"**Sender's address risk** {risk['probability']:.0%} by model `{risk['model']}` (reviews from "
-                    f"{risk['threshold']:.0%}; it ranks, it never freezes) · raised most by: {reasons}")
+        st.markdown(words.sender_risk(case.sender_risk))
     st.markdown("**Exposures by category and hop**")
     if detail.exposures:
         st.dataframe([{"category": words.category(e["category"]), "hop": e["hop"],

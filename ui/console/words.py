@@ -73,6 +73,19 @@ FINDING = {"learned_signal": "Learned signal", "free_text": "Free text", "statut
            "investigation": "Investigation", "accusation": "Accusation", "sanctions": "Sanctions wording"}
 
 
+def sender_risk(risk: dict) -> str:
+    """The address-risk model's suggestion in words: the probability, from when it reviews, the model, and the
+    features that raised it most (each with what it measures)."""
+    from graph.behaviour import BEHAVIOUR
+    from graph.features import FEATURES
+
+    meaning = dict(FEATURES) | dict(BEHAVIOUR)
+    reasons = "; ".join(f"{name} (+{weight:.2f}: {meaning.get(name, 'a feature of the model')})"
+                        for name, weight in risk.get("top_features", [])) or "none above a typical normal address"
+    return (f"**Sender's address risk** {risk['probability']:.0%} by model `{risk['model']}` (it suggests a review "
+            f"from {risk['threshold']:.0%}; it ranks, it never freezes) · raised most by: {reasons}")
+
+
 def finding(rule_id: str, category: str) -> str:
     """A linter finding's kind in words, with the rule that found it, e.g. "Learned signal (signal.learned)"."""
     return f"{FINDING.get(category, _plain(category))} ({rule_id})"

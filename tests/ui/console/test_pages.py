@@ -197,7 +197,7 @@ def test_the_case_page_shows_sender_risk_and_unknown_values(console_db):
     at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
     assert not at.exception
     shown = texts(at)
-    assert "Sender's address risk** 93% by model `risk-abc`" in shown and "age_days (+0.41)" in shown
+    assert "Sender's address risk** 93% by model `risk-abc`" in shown and "age_days (+0.41: days from" in shown
     assert "unknown (no price)" in shown and "USD unknown" in shown  # never $0.00
 
 

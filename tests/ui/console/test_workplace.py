@@ -163,3 +163,18 @@ def test_disabling_a_user_needs_a_confirmation_and_ends_their_sign_in(console_db
     disable.click().run()
     assert any("Disabled: bob." in s.value for s in at.success)
     assert not [u for u in staff.people(open_store(console_db), "ada")[0] if u.name == "bob"][0].active
+
+
+def test_a_review_alert_shows_the_models_suggestion_with_its_reasons(console_db):
+    import sqlalchemy as sa
+
+    store = open_store(console_db)
+    first = alerts.alert_queue(store, "ann", alerts.AlertFilter()).rows[0]
+    risk = '{"probability": 0.97, "model": "risk-b1", "threshold": 0.96, "features_as_of": "2026-11-20T00:00:00Z", ' \
+           '"top_features": [["fan_in", 1.3], ["early_share", 0.2]]}'
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alerts SET sender_risk = :r WHERE id = :i"), {"r": risk, "i": first.id})
+    at = page("alerts_page", "pages_alerts", "ann", "analyst")
+    shown = texts(at)
+    assert "Sender's address risk** 97% by model `risk-b1` (it suggests a review from 96%" in shown
+    assert "it never freezes" in shown and "fan_in (+1.30: distinct senders per transfer received" in shown
