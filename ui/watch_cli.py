@@ -66,6 +66,9 @@ def watch_command(
                                                         "answers as too large)."),
     traces: bool = typer.Option(False, "--traces", help="Also ingest internal ETH transfers (calls inside "
                                                         "transactions), from the node's trace_block."),
+    model: Optional[Path] = typer.Option(None, "--model", help="An address-risk model (kyt model train): senders it "
+                                                            "finds risky go to review when no rule matched, as with "
+                                                            "kyt score --model; never a freeze."),
     cycles: Optional[int] = typer.Option(None, min=1, hidden=True, help="Stop after this many cycles (tests)."),
 ) -> None:
     """Follow the chain: ingest final blocks, score each deposit into the platform's addresses as it
@@ -89,6 +92,9 @@ def watch_command(
             readers.read_services(services)
         if rules:
             load_policy(rules)
+        if model is not None:
+            from kyt import risk, sender_risk
+            sender_risk.checked(risk.load(model))
         node = Node(rpc)
         addresses = load_deposit_addresses(deposit_addresses)
         table = load_prices(prices) if prices else None
@@ -105,7 +111,8 @@ def watch_command(
         ingestion = Ingestion(node, transfers, checkpoint, from_block=start, confirmations=confirmations,
                               batch=batch_size, expected_chain=chain_id, prices=table, deposits_out=deposits,
                               deposit_addresses=addresses, traces=traces)
-        request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules)
+        request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules, model=model,
+                                     engine="memory" if model is not None else "auto")
         watch = Watch(ingestion, folder, store, request=request, jurisdictions=tuple(jurisdiction), actor=actor)
         err.print(f"watching {redacted_url(rpc)} from block {ingestion.state.next_block:,} into {folder} "
                   f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",

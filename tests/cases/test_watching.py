@@ -249,3 +249,46 @@ def test_a_watch_killed_before_it_writes_its_notes_writes_the_same_ones_after(no
     assert [(d, action) for d, action, _ in reorg_notes(sqlite_store)] == [
         ("0x" + lost.removeprefix("0x") + ":0", "case.withdrawn")]  # not the deposit mined again
     again.close()
+
+
+def test_a_watch_with_a_model_scores_as_kyt_score_does(node, tmp_path, sqlite_store):
+    from dataclasses import replace
+
+    from kyt import learning, risk
+    from kyt.batch import file_digest
+    from cases.models import Case
+    from sqlmodel import select
+    from tests.kyt.learning_world import write_world
+
+    (tmp_path / "world").mkdir()
+    world = write_world(tmp_path / "world", per_class=30)
+    model, _ = learning.train(learning.load_graph(world[0]), learning.read_labels(world[1]),
+                              now=datetime.now(timezone.utc), validate=False)
+    path = tmp_path / "model.joblib"
+    risk.save(model, path)
+    w3, a, flagged, addresses, prices = setup(node, tmp_path)
+    send(w3, a[1], a[3], 1 * ETH)  # sanctioned: a case
+    send(w3, a[4], a[3], 2 * ETH)  # clean
+    watch = make_watch(node, tmp_path, sqlite_store, flagged, addresses, prices)
+    watch.request = replace(watch.request, model=path, engine="memory")
+    cycle = watch.cycle(now)
+    assert cycle.deposits == 2 and cycle.opened == 1
+    with sqlite_store.session() as session:
+        [case] = session.exec(select(Case)).all()
+    assert case.snapshot["model"] == model.version and case.snapshot["model_digest"] == file_digest(path)
+    assert 0 <= case.sender_risk["probability"] <= 1 and case.sender_risk["model"] == model.version
+
+
+def test_the_command_refuses_a_model_file_that_is_not_one_before_watching(tmp_path):
+    bogus = tmp_path / "model.joblib"
+    bogus.write_bytes(b"not a model")
+    flagged = tmp_path / "flagged.csv"
+    flagged.write_text("address,category,source,listed_at,delisted_at\n", encoding="utf-8")
+    addresses = tmp_path / "addresses.csv"
+    addresses.write_text("address,customer_id\n", encoding="utf-8")
+    done = subprocess.run([str(KYT), "watch", "--rpc", "http://127.0.0.1:9", "--deposit-addresses", str(addresses),
+                           "--flagged", str(flagged), "--dir", str(tmp_path / "w"), "--db",
+                           f"sqlite:///{tmp_path / 'cases.db'}", "--model", str(bogus)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "not a model file of this tool" in done.stderr and "Traceback" not in done.stderr
+    assert "watching" not in done.stderr
