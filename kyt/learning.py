@@ -114,8 +114,8 @@ def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0
         part = labels.take(train_rows)
         artefact = graph.features(part, feature_sets.ARTEFACT)
         model.metrics["validation"] = validation.validate(
-            x[train_rows], artefact, np.asarray(y), group=validation.groups(graph.index, part),
-            first=validation.first_seen(graph.index, part), threshold=model.threshold, seed=seed)
+            x[train_rows], artefact, np.asarray(y), group=validation.groups(graph.index, part, as_of=graph.as_of),
+            first=validation.first_seen(graph.index, part, as_of=graph.as_of), threshold=model.threshold, seed=seed)
     if held_rows is not None and len(held_rows):
         held_out = labels.take(held_rows)
         model.metrics["held_out"] = risk.metrics(held_out.label, risk.probabilities(model, x[held_rows]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from graph.features import transfers_before
 from graph.index import InboundIndex
 from graph.model import Labels
 from kyt import risk
@@ -20,18 +21,19 @@ from kyt import risk
 HUB = 2
 """A counterparty joins the labelled addresses it touches into a group when it touches at most this many: on a
 crawl as tangled as T-EDGE, larger hubs join nearly everything into one group (docs/models.md)."""
+EVER = np.iinfo(np.int64).max
+"""An as-of time after every transfer."""
 FOLDS = 5
 BOOTSTRAP = 500
 
 
-def groups(index: InboundIndex, labels: Labels) -> np.ndarray:
+def groups(index: InboundIndex, labels: Labels, *, as_of: int = EVER) -> np.ndarray:
     """A group id per labelled address: addresses that share a counterparty (not a hub) share a group."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
     ids = index.ids(labels.address)
-    receiver = np.repeat(np.arange(len(index.segment) - 1, dtype=np.int64), np.diff(index.segment))
-    sender = index.source.astype(np.int64)
+    sender, receiver, *_ = transfers_before(index, as_of)
     n = len(index.addresses)
     position = np.full(n + 1, -1)
     position[ids[ids >= 0]] = np.flatnonzero(ids >= 0)
@@ -50,13 +52,13 @@ def groups(index: InboundIndex, labels: Labels) -> np.ndarray:
     return component[:size]
 
 
-def first_seen(index: InboundIndex, labels: Labels) -> np.ndarray:
+def first_seen(index: InboundIndex, labels: Labels, *, as_of: int = EVER) -> np.ndarray:
     """Each labelled address's first transfer time (microseconds; the largest integer when it has none)."""
-    receiver = np.repeat(np.arange(len(index.segment) - 1, dtype=np.int64), np.diff(index.segment))
+    sender, receiver, _, _, times = transfers_before(index, as_of)
     n = len(index.addresses) + 1
-    first = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first, receiver, index.timestamp.astype(np.int64))
-    np.minimum.at(first, index.source.astype(np.int64), index.timestamp.astype(np.int64))
+    first = np.full(n, EVER)
+    np.minimum.at(first, receiver, times.astype(np.int64))
+    np.minimum.at(first, sender, times.astype(np.int64))
     ids = index.ids(labels.address)
     return first[np.where(ids >= 0, ids, n - 1)]
 

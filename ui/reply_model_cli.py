@@ -12,11 +12,12 @@ from typing import List, Optional
 import typer
 
 from cases.errors import CaseError
+from cases.replies.signal import MODEL_FILE
 from ui.cli_common import err, fail, out, print_json
 
 signal_app = typer.Typer(no_args_is_help=True, help="The linter's learned second signal: train and measure it.")
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = [ROOT / "cases" / "replies" / "signal_corpus", ROOT / "tests" / "cases" / "replies" / "corpus"]
+CORPORA = [MODEL_FILE.with_name("signal_corpus"), ROOT / "tests" / "cases" / "replies" / "corpus"]
 
 
 def parties(flagged: Optional[Path] = typer.Option(None, help="A flagged-wallets list (its `source` column)."),
@@ -60,8 +61,7 @@ def train(corpus: Optional[List[Path]] = typer.Option(None, "--corpus", help="A 
 
 
 @signal_app.command("evaluate")
-def evaluate(model_file: Path = typer.Option(ROOT / "cases" / "replies" / "signal.json", "--model",
-                                            help="The model file (default: the shipped one)."),
+def evaluate(model_file: Path = typer.Option(MODEL_FILE, "--model", help="The model file (default: the shipped one)."),
              corpus: Optional[List[Path]] = typer.Option(None, "--corpus", help="Folders of .jsonl lines to measure "
                                                          "on (default: the held-out quarter of the training corpus)."),
              as_json: bool = typer.Option(False, "--json")) -> None:

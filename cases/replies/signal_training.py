@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +124,7 @@ def train(rows: list[dict], *, max_safe_held: float, seed: int = 7) -> Signal:
 
 
 def _with_figures(signal: Signal, rows: list[dict]) -> Signal:
-    return Signal(signal.vocabulary, signal.idf, signal.coef, signal.intercept, signal.platt, signal.threshold,
-                  signal.corpus_sha256, {**signal.figures, **measure(signal, [r for r in rows if held_out(r)])})
+    return replace(signal, figures={**signal.figures, **measure(signal, [r for r in rows if held_out(r)])})
 
 
 def measure(signal: Signal, rows: list[dict]) -> dict:

@@ -109,14 +109,8 @@ def same(a: float, b: float) -> bool:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(*feature_cases.GRAPHS)
 def test_the_vectorised_features_equal_the_reference(rows, as_of, svc, flags):
-    t = transfers(rows)
-    f = flagged([(x, "scam") for x in flags])
-    s = services(svc) if svc else None
-    who = list(range(1, 9))
-    for w, row in zip(who, features(t, who, as_of, s, f)):
-        want = reference(t, addr(w), as_of * MICRO, {addr(x) for x in svc}, {addr(x) for x in flags})
-        assert all(same(row[n], want[n]) for n in NAMES), (w, {n: (row[n], want[n]) for n in NAMES
-                                                                if not same(row[n], want[n])})
+    feature_cases.check_against_reference((rows, as_of, svc, flags), compute=features, reference=reference,
+                                          names=NAMES, same=same)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

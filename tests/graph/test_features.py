@@ -81,15 +81,8 @@ same = feature_cases.same
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(*feature_cases.GRAPHS)
 def test_the_vectorised_features_equal_the_reference(rows, as_of, svc, flags):
-    t = transfers(rows)
-    f = flagged([(x, "scam") for x in flags])
-    s = services(svc) if svc else None
-    who = list(range(1, 9))
-    got = features(t, who, as_of, s, f)
-    for w, row in zip(who, got):
-        want = reference(t, addr(w), as_of * MICRO, {addr(x) for x in svc}, {addr(x) for x in flags})
-        assert all(same(row[name], want[name]) for name in NAMES), (w, {n: (row[n], want[n]) for n in NAMES
-                                                                         if not same(row[n], want[n])})
+    feature_cases.check_against_reference((rows, as_of, svc, flags), compute=features, reference=reference,
+                                          names=NAMES)
 
 
 def test_no_transfers_at_all_gives_rows_of_no_history():

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from graph.behaviour import BEHAVIOUR
+from graph.features import FEATURES
+
 CASE_STATUS = {"open": "Open, not started", "in_review": "In review", "awaiting_customer": "Waiting for the customer",
                "released": "Released", "escalated": "Escalated (reported)", "closed": "Closed"}
 ALERT_STATUS = {"open": "Open", "dismissed": "Dismissed", "case_opened": "Frozen: case opened"}
@@ -73,14 +76,14 @@ FINDING = {"learned_signal": "Learned signal", "free_text": "Free text", "statut
            "investigation": "Investigation", "accusation": "Accusation", "sanctions": "Sanctions wording"}
 
 
+FEATURE_MEANING = dict(FEATURES) | dict(BEHAVIOUR)
+"""What each address-risk feature measures, for the model's reasons."""
+
+
 def sender_risk(risk: dict) -> str:
     """The address-risk model's suggestion in words: the probability, from when it reviews, the model, and the
     features that raised it most (each with what it measures)."""
-    from graph.behaviour import BEHAVIOUR
-    from graph.features import FEATURES
-
-    meaning = dict(FEATURES) | dict(BEHAVIOUR)
-    reasons = "; ".join(f"{name} (+{weight:.2f}: {meaning.get(name, 'a feature of the model')})"
+    reasons = "; ".join(f"{name} (+{weight:.2f}: {FEATURE_MEANING.get(name, 'a feature of the model')})"
                         for name, weight in risk.get("top_features", [])) or "none above a typical normal address"
     return (f"**Sender's address risk** {risk['probability']:.0%} by model `{risk['model']}` (it suggests a review "
             f"from {risk['threshold']:.0%}; it ranks, it never freezes) · raised most by: {reasons}")

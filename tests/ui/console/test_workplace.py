@@ -15,6 +15,15 @@ def _now():
     return datetime.now(timezone.utc)
 
 
+def _confirm_then_click(at, label: str, confirmation: str) -> None:
+    """The button is disabled until its confirmation is ticked; then it is clicked."""
+    [button] = [b for b in at.button if b.label == label]
+    assert button.disabled
+    at.checkbox(key=confirmation).check().run()
+    [button] = [b for b in at.button if b.label == label]
+    button.click().run()
+
+
 def test_the_alerts_queue_lists_review_alerts_and_dismisses_one_with_a_reason(console_db):
     at = page("alerts_page", "pages_alerts", "ann", "analyst")
     assert not at.exception and not at.error
@@ -105,11 +114,7 @@ def test_closing_a_case_needs_a_confirmation(console_db):
     service.propose(store, "ann", 1, kind="release", reason="Payslips.", now=_now())
     service.approve(store, "sam", 1, now=_now())
     at = page("case_page", "pages_cases", "ann", "analyst", case_id=1)
-    [close] = [b for b in at.button if b.label == "Close the case"]
-    assert close.disabled
-    at.checkbox(key="confirm-close").check().run()
-    [close] = [b for b in at.button if b.label == "Close the case"]
-    close.click().run()
+    _confirm_then_click(at, "Close the case", "confirm-close")
     assert any("Done: Close the case: status Released → Closed" in s.value for s in at.success)
 
 
@@ -156,11 +161,7 @@ def test_disabling_a_user_needs_a_confirmation_and_ends_their_sign_in(console_db
 
     at = page("users_page", "pages_admin", "ada", "admin")
     at.selectbox(key="change_user").set_value("bob").run()
-    [disable] = [b for b in at.button if b.label == "Disable"]
-    assert disable.disabled
-    at.checkbox(key="confirm-disable").check().run()
-    [disable] = [b for b in at.button if b.label == "Disable"]
-    disable.click().run()
+    _confirm_then_click(at, "Disable", "confirm-disable")
     assert any("Disabled: bob." in s.value for s in at.success)
     assert not [u for u in staff.people(open_store(console_db), "ada")[0] if u.name == "bob"][0].active
 
