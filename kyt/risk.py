@@ -98,8 +98,8 @@ def _pipeline(seed: int, rows: int, calibration: str = "isotonic"):
 
 
 def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
-    """Precision, recall, F1, accuracy at the threshold, and ROC-AUC, with the counts behind them."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
+    """Precision, recall, F1, accuracy at the threshold, ROC-AUC and the Brier score, with the counts behind them."""
+    from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, precision_score, recall_score, roc_auc_score
 
     predicted = probability >= threshold
     normal = y == 0
@@ -110,6 +110,7 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
         "f1": float(f1_score(y, predicted, zero_division=0)),
         "accuracy": float(accuracy_score(y, predicted)),
         "roc_auc": float(roc_auc_score(y, probability)) if len(set(y.tolist())) == 2 else float("nan"),
+        "brier": float(brier_score_loss(y, probability)) if len(y) else float("nan"),
         "rows": int(len(y)), "positives": int(y.sum()), "threshold": threshold,
     }
 

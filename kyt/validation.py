@@ -109,6 +109,26 @@ def time_fold(first: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, np.nda
     return [(np.sort(np.concatenate(train)), np.sort(np.concatenate(test)))]
 
 
+CALIBRATION_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0000001)
+"""Edges of the probability bins the calibration table compares with what was observed."""
+
+
+def calibration(y: np.ndarray, p: np.ndarray) -> list[dict]:
+    """Per probability bin with rows in it: its range, rows, mean predicted probability and observed risky share.
+
+    >>> calibration(np.array([0, 1, 1]), np.array([0.1, 0.95, 0.85]))[0]
+    {'from': 0.0, 'to': 0.2, 'rows': 1, 'predicted': 0.1, 'observed': 0.0}
+    """
+    out = []
+    which = np.digitize(p, CALIBRATION_BINS[1:-1])
+    for b in range(len(CALIBRATION_BINS) - 1):
+        rows = which == b
+        if rows.any():
+            out.append({"from": CALIBRATION_BINS[b], "to": min(CALIBRATION_BINS[b + 1], 1.0), "rows": int(rows.sum()),
+                        "predicted": round(float(p[rows].mean()), 4), "observed": round(float(y[rows].mean()), 4)})
+    return out
+
+
 def validate(x: np.ndarray, artefact: np.ndarray, y: np.ndarray, *, group: np.ndarray, first: np.ndarray,
              threshold: float, seed: int = 0) -> dict:
     """Figures of the model (and of a model on the artefact features alone) on grouped and time-ordered folds."""
@@ -118,6 +138,8 @@ def validate(x: np.ndarray, artefact: np.ndarray, y: np.ndarray, *, group: np.nd
             p = out_of_fold(matrix, y, folds, seed=seed)
             seen = ~np.isnan(p)
             out[f"{name}_{what}"] = interval(y[seen], p[seen], threshold=threshold, seed=seed)
+            if what == "model":
+                out[f"{name}_calibration"] = calibration(y[seen], p[seen])
     out["groups"] = int(len(set(group.tolist())))
     return out
 

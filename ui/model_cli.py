@@ -30,6 +30,14 @@ def _metrics_table(rows: dict[str, dict]) -> Table:
     return table
 
 
+def _calibration_table(bins: list[dict]) -> Table:
+    table = Table("probability (time folds)", "addresses", "mean predicted", "observed risky share",
+                  title="calibration: does 0.8 mean 8 in 10?")
+    for b in bins:
+        table.add_row(f"{b['from']:.1f}-{b['to']:.1f}", str(b["rows"]), f"{b['predicted']:.3f}", f"{b['observed']:.3f}")
+    return table
+
+
 def _when(text: Optional[str], option: str) -> Optional[int]:
     return None if text is None else micro(text, option)
 
@@ -86,6 +94,8 @@ def train_command(
     out.print(_metrics_table({"cross-validated (training)": model.metrics["cross_validated"],
                               **{f"{k.replace('_', ' ')} folds": v for k, v in checks.items() if isinstance(v, dict)},
                               **({"held out": model.metrics["held_out"]} if "held_out" in model.metrics else {})}))
+    if checks.get("time_calibration"):
+        out.print(_calibration_table(checks["time_calibration"]))
     err.print(f"wrote {out_file} and {out_file.name}.json", highlight=False)
 
 

@@ -63,7 +63,18 @@ def test_training_validates_on_grouped_and_time_folds_and_sets_the_threshold_for
         low, high = checks[name]["roc_auc_95"]
         assert low <= checks[name]["roc_auc"] <= high
     assert model.training["max_review_share"] == 0.4
+    assert sum(b["rows"] for b in checks["time_calibration"]) == checks["time_model"]["rows"]
     scored = risk.probabilities(model, graph.features(learning.population(graph, 0), model.features))
     assert 0 < (scored >= model.threshold).mean() <= 0.4
     assert model.features == learning.feature_sets.SETS["behaviour"]
     assert "age_days" not in model.features and "in_count" not in model.features
+
+
+def test_calibration_bins_compare_the_mean_probability_with_the_observed_share():
+    y = np.array([0, 0, 1, 1, 1, 0])
+    p = np.array([0.05, 0.15, 0.5, 0.95, 0.91, 0.92])
+    bins = validation.calibration(y, p)
+    assert [(b["from"], b["rows"]) for b in bins] == [(0.0, 2), (0.4, 1), (0.9, 3)]
+    assert bins[0]["predicted"] == 0.1 and bins[0]["observed"] == 0.0
+    assert bins[2]["predicted"] == pytest.approx(0.9267, abs=1e-4) and bins[2]["observed"] == pytest.approx(2 / 3, abs=1e-4)
+    assert bins[-1]["to"] == 1.0
