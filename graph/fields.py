@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph import wallet_keys
 from graph.cells import CONTROL_PATTERN, may_hold_controls
 from graph.formats import TEXT_LIMITS
 from graph.times import MICRO
@@ -83,16 +84,22 @@ def _non_empty_chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
     return [chunk for chunk in chunks if len(chunk)]  # dictionary encoding drops empty chunks
 
 
-def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[AddressCodes, list[Parsed]]:
-    """Encode address columns together, checking each distinct value once.
+def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray], *,
+                     chain: pa.Array | pa.ChunkedArray | None = None) -> tuple[AddressCodes, list[Parsed]]:
+    """Encode address columns together as wallet keys (graph/chains.py), checking each distinct value once.
 
-    A value must be `0x` + 40 hex digits; a mixed-case value must pass EIP-55. The shared
-    dictionary is lowercase, so one address in two spellings gets one code.
+    On the default chain a value must be `0x` + 40 hex digits, and a mixed-case value must
+    pass EIP-55; the key is the lowercase address, so one address in two spellings gets
+    one code. `chain` (one value per row, for every column; empty means the default) makes
+    the key `chain:address`, checked by that chain's rules; an address may also be written
+    as its key.
 
     >>> codes, _ = encode_addresses({"a": pa.array(["0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B"])})
     >>> codes.dictionary[int(codes.codes[0][0])].as_py()
     '0xab5801a7d398351b8be11c439e05c5b3259aec9b'
     """
+    if chain is not None:
+        columns = {name: wallet_keys.keyed(column, chain) for name, column in columns.items()}
     chunk_lists = [_non_empty_chunks(as_text(column)) for column in columns.values()]
     encoded = pa.chunked_array([c for chunks in chunk_lists for c in chunks], pa.string()).dictionary_encode().chunks
     spelled = encoded[0].dictionary if encoded else pa.array([], pa.string())
@@ -102,18 +109,23 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
         codes.append(np.concatenate(part) if part else np.empty(0, dtype=np.int32))
         at += len(chunks)
     empty = as_mask(pc.equal(spelled, ""))
-    malformed = ~as_mask(pc.match_substring_regex(spelled, _HEX_ADDRESS)) & ~empty
-    upper = as_mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed
+    keyed = as_mask(pc.match_substring(spelled, ":"))
+    malformed = ~as_mask(pc.match_substring_regex(spelled, _HEX_ADDRESS)) & ~empty & ~keyed
+    upper = as_mask(pc.match_substring_regex(spelled, "[A-F]")) & ~malformed & ~keyed
     mixed = upper & as_mask(pc.match_substring_regex(spelled, "[a-f]"))
     bad_checksum = np.zeros(len(spelled), dtype=bool)
     if mixed.any():
         from eth_utils import is_checksum_address  # slow to import: only when some value is mixed case
     for i in np.flatnonzero(mixed):
         bad_checksum[i] = not is_checksum_address(spelled[int(i)].as_py())
-    bad_value = empty | malformed | bad_checksum
+    canonical, key_problems = wallet_keys.canonical_keys(spelled, keyed)
+    bad_key = np.zeros(len(spelled), dtype=bool)
+    bad_key[list(key_problems)] = True
+    bad_value = empty | malformed | bad_checksum | bad_key
     dictionary, lowered = spelled, codes
-    if upper.any():  # lowercase, and merge the spellings of one address
-        lower = pc.ascii_lower(spelled)
+    if upper.any() or keyed.any():  # canonical keys, and merge the spellings of one wallet
+        lower = pc.if_else(pa.array(keyed), canonical, pc.ascii_lower(spelled)) if keyed.any() else pc.ascii_lower(
+            spelled)
         dictionary = pc.unique(lower)
         remap = pc.index_in(lower, value_set=dictionary).to_numpy().astype(np.int32)
         lowered = [remap[c] for c in codes]
@@ -123,6 +135,8 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
             value = spelled[int(raw[i])].as_py()
             if value == "":
                 return f"missing {name}"
+            if int(raw[i]) in key_problems:
+                return f"{name}: {key_problems[int(raw[i])]}"
             if bad_checksum[raw[i]]:
                 return f"{name} {value} has a bad EIP-55 checksum (mixed case that does not match)"
             return f"{name} {value!r} is not an address (0x followed by 40 hex digits)"
@@ -133,13 +147,14 @@ def encode_addresses(columns: dict[str, pa.Array | pa.ChunkedArray]) -> tuple[Ad
     return AddressCodes(lowered, dictionary), parsed
 
 
-def addresses(column: pa.Array | pa.ChunkedArray, name: str) -> Parsed:
-    """Lowercase address strings; `0x` + 40 hex, and a mixed-case value must pass EIP-55.
+def addresses(column: pa.Array | pa.ChunkedArray, name: str, chain: pa.Array | pa.ChunkedArray | None = None) -> Parsed:
+    """Wallet keys (see `encode_addresses`): on the default chain lowercase `0x` + 40 hex, a mixed-case value
+    passing EIP-55.
 
     >>> addresses(pa.array(["0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B"]), "a").values[0].as_py()
     '0xab5801a7d398351b8be11c439e05c5b3259aec9b'
     """
-    encoded, [parsed] = encode_addresses({name: column})
+    encoded, [parsed] = encode_addresses({name: column}, chain=chain)
     parsed.values = encoded.dictionary.take(pa.array(encoded.codes[0]))
     return parsed
 

@@ -6,6 +6,8 @@ numpy and pyarrow.
 
 TRANSFER_COLUMNS = ("tx_hash", "block_number", "position", "timestamp", "from_address",
                     "to_address", "asset", "amount", "usd_value")
+CHAIN_COLUMN = "chain"
+"""The optional column of every file that names each row's chain (graph/chains.py); empty or absent: ethereum."""
 DEPOSIT_COLUMNS = ("deposit_id", "tx_hash", "customer_id", "timestamp", "block_number", "position",
                    "from_address", "to_address", "asset", "amount", "usd_value")
 

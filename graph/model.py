@@ -106,13 +106,62 @@ class Deposits:
 
 @dataclass
 class FlaggedWallets:
-    """Flag rows `address, category, source, listed_at, delisted_at` (empty dates as ALWAYS / NEVER)."""
+    """Flag rows `address, category, source, listed_at, delisted_at` (empty dates as ALWAYS / NEVER), addresses
+    as wallet keys.
+
+    `case_lost` marks base58 entries whose letters' case the list lost (lowercase keys): they
+    flag the wallets whose key lowercases to theirs, once `matched` has found them.
+    """
 
     address: pa.Array
     category: pa.Array
     source: pa.Array
     listed_at: np.ndarray
     delisted_at: np.ndarray
+    case_lost: np.ndarray | None = None
+
+    CASE_LOST_NOTE = " (matched without letter case: the list lost it)"
+    """Added to the source of a row that `matched` made, so that the evidence says how it matched."""
+
+    def matched(self, seen: pa.Array) -> "FlaggedWallets":
+        """These rows, plus for each entry whose case was lost a row for every wallet of `seen` (keys) whose key
+        lowercases to the entry's, its source saying so.
+
+        >>> lost = FlaggedWallets(pa.array(["tron:tab"]), pa.array(["sanctioned"]), pa.array(["ofac"]),
+        ...                       np.array([ALWAYS]), np.array([NEVER]), np.array([True]))
+        >>> lost.matched(pa.array(["tron:TaB", "tron:Tac"])).address.to_pylist()
+        ['tron:tab', 'tron:TaB']
+        """
+        if self.case_lost is None or not self.case_lost.any() or not len(seen):
+            return self
+        seen = pc.unique(pa.array(seen, pa.string()))
+        lowered = pc.utf8_lower(seen)
+        lost = np.flatnonzero(self.case_lost)
+        targets = self.address.take(pa.array(lost))
+        hit = np.flatnonzero(np.asarray(pc.is_in(lowered, value_set=targets).to_numpy(zero_copy_only=False),
+                                        dtype=bool))
+        hit = hit[np.asarray(pc.not_equal(seen.take(pa.array(hit)), lowered.take(pa.array(hit)))
+                             .to_numpy(zero_copy_only=False), dtype=bool)] if len(hit) else hit
+        if not len(hit):
+            return self
+        by_key: dict[str, list[int]] = {}
+        for row, key in zip(lost.tolist(), targets.to_pylist()):
+            by_key.setdefault(key, []).append(row)
+        rows, keys = [], []
+        for wallet, low in zip(seen.take(pa.array(hit)).to_pylist(), lowered.take(pa.array(hit)).to_pylist()):
+            for row in by_key[low]:
+                rows.append(row)
+                keys.append(wallet)
+        picked = pa.array(rows, pa.int64())
+        sources = pa.array([source + self.CASE_LOST_NOTE for source in self.source.take(picked).to_pylist()])
+        def joined(old: pa.Array | pa.ChunkedArray, new: pa.Array) -> pa.ChunkedArray:
+            return pa.chunked_array([*(old.chunks if isinstance(old, pa.ChunkedArray) else [old]), new], pa.string())
+
+        return FlaggedWallets(joined(self.address, pa.array(keys, pa.string())),
+                              joined(self.category, pc.cast(self.category.take(picked), pa.string())), joined(self.source, sources),
+                              np.concatenate([self.listed_at, self.listed_at[rows]]),
+                              np.concatenate([self.delisted_at, self.delisted_at[rows]]),
+                              np.concatenate([self.case_lost, np.zeros(len(rows), dtype=bool)]))
 
     def __len__(self) -> int:
         return len(self.listed_at)

@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from graph import fields, readers
+from graph import fields, readers, wallet_keys
 from graph.errors import InputError, Problem
-from graph.formats import TRANSFER_COLUMNS
+from graph.formats import CHAIN_COLUMN, TRANSFER_COLUMNS
 from graph.model import Transfers
 
 MAX_PROBLEMS = 50
@@ -69,8 +69,12 @@ def transfers_size(path: Path) -> TableSize:
 
 
 def _normal(addresses: pa.Array) -> pa.Array:
-    """Addresses as the readers store them: lowercase (a checksummed spelling matches its address)."""
+    """Addresses lowercase, as `wallet_keys.spellings` gives the receivers wanted (exact keys come after)."""
     return pc.ascii_lower(fields.as_text(addresses))
+
+
+COLUMNS = TRANSFER_COLUMNS + (CHAIN_COLUMN,)
+"""The columns kept of each matching row; `chain` is optional (null when absent)."""
 
 
 def _parquet_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray] | None:
@@ -86,7 +90,8 @@ def _parquet_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray
         to = parquet.read_row_group(group, columns=["to_address"]).column(0).combine_chunks()
         hit = np.flatnonzero(fields.as_mask(pc.is_in(_normal(to), value_set=receivers)))
         if len(hit):
-            table = parquet.read_row_group(group, columns=list(TRANSFER_COLUMNS))
+            names = [c for c in COLUMNS if c in parquet.schema_arrow.names]
+            table = parquet.read_row_group(group, columns=names)
             tables.append(table.take(pa.array(hit)))
             rows.append(hit + start)
         start += size
@@ -97,8 +102,8 @@ def _parquet_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray
 
 def _csv_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray] | None:
     """The matching rows of a CSV file, streamed in blocks, and their line numbers less 2."""
-    options = pcsv.ConvertOptions(column_types={c: pa.string() for c in TRANSFER_COLUMNS},
-                                  include_columns=list(TRANSFER_COLUMNS), strings_can_be_null=False)
+    options = pcsv.ConvertOptions(column_types={c: pa.string() for c in COLUMNS}, include_columns=list(COLUMNS),
+                                  include_missing_columns=True, strings_can_be_null=False)
     try:
         reader = pcsv.open_csv(file, read_options=pcsv.ReadOptions(block_size=1 << 24), convert_options=options)
     except (pa.ArrowInvalid, KeyError) as error:
@@ -116,11 +121,12 @@ def _csv_rows(file: Path, receivers: pa.Array) -> tuple[pa.Table, np.ndarray] | 
 
 
 def read_transfers_into(path: Path, receivers: pa.Array, *, progress=None) -> Transfers:
-    """The transfers of the table at `path` whose receiver is one of `receivers` (lowercase addresses).
+    """The transfers of the table at `path` whose receiver is one of `receivers` (wallet keys).
 
     `progress(n)` is called after each file with the number of files done.
     """
-    receivers = pc.unique(pa.array(receivers, pa.string()))
+    wanted = pc.unique(pa.array(receivers, pa.string()))
+    receivers = wallet_keys.spellings(wanted)
     parts, where = [], []
     for file in table_files(Path(path)):
         try:
@@ -128,13 +134,17 @@ def read_transfers_into(path: Path, receivers: pa.Array, *, progress=None) -> Tr
         except (pa.ArrowInvalid, OSError) as error:
             raise InputError(str(file), [Problem(None, f"cannot be read: {error}")]) from None
         if found is not None:
-            parts.append(found[0].select(list(TRANSFER_COLUMNS)))
+            table = found[0]
+            if CHAIN_COLUMN not in table.column_names:
+                table = table.append_column(CHAIN_COLUMN, pa.nulls(table.num_rows, pa.string()))
+            parts.append(table.select(list(COLUMNS)))
             where.append((file, found[1]))
         if progress:
             progress(1)
     if not parts:
         return no_transfers()
-    return _parse(pa.concat_tables(parts, promote_options="permissive").combine_chunks(), where)
+    found = _parse(pa.concat_tables(parts, promote_options="permissive").combine_chunks(), where)
+    return found.take(np.flatnonzero(fields.as_mask(pc.is_in(found.to_address, value_set=wanted))))
 
 
 def no_transfers() -> Transfers:
@@ -145,7 +155,7 @@ def no_transfers() -> Transfers:
 def _parse(table: pa.Table, where: list[tuple[Path, np.ndarray]]) -> Transfers:
     """Transfers from the matched raw rows, or InputError naming the file and row of each bad one."""
     column = {name: table.column(name).combine_chunks() if table.num_rows else pa.array([], pa.string())
-              for name in TRANSFER_COLUMNS}
+              for name in TRANSFER_COLUMNS + ((CHAIN_COLUMN,) if CHAIN_COLUMN in table.column_names else ())}
     codes, parsed = readers.transfer_columns(column)
     bad = sorted((int(i), p.describe(int(i))) for p in parsed for i in p.bad)
     if bad:

@@ -18,15 +18,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from graph import fields, time_fields
+from graph import chains, fields, time_fields
 from graph.errors import InputError, Problem
-from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS, WHOLE_DIGITS
+from graph.formats import CHAIN_COLUMN, DEPOSIT_COLUMNS, TRANSFER_COLUMNS, WHOLE_DIGITS
 from graph.model import ALWAYS, NEVER, POSITION_BITS, Deposits, FlaggedWallets, Labels, Services, Transfers
 
 MAX_PROBLEMS = 50
 CATEGORY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
-FLAGGED_COLUMNS = ("address", "category", "source", "listed_at", "delisted_at")
+FLAGGED_COLUMNS = ("address", "category", "source", "listed_at", "delisted_at", CHAIN_COLUMN, "address_case")
+CASE_LOST = "lost"
+"""`address_case` of a base58 entry whose letters' case the list lost (the other value: empty or `exact`)."""
 SERVICE_COLUMNS = ("address", "entity", "kind")
 
 
@@ -200,15 +202,26 @@ def _duplicates(values: pa.Array, name: str) -> list[tuple[int, str, int]]:
     return out
 
 
+def _chain_or_none(chain: pa.ChunkedArray | pa.Array | None) -> pa.ChunkedArray | pa.Array | None:
+    """The chain column, or None when every row is on the default chain (the fast path)."""
+    if chain is None or chain.null_count == len(chain):
+        return None
+    text = fields.as_text(chain.combine_chunks() if isinstance(chain, pa.ChunkedArray) else chain)
+    values = pc.unique(text).to_pylist()
+    return None if set(values) <= {"", chains.DEFAULT} else chain
+
+
 def read_transfers(path: str | Path) -> Transfers:
-    """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`.
+    """Transfers `tx_hash, block_number, position, timestamp, from_address, to_address, asset, amount, usd_value`
+    and an optional `chain`.
 
     An empty usd_value means the value is unknown (see `Transfers.unpriced`), never zero.
     """
-    raw = _read(Path(path), TRANSFER_COLUMNS)
-    senders, receivers = _columns(raw, "from_address", "to_address")
-    codes, (src, dst) = fields.encode_addresses({"from_address": senders, "to_address": receivers})
-    del senders, receivers
+    raw = _read(Path(path), TRANSFER_COLUMNS, (CHAIN_COLUMN,))
+    senders, receivers, chain = _columns(raw, "from_address", "to_address", CHAIN_COLUMN)
+    codes, (src, dst) = fields.encode_addresses({"from_address": senders, "to_address": receivers},
+                                                chain=_chain_or_none(chain))
+    del senders, receivers, chain
     tx, block, position, ts, asset, amount, usd = _columns(raw, "tx_hash", "block_number", "position", "timestamp",
                                                            "asset", "amount", "usd_value")
     parsed = [
@@ -229,8 +242,9 @@ def read_transfers(path: str | Path) -> Transfers:
 
 
 def read_deposits(path: str | Path) -> Deposits:
-    """Deposits in the format of docs/formats.md; `deposit_id` must be unique."""
-    raw = _read(Path(path), DEPOSIT_COLUMNS)
+    """Deposits in the format of docs/formats.md (an optional `chain`); `deposit_id` must be unique."""
+    raw = _read(Path(path), DEPOSIT_COLUMNS, (CHAIN_COLUMN,))
+    chain = _chain_or_none(_column(raw, CHAIN_COLUMN))
     parsed = [
         fields.required_text(_column(raw, "deposit_id"), "deposit_id"),
         fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
@@ -238,8 +252,8 @@ def read_deposits(path: str | Path) -> Deposits:
         time_fields.timestamps(_column(raw, "timestamp"), "timestamp"),
         fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
         fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
-        fields.addresses(_column(raw, "from_address"), "from_address"),
-        fields.addresses(_column(raw, "to_address"), "to_address"),
+        fields.addresses(_column(raw, "from_address"), "from_address", chain),
+        fields.addresses(_column(raw, "to_address"), "to_address", chain),
         fields.required_text(_column(raw, "asset"), "asset"),
         fields.amounts(_column(raw, "amount"), "amount", whole_digits=WHOLE_DIGITS),
         fields.micro_usd(_column(raw, "usd_value"), "usd_value", optional=True),
@@ -251,7 +265,8 @@ def read_deposits(path: str | Path) -> Deposits:
 
 
 def read_flagged(path: str | Path) -> FlaggedWallets:
-    """Flagged wallets `address, category, source, listed_at, delisted_at` (dates may be empty)."""
+    """Flagged wallets `address, category, source, listed_at, delisted_at` (dates may be empty), an optional
+    `chain` and `address_case` (`lost` for an address whose letters' case the list lost)."""
     raw = _read(Path(path), FLAGGED_COLUMNS[:3], FLAGGED_COLUMNS[3:])
     category = fields.required_text(_column(raw, "category"), "category", lower=True)
     bad_name = np.flatnonzero(~np.asarray(
@@ -265,16 +280,40 @@ def read_flagged(path: str | Path) -> FlaggedWallets:
     unordered = delisted_at <= listed_at
     unordered[listed.bad] = unordered[delisted.bad] = False  # a date that did not parse says enough
     extra += [(int(i), "delisted_at is not after listed_at", int(i)) for i in np.flatnonzero(unordered)[:MAX_PROBLEMS]]
-    parsed = [fields.addresses(_column(raw, "address"), "address"), category,
-              fields.required_text(_column(raw, "source"), "source"), listed, delisted]
+    case = pc.utf8_lower(fields.trimmed(fields.optional_text(_column(raw, "address_case"))))
+    lost = fields.as_mask(pc.equal(case, CASE_LOST))
+    extra += [(int(i), f"address_case {case[int(i)].as_py()!r} is not exact or lost", int(i))
+              for i in np.flatnonzero(~fields.as_mask(pc.is_in(case, value_set=pa.array(["", "exact", CASE_LOST]))))]
+    address, chain = _column(raw, "address"), _column(raw, CHAIN_COLUMN)
+    keys = fields.addresses(address, "address", _chain_or_none(chain))
+    if lost.any():
+        keys, lost_problems = _lost_case_keys(keys, lost, address=address.combine_chunks(), chain=chain.combine_chunks())
+        extra += lost_problems
+    parsed = [keys, category, fields.required_text(_column(raw, "source"), "source"), listed, delisted]
     _reject(raw, parsed, extra)
-    return FlaggedWallets(parsed[0].values, category.values, parsed[2].values, listed_at, delisted_at)
+    return FlaggedWallets(parsed[0].values, category.values, parsed[2].values, listed_at, delisted_at, lost)
+
+
+def _lost_case_keys(keys: fields.Parsed, lost: np.ndarray, *, address: pa.Array,
+                    chain: pa.Array) -> tuple[fields.Parsed, list[tuple[int, str, int]]]:
+    """The keys with the rows whose case was lost keyed by their lowercase address (checked for form only)."""
+    values = keys.values.to_pylist()
+    problems = []
+    for i in np.flatnonzero(lost).tolist():
+        name = chain[i].as_py() or chains.DEFAULT
+        try:
+            values[i] = chains.wallet_key(chains.check_chain(name),
+                                          chains.normalise_lost_case(name, address[i].as_py() or ""))
+        except (chains.AddressError, chains.ChainNameError) as error:
+            problems.append((i, f"address: {error}", i))
+    ok = ~np.isin(keys.bad, np.flatnonzero(lost))  # a lost-case row is judged by its own rules
+    return fields.Parsed(pa.array(values, pa.string()), keys.bad[ok], keys.describe), problems
 
 
 def read_services(path: str | Path) -> Services:
-    """Services `address, entity, kind` (kind may be empty)."""
-    raw = _read(Path(path), SERVICE_COLUMNS[:2], SERVICE_COLUMNS[2:])
-    parsed = [fields.addresses(_column(raw, "address"), "address"),
+    """Services `address, entity, kind` (kind may be empty) and an optional `chain`."""
+    raw = _read(Path(path), SERVICE_COLUMNS[:2], SERVICE_COLUMNS[2:] + (CHAIN_COLUMN,))
+    parsed = [fields.addresses(_column(raw, "address"), "address", _chain_or_none(_column(raw, CHAIN_COLUMN))),
               fields.required_text(_column(raw, "entity"), "entity"),
               fields.checked_text(fields.optional_text(_column(raw, "kind")), "kind")]
     _reject(raw, parsed)
@@ -287,8 +326,8 @@ LABEL_COLUMNS = ("address", "label", "split")
 
 def read_labels(path: str | Path) -> Labels:
     """Labelled addresses `address, label, split` for learning: label 1 risky or 0 normal; split optional."""
-    raw = _read(Path(path), LABEL_COLUMNS[:2], LABEL_COLUMNS[2:])
-    parsed = [fields.addresses(_column(raw, "address"), "address"), fields.unsigned(_column(raw, "label"), "label", 2),
+    raw = _read(Path(path), LABEL_COLUMNS[:2], LABEL_COLUMNS[2:] + (CHAIN_COLUMN,))
+    parsed = [fields.addresses(_column(raw, "address"), "address", _chain_or_none(_column(raw, CHAIN_COLUMN))), fields.unsigned(_column(raw, "label"), "label", 2),
               fields.checked_text(fields.optional_text(_column(raw, "split")), "split")]
     _reject(raw, parsed, _duplicates(parsed[0].values, "address"))
     split = pc.utf8_lower(parsed[2].values)
@@ -301,7 +340,8 @@ def transfer_columns(column: dict[str, pa.Array]) -> tuple[fields.AddressCodes, 
     Shared by the pruned scan and the Spark engine's executors, which parse rows as they read them.
     """
     codes, (src, dst) = fields.encode_addresses({"from_address": column["from_address"],
-                                                 "to_address": column["to_address"]})
+                                                 "to_address": column["to_address"]},
+                                                chain=_chain_or_none(column.get(CHAIN_COLUMN)))
     return codes, [
         fields.required_text(column["tx_hash"], "tx_hash", lower=True),
         fields.unsigned(column["block_number"], "block_number", limit=2**42),

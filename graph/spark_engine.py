@@ -25,11 +25,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from graph import fields, readers
+from graph import fields, readers, wallet_keys
 from graph.errors import GraphError, InputError, Problem
 from graph.evidence import TOP_SOURCES, TX_PER_SOURCE, Evidence, SourceEvidence, rank_sources
 from graph.exposure import METHODS, ActiveFlags, Exposures, assemble, direct_cells, is_service
-from graph.formats import TRANSFER_COLUMNS
+from graph.formats import CHAIN_COLUMN, TRANSFER_COLUMNS
 from graph.index import window_start
 from graph.model import POSITION_BITS, Deposits, Services
 
@@ -116,9 +116,10 @@ class SparkEngine:
         if missing:
             raise InputError(self.transfers, [Problem(1, f"missing column{'s' if len(missing) > 1 else ''}: "
                                                          + ", ".join(missing))])
-        receivers = spark.createDataFrame(pa.table({"s": wanted}))
+        receivers = spark.createDataFrame(pa.table({"s": wallet_keys.spellings(wanted)}))
         normal = F.lower(F.col("to_address").cast("string"))
-        pruned = (raw.select(*TRANSFER_COLUMNS, F.col("_metadata.file_path").alias("file"),
+        chain = [CHAIN_COLUMN] if CHAIN_COLUMN in raw.columns else []
+        pruned = (raw.select(*TRANSFER_COLUMNS, *chain, F.col("_metadata.file_path").alias("file"),
                              F.col("_metadata.row_index").alias("row"))
                   .join(F.broadcast(receivers), normal == F.col("s"), "left_semi"))
         parsed = pruned.mapInArrow(_parse_batches, _SPARK_SCHEMA)

@@ -14,7 +14,11 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from graph.engines import ENGINES, LocalEngine
+from graph.formats import CHAIN_COLUMN
 from graph.exposure import ActiveFlags, FlagView, is_service
 from graph.index import InboundIndex
 from graph.model import Deposits, FlaggedWallets, Services, Transfers
@@ -93,6 +97,7 @@ def build(kind: str, request: "ScoreRequest", *, deposits: Deposits, flagged: Fl
     progress.stage("indexing transfers")
     index = InboundIndex.build(transfers)
     del transfers
+    flagged = flagged.matched(pa.concat_arrays([index.addresses, deposits.from_address]))  # entries' case lost
     flags = FlagView.build(index, flagged, request.as_of, categories=categories)
     return LocalEngine(index, flags, services, request.method, lookback, name=name)
 
@@ -132,8 +137,24 @@ def _spark(request: "ScoreRequest", *, flagged: FlaggedWallets, services: Servic
     path = str(request.transfers.resolve()) if "://" not in str(request.transfers) else str(request.transfers)
     try:
         check_readable(session, path)
+        flagged = _matched_on_spark(session, path, flagged)
     except BaseException:
         stop_session(session)
         raise
     return SparkEngine(session, path, ActiveFlags.build(flagged, request.as_of, categories), services,
                        request.method, lookback, name=f"spark: {request.spark_master}", owns_session=True)
+
+
+def _matched_on_spark(session, path: str, flagged: FlaggedWallets) -> FlaggedWallets:
+    """The flagged list with its lost-case entries matched (`FlaggedWallets.matched`) against the senders of the
+    transfers on the cluster, as written in base58 (a Tron sender written in hex is not matched here)."""
+    if flagged.case_lost is None or not flagged.case_lost.any():
+        return flagged
+    from pyspark.sql import functions as F
+
+    lost = pc.filter(flagged.address, pa.array(flagged.case_lost)).to_pylist()
+    raw = session.read.parquet(path)
+    chain = F.coalesce(F.col(CHAIN_COLUMN).cast("string"), F.lit("")) if CHAIN_COLUMN in raw.columns else F.lit("")
+    key = F.concat(chain, F.lit(":"), F.col("from_address").cast("string"))
+    found = raw.select(key.alias("k")).where(F.lower(F.col("k")).isin(lost)).distinct().collect()
+    return flagged.matched(pa.array([row.k for row in found], pa.string()))
