@@ -34,8 +34,8 @@ EVM_IDS = {"ethereum": 1, "optimism": 10, "bsc": 56, "ethereum-classic": 61, "po
 """EVM networks known by name, with their chain ids; any other EVM network is `evm-<chain id>`."""
 BASE58_CHAINS = ("tron", "bitcoin")
 """Chains whose addresses are base58check (case matters), checked by their checksum."""
-OTHER_CHAINS = ("litecoin", "bitcoin-cash", "bitcoin-sv", "bitcoin-gold", "dash", "zcash", "monero", "ripple",
-                "verge", "solana", "cardano", "stellar")
+OTHER_CHAINS = ("litecoin", "bitcoin-cash", "bitcoin-sv", "bitcoin-gold", "dash", "dogecoin", "zcash", "monero",
+                "ripple", "verge", "solana", "bnb-beacon", "cardano", "stellar")
 """Further chains the sanctions lists name, whose addresses are checked for form only."""
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")

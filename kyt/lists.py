@@ -1,9 +1,12 @@
 """Flagged-wallet and services lists from public sources, written in the formats of docs/formats.md.
 
-- OFAC SDN digital-currency addresses (laid out like fixtures/sources/ofac): Ethereum-format
-  addresses with listing and delisting dates from three histories (0xB10C's lists
-  2022-09..2024-09, the entity history 2024-12..2026-08, and its add/remove events), plus
-  designation dates of entities listed before those histories begin (`designations.csv`).
+- OFAC SDN digital-currency addresses (laid out like fixtures/sources/ofac): every address,
+  on the chain its asset and form show (`ASSET_CHAINS`), with listing and delisting dates
+  from three histories (0xB10C's lists 2022-09..2024-09, the entity history 2024-12..2026-08,
+  and its add/remove events), plus designation dates of entities listed before those
+  histories begin (`designations.csv`). The newer histories lowercase every address: a
+  base58 address gets its case back from 0xB10C's lists when they hold it, else it is kept
+  lowercase with `address_case = lost` (it then matches without letter case).
 - Forta's Etherscan labels (laid out like fixtures/sources/forta): phishing as `scam`, exploits
   and heists as `stolen_funds`, without dates (listed since always).
 - Exchange addresses (laid out like fixtures/sources/labels) as services.
@@ -17,10 +20,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from graph import chains
 from graph.formats import spreadsheet_safe
 from kyt.errors import ListSourceError
 
-FLAGGED_HEADER = ("address", "category", "source", "listed_at", "delisted_at")
+FLAGGED_HEADER = ("address", "category", "source", "listed_at", "delisted_at", "chain", "address_case")
 SERVICES_HEADER = ("address", "entity", "kind")
 OXB10C_START = date(2022, 9, 3)
 """The first snapshot of 0xB10C's lists: an address first seen then was listed earlier."""
@@ -28,6 +32,16 @@ ENTITY_HISTORY_START = date(2024, 12, 30)
 """The first snapshot of the entity history: same meaning."""
 MIXER_ENTITIES = {"TORNADO CASH", "BLENDER.IO", "SINBAD.IO"}
 TERRORISM_PROGRAMS = {"SDGT", "FTO"}
+
+
+ASSET_CHAINS = {"ETH": "ethereum", "XBT": "bitcoin", "TRX": "tron", "ARB": "arbitrum", "BSC": "bsc",
+                "ETC": "ethereum-classic", "BCH": "bitcoin-cash", "BSV": "bitcoin-sv", "BTG": "bitcoin-gold",
+                "DASH": "dash", "DOGE": "dogecoin", "LTC": "litecoin", "SOL": "solana", "XMR": "monero",
+                "XRP": "ripple", "XVG": "verge", "ZEC": "zcash", "BNB": "bnb-beacon"}
+"""The chain of each SDN digital-currency asset; tokens (USDT, USDC) are on the chain their address's form shows
+(0x: ethereum; T: tron; 1, 3, bc1: bitcoin, USDT on the Omni layer)."""
+CASE_FREE_PREFIXES = ("0x", "bc1", "ltc1", "bnb1")
+"""Address forms whose letter case carries nothing (hex, bech32): lowercased, they are still exact."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,32 @@ class FlagRow:
     source: str
     listed_at: date | None
     delisted_at: date | None
+    chain: str = "ethereum"
+    case_lost: bool = False
+
+
+def ofac_chain(asset: str, address: str) -> str:
+    """The chain an SDN address of `asset` is on: its form's when the form is unmistakable (a Tron address
+    listed under XBT is on tron), else the asset's.
+
+    >>> ofac_chain("USDT", "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"), ofac_chain("XBT", "bc1q..."), ofac_chain("XBT", "T" * 34)
+    ('tron', 'bitcoin', 'tron')
+    """
+    asset, lowered = asset.strip().upper(), address.strip().lower()
+    named = ASSET_CHAINS.get(asset)
+    if len(lowered) == 42 and lowered.startswith("0x"):
+        return named if named is not None and chains.is_evm(named) else "ethereum"
+    if len(lowered) == 34 and lowered.startswith("t"):
+        return "tron"
+    if named is not None:
+        return named
+    if lowered.startswith(("1", "3", "bc1")):
+        return "bitcoin"  # a token on Bitcoin (USDT on the Omni layer)
+    raise ValueError(f"SDN asset {asset!r} (address {address}) is on no chain known here: add it to ASSET_CHAINS")
+
+
+def _case_known(chain: str, lowered: str) -> bool:
+    return lowered.startswith(CASE_FREE_PREFIXES) or (chain == "bitcoin-cash" and lowered[:1] in ("q", "p"))
 
 
 def _rows(path: Path, required: Iterable[str]) -> Iterator[dict[str, str]]:
@@ -114,64 +154,81 @@ def load_designations(path: Path) -> dict[str, date]:
             for row in _rows(path, ("entity", "designated_on", "source"))}
 
 
-def ofac_flags(ofac_dir: Path, designations: dict[str, date]) -> list[FlagRow]:
-    """Flag rows for every Ethereum-format address OFAC has listed, with listing intervals."""
-    events: dict[str, list[tuple[date | None, str]]] = {}
-    entity: dict[str, str] = {}
-    programs: dict[str, set[str]] = {}
+def ofac_flags(ofac_dir: Path, designations: dict[str, date], *, evm_chains: tuple[str, ...] = ()) -> list[FlagRow]:
+    """Flag rows for every address OFAC has listed, on its chain, with listing intervals; each EVM address also
+    on every network of `evm_chains` (the same key controls it there)."""
+    events: dict[tuple[str, str], list[tuple[date | None, str]]] = {}
+    entity: dict[tuple[str, str], str] = {}
+    programs: dict[tuple[str, str], set[str]] = {}
+    cased: dict[str, str] = {}
     try:
+        oxb10c = list(_rows(ofac_dir / "0xB10C_lists_history.csv",
+                            ("asset", "address", "first_seen_in_lists_branch", "last_seen_in_lists_branch",
+                             "in_final_2024-09-27_list")))
+        cased = {row["address"].strip().lower(): row["address"].strip() for row in oxb10c}
+
+        def wallet(asset: str, text: str) -> tuple[str, str]:
+            chain = ofac_chain(asset, text)
+            lowered = text.strip().lower()
+            address = lowered if chains.is_evm(chain) or _case_known(chain, lowered) else cased.get(lowered, lowered)
+            return chain, address
+
         for row in _rows(ofac_dir / "ofac_crypto_addresses_with_entities_history.csv",
-                         ("address_lowercased", "entities", "programs", "first_seen_in_repo",
+                         ("address_lowercased", "asset_type", "entities", "programs", "first_seen_in_repo",
                           "first_seen_sdn_list_date", "last_seen_in_repo", "currently_listed")):
-            address = row["address_lowercased"].strip().lower()
-            if not _is_evm(address):
-                continue
-            entity[address] = row["entities"].strip()
-            programs[address] = {p.strip() for p in row["programs"].split(",") if p.strip()}
+            key = wallet(row["asset_type"], row["address_lowercased"])
+            entity[key] = row["entities"].strip()
+            programs[key] = {p.strip() for p in row["programs"].split(",") if p.strip()}
             first = _day(row["first_seen_sdn_list_date"]) or _day(row["first_seen_in_repo"])
-            events.setdefault(address, []).append((first, "before" if first == ENTITY_HISTORY_START else "listed"))
+            events.setdefault(key, []).append((first, "before" if first == ENTITY_HISTORY_START else "listed"))
             if row["currently_listed"].strip() == "0":
-                events[address].append((_day(row["last_seen_in_repo"]) + timedelta(days=1), "delisted"))
-        for row in _rows(ofac_dir / "0xB10C_lists_history.csv",
-                         ("address", "first_seen_in_lists_branch", "last_seen_in_lists_branch",
-                          "in_final_2024-09-27_list")):
-            address = row["address"].strip().lower()
-            if not _is_evm(address):
-                continue
+                events[key].append((_day(row["last_seen_in_repo"]) + timedelta(days=1), "delisted"))
+        for row in oxb10c:
+            key = wallet(row["asset"], row["address"])
             first = _day(row["first_seen_in_lists_branch"])
-            events.setdefault(address, []).append((first, "before" if first == OXB10C_START else "listed"))
-            if row["in_final_2024-09-27_list"].strip() == "0" and address not in entity:
-                events[address].append((_day(row["last_seen_in_lists_branch"]) + timedelta(days=1), "delisted"))
-        removals: dict[str, date] = {}
+            events.setdefault(key, []).append((first, "before" if first == OXB10C_START else "listed"))
+            if row["in_final_2024-09-27_list"].strip() == "0" and key not in entity:
+                events[key].append((_day(row["last_seen_in_lists_branch"]) + timedelta(days=1), "delisted"))
+        removals: dict[tuple[str, str], date] = {}
         for row in _rows(ofac_dir / "ofac_listing_change_events.csv",
-                         ("sdn_list_date", "event", "address_lowercased", "entities")):
-            address = row["address_lowercased"].strip().lower()
-            if not _is_evm(address):
-                continue
+                         ("sdn_list_date", "event", "address_lowercased", "asset_type", "entities")):
+            key = wallet(row["asset_type"], row["address_lowercased"])
             day = _day(row["sdn_list_date"])
-            entity.setdefault(address, row["entities"].strip())
+            entity.setdefault(key, row["entities"].strip())
             if row["event"] == "added":
-                events.setdefault(address, []).append((day, "listed"))
+                events.setdefault(key, []).append((day, "listed"))
             elif row["event"] == "removed":
-                removals[address] = day
+                removals[key] = day
     except ValueError as error:
         raise ListSourceError(str(ofac_dir), str(error)) from None
-    for address, day in removals.items():  # the exact removal date replaces the snapshot estimate
-        events[address] = [e for e in events[address] if e[1] != "delisted"] + [(day, "delisted")]
+    for key, day in removals.items():  # the exact removal date replaces the snapshot estimate
+        events[key] = [e for e in events[key] if e[1] != "delisted"] + [(day, "delisted")]
     out: list[FlagRow] = []
-    for address in sorted(events):
-        name = entity.get(address, "")
-        known = resolve_before(events[address], designations.get(name.upper()))
-        program_text = ", ".join(sorted(programs.get(address, ())))
+    for key in sorted(events):
+        chain, address = key
+        lost = not chains.is_evm(chain) and not _case_known(chain, address) and address == address.lower() \
+            and address not in cased.values()
+        name = entity.get(key, "")
+        known = resolve_before(events[key], designations.get(name.upper()))
+        program_text = ", ".join(sorted(programs.get(key, ())))
         source = "OFAC SDN" + (f": {name}" if name else "") + (f" ({program_text})" if program_text else "")
-        spans = intervals(known)
-        for listed, delisted in spans:
-            out.append(FlagRow(address, "sanctions", source, listed, delisted))
-            if programs.get(address, set()) & TERRORISM_PROGRAMS:
-                out.append(FlagRow(address, "terrorist_financing", source, listed, delisted))
-        if name.upper() in MIXER_ENTITIES:
-            out.append(FlagRow(address, "mixer", f"OFAC SDN entity {name}: a mixer", None, None))
+        on = [chain, *(c for c in evm_chains if c != chain)] if chains.is_evm(chain) else [chain]
+        for network in on:
+            for listed, delisted in intervals(known):
+                out.append(FlagRow(address, "sanctions", source, listed, delisted, network, lost))
+                if programs.get(key, set()) & TERRORISM_PROGRAMS:
+                    out.append(FlagRow(address, "terrorist_financing", source, listed, delisted, network, lost))
+            if name.upper() in MIXER_ENTITIES:
+                out.append(FlagRow(address, "mixer", f"OFAC SDN entity {name}: a mixer", None, None, network, lost))
     return out
+
+
+def chain_counts(rows: Iterable[FlagRow]) -> dict[str, tuple[int, int]]:
+    """Per chain: distinct addresses, and how many of them had their letter case lost."""
+    seen: dict[str, dict[str, bool]] = {}
+    for row in rows:
+        seen.setdefault(row.chain, {})[row.address] = row.case_lost
+    return {chain: (len(found), sum(found.values())) for chain, found in sorted(seen.items())}
 
 
 def _forta_category(label: str) -> str | None:
@@ -225,7 +282,8 @@ def exchange_services(labels_dir: Path) -> list[tuple[str, str, str]]:
 def write_flagged(rows: Iterable[FlagRow], path: Path) -> int:
     """Write flag rows as a flagged-wallets CSV of docs/formats.md (atomically); returns the row count."""
     lines = [(r.address, r.category, r.source, r.listed_at.isoformat() if r.listed_at else "",
-              r.delisted_at.isoformat() if r.delisted_at else "") for r in rows]
+              r.delisted_at.isoformat() if r.delisted_at else "", r.chain, "lost" if r.case_lost else "")
+             for r in sorted(rows, key=lambda r: r.chain != "ethereum")]
     return _write(path, FLAGGED_HEADER, lines)
 
 

@@ -252,19 +252,30 @@ def lists_flagged(
     forta: Optional[Path] = typer.Option(None, help="Folder with Forta's labelled datasets (fixtures/sources/forta layout)."),
     designations: Path = typer.Option(FIXTURES / "sources" / "ofac" / "designations.csv",
                                       help="Entity designation dates for listings older than the OFAC histories."),
+    evm_chains: str = typer.Option("", help="EVM networks (comma-separated, e.g. bsc,polygon) on which each OFAC "
+                                            "EVM address is flagged too, besides its own; default: none."),
 ) -> None:
-    """Flagged wallets from OFAC (sanctions with listing dates) and Forta (scam, stolen_funds)."""
+    """Flagged wallets from OFAC (sanctions with listing dates, every chain) and Forta (scam, stolen_funds)."""
+    from graph import chains
     from kyt import lists
 
     if ofac is None and forta is None:
         raise typer.BadParameter("give --ofac, --forta or both", param_hint="--ofac/--forta")
+    networks = tuple(name.strip() for name in evm_chains.split(",") if name.strip())
+    for name in networks:
+        if not chains.is_evm(name):
+            raise typer.BadParameter(f"{name!r} is not an EVM network (e.g. bsc, polygon, evm-31337)",
+                                     param_hint="--evm-chains")
     try:
-        rows = lists.ofac_flags(ofac, lists.load_designations(designations)) if ofac else []
+        rows = lists.ofac_flags(ofac, lists.load_designations(designations), evm_chains=networks) if ofac else []
         rows += lists.forta_flags(forta) if forta else []
         count = lists.write_flagged(rows, out_file)
     except HANDLED as error:
         fail(error)
     err.print(f"wrote {count:,} flag rows to {out_file}", highlight=False)
+    for chain, (addresses, lost) in lists.chain_counts(rows).items():
+        note = f" ({lost:,} with their letter case lost: matched without case)" if lost else ""
+        err.print(f"  {chain}: {addresses:,} addresses{note}", highlight=False)
 
 
 @lists_app.command("services")

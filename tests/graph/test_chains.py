@@ -65,7 +65,7 @@ def test_chain_names_and_ids():
     assert chains.check_chain("evm-31337") == "evm-31337" and chains.is_evm("evm-31337")
     assert chains.chain_for_id(56) == "bsc" and chains.chain_for_id(5) == "evm-5"
     with pytest.raises(chains.ChainNameError, match="not known"):
-        chains.check_chain("dogecoin")
+        chains.check_chain("namecoin")
     with pytest.raises(chains.ChainNameError, match="not a chain name"):
         chains.check_chain("Tron")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from graph import readers
 from kyt import lists
 from kyt.errors import ListSourceError
 
@@ -42,7 +43,7 @@ def test_additions_take_their_sdn_list_date_and_sdgt_adds_terrorist_financing(of
     assert by_key[("0x57ec89a0c056163a0314e413320f9b3abe761259", "sanctions")].listed_at == date(2025, 8, 14)
     gaza = "0x21b8d56bda776bbe68655a16895afd96f5534fed"
     assert by_key[(gaza, "terrorist_financing")].listed_at == by_key[(gaza, "sanctions")].listed_at
-    assert all(r.address.startswith("0x") and len(r.address) == 42 for r in rows)
+    assert all(r.address.startswith("0x") and len(r.address) == 42 for r in rows if r.chain == "ethereum")
 
 
 def test_an_address_dropped_from_the_lists_is_delisted_the_day_after_it_was_last_seen(ofac):
@@ -82,3 +83,32 @@ def test_a_source_missing_columns_is_reported(tmp_path):
     (tmp_path / "cex_addresses_from_brianleect.csv").write_text("addr,name\n")
     with pytest.raises(ListSourceError, match="missing column"):
         lists.exchange_services(tmp_path)
+
+
+def test_every_sdn_address_is_kept_on_its_chain_the_lost_case_ones_marked(ofac, tmp_path):
+    _, rows = ofac
+    written = set()
+    for name, column in (("ofac_crypto_addresses_with_entities_history.csv", "address_lowercased"),
+                         ("0xB10C_lists_history.csv", "address"), ("ofac_listing_change_events.csv", "address_lowercased")):
+        with (SOURCES / "ofac" / name).open(newline="") as handle:
+            written |= {row[column].strip().lower() for row in csv.DictReader(handle)}
+    assert {r.address.lower() for r in rows} == written  # none dropped
+    counts = lists.chain_counts(rows)
+    assert counts["ethereum"] == (196, 0)
+    assert counts["tron"][1] == 259 and counts["bitcoin"][1] == 29  # TRX and USDT on Tron; XBT: case unknown
+    assert sum(lost for _, lost in counts.values()) == 307
+    by_address = {(r.chain, r.address): r for r in rows}
+    assert by_address[("tron", "TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq")].case_lost is False  # listed under XBT
+    assert by_address[("bitcoin", "bc1q4yzd2rjmshm8ucrwy6dzj5rna20j0zlf8hf8vz")].case_lost is False  # bech32
+    lists.write_flagged(rows, tmp_path / "flagged.csv")
+    flagged = readers.read_flagged(tmp_path / "flagged.csv")  # every address passes its chain's checks
+    assert int(flagged.case_lost.sum()) == sum(r.case_lost for r in rows)
+
+
+def test_evm_chains_flag_each_ofac_evm_address_on_those_networks_too():
+    rows = lists.ofac_flags(SOURCES / "ofac", lists.load_designations(SOURCES / "ofac" / "designations.csv"),
+                            evm_chains=("bsc", "polygon"))
+    on = {chain: {r.address for r in rows if r.chain == chain} for chain in ("ethereum", "bsc", "polygon", "arbitrum")}
+    assert len(on["ethereum"]) == 196 and on["ethereum"] <= on["bsc"] and on["ethereum"] <= on["polygon"]
+    assert on["arbitrum"] <= on["bsc"] and on["arbitrum"] <= on["polygon"]  # listed under ARB: on the others too
+    assert lists.chain_counts(rows)["tron"] == lists.chain_counts(lists.ofac_flags(SOURCES / "ofac", {}))["tron"]

@@ -20,15 +20,19 @@ ADDRESS_COLUMNS = {"from_address", "to_address", "address"}
 
 
 def on_tron(source: Path, target: Path) -> Path:
-    """A copy of a CSV file with each EVM address as its Tron twin and a `chain` column saying tron."""
+    """A copy of a CSV file with each Ethereum row's addresses as their Tron twins and its `chain` saying tron
+    (rows already on another chain are kept as they are)."""
     with source.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
+    header = list(rows[0].keys()) + ([] if "chain" in rows[0] else ["chain"])
     with target.open("w", newline="") as handle:
-        out = csv.DictWriter(handle, [*rows[0].keys(), "chain"])
+        out = csv.DictWriter(handle, header)
         out.writeheader()
         for row in rows:
-            out.writerow({**{k: chains.tron_from_evm(v) if k in ADDRESS_COLUMNS and v.startswith("0x") else v
-                             for k, v in row.items()}, "chain": "tron"})
+            if row.get("chain", "") in ("", "ethereum"):
+                row = {**{k: chains.tron_from_evm(v) if k in ADDRESS_COLUMNS and v.startswith("0x") else v
+                          for k, v in row.items()}, "chain": "tron"}
+            out.writerow(row)
     return target
 
 
@@ -100,9 +104,10 @@ def test_tron_list_entries_whose_case_was_lost_still_match_and_the_evidence_says
     with exact.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     with (tmp_path / "lost.csv").open("w", newline="") as handle:
-        out = csv.DictWriter(handle, [*rows[0].keys(), "address_case"])
+        out = csv.DictWriter(handle, list(rows[0].keys()))
         out.writeheader()
-        out.writerows({**row, "address": row["address"].lower(), "address_case": "lost"} for row in rows)
+        out.writerows({**row, "address": row["address"].lower(), "address_case": "lost"} if row["chain"] == "tron"
+                      and row["address_case"] == "" else row for row in rows)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     expected, expected_evidence = scored(tmp_path / "a", "memory", names={**names, "flagged": exact})
@@ -110,3 +115,4 @@ def test_tron_list_entries_whose_case_was_lost_still_match_and_the_evidence_says
     assert found == expected and len(found_evidence) == len(expected_evidence)
     lists = [name for e in found_evidence for s in e["sources"] for name in s["lists"]]
     assert lists and all(name.endswith("(matched without letter case: the list lost it)") for name in lists)
+    assert [strip(e) for e in found_evidence] != [strip(e) for e in expected_evidence]
