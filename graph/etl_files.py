@@ -130,10 +130,10 @@ def line_numbers(path: Path, rows: list[int]) -> tuple[dict[int, int], list[int]
 
 
 class Spill:
-    """Converted rows on disk, by kind and by bucket of SPILL_BLOCKS blocks; read back a bucket at a time."""
+    """Converted rows on disk, by kind and by bucket of `blocks` blocks (SPILL_BLOCKS); read back a bucket at a time."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path, blocks: int = SPILL_BLOCKS) -> None:
+        self.folder, self.blocks = folder, blocks
         self.files: dict[str, dict[int, list[Path]]] = {}
         self._count = 0
 
@@ -141,7 +141,7 @@ class Spill:
         """Append rows (with a `block_number` column) to the buckets of their blocks."""
         if not table.num_rows:
             return
-        bucket = table.column("block_number").to_numpy() // SPILL_BLOCKS
+        bucket = table.column("block_number").to_numpy() // self.blocks
         if bucket[0] == bucket[-1] and (bucket == bucket[0]).all():
             parts = [(int(bucket[0]), table)]
         else:

@@ -1,4 +1,4 @@
-"""`kyt import ethereum-etl`: an ethereum-etl export converted into a transfers Parquet file or dataset."""
+"""`kyt import ethereum-etl` and `kyt import bitcoin-etl`: chain exports converted into transfers files."""
 
 from __future__ import annotations
 
@@ -81,4 +81,55 @@ def summary_lines(summary, out: Path) -> list[str]:
                      f"the created contract is unknown")
     if c.token_without_decimals:
         lines.append(f"skipped {c.token_without_decimals:,} token transfers of tokens without decimals in --tokens")
+    return lines
+
+
+@import_app.command("bitcoin-etl")
+def bitcoin_etl_command(
+    transactions: Path = typer.Option(..., help="bitcoin-etl transactions export, enriched (JSON lines, .json or "
+                                                ".jsonl, optionally .gz, or a directory of them)."),
+    prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value; asset BTC."),
+    out: Path = typer.Option(..., help="A .parquet or .csv (.csv.gz) file, or a directory for a dataset "
+                                       "partitioned by block range."),
+) -> None:
+    """Convert a bitcoin-etl transactions export into transfers (chain bitcoin, asset BTC): each input address pays
+    each output address its share; nothing is written if any line is bad."""
+    from graph.bitcoin_import import import_transactions
+    from graph.ingest_inputs import load_prices
+    from ui.scoring import BarProgress
+
+    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    try:
+        table = load_prices(prices) if prices else None
+        with BarProgress() as progress:
+            summary = import_transactions(transactions, out, prices=table, progress=progress)
+    except HANDLED as error:
+        err.print(render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except OSError as error:  # an unreadable input, a full disk
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("\nstopped; nothing was written", highlight=False)
+        raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in bitcoin_summary_lines(summary, out):
+        err.print(line, highlight=False)
+
+
+def bitcoin_summary_lines(summary, out: Path) -> list[str]:
+    """What a bitcoin-etl import read, wrote and could not attribute, one sentence a line."""
+    span = f" (blocks {summary.first_block:,} to {summary.last_block:,})" if summary.first_block is not None else ""
+    lines = [f"read {summary.transactions:,} transactions ({summary.coinbase:,} coinbase: no transfers) from "
+             f"{summary.files_read:,} file{'s' if summary.files_read != 1 else ''}",
+             f"wrote {summary.transfers:,} transfers{span} to {out}; {summary.unpriced:,} without a price "
+             f"(empty usd_value)"]
+    dropped = [(summary.undecodable_outputs, "outputs without an address (OP_RETURN, non-standard)"),
+               (summary.multisig_outputs, "bare multisig outputs (several addresses)"),
+               (summary.unattributed_inputs, "inputs without a single address (their share is not written)")]
+    said = ", ".join(f"{n:,} {what}" for n, what in dropped if n)
+    if said:
+        lines.append(f"dropped: {said}")
     return lines
