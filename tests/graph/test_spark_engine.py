@@ -145,3 +145,28 @@ def test_a_missing_column_is_named(spark_session, tmp_path):
     engine = SparkEngine(spark_session, str(tmp_path / "t.parquet"), ActiveFlags.build(flagged([]), 0), None)
     with pytest.raises(InputError, match="missing column: usd_value"):
         engine.score(deposits([(3, 5, 0, 20)]))
+
+
+def test_the_same_graph_on_tron_gives_the_same_numbers_whatever_the_spelling(spark_session, tmp_path):
+    """Tron wallets (`chain` tron, base58 senders, receivers in the hex form) score as their Ethereum twins."""
+    from graph import chains
+
+    t = transfers([(1, 3, 1, 0, 100), (2, 3, 2, 0, 50), (4, 3, 3, 0, None), (1, 3, 9, 0, 1000)])
+    table = transfers_table(t)
+    tron = [chains.tron_from_evm(a) for a in table.column("from_address").to_pylist()]
+    hexed = ["41" + a[2:] for a in table.column("to_address").to_pylist()]
+    on_tron = table.set_column(4, "from_address", pa.array(tron)).set_column(5, "to_address", pa.array(hexed))
+    pq.write_table(on_tron.append_column("chain", pa.array(["tron"] * len(t))), tmp_path / "t.parquet")
+    d = deposits([(3, 5, 0, 20)])
+    d.from_address = pa.array([chains.wallet_key("tron", chains.tron_from_evm(a)) for a in d.from_address.to_pylist()])
+    f = flagged([(1, "sanctions"), (4, "scam")])
+    f.address = pa.array([chains.wallet_key("tron", chains.tron_from_evm(a)) for a in f.address.to_pylist()])
+    engine = SparkEngine(spark_session, str(tmp_path / "t.parquet"), ActiveFlags.build(f, 10 * MICRO), None)
+    try:
+        e = engine.score(d)
+        assert sorted(zip(e.hop.tolist(), e.flagged.tolist(), e.total.tolist(), e.unpriced_flagged.tolist())) == [
+            (2, 0, 150 * MICRO, 1), (2, 100 * MICRO, 150 * MICRO, 0)]
+        sources = [s.address for ev in engine.evidence(d, e) for s in ev.sources]
+        assert sorted(sources) == sorted(f.address.to_pylist())
+    finally:
+        engine.close()
