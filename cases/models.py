@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cases.columns import ExactDecimal, UTCDateTime
+from graph import chains
 
 ROLES = ("analyst", "supervisor", "support", "admin", "system")
 """`system` is a service account: batch jobs prove it with a secret; it never signs in to the console."""
@@ -85,8 +86,10 @@ class DepositFields(SQLModel):
     deposit_id: str = Field(max_length=200)
     customer_id: str = Field(index=True, max_length=200)
     tx_hash: str = Field(index=True, max_length=200)
-    from_address: str = Field(max_length=42)
-    to_address: str = Field(max_length=42)
+    chain: str = Field(default=chains.DEFAULT, max_length=40, sa_column_kwargs={"server_default": chains.DEFAULT})
+    """The deposit's chain (graph.chains); its two addresses are on it."""
+    from_address: str = Field(max_length=120)
+    to_address: str = Field(max_length=120)
     asset: str = Field(max_length=100)
     """ETH, a token's contract address, or `<contract>:raw` for a token without decimals()."""
     amount: Decimal = Field(sa_type=ExactDecimal)
@@ -97,6 +100,14 @@ class DepositFields(SQLModel):
     position: int
     sender_risk: dict | None = Field(default=None, sa_type=JSON)
     """The address-risk model's view of the sender: probability, model version, threshold, top features."""
+
+    def sender_key(self) -> str:
+        """The sender's wallet key, as the engine and the evidence name it (`chain:address`, bare on ethereum)."""
+        return chains.wallet_key(self.chain, self.from_address)
+
+    def receiver_key(self) -> str:
+        """The receiver's wallet key (see `sender_key`)."""
+        return chains.wallet_key(self.chain, self.to_address)
 
 
 class CaseBase(DepositFields):
@@ -363,6 +374,8 @@ class ChainTransfer(SQLModel, table=True):
     amount: str = Field(max_length=100)
     """Exact decimal text: a token's raw units may have 78 digits."""
     usd_value: str | None = Field(default=None, max_length=100)
+    chain: str = Field(default="ethereum", max_length=40, sa_column_kwargs={"server_default": "ethereum"})
+    """The chain's name (graph.chains): rows ingested before this column are ethereum's."""
 
 
 class ChainDeposit(SQLModel, table=True):
@@ -381,6 +394,7 @@ class ChainDeposit(SQLModel, table=True):
     asset: str = Field(max_length=100)
     amount: str = Field(max_length=100)
     usd_value: str | None = Field(default=None, max_length=100)
+    chain: str = Field(default="ethereum", max_length=40, sa_column_kwargs={"server_default": "ethereum"})
 
 
 class ScreeningRun(SQLModel, table=True):

@@ -60,7 +60,7 @@ def deposit_fields(record: DepositRecord) -> dict:
     except ValueError as error:
         raise InvalidRequest(f"deposit {record.deposit_id}: {error}") from None
     return dict(deposit_id=record.deposit_id, customer_id=record.customer_id, tx_hash=record.tx_hash,
-                from_address=record.sender.address, to_address=record.receiver.address, asset=record.asset,
+                chain=record.sender.chain, from_address=record.sender.address, to_address=record.receiver.address, asset=record.asset,
                 amount=record.amount, usd_value=record.usd_value,
                 deposit_time=datetime.fromtimestamp(record.timestamp / 1e6, tz=timezone.utc),
                 block_number=record.block_number, position=record.position, sender_risk=record.risk)

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph import chains
 from graph.evidence import Evidence
 from graph.exposure import Exposures
 from graph.model import Deposits
@@ -27,15 +28,21 @@ from graph.money import micro_text
 from kyt.decide import DECISIONS, Decisions, joined_names
 from kyt.sender_risk import SenderRisk
 
-DEFAULT_CHAIN = "ethereum"
-"""The chain of deposits whose input names none (the only chain scored today)."""
-
-
 class ChainAddress(NamedTuple):
     """An address on a chain: the same hex text on two chains is two different wallets."""
 
     chain: str
     address: str
+
+    @classmethod
+    def of(cls, key: str) -> "ChainAddress":
+        """The wallet of an engine key (graph.chains: `chain:address`, bare on ethereum)."""
+        return cls(*chains.split_key(key))
+
+    @property
+    def key(self) -> str:
+        """The engine's key of this wallet."""
+        return chains.wallet_key(self.chain, self.address)
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def build_records(result: ScoreResult, rows: np.ndarray, *, with_exposures: bool
         e_lo, e_hi = e_start[i], e_start[i + 1]
         out.append(DepositRecord(
             deposit_id=ids[i], customer_id=customers[i], tx_hash=hashes[i],
-            sender=ChainAddress(DEFAULT_CHAIN, senders[i]), receiver=ChainAddress(DEFAULT_CHAIN, receivers[i]),
+            sender=ChainAddress.of(senders[i]), receiver=ChainAddress.of(receivers[i]),
             asset=assets[i], amount=Decimal(amounts[i]), usd_value=usd[i], timestamp=times[i],
             block_number=blocks[i], position=places[i], decision=DECISIONS[codes[i]],
             rule_ids=tuple(dict.fromkeys(matched[m_start[i]:m_start[i + 1]])),

@@ -93,7 +93,7 @@ def show_case(case_id: int, output: Format = typer.Option(Format.table, "--forma
     out.print(f"case {case.id} ({case.tracking_number}): {case.status}, version {case.version}", highlight=False)
     value = "USD unknown" if case.usd_value is None else f"${case.usd_value}"
     out.print(f"deposit {case.deposit_id} of {case.customer_id}: {case.amount} {case.asset} ({value}) "
-              f"from {case.from_address} at {_when(case.deposit_time)}", highlight=False)
+              f"from {case.from_address} on {case.chain} at {_when(case.deposit_time)}", highlight=False)
     out.print(f"decision {case.decision} by {', '.join(case.rule_ids)}; snapshot {case.snapshot_id}", highlight=False)
     if case.sender_risk:
         risk = case.sender_risk

@@ -115,7 +115,7 @@ def lint_context(session: Session, case: Case, locale: str, *, template_id: str 
     found = CaseEvidence()
     if evidence:
         exposures = session.exec(select(Exposure.evidence).where(Exposure.case_id == case.id)).all()
-        found = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.from_address)
+        found = CaseEvidence.from_exposures(list(exposures), list(case.categories), case.sender_key())
     allowed = tuple(values[k] for k in ("deposit_date", "next_update_date") if k in values)
     return LintContext(hold=True, locale=locale, evidence=found, template_id=template_id,
                        approved_texts=approved_texts, allowed_dates=allowed, learned=edited)

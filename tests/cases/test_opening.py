@@ -228,3 +228,25 @@ def test_kill_minus_nine_inside_a_bulk_chunk_leaves_none_of_it(store, batch_env,
     done = subprocess.run(score_command(tmp_path, store.url), capture_output=True, text=True, env=batch_env)
     assert done.returncode == 0, done.stderr
     assert_each_frozen_deposit_has_exactly_one_whole_case(store, deposit_ids)
+
+
+def test_cases_of_tron_deposits_keep_the_chain_beside_each_address(store, tmp_path):
+    """The scenario on Tron: each case says its chain, keeps the bare addresses, and its sender's key is the one
+    its evidence names."""
+    from graph.times import parse_time
+    from kyt import batch
+    from tests.kyt.test_tron_copy import FIXTURES, on_tron
+
+    names = {name: on_tron(FIXTURES / folder / f"{name}.csv", tmp_path / f"{name}.csv")
+             for name, folder in (("deposits", "scenario"), ("transfers", "scenario"), ("flagged", "lists"),
+                                  ("services", "lists"))}
+    result = batch.run(batch.ScoreRequest(names["deposits"], names["transfers"], names["flagged"],
+                                          parse_time("2026-11-20"), names["services"]))
+    opened = open_run(store, result, NOW)
+    assert opened.opened == 5
+    detail = queries.show(store, "ada", opened.case_ids["D-1001"])
+    case = detail.case
+    assert case.chain == "tron" and case.from_address.startswith("T") and ":" not in case.from_address
+    sources = [s["address"] for e in detail.exposures for s in (e["evidence"] or {}).get("sources", [])]
+    assert case.sender_key() == f"tron:{case.from_address}"
+    assert all(s.startswith("tron:T") for s in sources)

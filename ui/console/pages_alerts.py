@@ -70,8 +70,8 @@ def _alert(alert, seen: int) -> None:
     left, right = st.columns(2)
     left.markdown(f"**Customer** {state.plain(alert.customer_id)}  \n**Deposit** {state.plain(alert.deposit_id)}: "
                   f"{alert.amount} {state.plain(alert.asset)} ({state.money(alert.usd_value)}) on "
-                  f"{state.when(alert.deposit_time)}  \n**Transaction** {state.plain(alert.tx_hash)}  \n**From** "
-                  f"{state.plain(alert.from_address)}", help=f"Deposit time in UTC: {state.utc(alert.deposit_time)}")
+                  f"{state.when(alert.deposit_time)}  \n**Chain** {state.plain(alert.chain)}  \n**Transaction** "
+                  f"{state.plain(alert.tx_hash)}  \n**From** {state.plain(alert.from_address)}", help=f"Deposit time in UTC: {state.utc(alert.deposit_time)}")
     right.markdown(f"**Categories** {words.categories(alert.categories)}  \n**Raised** {state.when(alert.created_at)}"
                    f" · snapshot `{alert.snapshot_id[:12]}`  \n**Assignee** {state.plain(alert.assignee) or '—'}",
                    help=f"Raised in UTC: {state.utc(alert.created_at)}")

@@ -133,7 +133,8 @@ def _case_view(detail) -> None:
     left, right = st.columns(2)
     left.markdown(f"**Customer** {state.plain(case.customer_id)}  \n**Deposit** {case.amount} {state.plain(case.asset)} "
                   f"({state.money(case.usd_value)}) on {state.when(case.deposit_time)}  \n"
-                  f"**Transaction** `{case.tx_hash}`  \n**From** `{case.from_address}`  \n**To** `{case.to_address}`",
+                  f"**Chain** {state.plain(case.chain)}  \n**Transaction** `{case.tx_hash}`  \n"
+                  f"**From** `{case.from_address}`  \n**To** `{case.to_address}`",
                   help=f"Deposit time in UTC: {state.utc(case.deposit_time)}")
     right.markdown(f"**Decision** {words.decision(case.decision)} · snapshot `{case.snapshot_id[:12]}`  \n"
                    f"**Categories** {words.categories(case.categories)}  \n"

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import networkx as nx
 
+from graph import chains
+
 MICRO = Decimal(1_000_000)
 
 
@@ -21,7 +23,8 @@ def _short(address: str) -> str:
 def provenance_graph(case: dict, exposures: list[dict]) -> nx.DiGraph:
     """Nodes carry `label` and `kind` (deposit, sender, flagged, other); edges carry `usd` and `label`."""
     graph = nx.DiGraph()
-    sender, receiver = case["from_address"], case["to_address"]
+    chain = case.get("chain") or chains.DEFAULT
+    sender, receiver = chains.wallet_key(chain, case["from_address"]), chains.wallet_key(chain, case["to_address"])
     graph.add_node(receiver, kind="deposit", label=f"deposit address\n{_short(receiver)}\n({case['customer_id']})")
     graph.add_node(sender, kind="sender", label=f"sender\n{_short(sender)}")
     value = None if case["usd_value"] is None else Decimal(case["usd_value"])
