@@ -244,24 +244,52 @@ def read_transfers(path: str | Path) -> Transfers:
 def read_deposits(path: str | Path) -> Deposits:
     """Deposits in the format of docs/formats.md (an optional `chain`); `deposit_id` must be unique."""
     raw = _read(Path(path), DEPOSIT_COLUMNS, (CHAIN_COLUMN,))
-    chain = _chain_or_none(_column(raw, CHAIN_COLUMN))
-    parsed = [
-        fields.required_text(_column(raw, "deposit_id"), "deposit_id"),
-        fields.required_text(_column(raw, "tx_hash"), "tx_hash", lower=True),
-        fields.required_text(_column(raw, "customer_id"), "customer_id"),
-        time_fields.timestamps(_column(raw, "timestamp"), "timestamp"),
-        fields.unsigned(_column(raw, "block_number"), "block_number", limit=2**42),
-        fields.unsigned(_column(raw, "position"), "position", limit=2**POSITION_BITS),
-        fields.addresses(_column(raw, "from_address"), "from_address", chain),
-        fields.addresses(_column(raw, "to_address"), "to_address", chain),
-        fields.required_text(_column(raw, "asset"), "asset"),
-        fields.amounts(_column(raw, "amount"), "amount", whole_digits=WHOLE_DIGITS),
-        fields.micro_usd(_column(raw, "usd_value"), "usd_value", optional=True),
-    ]
+    parsed = _deposit_fields(lambda name: _column(raw, name))
     _reject(raw, parsed, _duplicates(parsed[0].values, "deposit_id"))
+    return _deposits(parsed)
+
+
+def deposits_from_rows(rows: list[dict], where: str = "request") -> Deposits:
+    """Deposits given as dicts of the file's fields (an API body), with the file's checks; InputError names each
+    bad item by its 1-based number as its "line".
+
+    >>> deposits_from_rows([{"deposit_id": "d", "tx_hash": "0x1", "customer_id": "c", "timestamp": "2026-01-01",
+    ...     "block_number": 1, "position": 0, "from_address": "0x" + "1" * 40, "to_address": "0x" + "2" * 40,
+    ...     "asset": "ETH", "amount": "1.5", "usd_value": "4000"}]).usd_micro.tolist()
+    [4000000000]
+    """
+    columns = {name: pa.array(["" if row.get(name) is None else str(row.get(name)) for row in rows], pa.string())
+               for name in DEPOSIT_COLUMNS + (CHAIN_COLUMN,)}
+    parsed = _deposit_fields(columns.__getitem__)
+    repeated = _duplicates(parsed[0].values, "deposit_id")
+    bad = sorted({(int(i), p.describe(int(i))) for p in parsed for i in p.bad} | {(i, m.replace("{other}", f"item {o + 1}"))
+                                                                                 for i, m, o in repeated})
+    if bad:
+        raise InputError(where, [Problem(i + 1, m) for i, m in bad[:MAX_PROBLEMS]], max(0, len(bad) - MAX_PROBLEMS))
+    return _deposits(parsed)
+
+
+def _deposit_fields(column) -> list[fields.Parsed]:
+    """The deposit columns parsed and checked, in DEPOSIT_COLUMNS order (`column(name)` gives each)."""
+    chain = _chain_or_none(column(CHAIN_COLUMN))
+    return [
+        fields.required_text(column("deposit_id"), "deposit_id"),
+        fields.required_text(column("tx_hash"), "tx_hash", lower=True),
+        fields.required_text(column("customer_id"), "customer_id"),
+        time_fields.timestamps(column("timestamp"), "timestamp"),
+        fields.unsigned(column("block_number"), "block_number", limit=2**42),
+        fields.unsigned(column("position"), "position", limit=2**POSITION_BITS),
+        fields.addresses(column("from_address"), "from_address", chain),
+        fields.addresses(column("to_address"), "to_address", chain),
+        fields.required_text(column("asset"), "asset"),
+        fields.amounts(column("amount"), "amount", whole_digits=WHOLE_DIGITS),
+        fields.micro_usd(column("usd_value"), "usd_value", optional=True),
+    ]
+
+
+def _deposits(parsed: list[fields.Parsed]) -> Deposits:
     usd, unknown = fields.unpriced(parsed[10], parsed[9])
-    values = [p.values for p in parsed[:10]]
-    return Deposits(*values, usd, unknown)
+    return Deposits(*[p.values for p in parsed[:10]], usd, unknown)
 
 
 def read_flagged(path: str | Path) -> FlaggedWallets:

@@ -29,3 +29,15 @@ def parse_time(text: str) -> int | None:
     delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
     micro = (delta.days * 86_400 + delta.seconds) * MICRO + delta.microseconds
     return micro if EARLIEST <= micro <= LATEST else None
+
+
+def iso_micro(micros: int) -> str:
+    """Microseconds since 1970 as ISO-8601 UTC with `Z` (seconds, and the fraction when there is one).
+
+    >>> iso_micro(1_700_000_000_000_000), iso_micro(1_500)
+    ('2023-11-14T22:13:20Z', '1970-01-01T00:00:00.001500Z')
+    """
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=int(micros))
+    return moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds").replace("+00:00", "Z")

@@ -235,6 +235,13 @@ def write(request: ScoreRequest, result: ScoreResult, *, progress: Progress | No
     result.seconds["write"] = time.perf_counter() - clock
 
 
+def decide_loaded(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
+                  services: Services | None, setup: Setup) -> ScoreResult:
+    """Decisions, exposures and evidence for `deposits` on an engine that is already loaded (kyt serve)."""
+    return _decide(request, engine, deposits=deposits, flagged=flagged, services=services, policy=setup.policy,
+                   model=setup.model, snapshot=setup.snapshot, seconds={}, progress=Quiet())
+
+
 def _decide(request: ScoreRequest, engine, *, deposits: Deposits, flagged: FlaggedWallets,
             services: Services | None, policy: Policy, model, snapshot: Snapshot, seconds: dict[str, float],
             progress: Progress) -> ScoreResult:

@@ -95,9 +95,16 @@ def build(kind: str, request: "ScoreRequest", *, deposits: Deposits, flagged: Fl
     else:
         name = f"in-memory: {len(transfers):,} transfers"
     progress.stage("indexing transfers")
+    return local_engine(request, transfers, flagged=flagged, services=services, categories=categories,
+                        lookback=lookback, senders=deposits.from_address, name=name)
+
+
+def local_engine(request: "ScoreRequest", transfers: Transfers, *, flagged: FlaggedWallets, services: Services | None,
+                 categories: list[str], lookback: int | None, senders: pa.Array, name: str) -> LocalEngine:
+    """The transfers indexed in memory with the flags active at the request's time laid over them (list entries
+    whose case was lost matched against the indexed wallets and `senders`)."""
     index = InboundIndex.build(transfers)
-    del transfers
-    flagged = flagged.matched(pa.concat_arrays([index.addresses, deposits.from_address]))  # entries' case lost
+    flagged = flagged.matched(pa.concat_arrays([index.addresses, senders]))
     flags = FlagView.build(index, flagged, request.as_of, categories=categories)
     return LocalEngine(index, flags, services, request.method, lookback, name=name)
 

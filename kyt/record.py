@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from graph import chains
+from graph.times import iso_micro
 from graph.evidence import Evidence
 from graph.exposure import Exposures
 from graph.model import Deposits
@@ -110,6 +111,26 @@ class DepositRecord:
     snapshot_id: str
     risk: dict | None = None
     """The sender's address risk (probability, model, top features) when a model took part."""
+
+    def as_json(self) -> dict:
+        """The record as JSON-ready values (money and shares as decimal text, times ISO-8601 UTC, evidence with
+        each exposure that has it): what the screening API answers."""
+        def text(value: Decimal | None) -> str | None:
+            return None if value is None else format(value, "f")
+
+        return {
+            "deposit_id": self.deposit_id, "customer_id": self.customer_id, "tx_hash": self.tx_hash,
+            "chain": self.sender.chain, "from_address": self.sender.address, "to_address": self.receiver.address,
+            "asset": self.asset, "amount": text(self.amount), "usd_value": text(self.usd_value),
+            "timestamp": iso_micro(self.timestamp), "block_number": self.block_number, "position": self.position,
+            "decision": self.decision, "rule_ids": list(self.rule_ids), "categories": list(self.categories),
+            "exposures": [{"category": e.category, "hop": e.hop, "share": text(e.share), "usd": text(e.usd),
+                           "unpriced_transfers": e.unpriced_transfers,
+                           "unpriced_flagged_transfers": e.unpriced_flagged_transfers,
+                           **({"evidence": e.evidence.to_dict()} if e.evidence is not None else {})}
+                          for e in self.exposures or ()],
+            "snapshot_id": self.snapshot_id, **({"risk": self.risk} if self.risk else {}),
+        }
 
 
 @dataclass(frozen=True)

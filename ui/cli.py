@@ -30,6 +30,7 @@ from ui.users_cli import users_app
 from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
+from ui.serve_cli import keys_app, serve_command
 from ui.reply_cli import reply_app, report_app
 
 # The scoring modules (numpy, pyarrow) are imported by the commands that score, so that
@@ -56,6 +57,8 @@ app.command("logout")(logout)
 app.command("whoami")(whoami)
 app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
+app.command("serve")(serve_command)
+app.add_typer(keys_app, name="keys")
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -170,6 +173,7 @@ def demo_command(
     secret = demo_secret_file(database_url(db))
     score_and_report(request, show_table=True, db=db, service_file=(DEMO_SERVICE, secret) if secret.exists() else None)
     _demo_users(db, secret)
+    _demo_key(db, out_dir / "api-key")
 
 
 DEMO_USERS = (("ada", "admin"), ("abe", "admin"), ("ann", "analyst"), ("bob", "analyst"), ("sam", "supervisor"),
@@ -211,6 +215,26 @@ def _demo_users(db: Optional[str], secret_file: Path) -> None:
     out.print(table)
     out.print(f"service account {DEMO_SERVICE}: its secret is in {secret_file} (mode 600); the next kyt demo "
               "scores as it", markup=False, highlight=False)
+
+
+def _demo_key(db: Optional[str], path: Path) -> None:
+    """An API key with the screening scopes in `path` (mode 600), made once per output folder (by ada, the demo admin)."""
+    from cases import api_keys
+    from cases.secret_files import write_secret_file
+
+    if path.exists():
+        out.print(f"the demo API key is in {path}", markup=False, highlight=False)
+        return
+    store = open_store(db)
+    try:
+        taken = {key.name for key in api_keys.list_keys(store, "ada")}
+        name = next(f"demo-{n}" for n in range(1, len(taken) + 2) if f"demo-{n}" not in taken)
+        _, token = api_keys.add_key(store, "ada", name, scopes=api_keys.SCREENING_SCOPES, now=datetime.now(timezone.utc))
+        write_secret_file(path, token + "\n")
+    except HANDLED as error:
+        fail(error)
+    out.print(f"API key {name} (deposits:screen, withdrawals:screen) written to {path} (mode 600): "
+              f"kyt serve, then curl -H \"Authorization: Bearer $(cat {path})\" ...", markup=False, highlight=False)
 
 
 @app.command("ui")

@@ -1,0 +1,59 @@
+"""The tables of the screening API: its keys and the log of the calls it answered (see cases.api_keys)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from cases.columns import UTCDateTime
+
+DEFAULT_RATE_PER_SECOND = 200.0
+"""Calls per second a key may make unless created with another limit (a burst of twice that is allowed)."""
+
+
+class ApiKey(SQLModel, table=True):
+    """A key the platform's systems call the API with."""
+
+    __tablename__ = "api_keys"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=80)
+    scopes: str = Field(max_length=400)
+    """Space-separated, from SCOPES."""
+    secret_sha256: str = Field(unique=True, max_length=64)
+    rate_per_second: float = DEFAULT_RATE_PER_SECOND
+    created_by: str = Field(max_length=80)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_by: str | None = Field(default=None, max_length=80)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    def allows(self, scope: str) -> bool:
+        """Whether the key has this scope."""
+        return scope in self.scopes.split()
+
+
+class ApiCall(SQLModel, table=True):
+    """One call the API answered: who (the key's name), what, the status, and the subject (a deposit id...)."""
+
+    __tablename__ = "api_calls"
+    __table_args__ = (sa.Index("ix_api_calls_key_at", "key_name", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key_name: str = Field(max_length=80)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=200)
+    status: int
+    subject: str | None = Field(default=None, max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiScreening(SQLModel, table=True):
+    """A deposit the API screened: its record as answered, so that a retry gets the very same answer."""
+
+    __tablename__ = "api_screenings"
+    id: int | None = Field(default=None, primary_key=True)
+    deposit_id: str = Field(unique=True, max_length=200)
+    record: dict = Field(sa_type=sa.JSON)
+    case_id: int | None = None
+    key_name: str = Field(max_length=80)
+    screened_at: datetime = Field(sa_type=UTCDateTime)

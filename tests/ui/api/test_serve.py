@@ -1,0 +1,188 @@
+"""The screening API as the platform calls it: `kyt demo`, then `kyt serve` (real uvicorn on 127.0.0.1), over HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from cases import api_keys
+from cases.db import open_store
+
+ROOT = Path(__file__).resolve().parents[3]
+KYT = Path(sys.executable).parent / "kyt"
+FIXTURES = ROOT / "fixtures"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """The demo's database and key, and a server on it: (base URL, database URL, demo key)."""
+    folder = tmp_path_factory.mktemp("api")
+    url = f"sqlite:///{folder / 'demo.db'}"
+    subprocess.run([str(KYT), "demo", "--out-dir", str(folder / "demo"), "--db", url], check=True,
+                   capture_output=True, cwd=folder)
+    key = (folder / "demo" / "api-key").read_text().strip()
+    assert (folder / "demo" / "api-key").stat().st_mode & 0o777 == 0o600
+    port = free_port()
+    log = open(folder / "serve.log", "w")
+    process = subprocess.Popen([str(KYT), "serve", "--transfers", str(FIXTURES / "scenario" / "transfers.csv"),
+                                "--flagged", str(FIXTURES / "lists" / "flagged.csv"), "--services",
+                                str(FIXTURES / "lists" / "services.csv"), "--db", url, "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, cwd=folder)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            if requests.get(f"{base}/v1/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("kyt serve did not start: " + (folder / "serve.log").read_text())
+    yield base, url, key
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def deposit(deposit_id: str = "D-1001", **changes) -> dict:
+    """A row of the fixture deposits as JSON, with changes."""
+    import csv
+
+    with (FIXTURES / "scenario" / "deposits.csv").open(newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["deposit_id"] == "D-1001")
+    return {**row, "deposit_id": deposit_id, "block_number": int(row["block_number"]),
+            "position": int(row["position"]), **changes}
+
+
+def post(base: str, key: str | None, body: dict, path: str = "/v1/deposits/screen") -> requests.Response:
+    return requests.post(base + path, json=body, headers={"Authorization": f"Bearer {key}"} if key else {}, timeout=30)
+
+
+def test_the_demos_frozen_deposit_screened_again_returns_its_existing_case(api):
+    base, url, key = api
+    found = post(base, key, deposit())
+    assert found.status_code == 200
+    body = found.json()
+    assert body["decision"] == "freeze" and body["case_id"] is not None and body["replayed"] is True
+    with open_store(url).engine.connect() as connection:
+        cases = connection.execute(sa.text("SELECT id FROM cases WHERE deposit_id = 'D-1001'")).scalars().all()
+    assert cases == [body["case_id"]]
+
+
+def test_a_new_frozen_deposit_opens_one_case_and_a_retry_gets_the_same_answer(api):
+    base, url, key = api
+    first = post(base, key, deposit("API-1"))
+    assert first.status_code == 200
+    answer = first.json()
+    assert answer["decision"] == "freeze" and answer["rule_ids"][0] == "sanctions-indirect-share"
+    assert answer["exposures"] == [{"category": "sanctions", "hop": 2, "share": "0.8", "usd": "4000",
+                                    "unpriced_transfers": 0, "unpriced_flagged_transfers": 0}]  # no evidence scope
+    again = post(base, key, deposit("API-1")).json()
+    assert again["case_id"] == answer["case_id"] and again["replayed"] is True
+    assert {k: v for k, v in again.items() if k != "replayed"} == {k: v for k, v in answer.items() if k != "replayed"}
+    with open_store(url).engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM cases WHERE deposit_id = 'API-1'")).scalar() == 1
+        actor = connection.execute(sa.text("SELECT actor FROM audit_events WHERE case_id = :c ORDER BY seq LIMIT 1"),
+                                   {"c": answer["case_id"]}).scalar()
+    assert actor.startswith("system:api:demo-")
+
+
+def test_a_batch_is_answered_in_order_and_a_clean_deposit_is_allowed(api):
+    base, _, key = api
+    clean = deposit("API-2", from_address="0x" + "12" * 20)  # a wallet with no history
+    answer = post(base, key, {"deposits": [clean, deposit("API-1")]})
+    assert answer.status_code == 200
+    found = answer.json()["deposits"]
+    assert [(d["deposit_id"], d["decision"]) for d in found] == [("API-2", "allow"), ("API-1", "freeze")]
+    assert found[0]["case_id"] is None and found[0]["exposures"] == []
+
+
+def test_bad_bodies_get_422_naming_the_field_never_a_traceback(api):
+    base, _, key = api
+    checks = [
+        (deposit("B-1", from_address="0x12"), "from_address"),
+        (deposit("B-2", amount="-5"), "amount"),
+        (deposit("B-3", chain="dogechain"), "not known"),
+        (deposit("B-4", block_number=-1), "block_number"),
+        ({"deposit_id": "B-5"}, "tx_hash"),
+        (deposit("B-6", from_address="TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLrf", chain="tron"), "base58check"),
+    ]
+    for body, named in checks:
+        found = post(base, key, body)
+        assert found.status_code == 422, body
+        assert named in json.dumps(found.json()), (named, found.json())
+        assert "Traceback" not in found.text
+    broken = requests.post(base + "/v1/deposits/screen", data="{not json", timeout=10,
+                           headers={"Authorization": f"Bearer {key}", "content-type": "application/json"})
+    assert broken.status_code == 422
+
+
+def test_keys_no_key_401_wrong_scope_403_over_the_rate_429_revoked_401(api):
+    base, url, key = api
+    assert post(base, None, deposit()).status_code == 401
+    assert post(base, "kyt_" + "x" * 43, deposit()).status_code == 401
+    store = open_store(url)
+    now = datetime.now(timezone.utc)
+    _, reader = api_keys.add_key(store, "ada", "support-tool", scopes=["inquiries:read"], now=now)
+    _, slow = api_keys.add_key(store, "ada", "slow", scopes=["deposits:screen", "evidence:read"], now=now,
+                               rate_per_second=1)
+    time.sleep(5.5)  # the server reads the keys again every 5 seconds
+    assert post(base, reader, deposit()).status_code == 403
+    answers = [post(base, slow, deposit()) for _ in range(4)]  # a burst of two, then the limit
+    assert [a.status_code for a in answers][:2] == [200, 200] and answers[-1].status_code == 429
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    evidence = post(base, slow, deposit("API-3"))
+    while evidence.status_code == 429:
+        time.sleep(1)
+        evidence = post(base, slow, deposit("API-3"))
+    sources = evidence.json()["exposures"][0]["evidence"]["sources"]  # the evidence scope shows the sources
+    assert sources[0]["lists"] == ["OFAC SDN: LAZARUS GROUP (DPRK3)"]
+    api_keys.revoke_key(store, "ada", "slow", now=now)
+    time.sleep(5.5)
+    assert post(base, slow, deposit()).status_code == 401
+
+
+def test_every_answered_call_is_logged_by_key_name(api):
+    base, url, key = api
+    post(base, key, deposit("API-1"))
+    time.sleep(1.5)  # the log is written every half second
+    with open_store(url).engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT key_name, path, status, subject FROM api_calls "
+                                          "WHERE subject = 'API-1'")).all()
+    assert rows and all(r[0].startswith("demo-") and r[1] == "/v1/deposits/screen" and r[2] == 200 for r in rows)
+
+
+def test_health_and_the_openapi_docs_need_no_key(api):
+    base, _, _ = api
+    health = requests.get(base + "/v1/health", timeout=10).json()
+    assert health["status"] == "ok" and health["transfers"] == 26
+    assert "/v1/deposits/screen" in requests.get(base + "/openapi.json", timeout=10).json()["paths"]
+    assert requests.get(base + "/docs", timeout=10).status_code == 200
+
+
+def test_reload_reads_the_lists_again_and_decisions_name_the_new_snapshot(api):
+    base, url, key = api
+    _, admin = api_keys.add_key(open_store(url), "ada", "ops", scopes=["lists:reload", "deposits:screen"],
+                                now=datetime.now(timezone.utc))
+    time.sleep(5.5)
+    assert post(base, key, {}, "/v1/admin/reload").status_code == 403  # the demo key has no reload scope
+    before = requests.get(base + "/v1/health", timeout=10).json()["snapshot_id"]
+    reloaded = post(base, admin, {}, "/v1/admin/reload")
+    assert reloaded.status_code == 200 and reloaded.json()["transfers"] == 26
+    after = requests.get(base + "/v1/health", timeout=10).json()["snapshot_id"]
+    assert after == reloaded.json()["snapshot_id"] != before  # the flags' time moved on
+    assert post(base, admin, deposit("API-4")).json()["snapshot_id"] == after

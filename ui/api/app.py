@@ -1,0 +1,175 @@
+"""The screening API's routes: health, deposits, reload; every answer JSON, every refusal a clear status.
+
+401 without a valid key, 403 outside its scope, 429 over its rate, 422 naming the field
+(or the item) of a bad body, 500 with no traceback. Every answered call is logged by key
+name (ui.api.calls); a deposit that opens a case or an alert does so as
+`system:api:<key name>`, in the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Union
+
+import numpy as np
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from cases import api_screening
+from cases.api_models import ApiKey
+from cases.db import Store
+from graph.errors import InputError
+from graph.readers import deposits_from_rows
+from graph.times import iso_micro
+from kyt.screening import Screener
+from ui.api.access import Keys, Refusal, token_of
+from ui.api.calls import CallLog
+
+MAX_BATCH = 1_000
+"""The most deposits one call may screen."""
+log = logging.getLogger("kyt.serve")
+
+
+class DepositIn(BaseModel):
+    """One deposit, with the fields of a deposits.csv row (docs/formats.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    deposit_id: str = Field(min_length=1, max_length=200)
+    tx_hash: str = Field(min_length=1, max_length=200)
+    customer_id: str = Field(min_length=1, max_length=200)
+    timestamp: Union[str, int] = Field(description="ISO-8601 or unix seconds")
+    block_number: int = Field(ge=0)
+    position: int = Field(ge=0)
+    from_address: str = Field(min_length=1, max_length=200)
+    to_address: str = Field(min_length=1, max_length=200)
+    asset: str = Field(min_length=1, max_length=100)
+    amount: Union[str, float, int] = Field(description="decimal text (exact), or a number")
+    usd_value: Union[str, float, int, None] = Field(default=None, description="empty or null: no price (unknown)")
+    chain: str = Field(default="ethereum", max_length=40)
+
+
+class DepositBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    deposits: list[DepositIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+@dataclass
+class ApiState:
+    """What the routes share: the database, the loaded screener, the keys, the call log, the batch's decisions."""
+
+    store: Store
+    screener: Screener
+    keys: Keys
+    calls: CallLog
+    batch_decided: dict[str, tuple[str, str]] = field(default_factory=dict)
+    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def create_app(state: ApiState) -> FastAPI:
+    """The FastAPI application over `state` (OpenAPI docs at /docs)."""
+    app = FastAPI(title="freezecase screening API", version="1",
+                  description="Deposits and withdrawals screened against the flagged-wallet lists, with the same "
+                              "records and cases as `kyt score`. See docs/api.md.")
+
+    def answer(request: Request, key_name: str, status: int, *, body: object, subject: str | None = None) -> JSONResponse:
+        state.calls.add({"key_name": key_name, "method": request.method, "path": request.url.path[:200],
+                         "status": status, "subject": subject[:200] if subject else None, "at": state.now()})
+        return JSONResponse(body, status_code=status)
+
+    def allowed(scope: str, authorization: str | None, x_api_key: str | None) -> ApiKey:
+        return state.keys.check(token_of(authorization, x_api_key), scope)
+
+    @app.exception_handler(Refusal)
+    def refused(request: Request, error: Refusal) -> JSONResponse:
+        headers = {"Retry-After": f"{max(1, round(error.retry_after))}"} if error.retry_after else None
+        if error.status == 401:
+            headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+        return JSONResponse({"detail": error.message}, status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"]} for e in error.errors()[:50]]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    @app.exception_handler(Exception)
+    def failed(request: Request, error: Exception) -> JSONResponse:
+        log.exception("%s %s failed", request.method, request.url.path)
+        return JSONResponse({"detail": "the server could not answer this call; it is logged"}, status_code=500)
+
+    @app.get("/v1/health")
+    def health() -> dict:
+        """Whether the API is up, and what it screens with (no key needed)."""
+        loaded = state.screener.loaded
+        return {"status": "ok", "snapshot_id": loaded.setup.snapshot.id, "transfers": loaded.transfers,
+                "as_of": iso_micro(loaded.request.as_of), "loaded_at": loaded.loaded_at.isoformat()}
+
+    @app.post("/v1/deposits/screen")
+    def screen_deposits(body: Union[DepositBatch, DepositIn], request: Request, *,
+                        authorization: str | None = Header(None), x_api_key: str | None = Header(None)) -> JSONResponse:
+        """Screen one deposit (a deposits.csv row as JSON) or a batch (`{"deposits": [...]}`): the same record as
+        `kyt score`, with `case_id` when it froze; the same answer for a deposit already screened or decided."""
+        key = allowed("deposits:screen", authorization, x_api_key)
+        rows = [d.model_dump() for d in body.deposits] if isinstance(body, DepositBatch) else [body.model_dump()]
+        subject = rows[0]["deposit_id"] if len(rows) == 1 else f"{len(rows)} deposits"
+        try:
+            deposits = deposits_from_rows(rows, where="body")
+        except InputError as error:
+            problems = [{"loc": (["body", "deposits", p.line - 1] if isinstance(body, DepositBatch) else ["body"])
+                         + _field(p.message), "msg": p.message} for p in error.problems]
+            return answer(request, key.name, 422, body={"detail": problems}, subject=subject)
+        answers = _screen(state, deposits, key_name=key.name, ids=[r["deposit_id"] for r in rows])
+        out = [_shown(a, evidence=key.allows("evidence:read")) for a in answers]
+        return answer(request, key.name, 200, body=out[0] if isinstance(body, DepositIn) else {"deposits": out},
+                      subject=subject)
+
+    @app.post("/v1/admin/reload")
+    def reload(request: Request, *, authorization: str | None = Header(None),
+               x_api_key: str | None = Header(None)) -> JSONResponse:
+        """Read the transfers, lists and policy again (as of now) and swap them in; decisions name the new snapshot."""
+        key = allowed("lists:reload", authorization, x_api_key)
+        clock = time.perf_counter()
+        now = state.now()
+        loaded = state.screener.reload(as_of=int(now.timestamp() * 1_000_000), now=now)
+        state.batch_decided = api_screening.batch_decisions(state.store)
+        return answer(request, key.name, 200, body={"snapshot_id": loaded.setup.snapshot.id,
+                                                   "transfers": loaded.transfers,
+                                                   "seconds": round(time.perf_counter() - clock, 3)})
+
+    return app
+
+
+def _screen(state: ApiState, deposits, *, key_name: str, ids: list[str]) -> list[dict]:
+    """Answers in the order asked: known ones as they were, the rest scored now (and their cases opened)."""
+    known = api_screening.known(state.store, ids)
+    for deposit_id in ids:
+        if deposit_id not in known and deposit_id in state.batch_decided:
+            decision, snapshot_id = state.batch_decided[deposit_id]
+            known[deposit_id] = {"deposit_id": deposit_id, "decision": decision, "snapshot_id": snapshot_id,
+                                 "case_id": None, "replayed": True}
+    fresh = np.flatnonzero([deposit_id not in known for deposit_id in ids])
+    scored: dict[str, dict] = {}
+    if len(fresh):
+        result = state.screener.screen(deposits.take(fresh))
+        for record in api_screening.keep(state.store, result, key_name=key_name, now=state.now()):
+            scored[record["deposit_id"]] = {**record, "replayed": False}
+    return [known.get(deposit_id) or scored[deposit_id] for deposit_id in ids]
+
+
+def _field(message: str) -> list[str]:
+    """The field a reader's message is about (its first word), when it names one."""
+    word = message.split(" ", 1)[0].rstrip(":")
+    return [word] if word in DepositIn.model_fields else []
+
+
+def _shown(answer: dict, *, evidence: bool) -> dict:
+    """An answer as a key sees it: the evidence (flagged sources) only with the evidence:read scope."""
+    if evidence or "exposures" not in answer:
+        return answer
+    return {**answer, "exposures": [{k: v for k, v in e.items() if k != "evidence"} for e in answer["exposures"]]}
