@@ -1,4 +1,4 @@
-"""`kyt import ethereum-etl` and `kyt import bitcoin-etl`: chain exports converted into transfers files."""
+"""`kyt import ethereum-etl`, `bitcoin-etl` and `tron`: chain exports converted into transfers files."""
 
 from __future__ import annotations
 
@@ -132,4 +132,73 @@ def bitcoin_summary_lines(summary, out: Path) -> list[str]:
     said = ", ".join(f"{n:,} {what}" for n, what in dropped if n)
     if said:
         lines.append(f"dropped: {said}")
+    return lines
+
+
+@import_app.command("tron")
+def tron_command(
+    trx: Optional[Path] = typer.Option(None, help="TronGrid account transactions (GET /v1/accounts/ADDRESS/"
+                                                  "transactions): a page or JSON lines, .json or .jsonl, optionally "
+                                                  ".gz, or a directory of them."),
+    trc20: Optional[Path] = typer.Option(None, help="TronGrid TRC-20 Transfer events (GET /v1/contracts/TOKEN/"
+                                                    "events?event_name=Transfer), in the same forms."),
+    tokens: Optional[Path] = typer.Option(None, help="Tokens CSV (address, decimals); USDT-TRC20 is known without "
+                                                     "it."),
+    prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value; asset TRX, "
+                                                     "or a token's T... address."),
+    out: Path = typer.Option(..., help="A .parquet or .csv (.csv.gz) file, or a directory for a dataset "
+                                       "partitioned by block range."),
+) -> None:
+    """Convert TronGrid exports into transfers (chain tron): TRX transfers and TRC-20 Transfer events, each item
+    once however many pages hold it; nothing is written if any item is bad."""
+    from graph.ingest_inputs import load_prices
+    from graph.tron_import import import_tron, load_tokens
+    from ui.scoring import BarProgress
+
+    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    try:
+        table = load_prices(prices) if prices else None
+        decimals = load_tokens(tokens) if tokens else None
+        with BarProgress() as progress:
+            summary = import_tron(out, trx=trx, trc20=trc20, tokens=decimals, prices=table, progress=progress)
+    except HANDLED as error:
+        err.print(render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except OSError as error:  # an unreadable input, a full disk
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("\nstopped; nothing was written", highlight=False)
+        raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in tron_summary_lines(summary, out):
+        err.print(line, highlight=False)
+
+
+TRX_LEFT_OUT = {"failed": "failed", "zero": "zero-amount", "internal": "internal (not read)"}
+EVENT_LEFT_OUT = {"zero": "zero-value", "no decimals": "of tokens without decimals (give --tokens)",
+                  "other event": "other than Transfer", "unconfirmed": "unconfirmed"}
+
+
+def tron_summary_lines(summary, out: Path) -> list[str]:
+    """What a Tron import read, wrote and left out, one sentence a line."""
+    span = f" (blocks {summary.first_block:,} to {summary.last_block:,})" if summary.first_block is not None else ""
+    files = f"{summary.files_read:,} file{'s' if summary.files_read != 1 else ''}"
+    lines = [f"read {summary.transactions:,} transactions and {summary.events:,} events from {files} "
+             f"({summary.duplicates:,} repeated items read once)",
+             f"wrote {summary.transfers:,} transfers{span} to {out}: {summary.trx_transfers:,} TRX, "
+             f"{summary.token_transfers:,} TRC-20; {summary.unpriced:,} without a price (empty usd_value)"]
+    trx = [f"{n:,} {TRX_LEFT_OUT[reason]}" for reason, n in sorted(summary.trx_skipped.items())
+           if reason in TRX_LEFT_OUT]
+    other = sorted((reason.removeprefix("contract:"), n) for reason, n in summary.trx_skipped.items()
+                   if reason.startswith("contract:"))
+    if other:
+        trx.append(f"{sum(n for _, n in other):,} other contracts ({', '.join(f'{k} {n:,}' for k, n in other)})")
+    if trx:
+        lines.append(f"transactions left out: {', '.join(trx)}")
+    events = [f"{n:,} {EVENT_LEFT_OUT[reason]}" for reason, n in sorted(summary.event_skipped.items())]
+    if events:
+        lines.append(f"events left out: {', '.join(events)}")
     return lines
