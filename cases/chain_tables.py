@@ -3,7 +3,7 @@
 Each table is an ingestion output (see graph.outputs): its mark is its row count, rows are
 numbered in order (`seq`), a batch is one transaction, and cutting back deletes the rows
 from a mark on. The engine reads files, so `export` writes a table in the transfers or
-deposits format for `kyt score`.
+deposits format for `kyt score`, with each row's `chain`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,14 @@ from sqlmodel import select
 from cases.db import Store
 from cases.models import ChainDeposit, ChainTransfer
 from cases.service import unit_of_work
+from graph.chains import DEFAULT
 from graph.errors import ChainError
-from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS, spreadsheet_safe
+from graph.formats import CHAIN_COLUMN, DEPOSIT_COLUMNS, TRANSFER_COLUMNS, spreadsheet_safe
 
-TABLES = {"transfers": (ChainTransfer, TRANSFER_COLUMNS), "deposits": (ChainDeposit, DEPOSIT_COLUMNS)}
+TABLES = {"transfers": (ChainTransfer, TRANSFER_COLUMNS + (CHAIN_COLUMN,)),
+          "deposits": (ChainDeposit, DEPOSIT_COLUMNS + (CHAIN_COLUMN,))}
+"""Each table's model and columns: its file format's, then the chain (rows of a checkpoint made before the
+column are written as ethereum's, the column's default)."""
 NUMBERS = ("block_number", "position", "timestamp")
 
 
@@ -55,6 +59,7 @@ class TableOutput:
             marks.append(seq)
             for cells in cells_of_block:
                 row = dict(zip(self.columns, cells))
+                row.setdefault(CHAIN_COLUMN, DEFAULT)
                 row.update({name: int(row[name]) for name in NUMBERS}, seq=seq,
                            usd_value=row["usd_value"] or None)
                 rows.append(row)

@@ -1,10 +1,11 @@
-"""An Ethereum JSON-RPC node over HTTP: batched requests, retries with backoff, clear errors.
+"""An EVM JSON-RPC node over HTTP through web3's HTTPProvider: batched requests, retries with backoff, clear errors.
 
-The wire format is JSON-RPC 2.0 posted with requests (proxies, TLS and .netrc as the
-environment says, read once) and decoded with orjson. web3's HTTP provider does the same
-thing, but importing web3 8 costs over a second per command (eth-account's BLS tables) and
-its per-request path more CPU than the node's answer on a local node; web3 drives the node
-in the tests and benchmarks.
+Requests go through web3's provider (`make_request`, and `make_batch_request` for a batch)
+with one requests session whose proxies, CA bundle and .netrc are read from the
+environment once. Answers stay the node's JSON, not web3's formatted objects: the ingestion
+reads hex fields itself, and formatting every transaction would cost more CPU than the
+node's answer. The provider's own retries are off: `Node` retries transient failures with
+exponential backoff and reports a node's refusal at once.
 
 >>> Backoff(tries=4, first=0.5).delays()
 [0.5, 1.0, 2.0]
@@ -12,13 +13,13 @@ in the tests and benchmarks.
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import orjson
+from web3 import HTTPProvider
 
 from graph.errors import ChainError
 from graph.redaction import scrubbed
@@ -59,39 +60,31 @@ class NodeUnavailable(ChainError):
     """The node did not answer usefully after every retry (as opposed to answering with a refusal)."""
 
 
-class _Http:
-    """JSON-RPC posts to one URL over a kept-alive session; the environment's settings are read once."""
+class JsonRpcProvider(HTTPProvider):
+    """web3's HTTPProvider without its own retries, decoding answers with orjson (a non-JSON answer is retried)."""
 
-    def __init__(self, url: str, timeout: float) -> None:
-        import requests  # imported when a node is used: `kyt` commands without one start faster
-        import requests.adapters
-        from requests.utils import get_netrc_auth
-
-        self.url, self.session = url, requests.Session()
-        pooled = requests.adapters.HTTPAdapter(pool_maxsize=POOL)  # one kept-alive connection per thread in flight
-        self.session.mount("http://", pooled)
-        self.session.mount("https://", pooled)
-        settings = self.session.merge_environment_settings(url, {}, None, None, None)  # *_PROXY, NO_PROXY, CA bundle
-        self.session.auth = get_netrc_auth(url)
-        self.session.trust_env = False  # resolved above, not again on every request
-        self.session.headers["Content-Type"] = "application/json"
-        self.options = {"timeout": timeout, "proxies": settings["proxies"], "verify": settings["verify"],
-                        "cert": settings["cert"], "stream": True}
-        self.ids = itertools.count(1)
-
-    def request(self, method: str, params: list) -> dict:
-        """One JSON-RPC request, with the next id."""
-        return {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self.ids)}
-
-    def post(self, payload: dict | list[dict]) -> Any:
-        """The node's decoded answer to one request or a batch of them."""
-        with self.session.post(self.url, data=orjson.dumps(payload), **self.options) as response:
-            response.raise_for_status()
-            raw = response.raw.read(decode_content=True)  # at once: requests' .content reads 10 kB at a time
+    @staticmethod
+    def decode_rpc_response(raw_response: bytes) -> Any:
         try:
-            return orjson.loads(raw)
+            return orjson.loads(raw_response)
         except orjson.JSONDecodeError:
-            raise _Retryable(f"the node's answer is not JSON: {raw[:120]!r}") from None
+            raise _Retryable(f"the node's answer is not JSON: {raw_response[:120]!r}") from None
+
+
+def _session(url: str) -> tuple[Any, dict]:
+    """A requests session for web3's provider, with the environment's proxy, CA and .netrc settings read once."""
+    import requests
+    import requests.adapters
+    from requests.utils import get_netrc_auth
+
+    session = requests.Session()
+    pooled = requests.adapters.HTTPAdapter(pool_maxsize=POOL)  # one kept-alive connection per thread in flight
+    session.mount("http://", pooled)
+    session.mount("https://", pooled)
+    settings = session.merge_environment_settings(url, {}, None, None, None)  # *_PROXY, NO_PROXY, CA bundle
+    session.auth = get_netrc_auth(url)
+    session.trust_env = False  # resolved above, not again on every request
+    return session, {"proxies": settings["proxies"], "verify": settings["verify"], "cert": settings["cert"]}
 
 
 class Node:
@@ -100,8 +93,12 @@ class Node:
     def __init__(self, url: str, *, timeout: float = 30.0, backoff: Backoff = Backoff(),
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.url = url
-        self.http = _Http(url, timeout)
+        session, options = _session(url)
+        self.provider = JsonRpcProvider(url, session=session, exception_retry_configuration=None,
+                                        request_kwargs={"timeout": timeout, **options,
+                                                        "headers": {"Content-Type": "application/json"}})
         self.backoff, self.sleep = backoff, sleep
+        self._chain_id: int | None = None
 
     def _attempt(self, send: Callable[[], Any], what: str) -> Any:
         last = "no answer"
@@ -112,7 +109,7 @@ class Node:
                 raise
             except _Retryable as error:
                 last = str(error)
-            except Exception as error:  # noqa: BLE001 - transport errors of requests, reported below
+            except Exception as error:  # noqa: BLE001 - transport errors of requests and web3, reported below
                 last = f"{error.__class__.__name__}: {error}"
             if delay is None:
                 break
@@ -122,9 +119,7 @@ class Node:
 
     def call(self, method: str, params: list) -> Any:
         """One request's result."""
-        def send() -> Any:
-            return _result(self.http.post(self.http.request(method, params)), method)
-        return self._attempt(send, method)
+        return self._attempt(lambda: _result(self.provider.make_request(method, params), method), method)
 
     def batch(self, method: str, many: list[list]) -> list[Any]:
         """The results of one method called with each params list, in one batched request."""
@@ -132,18 +127,20 @@ class Node:
             return []
 
         def send() -> list[Any]:
-            answers = self.http.post([self.http.request(method, params) for params in many])
+            answers = self.provider.make_batch_request([(method, params) for params in many])
             if isinstance(answers, dict):  # the node answered the whole batch with one error
                 _result(answers, method)
                 raise _Retryable(f"{method}: the node answered a batch with {answers!r}")
             if len(answers) != len(many):
                 raise _Retryable(f"{method}: {len(answers)} answers to {len(many)} requests")
-            ordered = sorted(answers, key=lambda a: a.get("id", 0))
-            return [_result(answer, method) for answer in ordered]
+            return [_result(answer, method) for answer in answers]  # web3 puts them in the order asked
         return self._attempt(send, f"{method} x{len(many)}")
 
     def chain_id(self) -> int:
-        return int(self.call("eth_chainId", []), 16)
+        """The node's chain id (asked once: a node does not change chains under a running ingestion)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.call("eth_chainId", []), 16)
+        return self._chain_id
 
     def head(self) -> int:
         return int(self.call("eth_blockNumber", []), 16)

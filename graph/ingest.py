@@ -15,10 +15,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal, localcontext
 from typing import NamedTuple
 
+from graph.erc20 import TRANSFER_TOPIC, transfer_of
 from graph.formats import DEPOSIT_COLUMNS, TRANSFER_COLUMNS
 
-TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
-"""keccak256("Transfer(address,address,uint256)")."""
 NATIVE = "ETH"
 WEI = Decimal(10) ** 18
 SLOT = 2 ** 40
@@ -35,14 +34,6 @@ def place(tx_index: int, log_index: int | None = None, internal: int | None = No
 
 def _int(value: str | int) -> int:
     return value if isinstance(value, int) else int(value, 16)
-
-
-def _topic_address(topic: str) -> str | None:
-    """The address in a 32-byte topic, or None when the upper 12 bytes are not zero (not an address)."""
-    body = topic[2:] if topic.startswith("0x") else topic
-    if len(body) != 64 or body[:24].strip("0"):
-        return None
-    return "0x" + body[24:].lower()
 
 
 class Row(NamedTuple):
@@ -142,18 +133,18 @@ def trace_mismatch(blocks: list[dict], traces: list[dict]) -> str | None:
 def token_rows(logs: list[dict], stamps: dict[int, int], decimals: dict[str, int | None]) -> list[Row]:
     """ERC-20 Transfer logs (three topics, value in data) that moved more than zero; amounts scaled by decimals.
 
-    A token whose decimals are unknown keeps raw units, with its asset written `<contract>:raw`.
+    The log is decoded with the event's ABI (graph.erc20); one whose topics are not addresses
+    is not a transfer. A token whose decimals are unknown keeps raw units, with its asset
+    written `<contract>:raw`.
     """
     rows = []
     for log in logs:
         if not transfer_log(log):
             continue
-        topics = log["topics"]
-        sender, receiver = _topic_address(topics[1]), _topic_address(topics[2])
-        data = log["data"]
-        if sender is None or receiver is None:
+        decoded = transfer_of(log["topics"], log["data"])
+        if decoded is None:
             continue
-        raw = int(data, 16)
+        sender, receiver, raw = decoded
         if raw <= 0:
             continue
         contract = log["address"].lower()

@@ -12,58 +12,29 @@ agrees with is the fork point, rows after it are cut, and ingestion resumes ther
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
+from graph.chains import chain_for_id
+from graph.erc20 import DECIMALS_CALL, TRANSFER_TOPIC, decimals_of
 from graph.errors import ChainError, ReorgTooDeep
-from graph.formats import DEPOSIT_COLUMNS
-from graph.ingest import (COLUMNS, TRANSFER_TOPIC, Row, deposit_cells, internal_rows, native_rows, ordered, priced,
+from graph.formats import CHAIN_COLUMN, DEPOSIT_COLUMNS
+from graph.ingest import (COLUMNS, Row, deposit_cells, internal_rows, native_rows, ordered, priced,
                           token_rows, trace_mismatch, transfer_log)
 from graph.node_checks import check_blocks, check_logs, check_receipts, check_traces
-from graph.outputs import CsvOutput, Output, replace_json
+from graph.checkpoints import Checkpoint, same_outputs
+from graph.outputs import CsvOutput, Output
 
 REMEMBERED = 256
 """How many recent blocks' hashes the checkpoint keeps for reorg repair."""
 REREADS = 20
 """How many times in a row a batch may be read again (node behind, reorganising) before giving up."""
-DECIMALS_CALL = "0x313ce567"
 WORKERS = 4
 """Requests for one batch's blocks in flight at once: a node answers them in parallel."""
-
-
-@dataclass
-class Checkpoint:
-    """Where an ingestion stands: the next block, the outputs' lengths, recent (block, hash, offsets)."""
-
-    chain_id: int
-    next_block: int
-    offsets: list[int]
-    """The length of each output (transfers, then deposits if asked for)."""
-    recent: list[list] = field(default_factory=list)
-    """[number, hash, [each output's length before the block's rows]], oldest first."""
-    decimals: dict[str, int | None] = field(default_factory=dict)
-    first_block: int = 0
-    outputs: list[str] = field(default_factory=list)
-    """The files written, as given when the ingestion started."""
-    traces: bool = False
-    """Whether internal transfers (from trace_block) are ingested too."""
-
-    def save(self, path: Path) -> None:
-        replace_json(path, vars(self))
-
-    @classmethod
-    def load(cls, path: Path) -> "Checkpoint | None":
-        if not path.exists():
-            return None
-        try:
-            return cls(**json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, TypeError) as error:
-            raise ChainError(f"{path}: not a checkpoint of this tool ({error}); move it away to start afresh")
 
 
 @dataclass
@@ -94,28 +65,35 @@ class Ingestion:
         """Reorganisations repaired by this object so far."""
         self.on_rewind: Callable[[list[int]], None] | None = None
         """Told each output's new mark before a repair cuts the outputs (and before the checkpoint moves)."""
-        self.outputs: list[Output] = [out if not isinstance(out, Path) else CsvOutput(out, COLUMNS)]
-        if deposits_out is not None:
-            self.outputs.append(deposits_out if not isinstance(deposits_out, Path)
-                                else CsvOutput(deposits_out, DEPOSIT_COLUMNS))
         chain = node.chain_id()
         if expected_chain is not None and chain != expected_chain:
             raise ChainError(f"{node.url} is chain {chain}, not chain {expected_chain}")
         state = Checkpoint.load(checkpoint)
         if state is not None and state.chain_id != chain:
             raise ChainError(f"{checkpoint} belongs to chain {state.chain_id}; {node.url} is chain {chain}")
-        names = [output.name for output in self.outputs]
+        named = chain_for_id(chain) if state is None else state.chain
+        extra = () if named is None else (CHAIN_COLUMN,)
+        self.outputs: list[Output] = [out if not isinstance(out, Path) else CsvOutput(out, COLUMNS + extra)]
+        if deposits_out is not None:
+            self.outputs.append(deposits_out if not isinstance(deposits_out, Path)
+                                else CsvOutput(deposits_out, DEPOSIT_COLUMNS + extra))
+        names = [_named(output) for output in self.outputs]
         if state is not None and len(state.offsets) != len(self.outputs):
             raise ChainError(f"{checkpoint} was made {'with' if len(state.offsets) > 1 else 'without'} a deposits "
                              f"file; run the same way, or start a new output")
-        if state is not None and state.outputs and state.outputs != names:
+        if state is not None and state.outputs and not same_outputs(state.outputs, names):
             raise ChainError(f"{checkpoint} writes {', '.join(state.outputs)}, not {', '.join(names)}")
         if state is not None and state.traces != traces:
             raise ChainError(f"{checkpoint} was made {'with' if state.traces else 'without'} --traces; run the same "
                              f"way, or start a new output")
         if state is None:
+            head = node.head()
+            if from_block > head:
+                raise ChainError(f"block {from_block:,} is past the head of {node.url}, block {head:,} (chain "
+                                 f"{chain}, {named}): give a --from-block of at most {head:,}")
             offsets = [output.start() for output in self.outputs]
-            state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names, traces=traces)
+            state = Checkpoint(chain, from_block, offsets, first_block=from_block, outputs=names, traces=traces,
+                               chain=named)
             state.save(checkpoint)
         self.state = state
         self._truncate(state.offsets)  # rows past the checkpoint belong to a batch that never finished
@@ -281,8 +259,7 @@ class Ingestion:
                 except ChainError:  # the node's definite refusal (reverted): the token has no decimals()
                     answers.append(None)
         for contract, answer in zip(unknown, answers):
-            places = int(answer, 16) if answer and len(answer) == 66 else None
-            self.state.decimals[contract] = places if places is not None and places <= 77 else None
+            self.state.decimals[contract] = decimals_of(answer)
 
     def _truncate(self, offsets: list[int]) -> None:
         for output, offset in zip(self.outputs, offsets):
@@ -291,16 +268,17 @@ class Ingestion:
     def _cells(self, rows: list[Row]) -> list[dict[int, list[list[str]]]]:
         """Per output, block number -> its rows' cells (transfers; deposits into the platform's addresses)."""
         out: list[dict[int, list[list[str]]]] = [{} for _ in self.outputs]
+        chain = [] if self.state.chain is None else [self.state.chain]  # the chain column, when the files have it
         tx, counts = None, [0, 0]  # the transaction's transfers so far: [native and token, internal]
         for row in rows:  # in chain order, so a transaction's rows are together
             if row.tx_hash != tx:
                 tx, counts = row.tx_hash, [0, 0]
             ordinal = f"i{counts[1]}" if row.internal else counts[0]
             counts[row.internal] += 1
-            out[0].setdefault(row.block_number, []).append(row.cells())
+            out[0].setdefault(row.block_number, []).append(row.cells() + chain)
             if len(out) > 1 and row.to_address in self.addresses:
                 out[1].setdefault(row.block_number, []).append(
-                    deposit_cells(row, self.addresses[row.to_address], ordinal))
+                    deposit_cells(row, self.addresses[row.to_address], ordinal) + chain)
         return out
 
     def _append(self, blocks: list[dict], rows: list[Row]) -> None:
@@ -382,6 +360,11 @@ class Ingestion:
             if progress:
                 progress(summary)
         return summary
+
+
+def _named(output: Output) -> str:
+    """How the checkpoint names an output: a file by its absolute path, a table by its name."""
+    return str(output.path.resolve()) if isinstance(output, CsvOutput) else output.name
 
 
 class _Reread(Exception):

@@ -1,4 +1,4 @@
-"""`kyt ingest`: transfers from an Ethereum JSON-RPC node into a transfers file (resumable)."""
+"""`kyt ingest`: transfers from an EVM JSON-RPC node into a transfers file (resumable)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def ingest_command(
-    rpc: str = typer.Option(..., help="The node's JSON-RPC URL, e.g. http://127.0.0.1:8545."),
-    from_block: int = typer.Option(..., min=0, help="First block (used when there is no checkpoint yet)."),
+    rpc: str = typer.Option(..., help="The node's JSON-RPC URL, e.g. http://127.0.0.1:8545 (any EVM network: "
+                                      "the chain is named from its chain id)."),
+    from_block: int = typer.Option(..., min=0, help="First block (used when there is no checkpoint yet; past the "
+                                                    "node's head it is an error)."),
     to_block: Optional[int] = typer.Option(None, min=0, help="Last block (default: the newest final block)."),
     out: Optional[Path] = typer.Option(None, help="Transfers CSV to write (appended to across runs)."),
     db: Optional[str] = typer.Option(None, "--db", help="Write into the case database at this URL instead "
@@ -37,6 +39,7 @@ def ingest_command(
     """Ingest native ETH transfers, ERC-20 Transfer logs (and internal transfers with --traces) into a file or the
     case database; an interrupted run resumes with no gap and no duplicate."""
     from graph.chain import Node
+    from graph.chains import chain_for_id
     from graph.ingest_inputs import load_deposit_addresses, load_prices
     from graph.ingestion import Ingestion
 
@@ -93,8 +96,9 @@ def ingest_command(
         err.print()
     reorgs = f"; {summary.reorgs} reorganisation(s) repaired" if summary.reorgs else ""
     where = out if db is None else f"the database ({job.outputs[0].name})"
-    err.print(f"ingested {summary.blocks:,} blocks, {summary.transfers:,} transfers into {where}{reorgs}; "
-              f"next block {job.state.next_block:,}", highlight=False)
+    chain = job.state.chain or chain_for_id(job.state.chain_id)
+    err.print(f"ingested {summary.blocks:,} blocks, {summary.transfers:,} transfers of {chain} (chain "
+              f"{job.state.chain_id}) into {where}{reorgs}; next block {job.state.next_block:,}", highlight=False)
 
 
 def export_chain_command(

@@ -58,7 +58,12 @@ def watch_command(
     rules: Optional[Path] = typer.Option(None, help="Rules file (TOML); default: the shipped policy."),
     prices: Optional[Path] = typer.Option(None, help="Price table CSV (asset, day, price) for usd_value."),
     confirmations: int = typer.Option(12, min=0, help="Blocks are final this many blocks below the head."),
-    poll: float = typer.Option(4.0, min=0.05, help="Seconds between looks at the head once caught up."),
+    ws: Optional[str] = typer.Option(None, "--ws", help="The node's WebSocket URL (e.g. ws://127.0.0.1:8545), or "
+                                                         "`auto` for --rpc's with ws://: each new head wakes the "
+                                                         "watch at once (it reconnects if the socket drops); "
+                                                         "without it the watch polls."),
+    poll: float = typer.Option(4.0, min=0.05, help="Seconds between looks at the head once caught up (with --ws: "
+                                                   "only while the socket is down)."),
     chain_id: Optional[int] = typer.Option(None, help="Refuse a node on any other chain."),
     db: Optional[str] = typer.Option(None, "--db", help="Case database URL (default: $DATABASE_URL, else sqlite:///freezecase.db)."),
     jurisdiction: list[str] = typer.Option(list(DEFAULT_JURISDICTIONS), help="Jurisdictions of new cases (their deadlines)."),
@@ -76,13 +81,15 @@ def watch_command(
     from cases.watching import Watch
     from graph import readers
     from graph.chain import Node, NodeUnavailable
+    from graph.chains import chain_for_id
+    from graph.heads import HeadSubscription, websocket_url
     from graph.ingest_inputs import load_deposit_addresses, load_prices
     from graph.ingestion import Ingestion
     from kyt import batch
     from kyt.rules import load_policy
 
     line = _Line()
-    watch = None
+    watch = heads = None
     store, actor = signed_in(db, None, job="watch")  # before anything starts
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -114,9 +121,13 @@ def watch_command(
         request = batch.ScoreRequest(deposits, transfers, flagged, 0, services, rules=rules, model=model,
                                      engine="memory" if model is not None else "auto")
         watch = Watch(ingestion, folder, store, request=request, jurisdictions=tuple(jurisdiction), actor=actor)
-        err.print(f"watching {redacted_url(rpc)} from block {ingestion.state.next_block:,} into {folder} "
-                  f"({len(addresses):,} deposit addresses, {confirmations} confirmations); Ctrl-C to stop",
-                  highlight=False)
+        chain = ingestion.state.chain_id
+        if ws is not None:
+            heads = HeadSubscription(websocket_url(rpc) if ws == "auto" else ws)
+        how = f"new heads from {redacted_url(heads.url)}" if heads else f"polling every {poll:g} s"
+        err.print(f"watching {redacted_url(rpc)} ({chain_for_id(chain)}, chain {chain}) from block "
+                  f"{ingestion.state.next_block:,} into {folder} ({len(addresses):,} deposit addresses, "
+                  f"{confirmations} confirmations, {how}); Ctrl-C to stop", highlight=False)
         done, failures = 0, 0
         stop = stop_on_interrupt(lambda: err.print(("\n" if line.live else "") + "stopping after this cycle "
                                                    "(Ctrl-C again to stop at once)", highlight=False))
@@ -135,7 +146,10 @@ def watch_command(
             done += 1
             line.show(cycle, lag)
             if lag <= 0 and (cycles is None or done < cycles):
-                stop.wait(poll)
+                if heads is None:
+                    stop.wait(poll)
+                else:  # the subscription only wakes the loop: the checkpoint says what comes next
+                    heads.wait(poll, stop)
         if stop.is_set():
             raise KeyboardInterrupt
     except HANDLED as error:
@@ -150,6 +164,8 @@ def watch_command(
         raise typer.Exit(130)
     finally:
         restore()
+        if heads is not None:
+            heads.close()
         if watch is not None:
             watch.close()
     if line.live:

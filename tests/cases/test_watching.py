@@ -19,11 +19,18 @@ from cases.watching import Watch
 from graph.chain import Node
 from graph.ingestion import Ingestion
 from kyt import batch
-from tests.graph.chain.conftest import contracts, node  # noqa: F401 - the real node and the test tokens
+from tests.graph.chain.conftest import anvil, contracts  # noqa: F401 - the real node and the test tokens
 from tests.graph.chain.test_ingestion import deploy, send
 
 KYT = Path(sys.executable).parent / "kyt"
 ETH = 10**18
+
+
+@pytest.fixture
+def node():
+    """anvil as chain 1 (ethereum), the chain of the flagged file's wallets (it has no chain column); its URL."""
+    with anvil("--chain-id", "1") as (url, _):
+        yield url
 
 
 def now() -> datetime:

@@ -11,7 +11,9 @@ import os
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -26,20 +28,20 @@ def _missing(tool: str) -> None:
     pytest.skip(f"{tool} is not installed (npm install in tools/node)")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def node():
-    """A fresh anvil chain on 127.0.0.1 (chain id 31337, ten funded accounts); its URL."""
+@contextmanager
+def anvil(*options: str, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A fresh anvil chain on 127.0.0.1 (ten funded accounts, and `options`), ready: (its URL, its process)."""
     if not (BIN / "anvil").exists():
         _missing("anvil")
-    port = _free_port()
+    port = port or free_port()
     process = subprocess.Popen([str(BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--accounts", "10",
-                                "--silent"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "--silent", *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     from web3 import Web3
     w3 = Web3(Web3.HTTPProvider(url))
@@ -52,9 +54,25 @@ def node():
     else:
         process.kill()
         pytest.fail("anvil did not start")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def node():
+    """A fresh anvil chain on 127.0.0.1 (chain id 31337, ten funded accounts); its URL."""
+    with anvil() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def mainnet_node():
+    """A fresh anvil chain that says it is chain 1 (ethereum): its rows are on the default chain; its URL."""
+    with anvil("--chain-id", "1") as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
