@@ -32,6 +32,9 @@ DEFAULT = "ethereum"
 EVM_IDS = {"ethereum": 1, "optimism": 10, "bsc": 56, "ethereum-classic": 61, "polygon": 137, "base": 8453,
            "arbitrum": 42161, "avalanche": 43114}
 """EVM networks known by name, with their chain ids; any other EVM network is `evm-<chain id>`."""
+NATIVE_ASSETS = {"ethereum": "ETH", "optimism": "ETH", "base": "ETH", "arbitrum": "ETH", "bsc": "BNB",
+                 "polygon": "POL", "avalanche": "AVAX", "ethereum-classic": "ETC"}
+"""The coin each known EVM network pays in (the asset its native transfers are written with)."""
 BASE58_CHAINS = ("tron", "bitcoin")
 """Chains whose addresses are base58check (case matters), checked by their checksum."""
 OTHER_CHAINS = ("litecoin", "bitcoin-cash", "bitcoin-sv", "bitcoin-gold", "dash", "dogecoin", "zcash", "monero",
@@ -59,6 +62,16 @@ class ChainNameError(GraphError, ValueError):
 def is_evm(chain: str) -> bool:
     """Whether the chain is an EVM network (0x addresses)."""
     return chain in EVM_IDS or _EVM_OTHER.match(chain) is not None
+
+
+def native_asset(chain: str) -> str:
+    """The asset of an EVM network's native transfers: its coin, or `<chain>:native` for a network not known here
+    (so that no price table prices it by mistake).
+
+    >>> native_asset("polygon"), native_asset("evm-31337")
+    ('POL', 'evm-31337:native')
+    """
+    return NATIVE_ASSETS.get(chain, f"{chain}:native")
 
 
 def chain_for_id(chain_id: int) -> str:

@@ -71,8 +71,9 @@ def deposit_cells(row: Row, customer: str, ordinal: int | str) -> list[str]:
     return [cells[c] for c in DEPOSIT_COLUMNS]
 
 
-def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) -> list[Row]:
-    """Successful transactions of the block that moved ETH (value > 0); a contract creation pays the new contract."""
+def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str], *, asset: str = NATIVE) -> list[Row]:
+    """Successful transactions of the block that moved the native coin (value > 0), as `asset`; a contract creation
+    pays the new contract."""
     rows = []
     stamp = _int(block["timestamp"])
     for tx in block["transactions"]:
@@ -83,11 +84,11 @@ def native_rows(block: dict, statuses: dict[str, int], created: dict[str, str]) 
         if not target:
             continue
         rows.append(Row(tx["hash"], _int(block["number"]), place(_int(tx["transactionIndex"])), stamp,
-                        tx["from"].lower(), target.lower(), NATIVE, Decimal(value) / WEI, None))
+                        tx["from"].lower(), target.lower(), asset, Decimal(value) / WEI, None))
     return rows
 
 
-def internal_rows(traces: list[dict], stamps: dict[int, int]) -> list[Row]:
+def internal_rows(traces: list[dict], stamps: dict[int, int], *, asset: str = NATIVE) -> list[Row]:
     """ETH moved inside transactions, from `trace_block`: calls and creations with value, self-destruct refunds.
 
     The transaction itself (the root trace) is the native transfer and is not repeated. A
@@ -116,7 +117,7 @@ def internal_rows(traces: list[dict], stamps: dict[int, int]) -> list[Row]:
         ordinal = ordinals[tx] = ordinals.get(tx, -1) + 1
         block = _int(t["blockNumber"])
         rows.append(Row(tx, block, place(_int(t["transactionPosition"]), internal=ordinal), stamps[block],
-                        source.lower(), target.lower(), NATIVE, Decimal(amount) / WEI, None, internal=True))
+                        source.lower(), target.lower(), asset, Decimal(amount) / WEI, None, internal=True))
     return rows
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from graph.chain import MethodMissing, Node, NodeUnavailable, RangeTooLarge
-from graph.chains import chain_for_id
+from graph.chains import DEFAULT, chain_for_id, native_asset
 from graph.erc20 import DECIMALS_CALL, TRANSFER_TOPIC, decimals_of
 from graph.errors import ChainError, ReorgTooDeep
 from graph.formats import CHAIN_COLUMN, DEPOSIT_COLUMNS
@@ -199,8 +199,9 @@ class Ingestion:
         check_logs(logs, blocks)
         self._learn_decimals({log["address"].lower() for log in logs if transfer_log(log)})
         stamps = {int(b["number"], 16): int(b["timestamp"], 16) for b in blocks}
-        rows = [row for block in blocks for row in native_rows(block, statuses, created)]
-        rows += internal_rows(traces, stamps)
+        coin = native_asset(self.state.chain or DEFAULT)  # a checkpoint from before chains is ethereum's
+        rows = [row for block in blocks for row in native_rows(block, statuses, created, asset=coin)]
+        rows += internal_rows(traces, stamps, asset=coin)
         rows += token_rows(logs, stamps, self.state.decimals)
         return ordered(priced(rows, self.prices))
 

@@ -38,8 +38,8 @@ def test_rows_from_another_network_carry_its_name(polygon_node, tmp_path):
                     deposits_out=tmp_path / "d.csv", deposit_addresses={a[2].lower(): "cust-2"})
     job.run()
     transfers, deposits = table(tmp_path / "t.csv"), table(tmp_path / "d.csv")
-    assert [(r["to_address"], r["amount"], r["chain"]) for r in transfers] == [
-        (a[1].lower(), "2", "polygon"), (a[2].lower(), "3", "polygon")]
+    assert [(r["to_address"], r["amount"], r["asset"], r["chain"]) for r in transfers] == [
+        (a[1].lower(), "2", "POL", "polygon"), (a[2].lower(), "3", "POL", "polygon")]  # polygon's coin, not ETH
     assert [(d["customer_id"], d["chain"]) for d in deposits] == [("cust-2", "polygon")]
     assert json.loads((tmp_path / "t.json").read_text())["chain"] == "polygon"
     done = subprocess.run([str(KYT), "ingest", "--rpc", polygon_node, "--from-block", "0", "--confirmations", "0",
