@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from graph.bitcoin_etl import ASSET, CHAIN, read_transaction
 from graph.errors import GraphError, InputError, Problem
 from graph.etl_convert import OUTPUT_SCHEMA, scaled_text
-from graph.etl_files import Spill, TransferSink, work_folder
+from graph.etl_files import Quiet, output_kind, Spill, TransferSink, work_folder
 from graph.etl_import import ExportRejected, Progress
 from graph.ingest import Row, priced
 
@@ -252,32 +252,11 @@ def _gzipped(path: Path) -> bool:
     return path.name.lower().endswith(".gz")
 
 
-def _output_kind(out: Path) -> str:
-    """'csv', 'parquet' or 'dataset' (a directory); GraphError for any other name."""
-    name = out.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    if name.endswith(".parquet"):
-        return "parquet"
-    if out.suffix == "":
-        return "dataset"
-    raise GraphError(f"--out {out}: a .parquet or .csv (.csv.gz) file, or a directory (no suffix) for a "
-                     f"partitioned dataset")
-
-
-class _Quiet:
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        pass
-
-
 def import_transactions(source: Path, out: Path, *, prices: dict[tuple[str, date], Decimal] | None = None,
                         progress: Progress | None = None) -> Summary:
     """Convert a bitcoin-etl transactions export (a file or a directory) into transfers at `out`."""
-    kind = _output_kind(out)
-    progress = progress or _Quiet()
+    kind = output_kind(out)
+    progress = progress or Quiet()
     files = export_files(source)
     problems, summary = _Problems(files), Summary()
     work = work_folder(out)

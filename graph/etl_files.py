@@ -256,3 +256,31 @@ def work_folder(out: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     return work
+
+
+def output_kind(out: Path) -> str:
+    """What an import writes at `out`: 'csv', 'parquet' or 'dataset' (a directory); GraphError for another name.
+
+    >>> output_kind(Path("t.csv.gz")), output_kind(Path("t.parquet")), output_kind(Path("transfers"))
+    ('csv', 'parquet', 'dataset')
+    """
+    name = out.name.lower()
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if name.endswith(".parquet"):
+        return "parquet"
+    if out.suffix == "":
+        return "dataset"
+    raise GraphError(f"--out {out}: a .parquet or .csv (.csv.gz) file, or a directory (no suffix) for a "
+                     f"partitioned dataset")
+
+
+class Quiet:
+    """Progress that shows nothing (an import run from code)."""
+
+    def stage(self, name: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, amount: int) -> None:
+        pass
+

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from graph import etl_convert as convert
 from graph.errors import GraphError, InputError, Problem
-from graph.etl_files import (SPILL_BLOCKS, Spill, TransferSink, batches, column_names, input_files, line_numbers,
+from graph.etl_files import (SPILL_BLOCKS, Quiet, Spill, TransferSink, batches, column_names, input_files, line_numbers,
                              work_folder)
 
 MAX_PROBLEMS = 50
@@ -37,14 +37,6 @@ class Progress(Protocol):
     def stage(self, name: str, total: int | None = None) -> None: ...
 
     def advance(self, amount: int) -> None: ...
-
-
-class _Quiet:
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        pass
 
 
 class ExportRejected(InputError):
@@ -197,7 +189,7 @@ def import_export(export: Export, out: Path, *, chain: str = "ethereum",
     _check_request(export, out)
     if not chain or chain != chain.strip() or "," in chain:
         raise GraphError(f"--chain {chain!r}: a name without spaces or commas")
-    progress = progress or _Quiet()
+    progress = progress or Quiet()
     files, by_kind, wanted = _files(export)
     problems, summary = _Problems(files), Summary()
     tokens: list[pa.Table] = []

@@ -30,7 +30,7 @@ import pyarrow as pa
 from graph.bitcoin_import import CsvSink
 from graph.errors import GraphError, InputError, Problem
 from graph.etl_convert import OUTPUT_SCHEMA
-from graph.etl_files import PARTITION_BLOCKS, TransferSink, work_folder
+from graph.etl_files import Quiet, output_kind, PARTITION_BLOCKS, TransferSink, work_folder
 from graph.etl_import import ExportRejected, Progress
 from graph.ingest import Row, priced
 from graph.trongrid import CHAIN, KNOWN_TOKENS, TRX, TRX_DECIMALS, Move, Skipped, event_item, scaled, \
@@ -276,26 +276,6 @@ def _table(rows: list[tuple[Move, str, Where]], prices: dict[tuple[str, date], D
     return pa.table([pa.array(c, f.type) for c, f in zip(columns, OUTPUT_SCHEMA)], schema=OUTPUT_SCHEMA)
 
 
-def _output_kind(out: Path) -> str:
-    name = out.name.lower()
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    if name.endswith(".parquet"):
-        return "parquet"
-    if out.suffix == "":
-        return "dataset"
-    raise GraphError(f"--out {out}: a .parquet or .csv (.csv.gz) file, or a directory (no suffix) for a "
-                     f"partitioned dataset")
-
-
-class _Quiet:
-    def stage(self, name: str, total: int | None = None) -> None:
-        pass
-
-    def advance(self, amount: int) -> None:
-        pass
-
-
 def import_tron(out: Path, *, trx: Path | None = None, trc20: Path | None = None,
                 tokens: dict[str, int | None] | None = None, prices: dict[tuple[str, date], Decimal] | None = None,
                 progress: Progress | None = None) -> Summary:
@@ -305,8 +285,8 @@ def import_tron(out: Path, *, trx: Path | None = None, trc20: Path | None = None
     """
     if trx is None and trc20 is None:
         raise GraphError("give --trx (account transactions) or --trc20 (TRC-20 Transfer events), or both")
-    kind = _output_kind(out)
-    progress = progress or _Quiet()
+    kind = output_kind(out)
+    progress = progress or Quiet()
     inputs = [(name, export_files(path), convert) for name, path, convert in
               (("transactions", trx, transaction_item), ("events", trc20, event_item)) if path is not None]
     problems, summary, kept = _Problems(), Summary(), {}

@@ -19,6 +19,31 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # `kill` cleans up like Ctrl-C: the partial output is removed
 
 
+def _imported(work, prices: Optional[Path]):
+    """`work(progress, prices table)` run with a progress bar; a bad input, an OS error or an interruption is said
+    (nothing was written) and exits 1 or 130."""
+    from graph.ingest_inputs import load_prices
+    from ui.scoring import BarProgress
+
+    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
+    try:
+        table = load_prices(prices) if prices else None
+        with BarProgress() as progress:
+            return work(progress, table)
+    except HANDLED as error:
+        err.print(render(error), markup=False, highlight=False)
+        raise typer.Exit(1)
+    except OSError as error:  # an unreadable input, a full disk
+        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
+                  highlight=False)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        err.print("\nstopped; nothing was written", highlight=False)
+        raise typer.Exit(130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @import_app.command("ethereum-etl")
 def ethereum_etl_command(
     transactions: Optional[Path] = typer.Option(None, help="transactions export (CSV or Parquet file, or a "
@@ -36,28 +61,11 @@ def ethereum_etl_command(
     """Convert an ethereum-etl export into transfers (native ETH and ERC-20), the rows `kyt ingest` writes for
     the same chain; nothing is written if any line is bad."""
     from graph.etl_import import Export, import_export
-    from graph.ingest_inputs import load_prices
-    from ui.scoring import BarProgress
 
     export = Export(transactions=transactions, token_transfers=token_transfers, tokens=tokens, receipts=receipts,
                     blocks=blocks)
-    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
-    try:
-        table = load_prices(prices) if prices else None
-        with BarProgress() as progress:
-            summary = import_export(export, out, chain=chain, prices=table, progress=progress)
-    except HANDLED as error:
-        err.print(render(error), markup=False, highlight=False)
-        raise typer.Exit(1)
-    except OSError as error:  # an unreadable input, a full disk
-        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
-                  highlight=False)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        err.print("\nstopped; nothing was written", highlight=False)
-        raise typer.Exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    summary = _imported(lambda progress, table: import_export(export, out, chain=chain, prices=table,
+                                                               progress=progress), prices)
     for line in summary_lines(summary, out):
         err.print(line, highlight=False)
 
@@ -95,26 +103,9 @@ def bitcoin_etl_command(
     """Convert a bitcoin-etl transactions export into transfers (chain bitcoin, asset BTC): each input address pays
     each output address its share; nothing is written if any line is bad."""
     from graph.bitcoin_import import import_transactions
-    from graph.ingest_inputs import load_prices
-    from ui.scoring import BarProgress
 
-    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
-    try:
-        table = load_prices(prices) if prices else None
-        with BarProgress() as progress:
-            summary = import_transactions(transactions, out, prices=table, progress=progress)
-    except HANDLED as error:
-        err.print(render(error), markup=False, highlight=False)
-        raise typer.Exit(1)
-    except OSError as error:  # an unreadable input, a full disk
-        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
-                  highlight=False)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        err.print("\nstopped; nothing was written", highlight=False)
-        raise typer.Exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    summary = _imported(lambda progress, table: import_transactions(transactions, out, prices=table,
+                                                                    progress=progress), prices)
     for line in bitcoin_summary_lines(summary, out):
         err.print(line, highlight=False)
 
@@ -151,28 +142,10 @@ def tron_command(
 ) -> None:
     """Convert TronGrid exports into transfers (chain tron): TRX transfers and TRC-20 Transfer events, each item
     once however many pages hold it; nothing is written if any item is bad."""
-    from graph.ingest_inputs import load_prices
     from graph.tron_import import import_tron, load_tokens
-    from ui.scoring import BarProgress
 
-    previous = signal.signal(signal.SIGTERM, _stop_on_terminate)
-    try:
-        table = load_prices(prices) if prices else None
-        decimals = load_tokens(tokens) if tokens else None
-        with BarProgress() as progress:
-            summary = import_tron(out, trx=trx, trc20=trc20, tokens=decimals, prices=table, progress=progress)
-    except HANDLED as error:
-        err.print(render(error), markup=False, highlight=False)
-        raise typer.Exit(1)
-    except OSError as error:  # an unreadable input, a full disk
-        err.print(f"error: {error.filename or ''}: {error.strerror or error}; nothing was written", markup=False,
-                  highlight=False)
-        raise typer.Exit(1)
-    except KeyboardInterrupt:
-        err.print("\nstopped; nothing was written", highlight=False)
-        raise typer.Exit(130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    summary = _imported(lambda progress, table: import_tron(out, trx=trx, trc20=trc20, prices=table, progress=progress,
+                                                            tokens=load_tokens(tokens) if tokens else None), prices)
     for line in tron_summary_lines(summary, out):
         err.print(line, highlight=False)
 
