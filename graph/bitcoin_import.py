@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from graph.bitcoin_etl import ASSET, CHAIN, read_transaction
 from graph.errors import GraphError, InputError, Problem
 from graph.etl_convert import OUTPUT_SCHEMA, scaled_text
-from graph.etl_files import Quiet, output_kind, Spill, TransferSink, work_folder
+from graph.etl_files import Quiet, input_files, output_kind, Spill, TransferSink, work_folder
 from graph.etl_import import ExportRejected, Progress
 from graph.ingest import Row, priced
 
@@ -89,16 +89,8 @@ def export_files(path: Path) -> list[Path]:
     In a directory, `transactions_X.json` is skipped when `enriched_transactions_X.json` is
     beside it (export_all --enrich writes both; only the enriched one has input values).
     """
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(str(path), [Problem(None, "no such file or directory")])
-    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
-    found = [p for p in found if not (p.parent / f"enriched_{p.name}").is_file()]
-    if not found:
-        raise InputError(str(path), [Problem(None, "holds no .json, .jsonl, .json.gz or .jsonl.gz file")])
-    return found
+    found = input_files(path, suffixes=SUFFIXES)
+    return found if path.is_file() else [p for p in found if not (p.parent / f"enriched_{p.name}").is_file()]
 
 
 def _lines(path: Path):

@@ -39,16 +39,17 @@ def _is_parquet(path: Path) -> bool:
     return path.name.lower().endswith((".parquet", ".pq"))
 
 
-def input_files(path: Path) -> list[Path]:
-    """The data files of an input: the file itself, or every CSV/Parquet file under a directory, in name order."""
+def input_files(path: Path, *, suffixes: tuple[str, ...] = SUFFIXES) -> list[Path]:
+    """The data files of an input: the file itself, or every file with one of `suffixes` (CSV or Parquet unless
+    told) under a directory, hidden and `_` folders aside, in name order."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise InputError(str(path), [Problem(None, "no such file or directory")])
-    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
+    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(suffixes)
                    and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
     if not found:
-        raise InputError(str(path), [Problem(None, "holds no .csv or .parquet file")])
+        raise InputError(str(path), [Problem(None, f"holds no {', '.join(suffixes)} file")])
     return found
 
 

@@ -30,7 +30,7 @@ import pyarrow as pa
 from graph.bitcoin_import import CsvSink
 from graph.errors import GraphError, InputError, Problem
 from graph.etl_convert import OUTPUT_SCHEMA
-from graph.etl_files import Quiet, output_kind, PARTITION_BLOCKS, TransferSink, work_folder
+from graph.etl_files import Quiet, input_files, output_kind, PARTITION_BLOCKS, TransferSink, work_folder
 from graph.etl_import import ExportRejected, Progress
 from graph.ingest import Row, priced
 from graph.trongrid import CHAIN, KNOWN_TOKENS, TRX, TRX_DECIMALS, Move, Skipped, event_item, scaled, \
@@ -92,15 +92,7 @@ class _Problems:
 
 def export_files(path: Path) -> list[Path]:
     """The files of an input: the file itself, or every .json(l)(.gz) file under a directory, in name order."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(str(path), [Problem(None, "no such file or directory")])
-    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES)
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
-    if not found:
-        raise InputError(str(path), [Problem(None, "holds no .json, .jsonl, .json.gz or .jsonl.gz file")])
-    return found
+    return input_files(path, suffixes=SUFFIXES)
 
 
 def load_tokens(path: Path) -> dict[str, int | None]:
