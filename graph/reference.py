@@ -139,3 +139,87 @@ def neighbourhood(graph: nx.MultiDiGraph, sender: str, order: int) -> nx.MultiDi
                 if data2["order"] < data["order"] and w != u:
                     keep.add_edge(w, u, key=key2, **data2)
     return keep
+
+
+@dataclass(frozen=True)
+class ReferenceDestinationExposure:
+    """A withdrawal destination's exposure as the reference computes it (docs/exposure.md, "Withdrawal destinations")."""
+
+    destination: int
+    category: str
+    kind: str
+    hop: int
+    flagged: int = 0
+    total: int = 0
+    unpriced_total: int = 0
+    unpriced_flagged: int = 0
+    flagged_transfers: int = 0
+
+    @property
+    def share(self) -> Fraction | None:
+        """The exact share (1 for self); None when a value behind it is unknown or nothing was priced."""
+        if self.kind == "self":
+            return Fraction(1)
+        if self.unpriced_total or self.unpriced_flagged or not self.total:
+            return None
+        return Fraction(self.flagged, self.total)
+
+
+def _hop2_contributions(graph: nx.MultiDiGraph, sender: str, data: dict, *, flags: dict[str, set[str]],
+                        lookback: int | None) -> dict[str, int | None]:
+    """category -> what the transfer `data` from `sender` contributes at hop 2: floor(usd x sender's flagged share),
+    None when unknown; only the categories its sender's funding traces to."""
+    funding = _inbound(graph, sender, order=data["order"], time=data["time"], lookback=lookback)
+    total = sum(d["usd"] for _, d in funding if d["usd"] is not None)
+    unknown_total = sum(d["usd"] is None for _, d in funding)
+    flagged_usd: dict[str, int] = {}
+    for u, d in funding:
+        for category in flags.get(u, ()):
+            flagged_usd[category] = flagged_usd.get(category, 0) + (d["usd"] or 0)
+    known = data["usd"] is not None and not unknown_total and total > 0
+    return {c: data["usd"] * f // total if known else None for c, f in flagged_usd.items()}
+
+
+def destination_exposures(graph: nx.MultiDiGraph, destinations: list[str], flagged: FlaggedWallets, *, as_of: int,
+                          services: Services | None = None,
+                          lookback: int | None = None) -> list[ReferenceDestinationExposure]:
+    """Every exposure of every destination as of `as_of`, ordered by (destination, kind and hop, category)."""
+    flags = flags_as_of(flagged, as_of)
+    service_set = set(services.address.to_pylist()) if services is not None else set()
+
+    def counted(data: dict) -> bool:
+        return data["usd"] != 0 and data["time"] < as_of and (lookback is None or data["time"] >= as_of - lookback)
+
+    out: list[ReferenceDestinationExposure] = []
+    for n, destination in enumerate(destinations):
+        out += [ReferenceDestinationExposure(n, c, "self", 0) for c in sorted(flags.get(destination, ()))]
+        if destination in service_set or destination not in graph:
+            continue
+        inbound = [(u, d) for u, _, d in graph.in_edges(destination, data=True) if u != destination and counted(d)]
+        outbound = [(w, d) for _, w, d in graph.out_edges(destination, data=True) if w != destination and counted(d)]
+        sides = {}
+        for name, edges in (("received", inbound), ("sent", outbound)):
+            cells: dict[str, list[int]] = {}
+            for other, d in edges:
+                for category in flags.get(other, ()):
+                    cell = cells.setdefault(category, [0, 0, 0])
+                    cell[0] += d["usd"] or 0
+                    cell[1] += d["usd"] is None
+                    cell[2] += 1
+            sides[name] = (cells, sum(d["usd"] or 0 for _, d in edges), sum(d["usd"] is None for _, d in edges))
+        traced: dict[str, list[int]] = {}
+        for u, d in inbound:
+            if u in service_set:
+                continue
+            for category, part in _hop2_contributions(graph, u, d, flags=flags, lookback=lookback).items():
+                cell = traced.setdefault(category, [0, 0, 0])
+                cell[0] += part or 0
+                cell[1] += part is None
+                cell[2] += 1
+        received_totals = sides["received"][1:]
+        for kind, hop, (cells, total, unknown) in (("received", 1, sides["received"]),
+                                                   ("received", 2, (traced, *received_totals)),
+                                                   ("sent", 1, sides["sent"])):
+            out += [ReferenceDestinationExposure(n, c, kind, hop, cells[c][0], total, unknown, cells[c][1], cells[c][2])
+                    for c in sorted(cells)]
+    return out

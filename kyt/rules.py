@@ -4,6 +4,8 @@ A rule matches an exposure of its category (or `*`) at its hop when share >= min
 usd >= min_usd, compared exactly (see kyt.decide). An unknown share or USD value (no price)
 never passes a threshold above 0; rules with `unpriced = true` match exactly those exposures
 where something unknown could raise them, so that unknown is never read as zero.
+Withdrawal rules (`[[withdrawal_rules]]`) do the same for a withdrawal destination's
+exposures (kyt.withdrawals): kind, hop, min_share and min_flagged_usd, allow / review / block.
 
 >>> policy = default_policy()
 >>> policy.rule("sanctions-direct").action
@@ -33,7 +35,14 @@ ACTIONS = ("review", "freeze")
 SEVERITY = {"allow": 0, "review": 1, "freeze": 2}
 RULE_KEYS = ("id", "description", "category", "hop", "min_share", "min_usd", "action", "unpriced")
 REQUIRED_RULE_KEYS = ("id", "category", "hop", "min_share", "min_usd", "action")
-POLICY_KEYS = ("name", "version", "description", "categories", "rules")
+POLICY_KEYS = ("name", "version", "description", "categories", "rules", "withdrawal_rules")
+WITHDRAWAL_ACTIONS = ("allow", "review", "block")
+WITHDRAWAL_SEVERITY = {"allow": 0, "review": 1, "block": 2}
+WITHDRAWAL_HOPS = {"self": (0,), "received": (1, 2), "sent": (1,)}
+"""The hops each kind of destination exposure has (docs/exposure.md, "Withdrawal destinations")."""
+WITHDRAWAL_RULE_KEYS = ("id", "description", "category", "kind", "hop", "min_share", "min_flagged_usd", "action",
+                        "unpriced")
+REQUIRED_WITHDRAWAL_RULE_KEYS = ("id", "category", "kind", "hop", "min_share", "action")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -62,6 +71,30 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class WithdrawalRule:
+    """One named, documented rule on a withdrawal destination's exposure of one kind and hop."""
+
+    id: str
+    description: str
+    category: str
+    kind: str
+    hop: int
+    min_share: Decimal
+    min_flagged_usd: Decimal
+    action: str
+    unpriced: bool = False
+    """Matches exposures with unknown values that a threshold rule of the same kind and hop could match once known."""
+
+    @property
+    def share_threshold(self) -> Fraction:
+        return Fraction(self.min_share)
+
+    @property
+    def flagged_threshold(self) -> Fraction:
+        return Fraction(self.min_flagged_usd)
+
+
+@dataclass(frozen=True)
 class Policy:
     """A named, versioned list of rules and the categories it knows."""
 
@@ -70,6 +103,7 @@ class Policy:
     description: str
     categories: tuple[str, ...]
     rules: tuple[Rule, ...]
+    withdrawal_rules: tuple[WithdrawalRule, ...] = ()
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError if none)."""
@@ -84,6 +118,9 @@ class Policy:
         body = {"name": self.name, "version": self.version, "categories": list(self.categories),
                 "rules": [{k: str(v) for k, v in asdict(r).items() if k != "description" and not (k == "unpriced" and not v)}
                           for r in self.rules]}
+        if self.withdrawal_rules:  # a policy without them keeps the digest it had before they existed
+            body["withdrawal_rules"] = [{k: str(v) for k, v in asdict(r).items() if k != "description"}
+                                        for r in self.withdrawal_rules]
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -138,6 +175,67 @@ def _rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -
     return Rule(raw["id"], description.strip(), category, raw["hop"], share, usd, raw["action"], unpriced)
 
 
+def _withdrawal_rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -> WithdrawalRule | None:
+    start = len(problems)
+    problems += [f"{where}: {_unknown(k, WITHDRAWAL_RULE_KEYS)}" for k in raw if k not in WITHDRAWAL_RULE_KEYS]
+    problems += [f"{where}: missing key {k!r}" for k in REQUIRED_WITHDRAWAL_RULE_KEYS if k not in raw]
+    if len(problems) > start:
+        return None
+    if not isinstance(raw["id"], str) or not _ID.match(raw["id"]):
+        problems.append(f"{where}: id {raw['id']!r} must be lowercase letters, digits, '-', '_' or '.'")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.append(f"{where}: description must be text: one sentence saying what the rule catches")
+    category = raw["category"]
+    if not isinstance(category, str) or (category != "*" and category not in categories):
+        problems.append(f"{where}: unknown category {category!r}; known: {', '.join(sorted(categories))}"
+                        " (declare new ones in the policy's `categories` list)")
+    kind = raw["kind"]
+    if not isinstance(kind, str) or kind not in WITHDRAWAL_HOPS:
+        problems.append(f"{where}: unknown kind {kind!r}; allowed: {', '.join(WITHDRAWAL_HOPS)}")
+    elif type(raw["hop"]) is not int or raw["hop"] not in WITHDRAWAL_HOPS[kind]:
+        hops = " or ".join(str(h) for h in WITHDRAWAL_HOPS[kind])
+        problems.append(f"{where}: a {kind} rule's hop must be {hops}, not {raw['hop']!r}")
+    share = _number(raw["min_share"], Decimal(0), Decimal(1))
+    if share is None:
+        problems.append(f"{where}: min_share must be a number from 0 to 1, not {raw['min_share']!r}")
+    flagged_usd = _number(raw.get("min_flagged_usd", 0), Decimal(0), None)
+    if flagged_usd is None:
+        problems.append(f"{where}: min_flagged_usd must be a number of USD, 0 or more, not {raw['min_flagged_usd']!r}")
+    elif flagged_usd and kind == "self":
+        problems.append(f"{where}: a self rule has no flagged USD to compare: min_flagged_usd must be 0")
+    if not isinstance(raw["action"], str) or raw["action"] not in WITHDRAWAL_ACTIONS:
+        problems.append(f"{where}: unknown action {raw['action']!r}; allowed: {', '.join(WITHDRAWAL_ACTIONS)}")
+    unpriced = raw.get("unpriced", False)
+    if not isinstance(unpriced, bool):
+        problems.append(f"{where}: unpriced must be true or false, not {unpriced!r}")
+    elif unpriced and kind == "self":
+        problems.append(f"{where}: a self exposure has no value to be unknown: unpriced must be false")
+    elif unpriced and (share or flagged_usd):
+        problems.append(f"{where}: a rule with unpriced = true matches unknown values, so min_share and"
+                        " min_flagged_usd must be 0")
+    if len(problems) > start:
+        return None
+    return WithdrawalRule(raw["id"], description.strip(), category, kind, raw["hop"], share, flagged_usd,
+                          raw["action"], unpriced)
+
+
+def _tables(data: dict, key: str, *, label: str, problems: list[str]) -> list[tuple[dict, str]]:
+    """The [[key]] tables of a policy, each with where it is ("rule 2 ('id')"); non-tables are reported."""
+    raw_tables = data.get(key, [])
+    if not isinstance(raw_tables, list):
+        problems.append(f"{key} must be a list of [[{key}]] tables")
+        return []
+    found = []
+    for n, raw in enumerate(raw_tables, start=1):
+        where = f"{label} {n}" + (f" ({raw.get('id')!r})" if isinstance(raw, dict) and "id" in raw else "")
+        if isinstance(raw, dict):
+            found.append((raw, where))
+        else:
+            problems.append(f"{where}: must be a table")
+    return found
+
+
 def parse_policy(text: str, path: str = "<rules>") -> Policy:
     """A policy from TOML text; PolicyError lists every problem found."""
     try:
@@ -151,28 +249,23 @@ def parse_policy(text: str, path: str = "<rules>") -> Policy:
         problems.append("categories must be a list of lowercase names")
         extra = []
     categories = set(CATEGORIES) | set(extra)
-    raw_rules = data.get("rules")
-    if not isinstance(raw_rules, list) or not raw_rules:
+    if not data.get("rules", []):
         problems.append("no rules: add at least one [[rules]] table")
-        raw_rules = []
-    rules = []
-    for n, raw in enumerate(raw_rules, start=1):
-        where = f"rule {n}" + (f" ({raw.get('id')!r})" if isinstance(raw, dict) and "id" in raw else "")
-        if not isinstance(raw, dict):
-            problems.append(f"{where}: must be a table")
-            continue
-        rule = _rule(raw, where, categories=categories, problems=problems)
-        if rule:
-            rules.append(rule)
+    rules = [rule for raw, where in _tables(data, "rules", label="rule", problems=problems)
+             if (rule := _rule(raw, where, categories=categories, problems=problems))]
+    withdrawal_rules = [rule for raw, where in _tables(data, "withdrawal_rules", label="withdrawal rule",
+                                                       problems=problems)
+                        if (rule := _withdrawal_rule(raw, where, categories=categories, problems=problems))]
     seen: set[str] = set()
-    for rule in rules:
+    for rule in [*rules, *withdrawal_rules]:
         if rule.id in seen:
             problems.append(f"rule {rule.id!r} is defined twice")
         seen.add(rule.id)
     if problems:
         raise PolicyError(path, problems)
     return Policy(str(data.get("name", Path(path).stem)), str(data.get("version", "unversioned")),
-                  str(data.get("description", "")), tuple(sorted(set(extra))), tuple(rules))
+                  str(data.get("description", "")), tuple(sorted(set(extra))), tuple(rules),
+                  tuple(withdrawal_rules))
 
 
 def load_policy(path: str | Path) -> Policy:

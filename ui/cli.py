@@ -14,7 +14,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from cases.db import open_store
 from cases.deadlines import DEFAULT_JURISDICTIONS
@@ -330,6 +330,14 @@ def rules_show(rules: Optional[Path] = typer.Argument(None, help="Rules file; de
         table.add_row(rule.id, rule.category, str(rule.hop), "unknown value" if rule.unpriced else str(rule.min_share),
                       "unknown value" if rule.unpriced else str(rule.min_usd), rule.action, rule.description)
     out.print(table)
+    if policy.withdrawal_rules:
+        out.print("withdrawal rules (on the destination of a withdrawal):", highlight=False)
+        table = Table(Column("id", no_wrap=True), "category", "kind", "hop", "min share", "min flagged USD", "action",
+                      "what it catches")
+        for w in policy.withdrawal_rules:
+            table.add_row(w.id, w.category, w.kind, str(w.hop), "unknown value" if w.unpriced else str(w.min_share),
+                          "unknown value" if w.unpriced else str(w.min_flagged_usd), w.action, w.description)
+        out.print(table)
 
 
 @rules_app.command("check")
@@ -339,7 +347,8 @@ def rules_check(rules: Path = typer.Argument(..., help="Rules file to check.")) 
         policy = load_policy(rules)
     except HANDLED as error:
         fail(error)
-    err.print(f"{rules}: {len(policy.rules)} rules, policy {policy.name} {policy.version}: ok", highlight=False)
+    err.print(f"{rules}: {len(policy.rules)} rules, {len(policy.withdrawal_rules)} withdrawal rules, policy"
+              f" {policy.name} {policy.version}: ok", highlight=False)
 
 
 def main() -> None:

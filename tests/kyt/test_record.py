@@ -11,7 +11,8 @@ import pytest
 
 from graph.times import parse_time
 from kyt import batch
-from kyt.record import DEFAULT_CHAIN, ChainAddress, Decided
+from graph.chains import DEFAULT as DEFAULT_CHAIN
+from kyt.record import ChainAddress, Decided
 from tests.factories import deposits
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -59,3 +60,10 @@ def test_decided_deposits_are_left_out_unless_their_transaction_changed():
     assert Decided("s").undecided(batch_of_four).tolist() == [0, 1, 2, 3]
     empty = batch_of_four.take(np.array([], dtype=np.int64))
     assert decided.undecided(empty).tolist() == [] and isinstance(batch_of_four.deposit_id, pa.Array)
+
+
+def test_a_wallet_key_splits_into_its_chain_and_address_and_back():
+    tron = ChainAddress.of("tron:TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre")
+    assert tron == ("tron", "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre") and tron.key == "tron:TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre"
+    evm = ChainAddress.of("0x" + "ab" * 20)
+    assert evm.chain == DEFAULT_CHAIN and evm.key == "0x" + "ab" * 20

@@ -95,9 +95,13 @@ def test_demo_scores_the_fixtures_and_opens_their_cases(tmp_path):
     done = kyt("demo", "--out-dir", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     assert "D-1014" in done.stdout and "5 opened, 0 already open; 5 review alerts added" in done.stderr
-    assert {p.name for p in (tmp_path / "out").iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"decisions.csv", "exposures.csv", "evidence.jsonl",
+                                                              "api-key"}
+    key = (tmp_path / "out" / "api-key").read_text()
+    assert (tmp_path / "out" / "api-key").stat().st_mode & 0o777 == 0o600 and key.startswith("kyt_")
     again = kyt("demo", "--out-dir", tmp_path / "out")
     assert "0 opened, 5 already open; 0 review alerts added" in again.stderr
+    assert (tmp_path / "out" / "api-key").read_text() == key  # one key per output folder
 
 
 def test_import_layers_hold():
