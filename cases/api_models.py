@@ -57,3 +57,31 @@ class ApiScreening(SQLModel, table=True):
     case_id: int | None = None
     key_name: str = Field(max_length=80)
     screened_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WithdrawalScreening(SQLModel, table=True):
+    """A withdrawal the API screened, with its answer; one it blocked or sent to review is an alert for an analyst
+    (`status` open, then closed with a reason)."""
+
+    __tablename__ = "withdrawal_screenings"
+    __table_args__ = (sa.Index("ix_withdrawal_screenings_status", "status", "screened_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    withdrawal_id: str = Field(unique=True, max_length=200)
+    customer_id: str = Field(max_length=200)
+    chain: str = Field(max_length=40)
+    address: str = Field(max_length=120)
+    asset: str = Field(max_length=100)
+    amount: str = Field(max_length=100)
+    usd_value: str | None = Field(default=None, max_length=100)
+    decision: str = Field(max_length=10)
+    rule_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    categories: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    snapshot_id: str = Field(max_length=40)
+    record: dict = Field(sa_type=sa.JSON)
+    status: str | None = Field(default=None, max_length=20)
+    """None for an allowed withdrawal; `open` for a held one (block or review) until an analyst closes it."""
+    key_name: str = Field(max_length=80)
+    screened_at: datetime = Field(sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=80)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str | None = Field(default=None, max_length=2000)

@@ -1,8 +1,10 @@
-"""A screener that stays loaded for `kyt serve`: the transfers indexed once, the lists and the policy, deposits on demand.
+"""A screener that stays loaded for `kyt serve`: the transfers indexed once, the lists and the policy, deposits and
+withdrawals on demand.
 
-`Screener.load` reads and indexes what a `kyt score` run would (in memory), then
-`screen` decides any deposits against it in milliseconds, with the same records,
-rules and evidence as the batch. `reload` reads the lists, the policy and the transfers
+`load` reads and indexes what a `kyt score` run would (in memory) and builds the
+destinations' view (graph.withdrawal_exposure); then `screen` decides deposits in
+milliseconds, with the same records, rules and evidence as the batch, and
+`screen_withdrawals` decides withdrawals' destinations under the withdrawal rules. `reload` reads the lists, the policy and the transfers
 again and swaps them in whole: calls in flight finish on the old ones, and every
 decision names the snapshot it was made under.
 """
@@ -12,15 +14,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
 
 import pyarrow as pa
 
 from graph import readers
 from graph.engines import LocalEngine
 from graph.model import Deposits, FlaggedWallets, Services
+from graph.money import micro_text
+from graph.withdrawal_exposure import DestinationView, WithdrawalExposures
 from kyt import batch, engine_choice
-from kyt.rules import CATEGORIES
 from kyt.record import ScoreResult
+from kyt.rules import CATEGORIES
+from kyt.withdrawals import decide_withdrawals
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,18 @@ class Loaded:
     services: Services | None
     loaded_at: datetime
     transfers: int
+    destinations: DestinationView
+
+
+@dataclass(frozen=True)
+class WithdrawalAnswer:
+    """A withdrawal's decision under the withdrawal rules, with its destination's exposures (docs/exposure.md)."""
+
+    action: str
+    rule_ids: list[str]
+    categories: list[str]
+    exposures: list[dict]
+    snapshot_id: str
 
 
 def load(request: batch.ScoreRequest, *, now: datetime) -> Loaded:
@@ -48,7 +67,8 @@ def load(request: batch.ScoreRequest, *, now: datetime) -> Loaded:
         categories=list(CATEGORIES) + list(setup.policy.categories),
         lookback=request.lookback_days * batch.MICROS_PER_DAY if request.lookback_days is not None else None,
         senders=pa.array([], pa.string()), name=f"in-memory: {len(transfers):,} transfers")
-    return Loaded(request, setup, engine, loaded["flagged"], loaded.get("services"), now, len(transfers))
+    view = DestinationView.build(engine.index, engine.flags, services=loaded.get("services"), lookback=engine.lookback)
+    return Loaded(request, setup, engine, loaded["flagged"], loaded.get("services"), now, len(transfers), view)
 
 
 class Screener:
@@ -68,9 +88,41 @@ class Screener:
         return batch.decide_loaded(current.request, current.engine, deposits=deposits, flagged=current.flagged,
                                    services=current.services, setup=current.setup)
 
+    def screen_withdrawals(self, destinations: list[str], *, as_of: int) -> list[WithdrawalAnswer]:
+        """Each destination (a wallet key) decided as of `as_of` (microseconds): block, review or allow."""
+        current = self._loaded
+        exposures = current.destinations.exposures(destinations, as_of=as_of)
+        decisions = decide_withdrawals(exposures, current.setup.policy)
+        lines: list[list[dict]] = [[] for _ in destinations]
+        for row in range(len(exposures)):
+            lines[int(exposures.destination[row])].append(_exposure_line(exposures, row))
+        return [WithdrawalAnswer(decisions.action(n), decisions.rule_ids(n), decisions.matched_categories(n), lines[n],
+                                 current.setup.snapshot.id) for n in range(len(destinations))]
+
     def reload(self, *, as_of: int, now: datetime) -> Loaded:
         """Read everything again as of `as_of` (microseconds) and swap it in; the old generation stays on error."""
         with self._reloading:
             fresh = load(replace(self._loaded.request, as_of=as_of), now=now)
             self._loaded = fresh
             return fresh
+
+
+def _exposure_line(exposures: WithdrawalExposures, row: int) -> dict:
+    """One exposure of a destination as JSON-ready values (USD and shares as decimal text; None when unknown)."""
+    kind = exposures.kind_name(row)
+    line = {"category": exposures.categories[int(exposures.category[row])], "kind": kind, "hop": int(exposures.hop[row])}
+    if kind == "self":
+        return line
+    known = bool(exposures.share_known[row])
+    share = Fraction(int(exposures.share_num[row]), int(exposures.share_den[row])) if known else None
+    return {**line, "share": None if share is None else _decimal_text(share),
+            "flagged_usd": micro_text(int(exposures.flagged[row])), "total_usd": micro_text(int(exposures.total[row])),
+            "unpriced_transfers": int(exposures.unpriced_total[row]),
+            "unpriced_flagged_transfers": int(exposures.unpriced_flagged[row]),
+            "transfers": int(exposures.flagged_transfers[row])}
+
+
+def _decimal_text(value: Fraction) -> str:
+    """A share as decimal text, to 12 places at most, without trailing zeros."""
+    text = f"{Decimal(value.numerator) / Decimal(value.denominator):.12f}".rstrip("0").rstrip(".")
+    return text or "0"

@@ -21,15 +21,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cases import api_screening
+from cases import api_screening, withdrawals
 from cases.api_models import ApiKey
 from cases.db import Store
+from graph import chains
 from graph.errors import InputError
 from graph.readers import deposits_from_rows
 from graph.times import iso_micro
 from kyt.screening import Screener
 from ui.api.access import Keys, Refusal, token_of
 from ui.api.calls import CallLog
+from ui.api.withdrawal_body import WithdrawalBatch, WithdrawalIn, checked
 
 MAX_BATCH = 1_000
 """The most deposits one call may screen."""
@@ -129,6 +131,31 @@ def create_app(state: ApiState) -> FastAPI:
         return answer(request, key.name, 200, body=out[0] if isinstance(body, DepositIn) else {"deposits": out},
                       subject=subject)
 
+    @app.post("/v1/withdrawals/screen")
+    def screen_withdrawals(body: Union[WithdrawalBatch, WithdrawalIn], request: Request, *,
+                           authorization: str | None = Header(None),
+                           x_api_key: str | None = Header(None)) -> JSONResponse:
+        """Screen a withdrawal's destination before sending (or a batch, `{"withdrawals": [...]}`): block, review or
+        allow under the withdrawal rules, with the rules, categories and the destination's exposures; a held one
+        (block or review) is an alert for an analyst; the same answer for a withdrawal already screened."""
+        key = allowed("withdrawals:screen", authorization, x_api_key)
+        items = body.withdrawals if isinstance(body, WithdrawalBatch) else [body]
+        subject = items[0].withdrawal_id if len(items) == 1 else f"{len(items)} withdrawals"
+        rows, problems = [], []
+        for n, item in enumerate(items):
+            values, found = checked(item)
+            rows.append(values)
+            where = ["body", "withdrawals", n] if isinstance(body, WithdrawalBatch) else ["body"]
+            problems += [{"loc": where + [field], "msg": message} for field, message in found]
+        ids = [row["withdrawal_id"] for row in rows]
+        problems += [{"loc": ["body", "withdrawals", n, "withdrawal_id"], "msg": f"withdrawal_id {i!r} repeated"}
+                     for n, i in enumerate(ids) if i in ids[:n]]
+        if problems:
+            return answer(request, key.name, 422, body={"detail": problems}, subject=subject)
+        out = _screen_withdrawals(state, rows, key_name=key.name)
+        return answer(request, key.name, 200, body=out[0] if isinstance(body, WithdrawalIn) else {"withdrawals": out},
+                      subject=subject)
+
     @app.post("/v1/admin/reload")
     def reload(request: Request, *, authorization: str | None = Header(None),
                x_api_key: str | None = Header(None)) -> JSONResponse:
@@ -160,6 +187,21 @@ def _screen(state: ApiState, deposits, *, key_name: str, ids: list[str]) -> list
         for record in api_screening.keep(state.store, result, key_name=key_name, now=state.now()):
             scored[record["deposit_id"]] = {**record, "replayed": False}
     return [known.get(deposit_id) or scored[deposit_id] for deposit_id in ids]
+
+
+def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> list[dict]:
+    """Answers in the order asked: withdrawals already screened as they were, the rest decided now and kept."""
+    known = withdrawals.known(state.store, [row["withdrawal_id"] for row in rows])
+    fresh = [row for row in rows if row["withdrawal_id"] not in known]
+    if fresh:
+        now = state.now()
+        decided = state.screener.screen_withdrawals([chains.wallet_key(r["chain"], r["address"]) for r in fresh],
+                                                    as_of=int(now.timestamp() * 1_000_000))
+        answers = [{**row, "decision": d.action, "rule_ids": d.rule_ids, "categories": d.categories,
+                    "exposures": d.exposures, "snapshot_id": d.snapshot_id} for row, d in zip(fresh, decided)]
+        for kept in withdrawals.keep(state.store, answers, key_name=key_name, now=now):
+            known[kept["withdrawal_id"]] = kept
+    return [known[row["withdrawal_id"]] for row in rows]
 
 
 def _field(message: str) -> list[str]:

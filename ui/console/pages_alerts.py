@@ -7,6 +7,7 @@ import streamlit as st
 from cases import alerts
 from cases.alerts import AlertFilter
 from ui.console import state, words
+from ui.console.held_withdrawals import held_withdrawals
 
 SHOWN = ("open", "dismissed", "case_opened", "all")
 
@@ -16,6 +17,7 @@ def alerts_page() -> None:
     st.title("Alerts")
     st.caption("A review alert is a deposit the rules sent to review: its funds are not frozen. Dismiss it with a "
                "reason, or open a freeze case for it.")
+    held_withdrawals()
     left, middle, right = st.columns(3)
     status = left.selectbox("Status", SHOWN, format_func=lambda s: "All" if s == "all" else words.alert_status(s))
     category = middle.text_input("Category", placeholder="e.g. sanctions", key="alert_category")

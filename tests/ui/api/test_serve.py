@@ -186,3 +186,56 @@ def test_reload_reads_the_lists_again_and_decisions_name_the_new_snapshot(api):
     after = requests.get(base + "/v1/health", timeout=10).json()["snapshot_id"]
     assert after == reloaded.json()["snapshot_id"] != before  # the flags' time moved on
     assert post(base, admin, deposit("API-4")).json()["snapshot_id"] == after
+
+
+LAZARUS = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"  # the Ronin-bridge wallet, on the OFAC list
+
+
+def withdrawal(withdrawal_id: str, address: str, **changes) -> dict:
+    return {"withdrawal_id": withdrawal_id, "customer_id": "bob", "chain": "ethereum", "address": address,
+            "asset": "ETH", "amount": "2.5", "usd_value": "7500", **changes}
+
+
+def test_a_withdrawal_to_a_sanctioned_address_is_blocked_and_held_for_an_analyst(api):
+    base, url, key = api
+    found = post(base, key, withdrawal("W-1", LAZARUS), "/v1/withdrawals/screen")
+    assert found.status_code == 200
+    answer = found.json()
+    assert answer["decision"] == "block" and "sanctioned-destination" in answer["rule_ids"]
+    assert answer["address"] == LAZARUS.lower() and answer["categories"] == ["sanctions"]
+    assert {"category": "sanctions", "kind": "self", "hop": 0} in answer["exposures"]
+    assert answer["alert_id"] is not None and answer["replayed"] is False
+    again = post(base, key, withdrawal("W-1", LAZARUS), "/v1/withdrawals/screen").json()
+    assert again["replayed"] is True and again["alert_id"] == answer["alert_id"]
+    with open_store(url).engine.connect() as connection:
+        status = connection.execute(sa.text("SELECT status FROM withdrawal_screenings WHERE withdrawal_id = 'W-1'"))
+        actor = connection.execute(sa.text("SELECT actor FROM audit_events WHERE action = 'withdrawal.held'"))
+        assert status.scalars().all() == ["open"] and actor.scalar().startswith("system:api:demo-")
+
+
+def test_a_withdrawal_to_an_address_with_no_history_is_allowed(api):
+    base, _, key = api
+    answer = post(base, key, withdrawal("W-2", "0x" + "34" * 20), "/v1/withdrawals/screen").json()
+    assert (answer["decision"], answer["rule_ids"], answer["exposures"], answer["alert_id"]) == ("allow", [], [], None)
+
+
+def test_a_wallet_funded_by_sanctioned_funds_is_judged_by_what_it_received(api):
+    base, _, key = api
+    alice = "0xf223E272271A2F150cBfdd339428B6C21dB0DE5c"  # 80% of what she received came from Lazarus
+    answer = post(base, key, {"withdrawals": [withdrawal("W-3", alice), withdrawal("W-4", "0x" + "56" * 20)]},
+                  "/v1/withdrawals/screen").json()["withdrawals"]
+    assert [a["decision"] for a in answer] == ["block", "allow"]
+    received = next(e for e in answer[0]["exposures"] if e["kind"] == "received" and e["hop"] == 1)
+    assert (received["share"], received["flagged_usd"], received["total_usd"]) == ("0.8", "40000", "50000")
+
+
+def test_bad_withdrawals_get_422_naming_the_field(api):
+    base, _, key = api
+    checks = [(withdrawal("W-5", "0x1234"), "address"), (withdrawal("W-6", LAZARUS, amount="-1"), "amount"),
+              (withdrawal("W-7", LAZARUS, chain="dogechain"), "chain"),
+              (withdrawal("W-8", "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLrf", chain="tron"), "address"),
+              (withdrawal("W-9", LAZARUS, amount="lots"), "amount")]
+    for body, field in checks:
+        found = post(base, key, body, "/v1/withdrawals/screen")
+        assert found.status_code == 422 and found.json()["detail"][0]["loc"][-1] == field, found.json()
+    assert post(base, None, withdrawal("W-10", LAZARUS), "/v1/withdrawals/screen").status_code == 401

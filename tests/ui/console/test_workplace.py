@@ -179,3 +179,22 @@ def test_a_review_alert_shows_the_models_suggestion_with_its_reasons(console_db)
     shown = texts(at)
     assert "Sender's address risk** 97% by model `risk-b1` (it suggests a review from 96%" in shown
     assert "it never freezes" in shown and "fan_in (+1.30: distinct senders per transfer received" in shown
+
+
+def test_a_held_withdrawal_is_listed_for_analysts_and_closed_with_a_reason(console_db):
+    from cases import withdrawals
+
+    withdrawals.keep(open_store(console_db), [{
+        "withdrawal_id": "W-77", "customer_id": "bob", "chain": "tron", "address": "TBHTJqAy4DhHhmT3dNceJYNRz4SdLofLre",
+        "asset": "USDT", "amount": "900", "usd_value": "900", "decision": "block",
+        "rule_ids": ["sanctioned-destination"], "categories": ["sanctions"], "exposures": [], "snapshot_id": "s"}],
+        key_name="payments", now=_now())
+    at = page("alerts_page", "pages_alerts", "ann", "analyst")
+    assert not at.exception and not at.error
+    held = at.dataframe[0].value
+    assert list(held["withdrawal"]) == ["W-77"] and list(held["chain"]) == ["tron"]
+    at.text_area(key="held_reason").input("The destination is the listed address itself.")
+    _confirm_then_click(at, "Close the held withdrawal", "held_confirm")
+    assert any("Done: held withdrawal" in s.value for s in at.success)
+    assert withdrawals.held(open_store(console_db), "ann") == []
+    assert "No withdrawal is held." in texts(at)
