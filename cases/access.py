@@ -22,6 +22,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve_message": frozenset({"supervisor"}),
     "view_service_figures": frozenset({"supervisor", "admin"}),
     "rank_queue": frozenset({"system", "supervisor", "admin"}),
+    "record_requests": frozenset({"analyst", "supervisor", "system"}),
 }
 """permission -> the roles that have it. `system` is a service account, the one batch jobs act as."""
 

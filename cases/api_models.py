@@ -85,3 +85,43 @@ class WithdrawalScreening(SQLModel, table=True):
     closed_by: str | None = Field(default=None, max_length=80)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reason: str | None = Field(default=None, max_length=2000)
+
+
+class FreezeRequest(SQLModel, table=True):
+    """A request from an authority or a hacked protocol naming stolen funds, with the deadline for our answer."""
+
+    __tablename__ = "freeze_requests"
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(unique=True, max_length=100)
+    requester: str = Field(max_length=200)
+    kind: str = Field(max_length=20)
+    """`authority` (police, a court, a regulator) or `protocol` (the hacked project)."""
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    tx_hashes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    wallets: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hops: int
+    status: str = Field(default="open", max_length=20)
+    """`open` until the answer is sent, then `answered`."""
+    created_by: str = Field(max_length=80)
+    response_template: str | None = Field(default=None, max_length=40)
+    response_text: str | None = Field(default=None, max_length=4000)
+    responded_by: str | None = Field(default=None, max_length=80)
+    responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RequestHit(SQLModel, table=True):
+    """A deposit a request's stolen funds reached, and the case that holds it."""
+
+    __tablename__ = "request_hits"
+    __table_args__ = (sa.UniqueConstraint("request_id", "deposit_id", name="uq_request_hits"),)
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="freeze_requests.id", index=True)
+    deposit_id: str = Field(max_length=200)
+    case_id: int | None = Field(default=None, foreign_key="cases.id")
+    hop: int
+    stolen_usd: str | None = Field(default=None, max_length=100)
+    """What the priced values give; with `value_unknown`, the stolen part is at least this."""
+    value_unknown: bool = False
+    linked_at: datetime = Field(sa_type=UTCDateTime)

@@ -85,6 +85,8 @@ RULES: tuple[DeadlineRule, ...] = (
                  ends_with_case=True),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
+FIXED_DEADLINES = ("REQUEST-RESPONSE",)
+"""Deadlines whose date comes from outside (a freeze request's requester), never recomputed (cases.freeze_requests)."""
 CASE_BOUND = tuple(rule.id for rule in RULES if rule.ends_with_case)
 """The deadlines that end when their case closes."""
 DEFAULT_JURISDICTIONS = ("US", "NY")

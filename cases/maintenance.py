@@ -16,7 +16,7 @@ from sqlmodel import select
 from cases import audit, lifecycle
 from cases.access import require
 from cases.db import Store
-from cases.deadlines import RULES, RULES_BY_ID, DeadlineRule, compute
+from cases.deadlines import FIXED_DEADLINES, RULES, RULES_BY_ID, DeadlineRule, compute
 from cases.models import AuditEvent, Case, Deadline, Note
 from cases.service import acting_user, save_case, unit_of_work
 from kyt.record import ScoreResult
@@ -138,6 +138,9 @@ def recompute_deadlines(store: Store, actor: str, now: datetime,
         for deadline in session.exec(select(Deadline).where(Deadline.status == "open").order_by(Deadline.id)).all():
             rule = by_id.get(deadline.rule_id)
             before = {"rule_id": deadline.rule_id, "due_at": deadline.due_at, "warn_at": deadline.warn_at}
+            if deadline.rule_id in FIXED_DEADLINES:  # a date set from outside (a requester's), not by a rule
+                unchanged += 1
+                continue
             if rule is None:
                 deadline.status, deadline.closed_at = "cancelled", now
                 cancelled += 1

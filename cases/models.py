@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from cases.api_models import ApiCall, ApiKey, ApiScreening, WithdrawalScreening  # noqa: F401 (their tables are part of the schema)
+from cases.api_models import (  # noqa: F401 (their tables are part of the schema)
+    ApiCall, ApiKey, ApiScreening, FreezeRequest, RequestHit, WithdrawalScreening)
 from cases.columns import ExactDecimal, UTCDateTime
 from graph import chains
 

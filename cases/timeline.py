@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlmodel import select
 
@@ -30,7 +31,7 @@ WORDS = {
     "case.assign": "Assigned", "case.snooze": "Snoozed", "case.note": "Note", "case.attachment": "File attached",
     "case.status_update_sent": "Status update sent", "case.deadlines_recomputed": "Deadlines recomputed",
     "case.rescreened": "Re-screened", "case.withdrawn": "Removed from the chain by a reorganisation",
-    "case.restored": "Back on the chain", "message.sent": "Reply sent", "message.held": "Reply held for approval",
+    "case.restored": "Back on the chain", "request.linked": "Linked to a freeze request", "message.sent": "Reply sent", "message.held": "Reply held for approval",
     "message.blocked": "Reply blocked: it would tip the customer off", "message.approved": "Held reply approved and sent",
     "message.rejected": "Held reply turned down", "reply.draft_blocked": "A support draft was blocked by the linter",
     "inquiry.received": "Customer inquiry received", "complaint.received": "Complaint received",
@@ -86,6 +87,11 @@ def describe(action: str, before: dict, after: dict) -> tuple[str, str]:
         parts.append(f"block {after['block']:,}")
     if action == "case.opened" and after.get("rule_ids"):
         parts.append("rules: " + ", ".join(after["rule_ids"]))
+    if action == "request.linked":
+        usd = "an unknown amount" if after.get("stolen_usd") is None else f"${Decimal(after['stolen_usd']):,.2f}" + (
+            " at least (values without a price stand behind it)" if after.get("value_unknown") else "")
+        parts.append(f"request {after.get('request')} from {after.get('requester')}: {usd} of the stolen funds "
+                     f"reached this deposit, {after.get('hop')} step(s) from them; answer due {after.get('deadline')}")
     if after.get("from_alert"):
         parts.append(f"from alert {after['from_alert']}")
     deadlines = _deadlines(after)

@@ -33,8 +33,9 @@ EVM_IDS = {"ethereum": 1, "optimism": 10, "bsc": 56, "ethereum-classic": 61, "po
            "arbitrum": 42161, "avalanche": 43114}
 """EVM networks known by name, with their chain ids; any other EVM network is `evm-<chain id>`."""
 NATIVE_ASSETS = {"ethereum": "ETH", "optimism": "ETH", "base": "ETH", "arbitrum": "ETH", "bsc": "BNB",
-                 "polygon": "POL", "avalanche": "AVAX", "ethereum-classic": "ETC"}
-"""The coin each known EVM network pays in (the asset its native transfers are written with)."""
+                 "polygon": "POL", "avalanche": "AVAX", "ethereum-classic": "ETC", "evm-31337": "ETH"}
+"""The coin each known EVM network pays in (the asset its native transfers are written with); 31337 is the local
+development chain of anvil and Hardhat, which pays in ETH."""
 BASE58_CHAINS = ("tron", "bitcoin")
 """Chains whose addresses are base58check (case matters), checked by their checksum."""
 OTHER_CHAINS = ("litecoin", "bitcoin-cash", "bitcoin-sv", "bitcoin-gold", "dash", "dogecoin", "zcash", "monero",
@@ -68,8 +69,8 @@ def native_asset(chain: str) -> str:
     """The asset of an EVM network's native transfers: its coin, or `<chain>:native` for a network not known here
     (so that no price table prices it by mistake).
 
-    >>> native_asset("polygon"), native_asset("evm-31337")
-    ('POL', 'evm-31337:native')
+    >>> native_asset("polygon"), native_asset("evm-5"), native_asset("evm-31337")
+    ('POL', 'evm-5:native', 'ETH')
     """
     return NATIVE_ASSETS.get(chain, f"{chain}:native")
 

@@ -6,8 +6,10 @@ gives the benchmark its baseline, and draws one deposit's neighbourhood.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Sequence
 
 import networkx as nx
 
@@ -223,3 +225,72 @@ def destination_exposures(graph: nx.MultiDiGraph, destinations: list[str], flagg
             out += [ReferenceDestinationExposure(n, c, kind, hop, cells[c][0], total, unknown, cells[c][1], cells[c][2])
                     for c in sorted(cells)]
     return out
+
+
+@dataclass(frozen=True)
+class ReferenceTraced:
+    """A transfer carrying stolen value at one hop, as the forward-tracing reference computes it."""
+
+    row: int
+    hop: int
+    stolen_micro: int
+    unpriced: bool
+
+
+def traced_forward(transfers: Transfers, *, tx_hashes: Sequence[str] = (), wallets: Sequence[str] = (),
+                   since: int | None = None, hops: int = 3, services: Services | None = None) -> list[ReferenceTraced]:
+    """docs/exposure.md, "Tracing stolen funds forward", in plain loops over every transfer in chain order, each
+    wallet holding its stolen value hop by hop (not cumulated) and each carry an exact fraction rounded down."""
+    service_set = set(services.address.to_pylist()) if services is not None else set()
+    named_tx, named_wallets = set(tx_hashes), set(wallets)
+    senders, receivers = transfers.from_address.to_pylist(), transfers.to_address.to_pylist()
+    values = [None if unknown else usd for usd, unknown in zip(transfers.usd_micro.tolist(), transfers.unpriced.tolist())]
+    hashes, times = transfers.tx_hash.to_pylist(), transfers.timestamp.tolist()
+    chain_order = sorted(range(len(transfers)), key=lambda r: (int(transfers.block[r]), int(transfers.position[r]), r))
+    pool: dict[str, int] = {}
+    pool_unknown: set[str] = set()
+    holding: dict[str, dict[int, int]] = {}  # wallet -> hop (1 .. hops - 1) -> stolen USD held at that hop
+    unknown_holding: dict[str, set[int]] = {}  # wallet -> hops at which what it holds is unknown
+    out: list[ReferenceTraced] = []
+    for r in chain_order:
+        w, x, v = senders[r], receivers[r], values[r]
+        if w == x or v == 0:
+            continue
+        seed = hashes[r] in named_tx or (w in named_wallets and (since is None or times[r] >= since))
+        carries: dict[int, tuple[int, bool]] = {}  # hop -> (stolen USD, unknown)
+        held = holding.get(w, {})
+        doubtful = unknown_holding.get(w, set())
+        carried_up_to = 0  # what the transfer carries at hops <= h + 1, for the h before
+        taken: dict[int, int] = {}
+        for h in range(1, hops):
+            if w in service_set:
+                break
+            held_up_to = sum(held.get(j, 0) for j in range(1, h + 1))
+            if v is None:
+                up_to = 0
+            elif v >= pool.get(w, 0):
+                up_to = held_up_to
+            else:
+                up_to = math.floor(Fraction(v) * held_up_to / pool[w])
+            taken[h] = up_to - carried_up_to
+            carried_up_to = up_to
+            unknown = v is None or w in pool_unknown or h in doubtful
+            if taken[h] > 0 or ((held.get(h, 0) > 0 or h in doubtful) and unknown):
+                carries[h + 1] = (taken[h], unknown)
+        if seed:
+            carries = {1: (v or 0, v is None)} if (v or v is None) else {}
+        for h, amount in taken.items():
+            held[h] = held.get(h, 0) - amount
+        out += [ReferenceTraced(r, hop, amount, unknown) for hop, (amount, unknown) in sorted(carries.items())]
+        if v is not None:
+            pool[w] = max(pool.get(w, 0) - v, 0)
+            pool[x] = pool.get(x, 0) + v
+        if x not in service_set:
+            for hop, (amount, unknown) in carries.items():
+                if hop < hops:
+                    holding.setdefault(x, {})[hop] = holding.get(x, {}).get(hop, 0) + amount
+                    if unknown:
+                        unknown_holding.setdefault(x, set()).add(hop)
+        if v is None:
+            pool_unknown.update((w, x))
+    return sorted(out, key=lambda t: (t.row, t.hop))

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from graph import readers
 from graph.engines import LocalEngine
-from graph.model import Deposits, FlaggedWallets, Services
+from graph.model import Deposits, FlaggedWallets, Services, Transfers
 from graph.money import micro_text
 from graph.withdrawal_exposure import DestinationView, WithdrawalExposures
 from kyt import batch, engine_choice
@@ -42,6 +42,8 @@ class Loaded:
     loaded_at: datetime
     transfers: int
     destinations: DestinationView
+    table: Transfers
+    """The transfers as read, for tracing freeze requests forward (kyt.freeze_trace)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def load(request: batch.ScoreRequest, *, now: datetime) -> Loaded:
         lookback=request.lookback_days * batch.MICROS_PER_DAY if request.lookback_days is not None else None,
         senders=pa.array([], pa.string()), name=f"in-memory: {len(transfers):,} transfers")
     view = DestinationView.build(engine.index, engine.flags, services=loaded.get("services"), lookback=engine.lookback)
-    return Loaded(request, setup, engine, loaded["flagged"], loaded.get("services"), now, len(transfers), view)
+    return Loaded(request, setup, engine, loaded["flagged"], loaded.get("services"), now, len(transfers), view,
+                  transfers)
 
 
 class Screener:

@@ -31,6 +31,7 @@ from ui.ingest_cli import export_chain_command, ingest_command
 from ui.model_cli import model_app
 from ui.watch_cli import watch_command
 from ui.serve_cli import keys_app, serve_command
+from ui.requests_cli import requests_app
 from ui.reply_cli import reply_app, report_app
 
 # The scoring modules (numpy, pyarrow) are imported by the commands that score, so that
@@ -59,6 +60,7 @@ app.command("export-chain")(export_chain_command)
 app.command("watch")(watch_command)
 app.command("serve")(serve_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(requests_app, name="requests")
 
 out = Console(width=None if sys.stdout.isatty() else 120)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

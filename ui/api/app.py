@@ -21,16 +21,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from cases import api_screening, withdrawals
+from cases import api_screening, freeze_requests, withdrawals
+from cases.errors import CaseError
+from cases.request_deposits import known_deposits
 from cases.api_models import ApiKey
 from cases.db import Store
 from graph import chains
-from graph.errors import InputError
+from graph.errors import GraphError, InputError
 from graph.readers import deposits_from_rows
 from graph.times import iso_micro
+from kyt import freeze_trace
+from kyt.errors import KytError
 from kyt.screening import Screener
 from ui.api.access import Keys, Refusal, token_of
 from ui.api.calls import CallLog
+from ui.messages import render
 from ui.api.withdrawal_body import WithdrawalBatch, WithdrawalIn, checked
 
 MAX_BATCH = 1_000
@@ -54,6 +59,20 @@ class DepositIn(BaseModel):
     amount: Union[str, float, int] = Field(description="decimal text (exact), or a number")
     usd_value: Union[str, float, int, None] = Field(default=None, description="empty or null: no price (unknown)")
     chain: str = Field(default="ethereum", max_length=40)
+
+
+class RequestIn(BaseModel):
+    """A freeze request (docs/api.md): who asks, by when, and the transactions or wallets of the stolen funds."""
+
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1, max_length=100)
+    requester: str = Field(min_length=1, max_length=200)
+    kind: str = Field(default="authority", pattern="^(authority|protocol)$")
+    deadline: datetime
+    tx_hashes: list[str] = Field(default_factory=list, max_length=10_000)
+    wallets: list[str] = Field(default_factory=list, max_length=10_000)
+    since: datetime | None = None
+    hops: int = Field(default=3, ge=1, le=6)
 
 
 class DepositBatch(BaseModel):
@@ -156,6 +175,35 @@ def create_app(state: ApiState) -> FastAPI:
         return answer(request, key.name, 200, body=out[0] if isinstance(body, WithdrawalIn) else {"withdrawals": out},
                       subject=subject)
 
+    @app.post("/v1/requests")
+    def add_request(body: RequestIn, request: Request, *, authorization: str | None = Header(None),
+                    x_api_key: str | None = Header(None)) -> JSONResponse:
+        """Record a freeze request, trace its funds forward through the loaded transfers to the deposits the
+        database knows, and open or link a freeze case for each deposit reached."""
+        key = allowed("requests:write", authorization, x_api_key)
+        now = state.now()
+        deadline, since = (_utc(t) for t in (body.deadline, body.since))
+        try:
+            seeds = freeze_trace.parse_seeds(body.reference, tx_hashes=body.tx_hashes, wallets=body.wallets,
+                                             hops=body.hops, since=int(since.timestamp() * 1e6) if since else None)
+            deposits = deposits_from_rows(known_deposits(state.store), where="the database's deposits")
+            loaded = state.screener.loaded
+            hits, snapshot = freeze_trace.trace(seeds, loaded.table, deposits, services=loaded.services, now=now)
+            actor = "system:api:" + key.name
+            made = freeze_requests.add(state.store, actor, reference=body.reference, requester=body.requester,
+                                       kind=body.kind, deadline=deadline, tx_hashes=seeds.tx_hashes,
+                                       wallets=seeds.wallets, since=since, hops=body.hops, now=now)
+            linked = freeze_requests.link(state.store, actor, made.id, hits=hits, snapshot=snapshot, now=now)
+        except (KytError, CaseError, GraphError) as error:
+            return answer(request, key.name, 422, body={"detail": [{"loc": ["body"], "msg": render(error)}]},
+                          subject=body.reference)
+        reached = [{"deposit_id": h.record.deposit_id, "customer_id": h.record.customer_id, "hop": h.hop,
+                    "stolen_usd": format(h.stolen_usd, "f"), "value_unknown": h.unknown,
+                    "case_id": linked.case_ids[h.record.deposit_id]} for h in hits]
+        return answer(request, key.name, 200, subject=body.reference,
+                      body={"request_id": made.id, "reference": made.reference, "deposits": reached,
+                            "cases_opened": linked.opened, "snapshot_id": snapshot.id})
+
     @app.post("/v1/admin/reload")
     def reload(request: Request, *, authorization: str | None = Header(None),
                x_api_key: str | None = Header(None)) -> JSONResponse:
@@ -202,6 +250,13 @@ def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> 
         for kept in withdrawals.keep(state.store, answers, key_name=key_name, now=now):
             known[kept["withdrawal_id"]] = kept
     return [known[row["withdrawal_id"]] for row in rows]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A time from a body, in UTC (a time without a zone is UTC)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def _field(message: str) -> list[str]:

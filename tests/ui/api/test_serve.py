@@ -239,3 +239,23 @@ def test_bad_withdrawals_get_422_naming_the_field(api):
         found = post(base, key, body, "/v1/withdrawals/screen")
         assert found.status_code == 422 and found.json()["detail"][0]["loc"][-1] == field, found.json()
     assert post(base, None, withdrawal("W-10", LAZARUS), "/v1/withdrawals/screen").status_code == 401
+
+
+def test_a_freeze_request_naming_the_fixture_hacks_transaction_finds_the_deposit_that_received_the_funds(api):
+    base, url, key = api
+    _, writer = api_keys.add_key(open_store(url), "ada", "police-portal", scopes=["requests:write"],
+                                 now=datetime.now(timezone.utc))
+    time.sleep(5.5)
+    body = {"reference": "KS-API-1", "requester": "KyberSwap security", "kind": "protocol",
+            "deadline": "2099-01-01T00:00:00Z",
+            "tx_hashes": ["0xe1fbc1d527ca03fe4f554cc005138a49917294f6c1996ff9e867f1386dc45928"]}
+    assert post(base, key, body, "/v1/requests").status_code == 403  # the demo key screens, it does not write requests
+    found = post(base, writer, body, "/v1/requests")
+    assert found.status_code == 200, found.text
+    answer = found.json()
+    assert [(d["deposit_id"], d["hop"], d["stolen_usd"]) for d in answer["deposits"]] == [("D-1009", 2, "300")]
+    assert answer["deposits"][0]["case_id"] is not None and answer["cases_opened"] == 1
+    again = post(base, writer, body, "/v1/requests")
+    assert again.status_code == 422 and "already a request" in again.text
+    nothing = post(base, writer, {**body, "reference": "KS-API-2", "tx_hashes": []}, "/v1/requests")
+    assert nothing.status_code == 422 and "names transactions" in nothing.text
