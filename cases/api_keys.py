@@ -116,6 +116,5 @@ def active_keys(store: Store) -> dict[str, ApiKey]:
 def log_calls(store: Store, calls: list[dict]) -> None:
     """Write answered calls (dicts of ApiCall's fields) in one transaction."""
     if calls:
-        with Session(store.engine) as session:
+        with store.writing_session() as session, session.begin():
             session.execute(sa.insert(ApiCall), calls)
-            session.commit()

@@ -62,6 +62,24 @@ def keep(store: Store, answers: list[dict], *, key_name: str, now: datetime) -> 
     return out
 
 
+def store_allowed(store: Store, rows: list[dict]) -> None:
+    """Keep allowed withdrawals' answers (rows of `answer`, `key_name`, `screened_at`) in one transaction: no alert,
+    no audit event, nothing is held; an id already kept keeps its first answer."""
+    if not rows:
+        return
+    with store.writing_session() as session, session.begin():
+        kept = set(session.exec(select(WithdrawalScreening.withdrawal_id).where(
+            WithdrawalScreening.withdrawal_id.in_([r["answer"]["withdrawal_id"] for r in rows]))).all())
+        for row in {r["answer"]["withdrawal_id"]: r for r in rows if r["answer"]["withdrawal_id"] not in kept}.values():
+            answer = row["answer"]
+            session.add(WithdrawalScreening(
+                withdrawal_id=answer["withdrawal_id"], customer_id=answer["customer_id"], chain=answer["chain"],
+                address=answer["address"], asset=answer["asset"], amount=answer["amount"],
+                usd_value=answer["usd_value"], decision=answer["decision"], rule_ids=answer["rule_ids"],
+                categories=answer["categories"], snapshot_id=answer["snapshot_id"], record={**answer, "alert_id": None},
+                status=None, key_name=row["key_name"], screened_at=row["screened_at"]))
+
+
 def held(store: Store, actor: str, *, limit: int = 200) -> list[WithdrawalScreening]:
     """The open held withdrawals, oldest first, as an analyst sees them."""
     with Session(store.engine) as session:

@@ -31,6 +31,10 @@ def running_sum(values: np.ndarray) -> np.ndarray:
     return out
 
 
+SMALL_LOOKUP = 256
+"""At most this many addresses are looked up one by one in `InboundIndex.lookup()`'s table, when it exists."""
+
+
 @dataclass
 class InboundIndex:
     """Inbound transfers per address, sorted by order, with running USD sums."""
@@ -57,6 +61,7 @@ class InboundIndex:
     tx_hash: pa.Array
     """tx_hash of every row of the original transfers."""
     _time_keys: tuple[np.ndarray, np.ndarray, int, np.ndarray] | None = field(default=None, repr=False)
+    _by_address: dict[str, int] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -104,9 +109,23 @@ class InboundIndex:
         )
 
     def ids(self, addresses: pa.Array) -> np.ndarray:
-        """The id of each address, -1 for addresses that appear in no transfer."""
+        """The id of each address, -1 for addresses that appear in no transfer.
+
+        A few addresses are looked up in `lookup()`'s table when it was made (a resident
+        screener asks for one at a time); otherwise a hash of all the addresses is built for
+        the call, which suits a batch.
+        """
+        if self._by_address is not None and len(addresses) <= SMALL_LOOKUP:
+            return np.array([self._by_address.get(a, -1) for a in addresses.to_pylist()], dtype=np.int64)
         found = pc.index_in(addresses, value_set=self.addresses)
         return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+    def lookup(self) -> dict[str, int]:
+        """Every address's id, made once (seconds for millions of addresses) and kept: `ids` of a few addresses
+        then costs microseconds instead of a hash of all of them."""
+        if self._by_address is None:
+            self._by_address = {a: i for i, a in enumerate(self.addresses.to_pylist())}
+        return self._by_address
 
     def order_of(self, rows: np.ndarray) -> np.ndarray:
         """The order key of indexed rows."""

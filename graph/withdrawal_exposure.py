@@ -119,7 +119,7 @@ class DestinationView:
         inbound, outbound = WalletRows.both_ways(index)
         receiver = np.repeat(np.arange(len(index.segment) - 1), np.diff(index.segment))
         service = is_service(services, index.addresses)
-        return cls(index, flags, lookback, {a: i for i, a in enumerate(index.addresses.to_pylist())},
+        return cls(index, flags, lookback, index.lookup(),
                    dict(zip(flags.active.addresses.to_pylist(), flags.active.bits.tolist())), service,
                    inbound, outbound, MarkedSums.of_bits(bits[index.source], inbound, k=k, index=index),
                    traced_contributions(index, flags, inbound, services=services, lookback=lookback),

@@ -34,11 +34,13 @@ def serve_command(
     read again by POST /v1/admin/reload."""
     import uvicorn
 
-    from cases.api_screening import batch_decisions
+    from cases import withdrawals
+    from cases.api_keys import log_calls
+    from cases.api_screening import batch_decisions, store_answers
     from kyt import batch, screening
     from ui.api.access import Keys
     from ui.api.app import ApiState, create_app
-    from ui.api.calls import CallLog
+    from ui.api.calls import BatchWriter
 
     from cases.db import database_url
     from ui.cli import DEMO_SERVICE
@@ -54,7 +56,10 @@ def serve_command(
     err.print(f"reading and indexing {transfers}...", highlight=False)
     try:
         screener = screening.Screener(screening.load(request, now=now))
-        state = ApiState(store, screener, Keys(store), CallLog(store), batch_decisions(store))
+        state = ApiState(store, screener, Keys(store), BatchWriter(lambda rows: log_calls(store, rows), "api-calls"),
+                         BatchWriter(lambda rows: store_answers(store, rows), "deposit-answers"),
+                         BatchWriter(lambda rows: withdrawals.store_allowed(store, rows), "withdrawal-answers"),
+                         batch_decisions(store))
     except HANDLED as error:
         fail(error)
     loaded = screener.loaded
@@ -63,7 +68,8 @@ def serve_command(
     try:
         uvicorn.run(create_app(state), host=host, port=port, log_level="warning", access_log=False)
     finally:
-        state.calls.close()
+        for writer in (state.calls, state.deposit_answers, state.withdrawal_answers):
+            writer.close()
 
 
 @keys_app.command("add")

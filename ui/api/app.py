@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Union
 
-import numpy as np
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,7 +33,7 @@ from kyt import freeze_trace
 from kyt.errors import KytError
 from kyt.screening import Screener
 from ui.api.access import Keys, Refusal, token_of
-from ui.api.calls import CallLog
+from ui.api.calls import BatchWriter, Recent
 from ui.messages import render
 from ui.api.withdrawal_body import WithdrawalBatch, WithdrawalIn, checked
 
@@ -87,8 +86,14 @@ class ApiState:
     store: Store
     screener: Screener
     keys: Keys
-    calls: CallLog
+    calls: BatchWriter
+    deposit_answers: BatchWriter
+    """Allowed deposits' answers, written in batches (api_screening.store_answers)."""
+    withdrawal_answers: BatchWriter
+    """Allowed withdrawals' answers, written in batches (withdrawals.store_allowed)."""
     batch_decided: dict[str, tuple[str, str]] = field(default_factory=dict)
+    recent_deposits: Recent = field(default_factory=Recent)
+    recent_withdrawals: Recent = field(default_factory=Recent)
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -139,13 +144,20 @@ def create_app(state: ApiState) -> FastAPI:
         key = allowed("deposits:screen", authorization, x_api_key)
         rows = [d.model_dump() for d in body.deposits] if isinstance(body, DepositBatch) else [body.model_dump()]
         subject = rows[0]["deposit_id"] if len(rows) == 1 else f"{len(rows)} deposits"
-        try:
-            deposits = deposits_from_rows(rows, where="body")
+        ids = [r["deposit_id"] for r in rows]
+        repeated = [{"loc": ["body", "deposits", n, "deposit_id"], "msg": f"duplicate deposit_id {d!r}"}
+                    for n, d in enumerate(ids) if d in ids[:n]]
+        if repeated:
+            return answer(request, key.name, 422, body={"detail": repeated}, subject=subject)
+        known = _known_deposits(state, ids)
+        fresh = [n for n, deposit_id in enumerate(ids) if deposit_id not in known]
+        try:  # only what is to be scored is parsed: a retry is answered from what is known
+            deposits = deposits_from_rows([rows[n] for n in fresh], where="body") if fresh else None
         except InputError as error:
-            problems = [{"loc": (["body", "deposits", p.line - 1] if isinstance(body, DepositBatch) else ["body"])
-                         + _field(p.message), "msg": p.message} for p in error.problems]
+            problems = [{"loc": (["body", "deposits", fresh[p.line - 1]] if isinstance(body, DepositBatch)
+                                 else ["body"]) + _field(p.message), "msg": p.message} for p in error.problems]
             return answer(request, key.name, 422, body={"detail": problems}, subject=subject)
-        answers = _screen(state, deposits, key_name=key.name, ids=[r["deposit_id"] for r in rows])
+        answers = _screen(state, deposits, key_name=key.name, ids=ids, known=known)
         out = [_shown(a, evidence=key.allows("evidence:read")) for a in answers]
         return answer(request, key.name, 200, body=out[0] if isinstance(body, DepositIn) else {"deposits": out},
                       subject=subject)
@@ -220,26 +232,40 @@ def create_app(state: ApiState) -> FastAPI:
     return app
 
 
-def _screen(state: ApiState, deposits, *, key_name: str, ids: list[str]) -> list[dict]:
-    """Answers in the order asked: known ones as they were, the rest scored now (and their cases opened)."""
-    known = api_screening.known(state.store, ids)
+def _known_deposits(state: ApiState, ids: list[str]) -> dict[str, dict]:
+    """What is already known of these deposits: answered lately (memory), kept, or decided by the batch."""
+    known = {d: {**a, "replayed": True} for d in ids if (a := state.recent_deposits.get(d)) is not None}
+    rest = [d for d in ids if d not in known]
+    known.update(api_screening.known(state.store, rest) if rest else {})
     for deposit_id in ids:
         if deposit_id not in known and deposit_id in state.batch_decided:
             decision, snapshot_id = state.batch_decided[deposit_id]
             known[deposit_id] = {"deposit_id": deposit_id, "decision": decision, "snapshot_id": snapshot_id,
                                  "case_id": None, "replayed": True}
-    fresh = np.flatnonzero([deposit_id not in known for deposit_id in ids])
+    return known
+
+
+def _screen(state: ApiState, deposits, *, key_name: str, ids: list[str], known: dict[str, dict]) -> list[dict]:
+    """Answers in the order asked: known ones as they were, the rest (`deposits`, parsed) scored now."""
     scored: dict[str, dict] = {}
-    if len(fresh):
-        result = state.screener.screen(deposits.take(fresh))
-        for record in api_screening.keep(state.store, result, key_name=key_name, now=state.now()):
+    if deposits is not None and len(deposits):
+        result = state.screener.screen(deposits)
+        now = state.now()
+        for record in api_screening.keep(state.store, result, key_name=key_name, now=now):
             scored[record["deposit_id"]] = {**record, "replayed": False}
+            if record["decision"] == "allow":  # nothing else changed: its answer is kept in the next batch
+                state.recent_deposits.put(record["deposit_id"], record)
+                state.deposit_answers.add({"deposit_id": record["deposit_id"], "record": record, "case_id": None,
+                                           "key_name": key_name, "screened_at": now})
     return [known.get(deposit_id) or scored[deposit_id] for deposit_id in ids]
 
 
 def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> list[dict]:
     """Answers in the order asked: withdrawals already screened as they were, the rest decided now and kept."""
-    known = withdrawals.known(state.store, [row["withdrawal_id"] for row in rows])
+    known = {r["withdrawal_id"]: {**a, "replayed": True} for r in rows
+             if (a := state.recent_withdrawals.get(r["withdrawal_id"])) is not None}
+    rest = [row["withdrawal_id"] for row in rows if row["withdrawal_id"] not in known]
+    known.update(withdrawals.known(state.store, rest) if rest else {})
     fresh = [row for row in rows if row["withdrawal_id"] not in known]
     if fresh:
         now = state.now()
@@ -247,8 +273,14 @@ def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> 
                                                     as_of=int(now.timestamp() * 1_000_000))
         answers = [{**row, "decision": d.action, "rule_ids": d.rule_ids, "categories": d.categories,
                     "exposures": d.exposures, "snapshot_id": d.snapshot_id} for row, d in zip(fresh, decided)]
-        for kept in withdrawals.keep(state.store, answers, key_name=key_name, now=now):
+        held = [a for a in answers if a["decision"] in withdrawals.HELD]
+        for kept in withdrawals.keep(state.store, held, key_name=key_name, now=now):
             known[kept["withdrawal_id"]] = kept
+        for answer in (a for a in answers if a["decision"] not in withdrawals.HELD):
+            shown = {**answer, "alert_id": None}
+            state.recent_withdrawals.put(answer["withdrawal_id"], shown)
+            state.withdrawal_answers.add({"answer": answer, "key_name": key_name, "screened_at": now})
+            known[answer["withdrawal_id"]] = {**shown, "replayed": False}
     return [known[row["withdrawal_id"]] for row in rows]
 
 

@@ -1,30 +1,36 @@
-"""The log of answered calls: queued by the request threads, written in small batches by one thread."""
+"""What the API writes behind its answers: rows queued by the request threads, written in small batches by one thread.
+
+The call log, and the answers that change nothing else (an allowed deposit or withdrawal)
+go this way: one transaction for up to BATCH rows every FLUSH_SECONDS, instead of one per
+call. Until its batch is written, an answer is served again from memory (`Recent`).
+"""
 
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-
-from cases.api_keys import log_calls
-from cases.db import Store
+from collections import OrderedDict
+from typing import Callable
 
 FLUSH_SECONDS = 0.5
 BATCH = 500
+RECENT = 200_000
+"""Answers kept in memory for replays, newest last (far more than a flush interval's worth)."""
 log = logging.getLogger("kyt.serve")
 
 
-class CallLog:
-    """Calls waiting to be written; `close` writes what is left."""
+class BatchWriter:
+    """Rows waiting to be written by `write(rows)`; `close` writes what is left."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, write: Callable[[list[dict]], None], name: str) -> None:
+        self.write, self.name = write, name
         self._queue: queue.Queue[dict | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="api-call-log", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def add(self, call: dict) -> None:
-        self._queue.put(call)
+    def add(self, row: dict) -> None:
+        self._queue.put(row)
 
     def _run(self) -> None:
         done = False
@@ -44,10 +50,28 @@ class CallLog:
                 pass
             if batch:
                 try:
-                    log_calls(self.store, batch)
-                except Exception:  # the log must not take the API down; say so where operators look
-                    log.exception("could not write %d API call records", len(batch))
+                    self.write(batch)
+                except Exception:  # the API must not go down with it; say so where operators look
+                    log.exception("%s: could not write %d rows", self.name, len(batch))
 
     def close(self) -> None:
         self._queue.put(None)
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=30)
+
+
+class Recent:
+    """Answers by id, the newest RECENT of them, safe across threads."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, answer: dict) -> None:
+        with self._lock:
+            self._items.setdefault(key, answer)
+            while len(self._items) > RECENT:
+                self._items.popitem(last=False)

@@ -259,3 +259,9 @@ def test_a_freeze_request_naming_the_fixture_hacks_transaction_finds_the_deposit
     assert again.status_code == 422 and "already a request" in again.text
     nothing = post(base, writer, {**body, "reference": "KS-API-2", "tx_hashes": []}, "/v1/requests")
     assert nothing.status_code == 422 and "names transactions" in nothing.text
+
+
+def test_a_batch_repeating_a_deposit_id_is_refused(api):
+    base, _, key = api
+    found = post(base, key, {"deposits": [deposit("R-1"), deposit("R-1")]})
+    assert found.status_code == 422 and found.json()["detail"][0]["loc"] == ["body", "deposits", 1, "deposit_id"]
