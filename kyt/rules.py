@@ -139,21 +139,32 @@ def _number(value: object, lo: Decimal, hi: Decimal | None) -> Decimal | None:
     return number
 
 
-def _rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -> Rule | None:
+def _common_keys(raw: dict, where: str, *, keys: tuple, categories: set[str], problems: list[str]) -> bool:
+    """The checks every rule (deposit or withdrawal) shares: known and required keys, id, description, category;
+    False when keys are missing or unknown (nothing else can be checked)."""
+    allowed, required = keys
     start = len(problems)
-    problems += [f"{where}: {_unknown(k, RULE_KEYS)}" for k in raw if k not in RULE_KEYS]
-    problems += [f"{where}: missing key {k!r}" for k in REQUIRED_RULE_KEYS if k not in raw]
+    problems += [f"{where}: {_unknown(k, allowed)}" for k in raw if k not in allowed]
+    problems += [f"{where}: missing key {k!r}" for k in required if k not in raw]
     if len(problems) > start:
-        return None
+        return False
     if not isinstance(raw["id"], str) or not _ID.match(raw["id"]):
         problems.append(f"{where}: id {raw['id']!r} must be lowercase letters, digits, '-', '_' or '.'")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
+    if not isinstance(raw.get("description", ""), str):
         problems.append(f"{where}: description must be text: one sentence saying what the rule catches")
     category = raw["category"]
     if not isinstance(category, str) or (category != "*" and category not in categories):
         problems.append(f"{where}: unknown category {category!r}; known: {', '.join(sorted(categories))}"
                         " (declare new ones in the policy's `categories` list)")
+    return True
+
+
+def _rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -> Rule | None:
+    start = len(problems)
+    if not _common_keys(raw, where, keys=(RULE_KEYS, REQUIRED_RULE_KEYS), categories=categories, problems=problems):
+        return None
+    description = raw.get("description", "")
+    category = raw["category"]
     if type(raw["hop"]) is not int or raw["hop"] not in (1, 2):
         problems.append(f"{where}: hop must be 1 or 2, not {raw['hop']!r}")
     share = _number(raw["min_share"], Decimal(0), Decimal(1))
@@ -177,19 +188,11 @@ def _rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -
 
 def _withdrawal_rule(raw: dict, where: str, *, categories: set[str], problems: list[str]) -> WithdrawalRule | None:
     start = len(problems)
-    problems += [f"{where}: {_unknown(k, WITHDRAWAL_RULE_KEYS)}" for k in raw if k not in WITHDRAWAL_RULE_KEYS]
-    problems += [f"{where}: missing key {k!r}" for k in REQUIRED_WITHDRAWAL_RULE_KEYS if k not in raw]
-    if len(problems) > start:
+    if not _common_keys(raw, where, keys=(WITHDRAWAL_RULE_KEYS, REQUIRED_WITHDRAWAL_RULE_KEYS), categories=categories,
+                        problems=problems):
         return None
-    if not isinstance(raw["id"], str) or not _ID.match(raw["id"]):
-        problems.append(f"{where}: id {raw['id']!r} must be lowercase letters, digits, '-', '_' or '.'")
     description = raw.get("description", "")
-    if not isinstance(description, str):
-        problems.append(f"{where}: description must be text: one sentence saying what the rule catches")
     category = raw["category"]
-    if not isinstance(category, str) or (category != "*" and category not in categories):
-        problems.append(f"{where}: unknown category {category!r}; known: {', '.join(sorted(categories))}"
-                        " (declare new ones in the policy's `categories` list)")
     kind = raw["kind"]
     if not isinstance(kind, str) or kind not in WITHDRAWAL_HOPS:
         problems.append(f"{where}: unknown kind {kind!r}; allowed: {', '.join(WITHDRAWAL_HOPS)}")
