@@ -28,7 +28,7 @@ from cases.db import Store
 from cases.errors import InvalidRequest, NotFound
 from cases.models import Case, Deadline
 from cases.opening import open_cases
-from cases.schedule import close_deadlines
+from cases.schedule import close_deadlines, next_due
 from cases.service import acting_user, unit_of_work
 from kyt.freeze_trace import Hit
 from kyt.record import Snapshot
@@ -63,7 +63,7 @@ def add(store: Store, actor: str, *, reference: str, requester: str, kind: str, 
         user = acting_user(session, actor)
         require(user.name, user.role, "record_requests")
         if session.exec(select(FreezeRequest).where(FreezeRequest.reference == reference)).first() is not None:
-            raise InvalidRequest(f"there is already a request {reference!r}")
+            raise InvalidRequest(f"there is already a request {reference!r}: kyt requests list shows it")
         request = FreezeRequest(reference=reference, requester=requester, kind=kind, received_at=now,
                                 deadline=deadline, tx_hashes=list(tx_hashes), wallets=list(wallets), since=since,
                                 hops=hops, created_by=user.name)
@@ -110,11 +110,20 @@ def link(store: Store, actor: str, request_id: int, *, hits: Sequence[Hit], snap
             session.add(Deadline(case_id=case_id, rule_id=DEADLINE_RULE, jurisdiction="REQ",
                                  trigger=f"freeze request {request.reference}", triggered_at=request.received_at,
                                  due_at=request.deadline, warn_at=request.deadline - WARN_BEFORE))
+            session.flush()
+            _queue_order(session, case_id)
             audit.append(session, user.name, "request.linked", at=now, case_id=case_id,
                          after={"request": request.reference, "requester": request.requester, "hop": hit.hop,
                                 "stolen_usd": usd, "value_unknown": hit.unknown, "deadline": request.deadline})
             linked += 1
     return Linked(case_ids, opened.opened if opened else 0, linked)
+
+
+def _queue_order(session: Session, case_id: int) -> None:
+    """Keep the case's nearest deadline (the queue's order) true after a request's deadline came or went."""
+    case = session.get(Case, case_id)
+    case.next_due_at = next_due(session, case_id)
+    session.add(case)
 
 
 def _request(session: Session, request_id: int) -> FreezeRequest:
@@ -151,6 +160,7 @@ def respond(store: Store, actor: str, request_id: int, *, template_id: str, now:
             request.status = "answered"
             for case_id in {h.case_id for h in hits if h.case_id is not None}:
                 close_deadlines(session, case_id, at=now, status="met", rule_ids=(DEADLINE_RULE,))
+                _queue_order(session, case_id)
         request.response_template, request.response_text = template_id, text
         request.responded_by, request.responded_at = user.name, now
         session.add(request)

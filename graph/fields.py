@@ -198,8 +198,13 @@ def _decimal_problem(name: str, value: object) -> str:
     return f"{name} {text!r} is not a number"
 
 
+MAX_PLACES = 36
+"""With `whole_digits` (a deposit's amount, which a case keeps), at most this many decimal places."""
+
+
 def amounts(column: pa.Array, name: str, whole_digits: int | None = None) -> Parsed:
-    """Non-negative decimal amounts, kept as their exact decimal text; with `whole_digits`, below 10^whole_digits.
+    """Non-negative decimal amounts, kept as their exact decimal text; with `whole_digits`, below 10^whole_digits
+    and with at most MAX_PLACES decimal places.
 
     >>> amounts(pa.array(["1.5", "1" + "0" * 20, "1e21", "99e18"]), "amount", whole_digits=20).bad.tolist()
     [1, 2]
@@ -211,17 +216,25 @@ def amounts(column: pa.Array, name: str, whole_digits: int | None = None) -> Par
     else:
         bad = ~as_mask(pc.match_substring_regex(text, _DECIMAL))
     large = np.zeros(len(text), dtype=bool)
+    fine = np.zeros(len(text), dtype=bool)
     if whole_digits is not None:
         large = ~bad & as_mask(pc.match_substring_regex(text, rf"^\+?0*[1-9][0-9]{{{whole_digits},}}(\.[0-9]*)?$"))
+        fine = ~bad & as_mask(pc.match_substring_regex(text, rf"\.[0-9]*[1-9][0-9]*$")) & as_mask(
+            pc.match_substring_regex(text, rf"\.[0-9]{{{MAX_PLACES + 1},}}"))
         for i in np.flatnonzero(~bad & as_mask(pc.match_substring(text, "e", ignore_case=True))):
-            large[i] = Decimal(value_at(text, i)) >= Decimal(10) ** whole_digits  # exponent forms: exactly
+            value = Decimal(value_at(text, i))  # exponent forms: exactly
+            large[i] = value >= Decimal(10) ** whole_digits
+            fine[i] = value != 0 and value.as_tuple().exponent < -MAX_PLACES and value.normalize().as_tuple().exponent \
+                < -MAX_PLACES
 
     def describe(i: int) -> str:
         if large[i]:
             return f"{name} {value_at(text, i)} is too large (at most {whole_digits} digits before the decimal point)"
+        if fine[i]:
+            return f"{name} {str(value_at(text, i))[:40]} has more than {MAX_PLACES} decimal places"
         return _decimal_problem(name, value_at(text, i))
 
-    return Parsed(text, failing_rows(bad | large), describe)
+    return Parsed(text, failing_rows(bad | large | fine), describe)
 
 
 def _exact_micro(text: str) -> int:

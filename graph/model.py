@@ -140,8 +140,13 @@ class FlaggedWallets:
         targets = self.address.take(pa.array(lost))
         hit = np.flatnonzero(np.asarray(pc.is_in(lowered, value_set=targets).to_numpy(zero_copy_only=False),
                                         dtype=bool))
-        hit = hit[np.asarray(pc.not_equal(seen.take(pa.array(hit)), lowered.take(pa.array(hit)))
-                             .to_numpy(zero_copy_only=False), dtype=bool)] if len(hit) else hit
+        if len(hit):  # a wallet already in the list as written (or matched before) is not added again
+            taken = seen.take(pa.array(hit))
+            new = pc.and_(pc.not_equal(taken, lowered.take(pa.array(hit))),
+                          pc.invert(pc.is_in(taken, value_set=pa.array(self.address, pa.string())
+                                             if not isinstance(self.address, pa.ChunkedArray)
+                                             else self.address.combine_chunks())))
+            hit = hit[np.asarray(new.to_numpy(zero_copy_only=False), dtype=bool)]
         if not len(hit):
             return self
         by_key: dict[str, list[int]] = {}

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from graph import readers
 from graph.engines import LocalEngine
+from graph.exposure import FlagView
 from graph.model import Deposits, FlaggedWallets, Services, Transfers
 from graph.money import micro_text
 from graph.withdrawal_exposure import DestinationView, WithdrawalExposures
@@ -87,9 +88,24 @@ class Screener:
 
     def screen(self, deposits: Deposits) -> ScoreResult:
         """Decisions, exposures and evidence of `deposits` (evidence for the frozen ones)."""
-        current = self._loaded
+        current = self._with_senders(deposits)
         return batch.decide_loaded(current.request, current.engine, deposits=deposits, flagged=current.flagged,
                                    services=current.services, setup=current.setup)
+
+    def _with_senders(self, deposits: Deposits) -> Loaded:
+        """The loaded generation, its flags laid over again when a list entry whose letter case was lost matches a
+        sender not seen before (as `kyt score` matches the deposits' senders); rare, so done when it happens."""
+        current = self._loaded
+        if current.flagged.matched(deposits.from_address) is current.flagged:
+            return current
+        with self._reloading:
+            current = self._loaded
+            flagged = current.flagged.matched(deposits.from_address)
+            engine = current.engine
+            flags = FlagView.build(engine.index, flagged, current.request.as_of, categories=engine.flags.categories)
+            fresh = replace(current, flagged=flagged, engine=replace(engine, flags=flags))
+            self._loaded = fresh
+            return fresh
 
     def screen_withdrawals(self, destinations: list[str], *, as_of: int) -> list[WithdrawalAnswer]:
         """Each destination (a wallet key) decided as of `as_of` (microseconds): block, review or allow."""

@@ -45,6 +45,7 @@ def test_a_request_naming_the_exploit_transaction_freezes_the_deposit_its_funds_
     made, linked = request(store, "KS-1", hits, snapshot, tx=[KYBERSWAP_EXPLOIT])
     assert (linked.opened, linked.linked) == (1, 1)  # D-1009 had only a review alert: now a freeze case
     detail = queries.show(store, "ann", linked.case_ids["D-1009"])
+    assert detail.case.next_due_at == min(d["due_at"] for d in detail.deadlines if d["status"] == "open")
     assert detail.case.decision == "freeze" and detail.case.categories == ["stolen_funds"]
     assert [d["rule_id"] for d in detail.deadlines if d["rule_id"] == "REQUEST-RESPONSE"] == ["REQUEST-RESPONSE"]
     again = freeze_requests.link(store, "ann", made.id, hits=hits, snapshot=snapshot, now=NOW)

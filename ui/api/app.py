@@ -19,6 +19,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
 
 from cases import api_screening, freeze_requests, withdrawals
 from cases.errors import CaseError
@@ -206,6 +207,9 @@ def create_app(state: ApiState) -> FastAPI:
                                        kind=body.kind, deadline=deadline, tx_hashes=seeds.tx_hashes,
                                        wallets=seeds.wallets, since=since, hops=body.hops, now=now)
             linked = freeze_requests.link(state.store, actor, made.id, hits=hits, snapshot=snapshot, now=now)
+        except IntegrityError:  # a concurrent call recorded the same reference first
+            return answer(request, key.name, 422, subject=body.reference, body={"detail": [
+                {"loc": ["body", "reference"], "msg": f"there is already a request {body.reference!r}"}]})
         except (KytError, CaseError, GraphError) as error:
             return answer(request, key.name, 422, body={"detail": [{"loc": ["body"], "msg": render(error)}]},
                           subject=body.reference)
@@ -240,8 +244,9 @@ def _known_deposits(state: ApiState, ids: list[str]) -> dict[str, dict]:
     for deposit_id in ids:
         if deposit_id not in known and deposit_id in state.batch_decided:
             decision, snapshot_id = state.batch_decided[deposit_id]
-            known[deposit_id] = {"deposit_id": deposit_id, "decision": decision, "snapshot_id": snapshot_id,
-                                 "case_id": None, "replayed": True}
+            known[deposit_id] = {"deposit_id": deposit_id, "decision": decision, "rule_ids": [], "categories": [],
+                                 "snapshot_id": snapshot_id, "case_id": None, "replayed": True,
+                                 "detail": "decided by a batch run, which keeps no more of an allowed deposit"}
     return known
 
 

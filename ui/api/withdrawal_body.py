@@ -8,6 +8,8 @@ from typing import Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph import chains
+from graph.fields import MAX_PLACES
+from graph.formats import WHOLE_DIGITS
 
 MAX_BATCH = 1_000
 
@@ -46,13 +48,21 @@ def checked(item: WithdrawalIn) -> tuple[dict, list[tuple[str, str]]]:
         if value is None or (name == "usd_value" and value == ""):
             values[name] = None
             continue
+        text = str(value).strip()
         try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            problems.append((name, f"{name} {value!r} is not a number"))
+            number = Decimal(text)
+            if not number.is_finite():
+                raise InvalidOperation
+        except (InvalidOperation, ArithmeticError):
+            problems.append((name, f"{name} {text[:40]!r} is not a number"))
             continue
-        if not number.is_finite() or number < 0:
-            problems.append((name, f"{name} {value} is negative" if number < 0 else f"{name} {value} is not finite"))
+        if number < 0:
+            problems.append((name, f"{name} {text[:40]} is negative"))
             continue
-        values[name] = format(number.normalize(), "f")
+        places, whole = -number.as_tuple().exponent, number.adjusted() + 1
+        if whole > WHOLE_DIGITS or (number != 0 and number.normalize().as_tuple().exponent < -MAX_PLACES):
+            problems.append((name, f"{name} {text[:40]} is out of range (at most {WHOLE_DIGITS} digits before the "
+                                   f"decimal point and {MAX_PLACES} after)"))
+            continue
+        values[name] = format(number.normalize(), "f") if places > 0 or whole > 0 else "0"
     return values, problems
