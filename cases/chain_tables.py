@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from cases.db import Store
-from cases.models import ChainDeposit, ChainTransfer
+from cases.chain_models import ChainDeposit, ChainTransfer
 from cases.service import unit_of_work
 from graph.chains import DEFAULT
 from graph.errors import ChainError

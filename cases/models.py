@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-import sqlalchemy as sa
 from sqlalchemy import JSON, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cases.api_models import (  # noqa: F401 (their tables are part of the schema)
     ApiCall, ApiKey, ApiScreening, FreezeRequest, RequestHit, WithdrawalScreening)
+from cases.chain_models import ChainDeposit, ChainTransfer  # noqa: F401 (as above)
 from cases.columns import ExactDecimal, UTCDateTime
 from graph import chains
 
@@ -359,44 +359,6 @@ class Message(SQLModel, table=True):
     """The user who wrote it, or customer:<customer id>."""
     approved_by: str | None = Field(default=None, max_length=80)
     approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class ChainTransfer(SQLModel, table=True):
-    """A transfer `kyt ingest --db` read from a node (the transfers format), numbered in chain order."""
-
-    __tablename__ = "chain_transfers"
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    tx_hash: str = Field(max_length=66)
-    block_number: int = Field(sa_type=sa.BigInteger)
-    position: int
-    timestamp: int = Field(sa_type=sa.BigInteger)
-    from_address: str = Field(max_length=42)
-    to_address: str = Field(max_length=42)
-    asset: str = Field(max_length=100)
-    amount: str = Field(max_length=100)
-    """Exact decimal text: a token's raw units may have 78 digits."""
-    usd_value: str | None = Field(default=None, max_length=100)
-    chain: str = Field(default="ethereum", max_length=40, sa_column_kwargs={"server_default": "ethereum"})
-    """The chain's name (graph.chains): rows ingested before this column are ethereum's."""
-
-
-class ChainDeposit(SQLModel, table=True):
-    """A deposit `kyt ingest --db` found (the deposits format), numbered in chain order."""
-
-    __tablename__ = "chain_deposits"
-    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    deposit_id: str = Field(max_length=200)
-    tx_hash: str = Field(max_length=66)
-    customer_id: str = Field(max_length=200)
-    timestamp: int = Field(sa_type=sa.BigInteger)
-    block_number: int = Field(sa_type=sa.BigInteger)
-    position: int
-    from_address: str = Field(max_length=42)
-    to_address: str = Field(max_length=42)
-    asset: str = Field(max_length=100)
-    amount: str = Field(max_length=100)
-    usd_value: str | None = Field(default=None, max_length=100)
-    chain: str = Field(default="ethereum", max_length=40, sa_column_kwargs={"server_default": "ethereum"})
 
 
 class ScreeningRun(SQLModel, table=True):

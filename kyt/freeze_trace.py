@@ -23,9 +23,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from graph import wallet_keys
 from graph.forward import trace_forward
 from graph.model import Deposits, Services, Transfers
 from graph.money import micro_text
+from kyt.errors import KytError
 from kyt.record import ChainAddress, DepositRecord, ExposureLine, Snapshot
 
 RULE_ID = "freeze-request"
@@ -140,9 +142,6 @@ def _snapshot(seeds: RequestSeeds, now: datetime) -> Snapshot:
 def parse_seeds(reference: str, *, tx_hashes: Sequence[str], wallets: Sequence[str], since: int | None,
                 hops: int) -> RequestSeeds:
     """The request's seeds, checked: something named, hops between 1 and 6, wallet keys canonical."""
-    from graph import wallet_keys
-    from kyt.errors import KytError
-
     if not tx_hashes and not wallets:
         raise KytError("a freeze request names transactions (tx hashes) or wallets of the stolen funds")
     if not 1 <= hops <= 6:
