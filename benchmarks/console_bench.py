@@ -49,7 +49,7 @@ PAGES = {"queue": ("pages_cases", "queue_page"), "alerts": ("pages_alerts", "ale
          "case": ("pages_cases", "case_page"), "deadlines": ("pages_supervisor", "deadlines_page"),
          "figures": ("pages_supervisor", "figures_page"), "support": ("pages_support", "support_page"),
          "users": ("pages_admin", "users_page"), "rules": ("pages_batch", "rules_page"),
-         "batch": ("pages_batch", "batch_page")}
+         "batch": ("pages_batch", "batch_page"), "requests": ("pages_requests", "requests_page")}
 
 
 def add_people(store) -> None:

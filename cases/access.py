@@ -10,7 +10,7 @@ from cases.errors import AccessDenied
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "view_case": frozenset({"analyst", "supervisor", "admin"}),
-    "view_customer_status": frozenset({"analyst", "supervisor", "support", "admin"}),
+    "view_customer_status": frozenset({"analyst", "supervisor", "support", "admin", "system"}),
     "work_case": frozenset({"analyst", "supervisor"}),
     "approve": frozenset({"supervisor"}),
     "view_deadlines": frozenset({"analyst", "supervisor", "admin"}),

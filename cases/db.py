@@ -22,7 +22,7 @@ from cases.errors import InvalidRequest
 from graph.redaction import redacted_url
 
 DEFAULT_URL = "sqlite:///freezecase.db"
-HEAD = "0015"
+HEAD = "0016"
 """The newest migration; a database already there is opened without loading Alembic."""
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

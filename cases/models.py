@@ -16,6 +16,7 @@ from cases.api_models import (  # noqa: F401 (their tables are part of the schem
     ApiCall, ApiKey, ApiScreening, FreezeRequest, RequestHit, WithdrawalScreening)
 from cases.chain_models import ChainDeposit, ChainTransfer  # noqa: F401 (as above)
 from cases.columns import ExactDecimal, UTCDateTime
+from cases.survey_models import Survey  # noqa: F401 (as above)
 from graph import chains
 
 ROLES = ("analyst", "supervisor", "support", "admin", "system")

@@ -31,7 +31,7 @@ TEXT_FILE = typer.Option(None, "--text-file", help="The text (an agent's edit); 
 
 def _settings():
     from cases.replies.case_text import ReplySettings
-    return ReplySettings(support_contact=os.environ.get("KYT_SUPPORT_CONTACT", "support@example.com"))
+    return ReplySettings.from_environment(os.environ)
 
 
 def _read(path: Optional[Path]) -> Optional[str]:
@@ -209,10 +209,10 @@ def resolve(inquiry_id: int, db: Optional[str] = DB, actor: Optional[str] = AS) 
     """Mark an inquiry answered."""
     from cases.replies import conversations
     try:
-        found = conversations.resolve(*signed_in(db, actor), inquiry_id, now=utc_now())
+        found = conversations.resolve(*signed_in(db, actor), inquiry_id, now=utc_now(), settings=_settings())
     except CaseError as error:
         fail(error)
-    out.print(f"{found.kind} {found.id} resolved", markup=False, highlight=False)
+    out.print(f"{found.kind} {found.id} resolved; satisfaction survey sent", markup=False, highlight=False)
 
 
 @reply_app.command("messages")
@@ -238,15 +238,19 @@ def messages(case_id: int = typer.Option(..., "--case"), output: Format = typer.
 def complaints(quarter: str = typer.Option(..., help="The quarter, e.g. 2026Q4."),
                out_file: Optional[Path] = typer.Option(None, "--out", help="CSV file (default: standard output)."),
                db: Optional[str] = DB, actor: Optional[str] = AS) -> None:
-    """The quarterly tabulation of inquiries and complaints by channel and topic, with the mean time to resolve."""
-    from cases.replies import standards
+    """The quarterly tabulation of inquiries and complaints by channel and topic: the mean time to resolve, and the
+    satisfaction surveys sent, answered and CSAT (share rated 4 or 5; the target is 80%)."""
+    from cases.replies import standards, surveys
     try:
         start, end = standards.quarter(quarter)
-        rows, _ = standards.service_rows(*signed_in(db, actor), start=start, end=end)
+        who = signed_in(db, actor)
+        rows, _ = standards.service_rows(*who, start=start, end=end)
+        answers = surveys.survey_rows(*who, start=start, end=end, received=True)
     except CaseError as error:
         fail(error)
-    table = standards.tabulate(rows, end)
-    fields = ["kind", "channel", "topic", "received", "resolved", "open_at_end", "avg_hours_to_resolve"]
+    table = surveys.with_csat(standards.tabulate(rows, end), answers)
+    fields = ["kind", "channel", "topic", "received", "resolved", "open_at_end", "avg_hours_to_resolve",
+              "surveys_sent", "surveys_answered", "csat"]
     if out_file is None:
         writer = csv.DictWriter(typer.get_text_stream("stdout"), fieldnames=fields, lineterminator="\n")
         writer.writeheader()
@@ -293,3 +297,36 @@ def service(since: str = typer.Option(..., help="Start (ISO-8601 or unix seconds
     out.print(table)
     out.print(f"status updates on time: {figures['updates_on_time']} of {figures['updates_due']} due "
               f"({figures['updates_late_or_missed']} late or missed)", markup=False, highlight=False)
+
+
+@report_app.command("csat")
+def csat(since: str = typer.Option(..., help="Start (ISO-8601 or unix seconds): surveys sent from then."),
+         until: Optional[str] = typer.Option(None, help="End (default: now)."),
+         by: str = typer.Option("agent,channel,week", help="Group by these, comma-separated: agent, channel, kind, "
+                                                          "topic, week (ISO week the survey was sent)."),
+         output: Format = typer.Option(Format.table, "--format"), db: Optional[str] = DB,
+         actor: Optional[str] = AS) -> None:
+    """Customer satisfaction: surveys sent, answered, rated 4 or 5, and CSAT against the 80% target, per group."""
+    from cases.replies import surveys
+    end = utc_datetime(until, "--until") if until else utc_now()
+    groups = [name.strip() for name in by.split(",") if name.strip()]
+    try:
+        rows = surveys.survey_rows(*signed_in(db, actor), start=utc_datetime(since, "--since"), end=end)
+        found = surveys.csat(rows, by=groups)
+        overall = surveys.csat(rows, by=())
+    except CaseError as error:
+        fail(error)
+    if output == Format.json:
+        print_json({"groups": found, "overall": overall[0] if overall else None, "target": surveys.CSAT_TARGET})
+        return
+    table = Table(*groups, "sent", "answered", "rated 4-5", "CSAT", f"≥ {surveys.CSAT_TARGET:.0%}")
+    for g in found:
+        table.add_row(*(str(g[k]) for k in groups), str(g["sent"]), str(g["answered"]), str(g["satisfied"]),
+                      "" if g["csat"] is None else f"{g['csat']:.1%}",
+                      {True: "yes", False: "NO", None: ""}[g["meets_target"]])
+    out.print(table)
+    if overall and overall[0]["csat"] is not None:
+        out.print(f"overall CSAT {overall[0]['csat']:.1%} of {overall[0]['answered']} answers "
+                  f"({overall[0]['sent']} surveys sent)", markup=False, highlight=False)
+    else:
+        out.print("no survey was answered in this period", markup=False, highlight=False)

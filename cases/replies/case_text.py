@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Mapping
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
@@ -28,6 +29,16 @@ class ReplySettings:
 
     support_contact: str = "support@example.com"
     default_locale: str = "en"
+    survey_url: str = "https://support.example.com/survey/"
+    """Where the satisfaction survey is answered: the link is this followed by the survey's token."""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> "ReplySettings":
+        """The settings from KYT_SUPPORT_CONTACT and KYT_SURVEY_URL, defaults for what is not set."""
+        url = environ.get("KYT_SURVEY_URL", cls.survey_url)
+        if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            raise InvalidRequest(f"KYT_SURVEY_URL must be an http(s) address without spaces, not {url!r}")
+        return cls(support_contact=environ.get("KYT_SUPPORT_CONTACT", cls.support_contact), survey_url=url)
 
 
 def check_locale(locale: str) -> str:

@@ -18,7 +18,7 @@ from cases.db import Store
 from cases.errors import FourEyesViolation, InvalidRequest, NotFound, ReplyBlocked
 from cases.once import claim
 from cases.models import Case, Inquiry, Message
-from cases.replies import case_text
+from cases.replies import case_text, surveys
 from cases.replies.case_text import ReplySettings
 from cases.replies.linter import LintContext, LintResult, lint
 from cases.replies.templates import CHANNELS, Rendered, catalog
@@ -95,7 +95,8 @@ def send(store: Store, actor: str, case_id: int, *, template_id: str, locale: st
                           author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now=now, drafted=now) if status == "sent" else {}
+        effects = (_after_sent(session, case, message, now=now, drafted=now, settings=settings) if status == "sent"
+                   else {})
         audit.append(session, user.name, f"message.{status}", at=now, case_id=case.id,
                      after={"message": message.id, "template": template_id, "locale": locale, "channel": channel,
                             "edited": edited, "lint": result.status,
@@ -133,16 +134,17 @@ def request_source_of_funds(store: Store, actor: str, case_id: int, *, locale: s
                           edited=False, lint_status="clean", findings=[], status="sent", author=user.name)
         session.add(message)
         session.flush()
-        effects = _after_sent(session, case, message, now=now, drafted=now)
+        effects = _after_sent(session, case, message, now=now, drafted=now, settings=settings)
         audit.append(session, user.name, "message.sent", at=now, case_id=case.id,
                      after={"message": message.id, "template": "source_of_funds_request", "locale": locale,
                             "channel": channel, "edited": False, "lint": "clean", "rules": [], **effects})
         return message
 
 
-def _after_sent(session: Session, case: Case, message: Message, *, now: datetime, drafted: datetime) -> dict:
+def _after_sent(session: Session, case: Case, message: Message, *, now: datetime, drafted: datetime,
+                settings: ReplySettings) -> dict:
     """What a sent reply does: a status update meets NY-STATUS, a final reply resolves the inquiries
-    received before it was written (and a complaint clock with them)."""
+    received before it was written (and a complaint clock with them) and sends each its survey."""
     info = catalog().info(message.template_id)
     effects: dict = {}
     changed = False
@@ -158,6 +160,8 @@ def _after_sent(session: Session, case: Case, message: Message, *, now: datetime
             session.add(inquiry)
         session.flush()
         effects["inquiries_resolved"] = [inquiry.id for inquiry in resolved]
+        effects["surveys"] = [surveys.invite(session, inquiry, agent=message.author, now=now, settings=settings)
+                              for inquiry in resolved]
         effects["deadlines_met"] = _complaints_answered(session, case.id, now)
         changed = changed or bool(effects["deadlines_met"])
     if changed:
@@ -211,7 +215,7 @@ def approve(store: Store, actor: str, message_id: int, *, reason: str, now: date
         _decide(session, message, "sent", by=user.name, now=now)
         message.at = now
         session.add(message)
-        effects = _after_sent(session, case, message, now=now, drafted=drafted)
+        effects = _after_sent(session, case, message, now=now, drafted=drafted, settings=settings)
         audit.append(session, user.name, "message.approved", at=now, case_id=case.id, before={"status": "held"},
                      after={"message": message.id, "status": "sent", "reason": reason.strip()[:2000],
                             "findings": sorted({f["rule_id"] for f in message.findings if "rule_id" in f}), **effects})
@@ -290,8 +294,9 @@ def receive(store: Store, actor: str, *, now: datetime, channel: str, topic: str
         return inquiry, message
 
 
-def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime, request_key: str | None = None) -> Inquiry:
-    """Mark an inquiry answered (final replies on a case do this themselves)."""
+def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime, request_key: str | None = None,
+            settings: ReplySettings = ReplySettings()) -> Inquiry:
+    """Mark an inquiry answered and send its satisfaction survey (final replies on a case do this themselves)."""
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         claim(session, request_key, actor=user.name, action="inquiry.resolved", now=now)
@@ -305,7 +310,8 @@ def resolve(store: Store, actor: str, inquiry_id: int, *, now: datetime, request
         session.add(inquiry)
         session.flush()
         met = _complaints_answered(session, inquiry.case_id, now)
-        after = {"inquiry": inquiry.id, "deadlines_met": met}
+        after = {"inquiry": inquiry.id, "deadlines_met": met,
+                 **surveys.invite(session, inquiry, agent=user.name, now=now, settings=settings)}
         if met:
             after["case"] = save_case(session, get_case(session, inquiry.case_id), expected_version=None,
                                       now=now)["after"]

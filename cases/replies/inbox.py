@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from sqlmodel import select
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
 from cases import lifecycle
 from cases.access import require
@@ -68,29 +69,51 @@ def inbox(store: Store, actor: str, *, shown: str = "open", tracking_number: str
     with store.session() as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "reply")
-        query = select(Inquiry)
-        if shown == "open":
-            query = query.where(Inquiry.resolved_at.is_(None))
-        elif shown == "resolved":
-            query = query.where(Inquiry.resolved_at.is_not(None))
-        if tracking_number and tracking_number.strip():
-            query = query.where(Inquiry.tracking_number == tracking_number.strip().upper())
-        if inquiry_id is not None:
-            query = query.where(Inquiry.id == inquiry_id)
-        found = session.exec(query.order_by(Inquiry.received_at, Inquiry.id).limit(limit)).all()
-        ids = [i.id for i in found]
-        words = dict(session.exec(select(Message.inquiry_id, Message.body).where(
-            Message.inquiry_id.in_(ids), Message.direction == "in")).all()) if ids else {}
-        sent: dict[int, list[tuple[int, datetime]]] = {}
-        for inquiry_id, message_id, at in (session.exec(select(Message.inquiry_id, Message.id, Message.at).where(
-                Message.inquiry_id.in_(ids), Message.direction == "out", Message.status == "sent")).all()
-                if ids else []):
-            sent.setdefault(inquiry_id, []).append((message_id, at))
-        # the first message sent on an inquiry is its acknowledgement, sent when it arrived
-        replies = {i: max(at for _, at in sorted(rows)[1:]) for i, rows in sent.items() if len(rows) > 1}
-        case_ids = {i.case_id for i in found if i.case_id is not None}
-        states = {c.id: lifecycle.customer_status(c.status, c.outcome) for c in session.exec(
-            select(Case).where(Case.id.in_(case_ids))).all()} if case_ids else {}
+        return _read(session, shown=shown, tracking_number=tracking_number, inquiry_id=inquiry_id, limit=limit)
+
+
+def by_tracking_number(store: Store, actor: str, tracking_number: str, *, now: datetime) -> list[dict]:
+    """The inquiries under a tracking number as the platform's systems may see them (no words, no investigation):
+    kind, channel, topic, the times, the state and the customer's case status."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "view_customer_status")
+        rows = _read(session, shown="all", tracking_number=tracking_number, inquiry_id=None, limit=200)
+    return [{"inquiry_id": r.id, "tracking_number": r.tracking_number, "customer_id": r.customer_id,
+             "kind": r.kind, "channel": r.channel, "topic": r.topic, "state": r.state(now),
+             "received_at": r.received_at.isoformat(), "resolution_due": r.resolution_due.isoformat(),
+             "first_response_at": r.first_response_at and r.first_response_at.isoformat(),
+             "last_reply_at": r.last_reply_at and r.last_reply_at.isoformat(),
+             "resolved_at": r.resolved_at and r.resolved_at.isoformat(), "case_status": r.case_status} for r in rows]
+
+
+def _read(session: Session, *, shown: str, tracking_number: str | None, inquiry_id: int | None,
+          limit: int) -> list[InboxRow]:
+    """The inbox rows of a query, inside the caller's session."""
+    query = select(Inquiry)
+    if shown == "open":
+        query = query.where(Inquiry.resolved_at.is_(None))
+    elif shown == "resolved":
+        query = query.where(Inquiry.resolved_at.is_not(None))
+    if tracking_number and tracking_number.strip():
+        query = query.where(Inquiry.tracking_number == tracking_number.strip().upper())
+    if inquiry_id is not None:
+        query = query.where(Inquiry.id == inquiry_id)
+    found = session.exec(query.order_by(Inquiry.received_at, Inquiry.id).limit(limit)).all()
+    ids = [i.id for i in found]
+    words = dict(session.exec(select(Message.inquiry_id, Message.body).where(
+        Message.inquiry_id.in_(ids), Message.direction == "in")).all()) if ids else {}
+    sent: dict[int, list[tuple[int, datetime]]] = {}
+    for inquiry_id, message_id, at in (session.exec(select(Message.inquiry_id, Message.id, Message.at).where(
+            Message.inquiry_id.in_(ids), Message.direction == "out", Message.status == "sent",
+            sa.or_(Message.template_id.is_(None), Message.template_id != "satisfaction_survey"))).all()
+            if ids else []):
+        sent.setdefault(inquiry_id, []).append((message_id, at))
+    # the first message sent on an inquiry is its acknowledgement, sent when it arrived; its survey is no reply
+    replies = {i: max(at for _, at in sorted(rows)[1:]) for i, rows in sent.items() if len(rows) > 1}
+    case_ids = {i.case_id for i in found if i.case_id is not None}
+    states = {c.id: lifecycle.customer_status(c.status, c.outcome) for c in session.exec(
+        select(Case).where(Case.id.in_(case_ids))).all()} if case_ids else {}
     return [InboxRow(i.id, i.tracking_number, i.case_id, i.customer_id, i.kind, i.topic, i.channel, i.locale,
                      i.received_at, i.received_at + FIRST_RESPONSE_TARGET, i.acknowledged_at,
                      i.received_at + RESOLUTION_TARGET, i.resolved_at, replies.get(i.id),

@@ -19,7 +19,7 @@ from cases.errors import InvalidRequest, NotFound
 
 FOLDER = Path(__file__).with_name("templates")
 PLACEHOLDERS = ("customer_name", "tracking_number", "deposit_amount", "deposit_asset", "deposit_date",
-                "next_update_date", "support_contact")
+                "next_update_date", "support_contact", "survey_link")
 LOCALES = ("en", "it", "fr", "es", "de", "pt")
 CHANNELS = ("email", "chat")
 CUSTOMER_STATES = ("under_review", "awaiting_your_information", "released", "closed")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from cases import alerts, figures, maintenance, opening, queries, service, staff, timeline
-from cases.replies import conversations, inbox, standards, views
+from cases.replies import conversations, inbox, standards, surveys, views
 from cases.access import PERMISSIONS
 from cases.errors import AccessDenied
 from cases.queries import QueueFilter
@@ -79,6 +79,10 @@ CALLS = {
     "backlog": ("view_deadlines", lambda s, c, a: figures.backlog(s, a, now=NOW)),
     "inbox": ("reply", lambda s, c, a: inbox.inbox(s, a)),
     "inquiry": ("reply", lambda s, c, a: inbox.inquiry(s, a, 999)),
+    "by_tracking_number": ("view_customer_status", lambda s, c, a: inbox.by_tracking_number(s, a, "FC-2222-2222",
+                                                                                           now=NOW)),
+    "survey_rows": ("view_service_figures", lambda s, c, a: surveys.survey_rows(s, a, start=NOW, end=NOW)),
+    "survey_comments": ("view_service_figures", lambda s, c, a: surveys.comments(s, a, start=NOW, end=NOW)),
 }
 NEEDS_RESULT = {
     "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r.records("freeze", "review"), snapshot=r.snapshot, now=NOW, actor=a)),
@@ -128,12 +132,15 @@ def test_every_public_service_function_is_walked():
     assert public_queries - {"name_filter"} == walked_queries  # name_filter: a filter's check, reads nothing
     for module, walked in ((alerts, {"alert_queue", "get_alert", "assign_alert", "dismiss_alert",
                                      "open_case_from_alert", "alert_summary", "alert_per_day"}),
-                           (timeline, {"timeline"}), (inbox, {"inbox", "inquiry"})):
+                           (timeline, {"timeline"}), (inbox, {"inbox", "inquiry", "by_tracking_number"}),
+                           (surveys, {"survey_rows", "survey_comments"})):
         reading = {name for name, value in vars(module).items() if callable(value) and not isinstance(value, type)
                    and getattr(value, "__module__", "") == module.__name__ and not name.startswith("_")}
-        pure = {"describe", "response_times"}  # no store: nothing to refuse
+        pure = {"describe", "response_times", "csat", "with_csat", "token_hash", "public", "invite", "answer"}
+        # no store, or no user: invite runs in its caller's checked transaction, answer is the customer's (by key)
         named = {{"assign": "assign_alert", "dismiss": "dismiss_alert", "open_case": "open_case_from_alert",
-                  "summary": "alert_summary", "per_day": "alert_per_day"}.get(name, name) for name in reading - pure}
+                  "summary": "alert_summary", "per_day": "alert_per_day", "survey_rows": "survey_rows",
+                  "comments": "survey_comments"}.get(name, name) for name in reading - pure}
         assert named == walked and walked <= set(CALLS), (module.__name__, named ^ walked)
     public_staff = {name for name in vars(staff) if callable(getattr(staff, name))
                     and getattr(getattr(staff, name), "__module__", "") == "cases.staff" and not name.startswith("_")}

@@ -68,6 +68,38 @@ def test_a_held_reply_and_the_quarterly_complaints_file(db, tmp_path):
         assert "note" not in shown.stdout and "evidence holds" not in shown.stdout
 
 
+def test_a_resolved_inquirys_survey_counts_in_the_quarter_and_in_the_csat_report(db):
+    from datetime import datetime, timezone
+
+    from cases.db import open_store
+    from cases.replies import surveys
+
+    asked = run("reply", "inquiry", "--case", "2", "--channel", "chat", "--text-file", "-", "--format", "json",
+                user="sue", db=db, stdin="Any news?", env={"KYT_SURVEY_URL": "https://help.example.com/s/"})
+    inquiry_id = json.loads(asked.stdout)["inquiry"]["id"]
+    bad = run("reply", "resolve", str(inquiry_id), user="sue", db=db, env={"KYT_SURVEY_URL": "ftp://x y"})
+    assert bad.returncode == 1 and "KYT_SURVEY_URL" in bad.stderr
+    done = run("reply", "resolve", str(inquiry_id), user="sue", db=db, env={"KYT_SURVEY_URL": "https://help.example.com/s/"})
+    assert done.returncode == 0 and "satisfaction survey sent" in done.stdout
+    sent = json.loads(run("reply", "messages", "--case", "2", "--format", "json", user="sue", db=db).stdout)
+    [link] = [m["body"].split("https://help.example.com/s/")[1].split()[0] for m in sent
+              if m["template_id"] == "satisfaction_survey"]
+    surveys.answer(open_store(db), link, rating=3, comment=None, via="test", now=datetime.now(timezone.utc))
+    quarter = f"{datetime.now(timezone.utc).year}Q4"
+    table = run("report", "complaints", "--quarter", quarter, user="sam", db=db)
+    [row] = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert (row["kind"], row["surveys_sent"], row["surveys_answered"], row["csat"]) == ("inquiry", "1", "1", "0.0")
+    report = json.loads(run("report", "csat", "--since", "2026-01-01", "--format", "json", user="sam", db=db).stdout)
+    assert report["groups"] == [{"agent": "sue", "channel": "chat", "week": report["groups"][0]["week"], "sent": 1,
+                                 "answered": 1, "satisfied": 0, "csat": 0.0, "meets_target": False}]
+    assert report["target"] == 0.8 and report["overall"]["answered"] == 1
+    shown = run("report", "csat", "--since", "2026-01-01", "--by", "topic", user="sam", db=db)
+    assert shown.returncode == 0 and "frozen_deposit" in shown.stdout and "overall CSAT 0.0% of 1 answers" in shown.stdout
+    wrong = run("report", "csat", "--since", "2026-01-01", "--by", "customer", user="sam", db=db)
+    assert wrong.returncode == 1 and "not customer" in wrong.stderr
+    assert run("report", "csat", "--since", "2026-01-01", user="sue", db=db).returncode == 1
+
+
 PROBES = ["Lazarus Group", "Tornado Cash", "Garantex", "Binance", "Sinbad", "Roman Semenov", "Ronin Bridge Exploiter",
           "0x098b716b"]
 """Names a support agent might type to learn, from which cases block them, what each investigation found."""

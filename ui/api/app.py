@@ -35,6 +35,7 @@ from kyt.errors import KytError
 from kyt.screening import Screener
 from ui.api.access import Keys, Refusal, token_of
 from ui.api.calls import BatchWriter, Recent
+from ui.api.support_routes import add_support_routes
 from ui.messages import render
 from ui.api.withdrawal_body import WithdrawalBatch, WithdrawalIn, checked
 
@@ -105,8 +106,9 @@ def create_app(state: ApiState) -> FastAPI:
                   description="Deposits and withdrawals screened against the flagged-wallet lists, with the same "
                               "records and cases as `kyt score`. See docs/api.md.")
 
-    def answer(request: Request, key_name: str, status: int, *, body: object, subject: str | None = None) -> JSONResponse:
-        state.calls.add({"key_name": key_name, "method": request.method, "path": request.url.path[:200],
+    def answer(request: Request, key_name: str, status: int, *, body: object, subject: str | None = None,
+               path: str | None = None) -> JSONResponse:
+        state.calls.add({"key_name": key_name, "method": request.method, "path": (path or request.url.path)[:200],
                          "status": status, "subject": subject[:200] if subject else None, "at": state.now()})
         return JSONResponse(body, status_code=status)
 
@@ -219,6 +221,8 @@ def create_app(state: ApiState) -> FastAPI:
         return answer(request, key.name, 200, subject=body.reference,
                       body={"request_id": made.id, "reference": made.reference, "deposits": reached,
                             "cases_opened": linked.opened, "snapshot_id": snapshot.id})
+
+    add_support_routes(app, state, answer=answer, allowed=allowed)
 
     @app.post("/v1/admin/reload")
     def reload(request: Request, *, authorization: str | None = Header(None),

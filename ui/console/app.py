@@ -16,12 +16,14 @@ from ui.console.pages_admin import users_page
 from ui.console.pages_alerts import alerts_page
 from ui.console.pages_batch import batch_page, rules_page
 from ui.console.pages_cases import case_page, queue_page
+from ui.console.pages_requests import requests_page
 from ui.console.pages_supervisor import deadlines_page, figures_page
 from ui.console.pages_support import support_page
 
 PAGES = {
     "queue": (queue_page, "Queue", ":material/inbox:"), "alerts": (alerts_page, "Alerts", ":material/notifications:"),
     "case": (case_page, "Case", ":material/search:"),
+    "requests": (requests_page, "Freeze requests", ":material/gavel:"),
     "deadlines": (deadlines_page, "Deadlines and approvals", ":material/alarm:"),
     "figures": (figures_page, "Figures", ":material/bar_chart:"),
     "support": (support_page, "Customer support", ":material/support_agent:"),

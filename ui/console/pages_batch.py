@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,14 +14,6 @@ from cases.replies.templates import catalog
 from cases.replies.terms import load_terms
 from kyt.rules import default_policy
 from ui.console import state
-
-
-def _sources() -> dict[str, Path | None]:
-    """The transfers, flagged and services files scoring uses (KYT_TRANSFERS, KYT_FLAGGED, KYT_SERVICES)."""
-    fixtures = state.FIXTURES
-    return {"transfers": Path(os.environ.get("KYT_TRANSFERS", fixtures / "scenario" / "transfers.csv")),
-            "flagged": Path(os.environ.get("KYT_FLAGGED", fixtures / "lists" / "flagged.csv")),
-            "services": Path(os.environ.get("KYT_SERVICES", fixtures / "lists" / "services.csv"))}
 
 
 class _Bar:
@@ -48,7 +39,7 @@ def batch_page() -> None:
     from kyt import batch
 
     st.title("Batch scoring")
-    sources = _sources()
+    sources = state.sources()
     st.caption(" · ".join(f"{k}: {v.name}" for k, v in sources.items()))
     uploaded = st.file_uploader("Deposits file (CSV or Parquet; format: docs/formats.md)", type=["csv", "parquet"])
     role = state.signed()["role"]
@@ -85,7 +76,7 @@ def rules_page() -> None:
     from kyt.lists import flag_summary
 
     st.title("Lists, rules and templates")
-    sources = _sources()
+    sources = state.sources()
     st.markdown(f"### Flagged lists · `{sources['flagged']}`")
     with state.shown():
         st.dataframe(flag_summary(sources["flagged"], parse_time(state.now().isoformat())), hide_index=True,

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cases import alerts, figures, queries
 from cases.access import may
-from cases.replies import conversations, standards
+from cases.replies import conversations, standards, surveys
 from ui.console import state, words
 
 
@@ -167,6 +167,7 @@ def figures_page() -> None:
                            "median first response (s)": g["median_first_response_s"],
                            "first responses within 5 minutes": g["first_response_within_target"]}
                           for g in service["groups"]], hide_index=True, width="stretch")
+        _satisfaction(start, end)
         raised = alerts.per_day(state.store(), state.actor(), start=start, end=end)
         st.markdown("**Review alerts raised per day, by category**")
         if raised:
@@ -176,7 +177,39 @@ def figures_page() -> None:
             st.caption("No alert was raised in this period.")
 
 
-def _against_target(points: list[tuple[str, float | None]], target: float, unit: str) -> None:
+def _satisfaction(start: datetime, end: datetime) -> None:
+    """CSAT (share of survey answers rated 4 or 5) against the 80% target: overall, per week, per agent, channel
+    and week, and the latest comments (shown as plain text)."""
+    rows = surveys.survey_rows(state.store(), state.actor(), start=start, end=end)
+    st.markdown("**Customer satisfaction** (surveys sent in the period; CSAT is the share of answers rated 4 or 5)")
+    [overall] = surveys.csat(rows, by=()) or [None]
+    g, h = st.columns(2)
+    share = overall and overall["csat"]
+    g.metric("CSAT", "—" if share is None else f"{share:.0%}",
+             help=f"target {surveys.CSAT_TARGET:.0%}; " + (f"{overall['satisfied']} of {overall['answered']} answers "
+                                                           f"rated 4 or 5" if overall else "no survey sent"))
+    h.metric("Surveys answered", f"{overall['answered']} of {overall['sent']}" if overall else "0 of 0")
+    if not rows:
+        st.caption("No survey was sent in this period: surveys go out when inquiries are resolved.")
+        return
+    weekly = surveys.csat(rows, by=("week",))
+    _against_target([(w["week"], None if w["csat"] is None else 100 * w["csat"]) for w in weekly],
+                    100 * surveys.CSAT_TARGET, "CSAT (%)", axis="week sent")
+    st.dataframe([{"agent": r["agent"], "channel": r["channel"], "week": r["week"], "sent": r["sent"],
+                   "answered": r["answered"], "rated 4-5": r["satisfied"],
+                   "CSAT": None if r["csat"] is None else f"{r['csat']:.0%}",
+                   "meets 80%": {True: "✅", False: "❌", None: "—"}[r["meets_target"]]}
+                  for r in surveys.csat(rows, by=("agent", "channel", "week"))], hide_index=True, width="stretch")
+    said = surveys.comments(state.store(), state.actor(), start=start, end=end, limit=20)
+    if said:
+        st.markdown("**Latest comments** (the customer's words, as written)")
+        st.dataframe([{"answered": state.when(c["answered_at"]), "rating": c["rating"], "agent": c["agent"],
+                       "channel": c["channel"], "comment": c["comment"]} for c in said], hide_index=True,
+                     width="stretch")
+
+
+def _against_target(points: list[tuple[str, float | None]], target: float, unit: str, *,
+                    axis: str = "day received") -> None:
     """Daily values as points joined by a line, the target as a dashed line; words when there is nothing to draw."""
     import altair as alt
 
@@ -185,7 +218,7 @@ def _against_target(points: list[tuple[str, float | None]], target: float, unit:
         st.caption("Nothing was answered or resolved in this period.")
         return
     line = alt.Chart(alt.Data(values=values)).mark_line(point=True).encode(
-        x=alt.X("day:N", title="day received"), y=alt.Y("value:Q", title=unit), tooltip=["day:N", "value:Q"])
+        x=alt.X("day:N", title=axis), y=alt.Y("value:Q", title=unit), tooltip=["day:N", "value:Q"])
     rule = alt.Chart(alt.Data(values=[{"target": target}])).mark_rule(color="#b91c1c", strokeDash=[4, 4]).encode(
         y="target:Q")
     st.altair_chart(line + rule, width="stretch")

@@ -78,7 +78,7 @@ def _inquiry(row) -> None:
         if st.button("Mark resolved", key=f"resolve-{row.id}"):
             with state.shown():
                 conversations.resolve(state.store(), state.actor(), row.id, now=state.now(),
-                                      request_key=state.request_key("resolve", row.id))
+                                      request_key=state.request_key("resolve", row.id), settings=state.settings())
                 st.session_state["support_done"] = f"Inquiry {row.id} resolved."
                 st.rerun()
     else:

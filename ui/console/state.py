@@ -29,10 +29,10 @@ COOKIE = "freezecase_session"
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PAGES_BY_ROLE = {
-    "analyst": ("queue", "alerts", "case", "batch", "rules"),
-    "supervisor": ("deadlines", "queue", "alerts", "case", "figures", "batch", "rules"),
+    "analyst": ("queue", "alerts", "case", "requests", "batch", "rules"),
+    "supervisor": ("deadlines", "queue", "alerts", "case", "requests", "figures", "batch", "rules"),
     "support": ("support",),
-    "admin": ("users", "queue", "alerts", "case", "deadlines", "figures", "batch", "rules"),
+    "admin": ("users", "queue", "alerts", "case", "requests", "deadlines", "figures", "batch", "rules"),
 }
 """The pages each role sees (the services refuse the rest anyway)."""
 
@@ -47,12 +47,21 @@ def store() -> Store:
     return _store(os.environ.get("KYT_DB") or None)
 
 
+def sources() -> dict[str, Path]:
+    """The transfers, flagged and services files the console scores and traces with (KYT_TRANSFERS, KYT_FLAGGED,
+    KYT_SERVICES; the fixtures by default)."""
+    return {"transfers": Path(os.environ.get("KYT_TRANSFERS", FIXTURES / "scenario" / "transfers.csv")),
+            "flagged": Path(os.environ.get("KYT_FLAGGED", FIXTURES / "lists" / "flagged.csv")),
+            "services": Path(os.environ.get("KYT_SERVICES", FIXTURES / "lists" / "services.csv"))}
+
+
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def settings() -> ReplySettings:
-    return ReplySettings(support_contact=os.environ.get("KYT_SUPPORT_CONTACT", "support@example.com"))
+    """The reply settings from the environment (KYT_SUPPORT_CONTACT, KYT_SURVEY_URL)."""
+    return ReplySettings.from_environment(os.environ)
 
 
 def user() -> dict | None:

@@ -13,17 +13,18 @@ from cases.replies.templates import CHANNELS, FOLDER, LOCALES, PLACEHOLDERS, Cat
 
 VALUES = {"customer_name": "Ada Lovelace", "tracking_number": "FC-7KQ2-9XMD", "deposit_amount": "12,345.678901",
           "deposit_asset": "USDT", "deposit_date": "3 November 2026", "next_update_date": "2 December 2026",
-          "support_contact": "support@example.com"}
+          "support_contact": "support@example.com", "survey_link": "https://support.example.com/survey/Zq3x-9"}
 
 
 def test_every_template_exists_in_every_language_and_channel_and_lints_clean():
     shipped = catalog()
-    assert len(shipped.infos) == 10
+    assert len(shipped.infos) == 11
     for template_id, info in shipped.infos.items():
         for locale in LOCALES:
             for channel in CHANNELS:
                 rendered = shipped.render(template_id, locale, channel, values=VALUES)
                 assert "FC-7KQ2-9XMD" in rendered.body or template_id == "ai_disclosure"
+                assert ("survey/Zq3x-9" in rendered.body) == (template_id == "satisfaction_survey")
                 assert (rendered.subject is not None) == (channel == "email")
                 for text in filter(None, (rendered.subject, rendered.body)):
                     verdict = lint(text, LintContext(locale=locale, template_id=template_id, learned=False))

@@ -39,7 +39,7 @@ def test_sign_in_shows_only_the_pages_of_the_role(console_db):
     at.button[0].click().run()
     assert at.session_state["user"] == {"name": "ann", "role": "analyst"}
     assert "Signed in as **ann** (analyst)" in [m.value for m in at.sidebar.markdown]
-    assert set(at.session_state["pages"]) == {"queue", "alerts", "case", "batch", "rules"}
+    assert set(at.session_state["pages"]) == {"queue", "alerts", "case", "requests", "batch", "rules"}
     assert at.title[0].value == "Queue"
 
 
@@ -160,6 +160,36 @@ def test_supervisor_pages_and_rules_render(console_db):
     assert figures.metric[0].value == "5"
 
 
+def test_the_figures_show_csat_against_the_target_and_comments_as_plain_text(console_db):
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    from cases.replies import conversations, surveys
+
+    store, now = open_store(console_db), datetime.now(timezone.utc)
+    for rating, comment in ((5, "**great** <script>x</script>"), (2, None)):
+        asked, _ = conversations.receive(store, "sue", now=now - timedelta(hours=2), channel="chat", topic="fees",
+                                         locale="en", body="Fees?", customer_id="C-9")
+        conversations.resolve(store, "sue", asked.id, now=now - timedelta(hours=1))
+        [message] = [m for m in conversations_sent(store, asked.id) if m.template_id == "satisfaction_survey"]
+        token = re.search(r"/survey/(\S+)", message.body).group(1)
+        surveys.answer(store, token, rating=rating, comment=comment, via="test", now=now)
+    figures = page("figures_page", "pages_supervisor", "sam", "supervisor")
+    shown = {m.label: m.value for m in figures.metric}
+    assert (shown["CSAT"], shown["Surveys answered"]) == ("50%", "2 of 2")
+    assert "**great** <script>x</script>" in texts(figures)  # in a table cell, as written: never rendered
+    assert not any("<script>" in m.value for m in figures.markdown)
+
+
+def conversations_sent(store, inquiry_id: int) -> list:
+    from sqlmodel import select
+
+    from cases.models import Message
+
+    with store.session() as session:
+        return list(session.exec(select(Message).where(Message.inquiry_id == inquiry_id)))
+
+
 def test_a_page_refuses_a_role_the_service_refuses(console_db):
     at = page("queue_page", "pages_cases", "sue", "support")
     assert at.error and "may not view case" in at.error[0].value
@@ -169,7 +199,7 @@ PAGE_FUNCTIONS = {"queue": ("queue_page", "pages_cases"), "case": ("case_page", 
                   "alerts": ("alerts_page", "pages_alerts"), "users": ("users_page", "pages_admin"),
                   "deadlines": ("deadlines_page", "pages_supervisor"), "figures": ("figures_page", "pages_supervisor"),
                   "support": ("support_page", "pages_support"), "batch": ("batch_page", "pages_batch"),
-                  "rules": ("rules_page", "pages_batch")}
+                  "rules": ("rules_page", "pages_batch"), "requests": ("requests_page", "pages_requests")}
 
 
 def test_every_page_of_every_role_renders_without_an_error(console_db):
