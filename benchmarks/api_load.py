@@ -17,6 +17,9 @@ clients call without pause:
 It prints, per scenario, the calls, calls a second, latency p50 / p95 / p99 as the client saw
 them (milliseconds, over a kept-alive connection each), and errors (any answer not 200), and
 the server's start-up time and peak memory. Client and server share this machine's cores.
+The client is wrk (`--client wrk`, the default where it is installed: apt-get install wrk),
+one C thread that costs the server little of the machine, or the Python async client
+(`--client python`, aiohttp), which takes about a core of its own at these rates.
 Figures are printed, never asserted.
 """
 
@@ -27,6 +30,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -140,6 +144,70 @@ async def hammer(base: str, key: str, bodies, *, path: str, seconds: float, conc
             "p95": float(np.percentile(found, 95)), "p99": float(np.percentile(found, 99)), "errors": errors}
 
 
+WRK_SCRIPT = r"""
+local bodies, counter, mode = {}, 0, "cycle"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+init = function(args)
+  for line in io.lines(args[1]) do bodies[#bodies + 1] = line end
+  mode = args[2]
+  wrk.headers["Authorization"] = "Bearer " .. args[3]
+end
+request = function()
+  counter = counter + 1
+  local body
+  if mode == "unique" then
+    body = string.gsub(bodies[(counter - 1) % #bodies + 1], "{n}", tostring(counter))
+  elseif mode == "each" then
+    body = bodies[(counter - 1) % #bodies + 1]
+  else
+    body = bodies[math.random(#bodies)]
+  end
+  return wrk.format(nil, nil, nil, body)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {"calls": %d, "seconds": %f, "non_200": %d, "socket_errors": %d, ' ..
+    '"p50": %f, "p95": %f, "p99": %f}\n', summary.requests, summary.duration / 1e6, e.status,
+    e.connect + e.read + e.write + e.timeout, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def wrk_hammer(url: str, key: str, lines: list[str], *, mode: str, seconds: float, concurrency: int) -> dict:
+    """Call `url` with wrk (C, one thread, `concurrency` kept-alive connections) for `seconds`: bodies from `lines`,
+    each once in order (`each`), drawn at random (`cycle`), or with `{n}` made unique per call (`unique`)."""
+    folder = OUT / "wrk"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bodies.txt").write_text("\n".join(lines) + "\n")
+    (folder / "load.lua").write_text(WRK_SCRIPT)
+    done = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+                           "-s", str(folder / "load.lua"), url, "--", str(folder / "bodies.txt"), mode, key],
+                          capture_output=True, text=True, check=True)
+    found = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))[7:])
+    errors = {k: v for k, v in (("not 200", found["non_200"]), ("socket", found["socket_errors"])) if v}
+    return {"calls": found["calls"], "per_second": found["calls"] / found["seconds"], "p50": found["p50"],
+            "p95": found["p95"], "p99": found["p99"], "errors": errors}
+
+
+def wrk_lines(inputs: dict[str, Path], rng: np.random.Generator, *, tag: str) -> dict[str, list[str]]:
+    """Bodies for wrk: withdrawal templates (ids made unique per call), the deposits in order (each new once)."""
+    table = pq.read_table(inputs["deposits"]).to_pylist()
+    flagged = [line.split(",")[0] for line in inputs["flagged"].read_text().splitlines()[1:]]
+    senders = [row["from_address"] for row in table]
+    withdrawals = []
+    for n in range(50_000):
+        pick = rng.random()
+        address = (flagged[rng.integers(len(flagged))] if pick < 0.2 else
+                   senders[rng.integers(len(senders))] if pick < 0.8 else "0x" + rng.bytes(20).hex())
+        withdrawals.append(json.dumps({"withdrawal_id": f"w-{tag}-{n}-{{n}}", "customer_id": "c", "address": address,
+                                       "asset": "ETH", "amount": "1.5", "usd_value": "4500"}))
+    deposits = [json.dumps({k: (v if not isinstance(v, datetime) else v.isoformat()) for k, v in row.items()})
+                for row in table]
+    return {"withdrawals": withdrawals, "deposits": deposits}
+
+
 def bodies_for(inputs: dict[str, Path], rng: np.random.Generator):
     """Endless withdrawal bodies, endless fresh deposit bodies, and the deposits sent (for replays)."""
     table = pq.read_table(inputs["deposits"]).to_pylist()
@@ -178,6 +246,10 @@ def main() -> None:
     parser.add_argument("--deposits", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                        help="the load generator: wrk (C; apt-get install wrk) or the Python async client")
+    parser.add_argument("--only", default="withdrawals,deposits,replays",
+                        help="the scenarios to run, comma-separated (replays need deposits first)")
     args = parser.parse_args()
     rows = size(args.transfers)
     inputs = prepare(rows, args.deposits)
@@ -200,16 +272,32 @@ def main() -> None:
                 raise SystemExit("kyt serve stopped: " + (OUT / "serve.log").read_text())
             time.sleep(0.5)
     ready = time.perf_counter() - started
-    print(f"kyt serve on {rows:,} transfers: ready in {ready:.1f} s, {peak_rss_gb(server.pid):.2f} GB peak so far")
+    print(f"kyt serve on {rows:,} transfers: ready in {ready:.1f} s, {peak_rss_gb(server.pid):.2f} GB peak so far "
+          f"(pid {server.pid})", flush=True)
     rng = np.random.default_rng(1)
     withdrawals, deposits, replays = bodies_for(inputs, rng)
+    wrk_bodies = wrk_lines(inputs, rng, tag=secrets.token_hex(4)) if args.client == "wrk" else {}
+    sent_deposits = 0
     results = {}
     try:
-        for name, path, bodies in (("withdrawals", "/v1/withdrawals/screen", withdrawals),
-                                   ("deposits (new)", "/v1/deposits/screen", deposits),
-                                   ("deposits (replayed)", "/v1/deposits/screen", replays)):
-            results[name] = asyncio.run(hammer(base, key, bodies, path=path, seconds=args.seconds,
-                                               concurrency=args.concurrency))
+        chosen = set(args.only.split(","))
+        for short, name, path, bodies in (("withdrawals", "withdrawals", "/v1/withdrawals/screen", withdrawals),
+                                          ("deposits", "deposits (new)", "/v1/deposits/screen", deposits),
+                                          ("replays", "deposits (replayed)", "/v1/deposits/screen", replays)):
+            if short not in chosen:
+                continue
+            if args.client == "wrk":
+                lines = wrk_bodies[short if short != "replays" else "deposits"]
+                if short == "replays":  # the deposits the run before sent, asked again at random
+                    lines = lines[:max(1, sent_deposits)]
+                results[name] = wrk_hammer(base + path, key, lines, seconds=args.seconds,
+                                           concurrency=args.concurrency,
+                                           mode={"withdrawals": "unique", "deposits": "each"}.get(short, "cycle"))
+                if short == "deposits":
+                    sent_deposits = results[name]["calls"]
+            else:
+                results[name] = asyncio.run(hammer(base, key, bodies, path=path, seconds=args.seconds,
+                                                   concurrency=args.concurrency))
             r = results[name]
             print(f"{name:20s} {r['calls']:>7,} calls  {r['per_second']:>7.0f}/s  p50 {r['p50']:6.1f} ms  "
                   f"p95 {r['p95']:6.1f} ms  p99 {r['p99']:6.1f} ms  errors {r['errors'] or 0}", flush=True)

@@ -93,7 +93,7 @@ def run(n: int, *, seed: int, calls: int) -> None:
     e = view.exposures(batch, as_of=now)
     print(f"  batch of 100,000 destinations: {time.perf_counter() - tick:.2f} s ({len(e):,} exposures)")
     print(f"  index {indexed - started:.1f} s, destination view {built - indexed:.1f} s"
-          f" ({len(view.traced.positions[0]) if view.traced.positions else 0:,} traced {flags.categories[0]} rows),"
+          f" ({view.traced.marked(0) if view.traced.k else 0:,} traced {flags.categories[0]} rows),"
           f" with a 1-hour window {built_windowed - built:.1f} s; peak memory {peak_gb():.2f} GB")
 
 

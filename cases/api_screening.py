@@ -9,15 +9,17 @@ same idempotent opening), acting as `system:api:<key name>`, and the answer is k
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from cases.api_models import ApiScreening
 from cases.db import Store
 from cases.models import Alert, Case, ScreeningRun
-from cases.opening import open_run
+from cases.opening import open_cases
 from cases.screenings import unpack
 from kyt.record import ScoreResult
 
@@ -74,11 +76,14 @@ def batch_decisions(store: Store) -> dict[str, tuple[str, str]]:
 def keep(store: Store, result: ScoreResult, *, key_name: str, now: datetime) -> list[dict]:
     """Open the cases and alerts of a freshly scored result and store the answers of those deposits (an allowed
     deposit's answer is left to `store_answers`, in batches); the answers, in order."""
-    held = result.records("freeze") + result.records("review", exposures=False)
-    opened = open_run(store, result, now, actor=API_ACTOR + key_name) if held else None
-    alerts = _alert_ids(store, [r.deposit_id for r in result.records("review", exposures=False)])
+    records = result.records()  # built once: the cases, the alerts and the answers are made from them
+    frozen = [r for r in records if r.decision == "freeze"]
+    reviewed = [replace(r, exposures=None) for r in records if r.decision == "review"]  # an alert keeps none
+    opened = (open_cases(store, frozen + reviewed, snapshot=result.snapshot, now=now, actor=API_ACTOR + key_name)
+              if frozen or reviewed else None)
+    alerts = _alert_ids(store, [r.deposit_id for r in reviewed])
     answers = []
-    for record in result.records():
+    for record in records:
         answer = record.as_json()
         answer["case_id"] = opened.case_ids.get(record.deposit_id) if opened else None
         if record.deposit_id in alerts:
@@ -93,12 +98,12 @@ def store_answers(store: Store, rows: list[dict]) -> None:
     """Keep answers (dicts of ApiScreening's fields) in one transaction; an id already kept keeps its first answer."""
     if not rows:
         return
+    fresh = list({r["deposit_id"]: r for r in reversed(rows)}.values())[::-1]  # the first answer of each id
     with store.writing_session() as session, session.begin():
-        kept = set(session.exec(select(ApiScreening.deposit_id).where(
-            ApiScreening.deposit_id.in_([r["deposit_id"] for r in rows]))).all())
-        fresh = {r["deposit_id"]: r for r in rows if r["deposit_id"] not in kept}
-        if fresh:
-            session.execute(sa.insert(ApiScreening), list(fresh.values()))
+        dialect = session.get_bind().dialect.name
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ApiScreening)
+        # an id stored already (by the batch before, or by a call racing this one) keeps its first answer
+        session.execute(insert.on_conflict_do_nothing(index_elements=["deposit_id"]), fresh)
 
 
 def _alert_ids(store: Store, deposit_ids: list[str]) -> dict[str, int]:

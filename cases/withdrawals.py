@@ -19,6 +19,8 @@ from cases.db import Store
 from cases.errors import InvalidRequest, NotFound
 from cases.service import acting_user, unit_of_work
 
+ANSWER_FIELDS = ("withdrawal_id", "customer_id", "chain", "address", "asset", "amount", "usd_value", "decision",
+                 "rule_ids", "categories", "snapshot_id")
 HELD = ("block", "review")
 """The decisions that hold a withdrawal for an analyst."""
 CLOSINGS = ("released", "kept_blocked")
@@ -70,14 +72,18 @@ def store_allowed(store: Store, rows: list[dict]) -> None:
     with store.writing_session() as session, session.begin():
         kept = set(session.exec(select(WithdrawalScreening.withdrawal_id).where(
             WithdrawalScreening.withdrawal_id.in_([r["answer"]["withdrawal_id"] for r in rows]))).all())
-        for row in {r["answer"]["withdrawal_id"]: r for r in rows if r["answer"]["withdrawal_id"] not in kept}.values():
-            answer = row["answer"]
-            session.add(WithdrawalScreening(
-                withdrawal_id=answer["withdrawal_id"], customer_id=answer["customer_id"], chain=answer["chain"],
-                address=answer["address"], asset=answer["asset"], amount=answer["amount"],
-                usd_value=answer["usd_value"], decision=answer["decision"], rule_ids=answer["rule_ids"],
-                categories=answer["categories"], snapshot_id=answer["snapshot_id"], record={**answer, "alert_id": None},
-                status=None, key_name=row["key_name"], screened_at=row["screened_at"]))
+        fresh = {r["answer"]["withdrawal_id"]: r for r in rows if r["answer"]["withdrawal_id"] not in kept}
+        if fresh:  # one statement for the batch, not an object per row
+            session.execute(sa.insert(WithdrawalScreening), [
+                {**{field: row["answer"][field] for field in ANSWER_FIELDS},
+                 "record": {**row["answer"], "alert_id": None}, "status": None, "key_name": row["key_name"],
+                 "screened_at": row["screened_at"]} for row in fresh.values()])
+
+
+def screened_ids(store: Store) -> set[str]:
+    """Every withdrawal id the database holds an answer for (the server keeps them, to look up only those)."""
+    with Session(store.engine) as session:
+        return set(session.exec(select(WithdrawalScreening.withdrawal_id)).all())
 
 
 def held(store: Store, actor: str, *, limit: int = 200) -> list[WithdrawalScreening]:

@@ -57,7 +57,9 @@ def _any(array: pa.Array) -> bool:
 
 def as_mask(array: pa.Array) -> np.ndarray:
     """A boolean Arrow array as a numpy mask, nulls counting as False."""
-    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if array.null_count:
+        array = pc.fill_null(array, False)
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def failing_rows(mask: np.ndarray) -> np.ndarray:

@@ -70,31 +70,50 @@ class WalletRows:
 class MarkedSums:
     """Per category, the marked positions of a WalletRows with a value each, some of them unknown.
 
-    `positions[c]` is sorted; over positions [lo, hi) the category's rows add up to
-    (sum of known values, how many unknown, how many marked), each two binary searches.
+    The positions of category c are kept as keys c x stride + position, all categories in one
+    sorted array, so that over positions [lo, hi) every category's rows add up to (sum of known
+    values, how many unknown, how many marked) with two binary searches in all.
     """
 
-    positions: list[np.ndarray]
-    cum_value: list[np.ndarray]
-    cum_unknown: list[np.ndarray]
+    keys: np.ndarray
+    cum_value: np.ndarray
+    cum_unknown: np.ndarray
+    stride: int
+    """More than the largest position or range end: one category's keys never reach the next one's."""
+    k: int
 
     @classmethod
-    def build(cls, positions: list[np.ndarray], values: list[np.ndarray], unknown: list[np.ndarray]) -> "MarkedSums":
-        """From per-category positions (any order), their values (0 where unknown) and unknown flags."""
-        order = [np.argsort(p, kind="stable") for p in positions]
-        return cls([p[o] for p, o in zip(positions, order)], [running_sum(v[o]) for v, o in zip(values, order)],
-                   [running_sum(u[o].astype(np.int64)) for u, o in zip(unknown, order)])
+    def build(cls, positions: list[np.ndarray], values: list[np.ndarray], unknown: list[np.ndarray], *,
+              size: int) -> "MarkedSums":
+        """From per-category positions (any order, each below `size`), their values (0 where unknown) and unknown
+        flags."""
+        stride = size + 1
+        order = [np.argsort(p, kind="stable") for p in positions]  # each category sorted, then one after another
+        empty = [np.empty(0, dtype=np.int64)]
+        keys = np.concatenate([np.asarray(p, dtype=np.int64)[o] + c * stride
+                               for c, (p, o) in enumerate(zip(positions, order))] + empty)
+        value = running_sum(np.concatenate([np.asarray(v, dtype=np.int64)[o] for v, o in zip(values, order)] + empty))
+        flags = running_sum(np.concatenate([np.asarray(u, dtype=np.int64)[o] for u, o in zip(unknown, order)] + empty))
+        return cls(keys, value, flags, stride, len(positions))
 
     @classmethod
     def of_bits(cls, bits: np.ndarray, rows: WalletRows, *, k: int, index: InboundIndex) -> "MarkedSums":
         """Mark, for each of k categories c, the positions whose index row has bit c in `bits` (one per index row)."""
         at = bits[rows.rows]
         positions = [np.flatnonzero(at & np.uint64(1 << c)) for c in range(k)]
-        return cls(positions, [running_sum(index.usd[rows.rows[p]]) for p in positions],
-                   [running_sum(index.unpriced[rows.rows[p]].astype(np.int64)) for p in positions])
+        return cls.build(positions, [index.usd[rows.rows[p]] for p in positions],
+                         [index.unpriced[rows.rows[p]] for p in positions], size=len(rows.rows))
 
-    def in_range(self, c: int, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(known value, unknown count, marked count) of category c in positions [lo, hi)."""
-        first, last = np.searchsorted(self.positions[c], lo), np.searchsorted(self.positions[c], hi)
-        return (self.cum_value[c][last] - self.cum_value[c][first],
-                self.cum_unknown[c][last] - self.cum_unknown[c][first], last - first)
+    def marked(self, c: int) -> int:
+        """How many positions category c marks."""
+        return int(np.searchsorted(self.keys, (c + 1) * self.stride) - np.searchsorted(self.keys, c * self.stride))
+
+    def all_in_range(self, lo: np.ndarray, hi: np.ndarray, *,
+                     categories: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(known value, unknown count, marked count) in positions [lo, hi), one row per category (all k, or
+        `categories`), one column per range."""
+        c = (np.arange(self.k, dtype=np.int64) if categories is None else categories.astype(np.int64))[:, None]
+        first = np.searchsorted(self.keys, c * self.stride + np.asarray(lo, dtype=np.int64)[None, :])
+        last = np.searchsorted(self.keys, c * self.stride + np.asarray(hi, dtype=np.int64)[None, :])
+        return (self.cum_value[last] - self.cum_value[first], self.cum_unknown[last] - self.cum_unknown[first],
+                last - first)

@@ -149,9 +149,9 @@ class DestinationView:
                 totals[0][live, side], totals[1][live, side] = rows.sums(lo, hi)
             for slot, sums, (lo, hi) in ((1, self.received, ranges[0]), (2, self.traced, ranges[0]),
                                          (3, self.sent, ranges[1])):
-                for c in range(k):
-                    column = slot * k + c
-                    flagged[live, column], unknown[live, column], marked[live, column] = sums.in_range(c, lo, hi)
+                found = sums.all_in_range(lo, hi)  # (k, len(live)) each
+                columns = slice(slot * k, slot * k + k)
+                flagged[live, columns], unknown[live, columns], marked[live, columns] = (part.T for part in found)
         d, column = np.nonzero(marked)
         slot = column // k
         side = (slot == 3).astype(np.int64)
@@ -230,4 +230,4 @@ def traced_contributions(index: InboundIndex, flags: FlagView, inbound: WalletRo
             parts[c].append((where[pick], contribution[pick], ~known[pick]))
     joined = [[np.concatenate([p[i] for p in part]) if part else np.empty(0, dtype=bool if i == 2 else np.int64)
                for i in range(3)] for part in parts]
-    return MarkedSums.build([j[0] for j in joined], [j[1] for j in joined], [j[2] for j in joined])
+    return MarkedSums.build([j[0] for j in joined], [j[1] for j in joined], [j[2] for j in joined], size=len(index))

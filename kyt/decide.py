@@ -79,6 +79,12 @@ def _possible(exposures: Exposures, rule: Rule) -> np.ndarray:
     return out
 
 
+def _present(hop: np.ndarray, category: np.ndarray, names: list[str]) -> set[tuple[int, str]]:
+    """The (hop, category) pairs the exposures have, with (hop, "*") for each hop they have."""
+    pairs = set(zip(hop.tolist(), category.tolist()))
+    return {(h, names[c]) for h, c in pairs} | {(h, "*") for h, _ in pairs}
+
+
 def matches(exposures: Exposures, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     """(exposure position, rule position) of every match, ordered by exposure then rule.
 
@@ -88,7 +94,11 @@ def matches(exposures: Exposures, policy: Policy) -> tuple[np.ndarray, np.ndarra
     """
     hits_e, hits_r = [], []
     thresholds = [rule for rule in policy.rules if not rule.unpriced]
+    present = _present(exposures.hop, exposures.category, exposures.categories)
+    incomplete = bool(exposures.incomplete.any())
     for r, rule in enumerate(policy.rules):
+        if (rule.hop, rule.category) not in present or (rule.unpriced and not incomplete):
+            continue  # no exposure of its hop and category (or none unknown): it cannot match
         chosen = _chosen(exposures, rule)
         if rule.unpriced:
             possible = np.zeros(len(exposures), dtype=bool)

@@ -97,12 +97,23 @@ def possible(exposures: WithdrawalExposures, rule: WithdrawalRule) -> np.ndarray
     return out
 
 
+def _present(exposures: WithdrawalExposures) -> set[tuple[str, int, str]]:
+    """The (kind, hop, category) triples the exposures have, with (kind, hop, "*") for each (kind, hop)."""
+    triples = set(zip(exposures.kind.tolist(), exposures.hop.tolist(), exposures.category.tolist()))
+    return ({(KINDS[k], h, exposures.categories[c]) for k, h, c in triples}
+            | {(KINDS[k], h, "*") for k, h, _ in triples})
+
+
 def decide_withdrawals(exposures: WithdrawalExposures, policy: Policy) -> WithdrawalDecisions:
     """The most severe action matched per withdrawal (allow when nothing matches), with every match."""
     rules = policy.withdrawal_rules
     thresholds = [rule for rule in rules if not rule.unpriced]
+    present = _present(exposures)
+    incomplete = bool(exposures.incomplete.any())
     hits_e, hits_r = [], []
     for r, rule in enumerate(rules):
+        if (rule.kind, rule.hop, rule.category) not in present or (rule.unpriced and not incomplete):
+            continue  # nothing of its kind, hop and category (or nothing unknown): it cannot match
         if rule.unpriced:
             could = np.zeros(len(exposures), dtype=bool)
             for other in thresholds:

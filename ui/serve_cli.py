@@ -59,7 +59,7 @@ def serve_command(
         state = ApiState(store, screener, Keys(store), BatchWriter(lambda rows: log_calls(store, rows), "api-calls"),
                          BatchWriter(lambda rows: store_answers(store, rows), "deposit-answers"),
                          BatchWriter(lambda rows: withdrawals.store_allowed(store, rows), "withdrawal-answers"),
-                         batch_decisions(store))
+                         batch_decisions(store), screened_withdrawals=withdrawals.screened_ids(store))
     except HANDLED as error:
         fail(error)
     loaded = screener.loaded

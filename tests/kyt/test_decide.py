@@ -176,3 +176,28 @@ def test_joined_names_are_each_rows_names_once_in_code_order(n, width, data, gro
     codes = np.array([c for _, c in pairs], dtype=np.int64)
     expected = [";".join(names[c] for c in sorted({c for r, c in pairs if r == row})) for row in range(n)]
     assert joined_names(rows, codes, names=names, n=n).tolist() == expected
+
+
+class _Everything:
+    """A set that holds every (hop, category) pair: the rule loop then skips nothing."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.integers(1, 2), st.integers(0, 10**8),
+                          st.integers(1, 10**8), st.one_of(st.none(), st.integers(0, 10**9)), st.integers(0, 2)),
+                max_size=12))
+def test_skipping_rules_without_exposures_of_their_hop_and_category_changes_no_match(rows):
+    from unittest import mock
+
+    from kyt import decide as module
+    from kyt.rules import default_policy
+
+    shown = exposures([(d, c, h, min(f, t), t, v, u) for d, c, h, f, t, v, u in rows])
+    for policy in (POLICY, default_policy()):
+        fast = module.matches(shown, policy)
+        with mock.patch.object(module, "_present", lambda *args: _Everything()):
+            every = module.matches(shown, policy)
+        assert [a.tolist() for a in fast] == [a.tolist() for a in every]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow as pa
+from hypothesis import given, settings, strategies as st
 
 from graph.exposure import FlagView
 from graph.index import InboundIndex
@@ -103,3 +104,24 @@ action = "review"
                                                                    flagged(FLAGS), T * MICRO),
                                                     pa.array([addr(D), addr(MIXER), addr(Y)]), as_of=T * MICRO),
                               policy).counts() == {"allow": 2, "review": 1, "block": 0}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([D, LAZARUS, MIXER, A, B, X, Y, EXCHANGE, SCAM]),
+                          st.sampled_from([D, LAZARUS, MIXER, A, B, X, Y, EXCHANGE, SCAM]),
+                          st.integers(1, 900), st.just(0), st.one_of(st.none(), st.integers(1, 10**5))),
+                min_size=1, max_size=25))
+def test_skipping_rules_without_exposures_of_their_kind_hop_and_category_changes_no_decision(rows):
+    from unittest import mock
+
+    from kyt import withdrawals as module
+
+    rows = [r for r in rows if r[0] != r[1]]
+    if not rows:
+        return
+    every = {(kind, hop, category) for kind in ("self", "received", "sent") for hop in range(3)
+             for category in ["*"] + sorted({c for _, c in FLAGS})}
+    fast = decided(rows, [D, LAZARUS, MIXER, A, B, X, Y, EXCHANGE, SCAM])
+    with mock.patch.object(module, "_present", lambda exposures: every):
+        slow = decided(rows, [D, LAZARUS, MIXER, A, B, X, Y, EXCHANGE, SCAM])
+    assert fast == slow

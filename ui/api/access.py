@@ -29,6 +29,8 @@ class Refusal(Exception):
     status: int
     message: str
     retry_after: float | None = None
+    key_name: str | None = None
+    """The key's name when it is known (403, 429): the call log names it."""
 
 
 class Keys:
@@ -59,12 +61,17 @@ class Keys:
         if key is None:
             raise Refusal(401, "this API key is not valid (unknown or revoked)")
         if not key.allows(scope):
-            raise Refusal(403, f"key {key.name!r} does not have the scope {scope!r}")
+            raise Refusal(403, f"key {key.name!r} does not have the scope {scope!r}", key_name=key.name)
         wait = self._take(key)
         if wait > 0:
             raise Refusal(429, f"key {key.name!r} is over its limit of {key.rate_per_second:g} calls a second",
-                          retry_after=wait)
+                          retry_after=wait, key_name=key.name)
         return key
+
+    def name_of(self, token: str | None) -> str | None:
+        """The name of the active key `token` is, if it is one (nothing is taken from its bucket)."""
+        key = self._current().get(digest(token)) if token else None
+        return key.name if key is not None else None
 
     def _take(self, key: ApiKey) -> float:
         """Take one token from the key's bucket: 0, or the seconds until one is there."""

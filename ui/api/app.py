@@ -1,8 +1,8 @@
 """The screening API's routes: health, deposits, reload; every answer JSON, every refusal a clear status.
 
 401 without a valid key, 403 outside its scope, 429 over its rate, 422 naming the field
-(or the item) of a bad body, 500 with no traceback. Every answered call is logged by key
-name (ui.api.calls); a deposit that opens a case or an alert does so as
+(or the item) of a bad body, 500 with no traceback. Every call a route answers or refuses
+is logged by key name (ui.api.calls; NO_KEY when it sent none valid); a deposit that opens a case or an alert does so as
 `system:api:<key name>`, in the audit trail.
 """
 
@@ -41,6 +41,8 @@ from ui.api.withdrawal_body import WithdrawalBatch, WithdrawalIn, checked
 
 MAX_BATCH = 1_000
 """The most deposits one call may screen."""
+NO_KEY = "(no valid key)"
+"""The call log's key name for a call refused without a valid key."""
 log = logging.getLogger("kyt.serve")
 
 
@@ -94,6 +96,9 @@ class ApiState:
     withdrawal_answers: BatchWriter
     """Allowed withdrawals' answers, written in batches (withdrawals.store_allowed)."""
     batch_decided: dict[str, tuple[str, str]] = field(default_factory=dict)
+    screened_withdrawals: set[str] | None = None
+    """The withdrawal ids the database has answers for (only this server writes them): only those are looked up.
+    None: look every id up."""
     recent_deposits: Recent = field(default_factory=Recent)
     recent_withdrawals: Recent = field(default_factory=Recent)
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
@@ -107,10 +112,16 @@ def create_app(state: ApiState) -> FastAPI:
                               "records and cases as `kyt score`. See docs/api.md.")
 
     def answer(request: Request, key_name: str, status: int, *, body: object, subject: str | None = None,
-               path: str | None = None) -> JSONResponse:
-        state.calls.add({"key_name": key_name, "method": request.method, "path": (path or request.url.path)[:200],
-                         "status": status, "subject": subject[:200] if subject else None, "at": state.now()})
-        return JSONResponse(body, status_code=status)
+               path: str | None = None, headers: dict | None = None) -> JSONResponse:
+        state.calls.add({"key_name": key_name[:80], "method": request.method[:10],
+                         "path": (path or logged_path(request.url.path))[:200], "status": status,
+                         "subject": subject[:200] if subject else None, "at": state.now()})
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def caller(request: Request) -> str:
+        """The name of the key a refused call sent, or NO_KEY."""
+        token = token_of(request.headers.get("authorization"), request.headers.get("x-api-key"))
+        return state.keys.name_of(token) or NO_KEY
 
     def allowed(scope: str, authorization: str | None, x_api_key: str | None) -> ApiKey:
         return state.keys.check(token_of(authorization, x_api_key), scope)
@@ -120,17 +131,22 @@ def create_app(state: ApiState) -> FastAPI:
         headers = {"Retry-After": f"{max(1, round(error.retry_after))}"} if error.retry_after else None
         if error.status == 401:
             headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
-        return JSONResponse({"detail": error.message}, status_code=error.status, headers=headers)
+        return answer(request, error.key_name or NO_KEY, error.status, body={"detail": error.message},
+                      headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         problems = [{"loc": [str(part) for part in e["loc"]], "msg": e["msg"]} for e in error.errors()[:50]]
-        return JSONResponse({"detail": problems}, status_code=422)
+        return answer(request, caller(request), 422, body={"detail": problems})
 
     @app.exception_handler(Exception)
     def failed(request: Request, error: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse({"detail": "the server could not answer this call; it is logged"}, status_code=500)
+        log.exception("%s %s failed", request.method, logged_path(request.url.path))
+        try:
+            name = caller(request)
+        except Exception:  # noqa: BLE001 - the keys may be what failed: the call is still logged
+            name = NO_KEY
+        return answer(request, name, 500, body={"detail": "the server could not answer this call; it is logged"})
 
     @app.get("/v1/health")
     def health() -> dict:
@@ -140,7 +156,7 @@ def create_app(state: ApiState) -> FastAPI:
                 "as_of": iso_micro(loaded.request.as_of), "loaded_at": loaded.loaded_at.isoformat()}
 
     @app.post("/v1/deposits/screen")
-    def screen_deposits(body: Union[DepositBatch, DepositIn], request: Request, *,
+    async def screen_deposits(body: Union[DepositBatch, DepositIn], request: Request, *,
                         authorization: str | None = Header(None), x_api_key: str | None = Header(None)) -> JSONResponse:
         """Screen one deposit (a deposits.csv row as JSON) or a batch (`{"deposits": [...]}`): the same record as
         `kyt score`, with `case_id` when it froze; the same answer for a deposit already screened or decided."""
@@ -166,7 +182,7 @@ def create_app(state: ApiState) -> FastAPI:
                       subject=subject)
 
     @app.post("/v1/withdrawals/screen")
-    def screen_withdrawals(body: Union[WithdrawalBatch, WithdrawalIn], request: Request, *,
+    async def screen_withdrawals(body: Union[WithdrawalBatch, WithdrawalIn], request: Request, *,
                            authorization: str | None = Header(None),
                            x_api_key: str | None = Header(None)) -> JSONResponse:
         """Screen a withdrawal's destination before sending (or a batch, `{"withdrawals": [...]}`): block, review or
@@ -273,11 +289,14 @@ def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> 
     """Answers in the order asked: withdrawals already screened as they were, the rest decided now and kept."""
     known = {r["withdrawal_id"]: {**a, "replayed": True} for r in rows
              if (a := state.recent_withdrawals.get(r["withdrawal_id"])) is not None}
-    rest = [row["withdrawal_id"] for row in rows if row["withdrawal_id"] not in known]
+    rest = [row["withdrawal_id"] for row in rows if row["withdrawal_id"] not in known and (
+        state.screened_withdrawals is None or row["withdrawal_id"] in state.screened_withdrawals)]
     known.update(withdrawals.known(state.store, rest) if rest else {})
     fresh = [row for row in rows if row["withdrawal_id"] not in known]
     if fresh:
         now = state.now()
+        if state.screened_withdrawals is not None:  # from now on, a retry is looked up
+            state.screened_withdrawals.update(row["withdrawal_id"] for row in fresh)
         decided = state.screener.screen_withdrawals([chains.wallet_key(r["chain"], r["address"]) for r in fresh],
                                                     as_of=int(now.timestamp() * 1_000_000))
         answers = [{**row, "decision": d.action, "rule_ids": d.rule_ids, "categories": d.categories,
@@ -291,6 +310,15 @@ def _screen_withdrawals(state: ApiState, rows: list[dict], *, key_name: str) -> 
             state.withdrawal_answers.add({"answer": answer, "key_name": key_name, "screened_at": now})
             known[answer["withdrawal_id"]] = {**shown, "replayed": False}
     return [known[row["withdrawal_id"]] for row in rows]
+
+
+def logged_path(path: str) -> str:
+    """A call's path as the call log keeps it: a survey's token (a secret) is never written.
+
+    >>> logged_path("/v1/surveys/abc123"), logged_path("/v1/deposits/screen")
+    ('/v1/surveys/{token}', '/v1/deposits/screen')
+    """
+    return "/v1/surveys/{token}" if path.startswith("/v1/surveys/") else path
 
 
 def _utc(moment: datetime | None) -> datetime | None:

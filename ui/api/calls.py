@@ -1,8 +1,8 @@
 """What the API writes behind its answers: rows queued by the request threads, written in small batches by one thread.
 
 The call log, and the answers that change nothing else (an allowed deposit or withdrawal)
-go this way: one transaction for up to BATCH rows every FLUSH_SECONDS, instead of one per
-call. Until its batch is written, an answer is served again from memory (`Recent`).
+go this way: one transaction for up to BATCH rows gathered over FLUSH_SECONDS, instead of one
+per call. Until its batch is written, an answer is served again from memory (`Recent`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable
 
@@ -38,14 +39,16 @@ class BatchWriter:
             batch: list[dict] = []
             try:
                 item = self._queue.get(timeout=FLUSH_SECONDS)
+                deadline = time.monotonic() + FLUSH_SECONDS  # gather for a while: one transaction, many rows
                 while True:
                     if item is None:
                         done = True
                         break
                     batch.append(item)
-                    if len(batch) >= BATCH:
+                    left = deadline - time.monotonic()
+                    if len(batch) >= BATCH or left <= 0:
                         break
-                    item = self._queue.get_nowait()
+                    item = self._queue.get(timeout=left)
             except queue.Empty:
                 pass
             if batch:

@@ -109,6 +109,27 @@ def test_every_answered_call_is_logged_by_key_name(api):
     assert rows and all(r[0].startswith("demo-") and r[1] == "/v1/deposits/screen" and r[2] == 200 for r in rows)
 
 
+def test_refused_calls_are_logged_too_by_the_key_they_sent(api):
+    base, url, key = api
+    assert post(base, None, deposit("API-R1")).status_code == 401
+    assert post(base, "kyt_not-a-key", deposit("API-R1")).status_code == 401
+    assert post(base, key, {"withdrawal_id": "w-r1"}, path="/v1/withdrawals/screen").status_code == 422
+    request = {"reference": "R-1", "requester": "police", "deadline": "2099-01-01T00:00:00Z", "tx_hashes": ["0x1"]}
+    assert post(base, key, request, path="/v1/requests").status_code == 403  # the demo key may not
+    found = []
+    for _ in range(20):  # the log is written in batches: look again, each time in a new transaction
+        time.sleep(0.5)
+        with open_store(url).engine.connect() as connection:
+            found = connection.execute(sa.text(
+                "SELECT key_name, path, status FROM api_calls WHERE status IN (401, 403, 422) ORDER BY id")).all()
+        if len(found) >= 4:
+            break
+    assert [("(no valid key)", "/v1/deposits/screen", 401)] * 2 == [tuple(r) for r in found if r[2] == 401][-2:]
+    named = [tuple(r) for r in found if r[2] in (403, 422)]
+    assert (named[-2][1:], named[-1][1:]) == (("/v1/withdrawals/screen", 422), ("/v1/requests", 403))
+    assert named[-1][0] == named[-2][0] and named[-1][0].startswith("demo-")
+
+
 def test_health_and_the_openapi_docs_need_no_key(api):
     base, _, _ = api
     health = requests.get(base + "/v1/health", timeout=10).json()
