@@ -49,7 +49,8 @@ def templates() -> dict[str, dict]:
 def add(store: Store, actor: str, *, reference: str, requester: str, kind: str, deadline: datetime,
         tx_hashes: Sequence[str], wallets: Sequence[str], since: datetime | None, hops: int,
         now: datetime) -> FreezeRequest:
-    """Record a freeze request, as an analyst or supervisor (or the API's service account)."""
+    """Record a freeze request, as an analyst or supervisor (or the API's service account); the very same request
+    again (its reference and contents) is the one recorded, so that a retry links what an interrupted run did not."""
     reference, requester = reference.strip(), requester.strip()
     if not reference or len(reference) > 100 or not reference.isprintable():
         raise InvalidRequest("a request's reference is 1 to 100 printable characters")
@@ -62,8 +63,14 @@ def add(store: Store, actor: str, *, reference: str, requester: str, kind: str, 
     with unit_of_work(store) as session:
         user = acting_user(session, actor)
         require(user.name, user.role, "record_requests")
-        if session.exec(select(FreezeRequest).where(FreezeRequest.reference == reference)).first() is not None:
-            raise InvalidRequest(f"there is already a request {reference!r}: kyt requests list shows it")
+        known = session.exec(select(FreezeRequest).where(FreezeRequest.reference == reference)).first()
+        if known is not None:  # the same request again (a retry) goes on where it stopped; another one is refused
+            if (known.requester, known.kind, known.deadline, known.tx_hashes, known.wallets, known.since,
+                    known.hops) != (requester, kind, deadline, list(tx_hashes), list(wallets), since, hops):
+                raise InvalidRequest(f"there is already a request {reference!r} with other contents: kyt requests "
+                                     "list shows it")
+            session.expunge(known)
+            return known
         request = FreezeRequest(reference=reference, requester=requester, kind=kind, received_at=now,
                                 deadline=deadline, tx_hashes=list(tx_hashes), wallets=list(wallets), since=since,
                                 hops=hops, created_by=user.name)

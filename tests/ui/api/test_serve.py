@@ -219,8 +219,11 @@ def test_a_freeze_request_naming_the_fixture_hacks_transaction_finds_the_deposit
     answer = found.json()
     assert [(d["deposit_id"], d["hop"], d["stolen_usd"]) for d in answer["deposits"]] == [("D-1009", 2, "300")]
     assert answer["deposits"][0]["case_id"] is not None and answer["cases_opened"] == 1
-    again = post(base, writer, body, "/v1/requests")
-    assert again.status_code == 422 and "already a request" in again.text
+    again = post(base, writer, body, "/v1/requests")  # a retry: the same request, the same deposit and case
+    assert again.status_code == 200 and again.json()["request_id"] == answer["request_id"]
+    assert again.json()["deposits"] == answer["deposits"] and again.json()["cases_opened"] == 0
+    other = post(base, writer, {**body, "requester": "someone else"}, "/v1/requests")
+    assert other.status_code == 422 and "already a request 'KS-API-1' with other contents" in other.text
     nothing = post(base, writer, {**body, "reference": "KS-API-2", "tx_hashes": []}, "/v1/requests")
     assert nothing.status_code == 422 and "names transactions" in nothing.text
 

@@ -102,9 +102,16 @@ def test_adding_a_request_through_the_form_traces_it_to_the_deposit_and_opens_it
                         "share": "10.0000%", "case": case}]
     assert at.dataframe[0].value["deposits reached"][0] == f"D-1009: case {case}, hop 2, $300.00"
     assert not at.checkbox(key="request_confirm").value  # unticked again after the request was added
-    again = _fill(at, "KS-2026-1", tx=KYBERSWAP_EXPLOIT)
+    again = _fill(at, "KS-2026-1", tx=KYBERSWAP_EXPLOIT)  # the same request again: nothing new to open
     again.button(key="request_add").click().run()
-    assert [e.value for e in again.error] == ["there is already a request 'KS-2026-1': kyt requests list shows it"]
+    assert not again.error and [s.value for s in again.success] == [
+        f"Request {made.id} (KS\\-2026\\-1) recorded: the funds reached 1 deposit(s); 0 case(s) opened, "
+        "1 already open."]
+    other = _fill(again, "KS-2026-1", tx=KYBERSWAP_EXPLOIT, deadline=datetime.now(timezone.utc).date()
+                  + timedelta(days=30))
+    other.button(key="request_add").click().run()
+    assert [e.value for e in other.error] == [
+        "there is already a request 'KS-2026-1' with other contents: kyt requests list shows it"]
     assert len(_requests(console_db)) == 1
 
 
