@@ -180,6 +180,14 @@ def comments(store: Store, actor: str, *, start: datetime, end: datetime, limit:
                  "channel": s.channel, "inquiry": s.inquiry_id} for s in found]
 
 
+def sent(store: Store, actor: str, inquiry_id: int) -> bool:
+    """Whether the inquiry's satisfaction survey went out (it does not when the linter held its text)."""
+    with store.session() as session:
+        user = acting_user(session, actor)
+        require(user.name, user.role, "reply")
+        return session.exec(select(Survey.id).where(Survey.inquiry_id == inquiry_id)).first() is not None
+
+
 def public(survey: Survey) -> dict:
     """What the API says of an answered survey (no token, no customer data)."""
     return {"survey_id": survey.id, "rating": survey.rating, "answered_at": survey.answered_at.astimezone(

@@ -83,6 +83,7 @@ CALLS = {
                                                                                            now=NOW)),
     "survey_rows": ("view_service_figures", lambda s, c, a: surveys.survey_rows(s, a, start=NOW, end=NOW)),
     "survey_comments": ("view_service_figures", lambda s, c, a: surveys.comments(s, a, start=NOW, end=NOW)),
+    "survey_sent": ("reply", lambda s, c, a: surveys.sent(s, a, 999)),
 }
 NEEDS_RESULT = {
     "open_cases": ("open_cases", lambda s, r, a: opening.open_cases(s, r.records("freeze", "review"), snapshot=r.snapshot, now=NOW, actor=a)),
@@ -133,14 +134,14 @@ def test_every_public_service_function_is_walked():
     for module, walked in ((alerts, {"alert_queue", "get_alert", "assign_alert", "dismiss_alert",
                                      "open_case_from_alert", "alert_summary", "alert_per_day"}),
                            (timeline, {"timeline"}), (inbox, {"inbox", "inquiry", "by_tracking_number"}),
-                           (surveys, {"survey_rows", "survey_comments"})):
+                           (surveys, {"survey_rows", "survey_comments", "survey_sent"})):
         reading = {name for name, value in vars(module).items() if callable(value) and not isinstance(value, type)
                    and getattr(value, "__module__", "") == module.__name__ and not name.startswith("_")}
         pure = {"describe", "response_times", "csat", "with_csat", "token_hash", "public", "invite", "answer"}
         # no store, or no user: invite runs in its caller's checked transaction, answer is the customer's (by key)
         named = {{"assign": "assign_alert", "dismiss": "dismiss_alert", "open_case": "open_case_from_alert",
                   "summary": "alert_summary", "per_day": "alert_per_day", "survey_rows": "survey_rows",
-                  "comments": "survey_comments"}.get(name, name) for name in reading - pure}
+                  "comments": "survey_comments", "sent": "survey_sent"}.get(name, name) for name in reading - pure}
         assert named == walked and walked <= set(CALLS), (module.__name__, named ^ walked)
     public_staff = {name for name in vars(staff) if callable(getattr(staff, name))
                     and getattr(getattr(staff, name), "__module__", "") == "cases.staff" and not name.startswith("_")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cases import queries
-from cases.replies import conversations, inbox, views
+from cases.replies import conversations, inbox, surveys, views
 from cases.replies.templates import LOCALES
 from ui.console import state, words
 
@@ -79,7 +79,10 @@ def _inquiry(row) -> None:
             with state.shown():
                 conversations.resolve(state.store(), state.actor(), row.id, now=state.now(),
                                       request_key=state.request_key("resolve", row.id), settings=state.settings())
-                st.session_state["support_done"] = f"Inquiry {row.id} resolved."
+                st.session_state["support_done"] = f"Inquiry {row.id} resolved. " + (
+                    "The customer was sent the satisfaction survey." if surveys.sent(
+                        state.store(), state.actor(), row.id) else "No satisfaction survey went out (the linter "
+                                                                   "held its text).")
                 st.rerun()
     else:
         st.caption(f"Resolved at {state.when(row.resolved_at)}.")

@@ -87,6 +87,7 @@ def test_resolving_an_inquiry_sends_the_survey_in_its_language_and_keeps_only_th
     assert len(token) >= 32 and survey.token_sha256 == token_hash(token) and token not in survey.token_sha256
     assert (survey.agent, survey.channel, survey.kind, survey.sent_at, survey.expires_at) == (
         "sue", "chat", "inquiry", NOW + timedelta(hours=2), NOW + timedelta(hours=2, days=30))
+    assert surveys.sent(store, "sue", asked.id) and not surveys.sent(store, "sue", asked.id + 1)
     kept = surveys.answer(store, token, rating=5, comment="  Danke!  ", via="help-page",
                           now=NOW + timedelta(days=1))
     assert (kept.rating, kept.comment, kept.answered_via) == (5, "Danke!", "help-page")

@@ -135,7 +135,8 @@ def test_the_support_inbox_answers_and_resolves_an_inquiry_showing_nothing_of_th
     assert any(s.value.startswith("Sent (message") for s in at.success)
     [resolve] = [b for b in at.button if b.label == "Mark resolved"]
     resolve.click().run()
-    assert any(f"Inquiry {asked.id} resolved" in s.value for s in at.success)
+    assert any(f"Inquiry {asked.id} resolved. The customer was sent the satisfaction survey." in s.value
+               for s in at.success)
     [row] = inbox.inbox(store, "sue", shown="resolved")
     assert row.last_reply_at is not None and row.resolved_at is not None
     assert f"{asked.tracking_number} · Resolved" in texts(at)  # the inquiry it links to, now resolved
