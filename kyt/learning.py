@@ -81,46 +81,98 @@ def _split_rows(labels: Labels, seed: int) -> tuple[np.ndarray, np.ndarray | Non
 
 POPULATION = 20_000
 """At most this many of the graph's addresses (with two transfers or more) set a review-share threshold."""
+UNLISTED = 10
+"""Addresses with at least this many transfers, neither labelled nor flagged, train as normal examples."""
+
+
+def _transfer_counts(graph: Graph) -> np.ndarray:
+    """Each indexed address's number of transfers, sent and received."""
+    return np.bincount(graph.index.source.astype(np.int64), minlength=len(graph.index.addresses)) + np.diff(
+        graph.index.segment)[:len(graph.index.addresses)]
+
+
+def _sample(rows: np.ndarray, seed: int) -> np.ndarray:
+    if len(rows) > POPULATION:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, POPULATION, replace=False))
+    return rows
 
 
 def population(graph: Graph, seed: int) -> Labels:
     """A sample of the graph's addresses with at least two transfers: those a review share is a share of."""
-    counts = np.bincount(graph.index.source.astype(np.int64), minlength=len(graph.index.addresses)) + np.diff(
-        graph.index.segment)[:len(graph.index.addresses)]
-    busy = np.flatnonzero(counts >= 2)
-    if len(busy) > POPULATION:
-        busy = np.sort(np.random.default_rng(seed).choice(busy, POPULATION, replace=False))
+    busy = _sample(np.flatnonzero(_transfer_counts(graph) >= 2), seed)
     chosen = graph.index.addresses.take(busy)
     return Labels(chosen, np.zeros(len(busy), dtype=np.int64), pa.nulls(len(busy), pa.string()))
 
 
+def unlisted(graph: Graph, labels: Labels, *, least: int, seed: int) -> Labels:
+    """Normal examples seen as a platform sees its counterparties, partly: the graph's addresses with at least
+    `least` transfers that no label names and no flagged list holds (a sample of at most POPULATION), a random
+    30% of them marked `test` (held out) and the rest `train`.
+
+    A crawl sees its labelled addresses whole but the busy addresses around them only through the crawl's
+    edges; without such examples a model learns that any partly seen busy address is risky.
+    """
+    if least <= 0:
+        return Labels(pa.array([], pa.string()), np.zeros(0, dtype=np.int64), pa.array([], pa.string()))
+    taken = np.zeros(len(graph.index.addresses), dtype=bool)
+    for named in (labels.address, graph.flagged.address if graph.flagged is not None else None):
+        if named is not None:
+            ids = graph.index.ids(named)
+            taken[ids[ids >= 0]] = True
+    rows = _sample(np.flatnonzero((_transfer_counts(graph) >= least) & ~taken), seed)
+    held = np.random.default_rng(seed).random(len(rows)) < HOLD_OUT
+    return Labels(graph.index.addresses.take(rows), np.zeros(len(rows), dtype=np.int64),
+                  pa.array(np.where(held, "test", "train").tolist(), pa.string()))
+
+
+def _joined(first: Labels, second: Labels) -> Labels:
+    """The rows of both."""
+    def both(a: pa.Array, b: pa.Array) -> pa.Array:
+        return pa.chunked_array([a.cast(pa.string()), b.cast(pa.string())]).combine_chunks()
+
+    return Labels(both(first.address, second.address), np.concatenate([first.label, second.label]).astype(np.int64),
+                  both(first.split, second.split))
+
+
 def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0, source: dict | None = None,
           now: datetime, feature_set: str = feature_sets.DEFAULT, max_review_share: float | None = None,
-          validate: bool = True) -> tuple[risk.RiskModel, str]:
-    """A model trained on the training rows, validated on grouped and time-ordered folds of them, its threshold
-    set for a review share of the graph's addresses if asked, its held-out metrics recorded; and the split."""
+          validate: bool = True, unlisted_least: int = UNLISTED) -> tuple[risk.RiskModel, str]:
+    """A model trained on the training rows (with the graph's busy unlisted addresses as normal examples, see
+    `unlisted`), validated on grouped and time-ordered folds of them, its threshold set for a review share of the
+    graph's addresses if asked, its held-out metrics recorded; and the split."""
     names = feature_sets.names_of(feature_set)
     train_rows, held_rows, how = _split_rows(labels, seed)
+    extra = unlisted(graph, labels, least=unlisted_least, seed=seed)
+    extra_train = extra.part("train")
+    part = _joined(labels.take(train_rows), extra_train)
     x = graph.features(labels, names)  # once for every row: the training and held-out rows are parts of it
-    y = labels.take(train_rows).label
-    fit = {"source": {**(source or {}), "split": how, "as_of_micro": graph.as_of}, "now": now, "seed": seed}
-    model = risk.train(x[train_rows], y, names, threshold=threshold, **fit)
+    x_train = np.vstack([x[train_rows], graph.features(extra_train, names)])
+    y = part.label
+    fit = {"source": {**(source or {}), "split": how, "as_of_micro": graph.as_of,
+                      "unlisted_normal": {"least_transfers": unlisted_least, "train": len(extra_train),
+                                          "held_out": len(extra) - len(extra_train)}},
+           "now": now, "seed": seed}
+    model = risk.train(x_train, y, names, threshold=threshold, **fit)
     if max_review_share is not None:
         scored = risk.probabilities(model, graph.features(population(graph, seed), names))
         threshold = math.floor(validation.review_threshold(scored, max_review_share) * 1e4) / 1e4
-        model = risk.train(x[train_rows], y, names, threshold=threshold, **fit)
+        model = risk.train(x_train, y, names, threshold=threshold, **fit)
         model.training["max_review_share"] = max_review_share
-    if validate and len(train_rows) >= 4 * risk.MIN_PER_CLASS:
-        part = labels.take(train_rows)
+    if validate and len(y) >= 4 * risk.MIN_PER_CLASS:
         artefact = graph.features(part, feature_sets.ARTEFACT)
         model.metrics["validation"] = validation.validate(
-            x[train_rows], artefact, np.asarray(y), group=validation.groups(graph.index, part, as_of=graph.as_of),
+            x_train, artefact, np.asarray(y), group=validation.groups(graph.index, part, as_of=graph.as_of),
             first=validation.first_seen(graph.index, part, as_of=graph.as_of), threshold=model.threshold, seed=seed)
     if held_rows is not None and len(held_rows):
         held_out = labels.take(held_rows)
         model.metrics["held_out"] = risk.metrics(held_out.label, risk.probabilities(model, x[held_rows]),
                                                  model.threshold)
         model.held_out = held_out.address.to_pylist()
+    extra_held = extra.part("test")
+    if len(extra_held):
+        p = risk.probabilities(model, graph.features(extra_held, names))
+        model.metrics["held_out_unlisted"] = {"rows": len(p), "reviewed": int((p >= model.threshold).sum()),
+                                              "specificity": float((p < model.threshold).mean())}
     return model, how
 
 
@@ -140,8 +192,9 @@ def evaluation_rows(model: risk.RiskModel, labels: Labels, split: str | None) ->
 
 
 def evaluate(model: risk.RiskModel, graph: Graph, labels: Labels) -> dict:
-    """Precision, recall, F1, accuracy and ROC-AUC of the model on these labelled addresses."""
+    """Precision, recall, specificity, F1, accuracy and ROC-AUC of the model on these labelled addresses, with
+    bootstrap 95% intervals."""
     if len(labels) == 0:
         raise risk.ModelError("no labelled addresses to evaluate on")
-    return risk.metrics(labels.label, risk.probabilities(model, graph.features(labels, model.features)),
-                        model.threshold)
+    return validation.interval(labels.label, risk.probabilities(model, graph.features(labels, model.features)),
+                               threshold=model.threshold, seed=0)

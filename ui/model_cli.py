@@ -73,6 +73,8 @@ def train_command(
                                                      "(replaces --threshold)."),
     features: str = typer.Option("behaviour", help="Feature set: behaviour (shares and ratios that mean the same "
                                                    "on any crawl) or legacy (adds counts, values and ages)."),
+    unlisted_normal: int = typer.Option(10, min=0, help="Addresses of the graph with at least this many transfers, "
+                                        "neither labelled nor flagged, train as normal examples (0: none)."),
     seed: int = typer.Option(0, help="Seed for the folds and the trees."),
 ) -> None:
     """Train the address-risk model on labelled addresses (the labels' train split, or 70% of them), validated on
@@ -84,18 +86,25 @@ def train_command(
         graph = learning.load_graph(transfers, flagged=flagged, services=services, as_of=_when(as_of, "--as-of"))
         model, how = learning.train(graph, learning.read_labels(labels), threshold=threshold, seed=seed,
                                     source={"transfers": str(transfers), "labels": str(labels)}, now=utc_now(),
-                                    feature_set=features, max_review_share=max_review_share)
+                                    feature_set=features, max_review_share=max_review_share,
+                                    unlisted_least=unlisted_normal)
         risk.save(model, out_file)
     except HANDLED as error:
         fail(error)
+    extra = model.training.get("unlisted_normal", {})
     out.print(f"model {model.version}: trained on {model.training['rows']:,} addresses ({model.training['risky']:,} "
-              f"risky) from {how}; threshold {model.threshold}", highlight=False)
+              f"risky, {extra.get('train', 0):,} of the normal ones busy unlisted addresses); held out: {how}; "
+              f"threshold {model.threshold}", highlight=False)
     checks = model.metrics.get("validation", {})
     out.print(_metrics_table({"cross-validated (training)": model.metrics["cross_validated"],
                               **{f"{k.replace('_', ' ')} folds": v for k, v in checks.items() if isinstance(v, dict)},
                               **({"held out": model.metrics["held_out"]} if "held_out" in model.metrics else {})}))
     if checks.get("time_calibration"):
         out.print(_calibration_table(checks["time_calibration"]))
+    if "held_out_unlisted" in model.metrics:
+        seen = model.metrics["held_out_unlisted"]
+        out.print(f"held-out busy unlisted addresses: {seen['reviewed']:,} of {seen['rows']:,} would be reviewed "
+                  f"(specificity {seen['specificity']:.3f})", highlight=False)
     err.print(f"wrote {out_file} and {out_file.name}.json", highlight=False)
 
 
@@ -129,6 +138,11 @@ def evaluate_command(
         return
     out.print(f"model {model.version} on {what}:", highlight=False)
     out.print(_metrics_table({"held out": figures}))
+    spans = [f"{name} {figures[key][0]:.3f}-{figures[key][1]:.3f}" for key, name in (
+        ("roc_auc_95", "ROC-AUC"), ("recall_95", "recall"), ("specificity_95", "specificity"),
+        ("precision_95", "precision")) if key in figures]
+    if spans:
+        out.print(f"bootstrap 95% intervals: {', '.join(spans)}", highlight=False)
 
 
 @model_app.command("show")
