@@ -134,6 +134,21 @@ def _joined(first: Labels, second: Labels) -> Labels:
                   both(first.split, second.split))
 
 
+def _weights(labelled: Labels, unlisted_rows: int) -> tuple[np.ndarray | None, float]:
+    """Row weights for the labelled training rows followed by the unlisted ones, and the weight of each unlisted
+    row: together the unlisted rows weigh as much as the labelled normal ones, so that the many partly seen busy
+    addresses do not outweigh the addresses someone labelled (None and 1.0 when there is nothing to balance).
+
+    >>> _weights(Labels(pa.array(["a", "b", "c"]), np.array([0, 0, 1]), pa.array(["", "", ""])), 4)[1]
+    0.5
+    """
+    normal = int((labelled.label == 0).sum())
+    if not unlisted_rows or not normal:
+        return None, 1.0
+    each = normal / unlisted_rows
+    return np.concatenate([np.ones(len(labelled)), np.full(unlisted_rows, each)]), each
+
+
 def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0, source: dict | None = None,
           now: datetime, feature_set: str = feature_sets.DEFAULT, max_review_share: float | None = None,
           validate: bool = True, unlisted_least: int = UNLISTED) -> tuple[risk.RiskModel, str]:
@@ -148,10 +163,11 @@ def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0
     x = graph.features(labels, names)  # once for every row: the training and held-out rows are parts of it
     x_train = np.vstack([x[train_rows], graph.features(extra_train, names)])
     y = part.label
+    weight, each = _weights(labels.take(train_rows), len(extra_train))
     fit = {"source": {**(source or {}), "split": how, "as_of_micro": graph.as_of,
                       "unlisted_normal": {"least_transfers": unlisted_least, "train": len(extra_train),
-                                          "held_out": len(extra) - len(extra_train)}},
-           "now": now, "seed": seed}
+                                          "held_out": len(extra) - len(extra_train), "weight": each}},
+           "now": now, "seed": seed, "weight": weight}
     model = risk.train(x_train, y, names, threshold=threshold, **fit)
     if max_review_share is not None:
         scored = risk.probabilities(model, graph.features(population(graph, seed), names))
@@ -162,7 +178,8 @@ def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0
         artefact = graph.features(part, feature_sets.ARTEFACT)
         model.metrics["validation"] = validation.validate(
             x_train, artefact, np.asarray(y), group=validation.groups(graph.index, part, as_of=graph.as_of),
-            first=validation.first_seen(graph.index, part, as_of=graph.as_of), threshold=model.threshold, seed=seed)
+            first=validation.first_seen(graph.index, part, as_of=graph.as_of), threshold=model.threshold, seed=seed,
+            weight=weight)
     if held_rows is not None and len(held_rows):
         held_out = labels.take(held_rows)
         model.metrics["held_out"] = risk.metrics(held_out.label, risk.probabilities(model, x[held_rows]),

@@ -30,6 +30,8 @@ TOP = 3
 MIN_PER_CLASS = 10
 PIPELINE = "hist-gradient-boosting(200 iterations, rate 0.08, 15 leaves) + calibration on 5 folds"
 """What the pipeline is, in words; part of every model's version, so a change of recipe changes the version."""
+WEIGHT = "calibratedclassifiercv__sample_weight"
+"""Where the pipeline takes each row's weight (the trees and the calibration both read it)."""
 
 
 class ModelError(KytError):
@@ -116,10 +118,12 @@ def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
 
 
 def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold: float = 0.5, seed: int = 0,
-          source: dict | None = None, now: datetime, calibration: str = "isotonic") -> RiskModel:
+          source: dict | None = None, now: datetime, calibration: str = "isotonic",
+          weight: np.ndarray | None = None) -> RiskModel:
     """Fit the calibrated pipeline on labelled rows (1 = risky); ModelError when the labels cannot train it.
 
-    `calibration` "sigmoid" suits small sets, where isotonic steps would tie many rows.
+    `calibration` "sigmoid" suits small sets, where isotonic steps would tie many rows; `weight`, one per row,
+    says how much each row counts (all 1 by default).
     """
     y = np.asarray(y, dtype=np.int64)
     if set(np.unique(y).tolist()) - {0, 1}:
@@ -133,9 +137,12 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
 
     pipeline = _pipeline(seed, len(y), calibration)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    out_of_fold = cross_val_predict(_pipeline(seed, len(y), calibration), x, y, cv=folds, method="predict_proba")[:, 1]
-    pipeline.fit(x, y)
+    weights = {} if weight is None else {WEIGHT: np.asarray(weight, dtype=np.float64)}
+    out_of_fold = cross_val_predict(_pipeline(seed, len(y), calibration), x, y, cv=folds, method="predict_proba",
+                                    params=weights)[:, 1]
+    pipeline.fit(x, y, **weights)
     digest = hashlib.sha256(np.ascontiguousarray(x).tobytes() + y.tobytes()
+                            + b"".join(w.tobytes() for w in weights.values())
                             + json.dumps([features, threshold, seed, PIPELINE, calibration]).encode()).hexdigest()
     with warnings.catch_warnings():  # a feature missing in every row has no median: 0 then
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -152,9 +159,11 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
                      metrics={"cross_validated": metrics(y, out_of_fold, threshold)})
 
 
-def fitted(x: np.ndarray, y: np.ndarray, *, seed: int = 0, calibration: str = "isotonic"):
+def fitted(x: np.ndarray, y: np.ndarray, *, seed: int = 0, calibration: str = "isotonic",
+           weight: np.ndarray | None = None):
     """The calibrated pipeline fitted on these rows alone (no figures, no version): for validation folds."""
-    return _pipeline(seed, len(y), calibration).fit(x, np.asarray(y, dtype=np.int64))
+    weights = {} if weight is None else {WEIGHT: np.asarray(weight, dtype=np.float64)}
+    return _pipeline(seed, len(y), calibration).fit(x, np.asarray(y, dtype=np.int64), **weights)
 
 
 def probabilities(model: RiskModel, x: np.ndarray) -> np.ndarray:

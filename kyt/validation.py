@@ -80,11 +80,12 @@ def interval(y: np.ndarray, p: np.ndarray, *, threshold: float, seed: int) -> di
 
 
 def out_of_fold(x: np.ndarray, y: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], *,
-                seed: int) -> np.ndarray:
+                seed: int, weight: np.ndarray | None = None) -> np.ndarray:
     """Each row's probability from a model that did not see its fold (NaN for rows in no validation fold)."""
     p = np.full(len(y), np.nan)
     for train, test in folds:
-        p[test] = risk.fitted(x[train], y[train], seed=seed).predict_proba(x[test])[:, 1]
+        chosen = None if weight is None else weight[train]
+        p[test] = risk.fitted(x[train], y[train], seed=seed, weight=chosen).predict_proba(x[test])[:, 1]
     return p
 
 
@@ -130,12 +131,12 @@ def calibration(y: np.ndarray, p: np.ndarray) -> list[dict]:
 
 
 def validate(x: np.ndarray, artefact: np.ndarray, y: np.ndarray, *, group: np.ndarray, first: np.ndarray,
-             threshold: float, seed: int = 0) -> dict:
+             threshold: float, seed: int = 0, weight: np.ndarray | None = None) -> dict:
     """Figures of the model (and of a model on the artefact features alone) on grouped and time-ordered folds."""
     out = {}
     for name, folds in (("grouped", grouped_folds(group, y, seed)), ("time", time_fold(first, y))):
         for what, matrix in (("model", x), ("artefact_only", artefact)):
-            p = out_of_fold(matrix, y, folds, seed=seed)
+            p = out_of_fold(matrix, y, folds, seed=seed, weight=weight)
             seen = ~np.isnan(p)
             out[f"{name}_{what}"] = interval(y[seen], p[seen], threshold=threshold, seed=seed)
             if what == "model":

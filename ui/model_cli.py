@@ -74,7 +74,8 @@ def train_command(
     features: str = typer.Option("behaviour", help="Feature set: behaviour (shares and ratios that mean the same "
                                                    "on any crawl) or legacy (adds counts, values and ages)."),
     unlisted_normal: int = typer.Option(10, min=0, help="Addresses of the graph with at least this many transfers, "
-                                        "neither labelled nor flagged, train as normal examples (0: none)."),
+                                        "neither labelled nor flagged, train as normal examples, together weighing as much "
+                                        "as the labelled normal ones (0: none)."),
     seed: int = typer.Option(0, help="Seed for the folds and the trees."),
 ) -> None:
     """Train the address-risk model on labelled addresses (the labels' train split, or 70% of them), validated on

@@ -93,5 +93,7 @@ def test_training_counts_the_unlisted_and_measures_them_held_out(trained):
     used = model.training["unlisted_normal"]
     assert used["least_transfers"] == learning.UNLISTED and used["train"] > 0
     assert model.metrics["cross_validated"]["rows"] == 132 + used["train"]
+    labelled_normal = 132 // 2  # the world's train split: 66 of each class
+    assert used["weight"] == pytest.approx(labelled_normal / used["train"])  # together, as much as the labelled
     held = model.metrics["held_out_unlisted"]
     assert held["rows"] == used["held_out"] and held["specificity"] == 1 - held["reviewed"] / held["rows"]

@@ -71,3 +71,16 @@ def test_training_needs_both_classes_and_a_sane_threshold():
         risk.train(x, np.full(20, 2), NAMES, now=NOW)
     with pytest.raises(risk.ModelError, match="between 0 and 1"):
         risk.train(x, np.r_[np.ones(10), np.zeros(10)], NAMES, threshold=1.5, now=NOW)
+
+
+def test_row_weights_reach_the_trees_and_the_calibration_and_change_the_version():
+    # where the feature is 1, ten risky and ten normal rows: unweighted, an even chance there
+    x = np.zeros((50, len(NAMES)))
+    x[:20, 0] = 1.0
+    y = np.r_[np.ones(10), np.zeros(40)].astype(int)
+    plain = risk.train(x, y, NAMES, now=NOW)
+    weighted = risk.train(x, y, NAMES, now=NOW, weight=np.r_[np.full(10, 3.0), np.ones(40)])
+    at_one = x[:1]
+    assert risk.probabilities(plain, at_one)[0] == pytest.approx(0.5, abs=0.1)
+    assert risk.probabilities(weighted, at_one)[0] == pytest.approx(0.75, abs=0.1)  # 30 risky against 10
+    assert plain.version != weighted.version
