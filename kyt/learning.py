@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from graph import readers
 from graph.errors import InputError
+from graph.features import transfers_before
 from graph.index import InboundIndex
 from graph.model import FlaggedWallets, Labels, Services
 from kyt import feature_sets, risk, validation
@@ -86,9 +87,10 @@ UNLISTED = 10
 
 
 def _transfer_counts(graph: Graph) -> np.ndarray:
-    """Each indexed address's number of transfers, sent and received."""
-    return np.bincount(graph.index.source.astype(np.int64), minlength=len(graph.index.addresses)) + np.diff(
-        graph.index.segment)[:len(graph.index.addresses)]
+    """Each indexed address's number of transfers before the graph's as-of time, sent and received."""
+    sender, receiver, *_ = transfers_before(graph.index, graph.as_of)
+    n = len(graph.index.addresses)
+    return np.bincount(sender, minlength=n)[:n] + np.bincount(receiver, minlength=n)[:n]
 
 
 def _sample(rows: np.ndarray, seed: int) -> np.ndarray:

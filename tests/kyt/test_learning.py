@@ -97,3 +97,10 @@ def test_training_counts_the_unlisted_and_measures_them_held_out(trained):
     assert used["weight"] == pytest.approx(labelled_normal / used["train"])  # together, as much as the labelled
     held = model.metrics["held_out_unlisted"]
     assert held["rows"] == used["held_out"] and held["specificity"] == 1 - held["reviewed"] / held["rows"]
+
+
+def test_only_transfers_before_the_as_of_time_make_an_address_busy(tmp_path):
+    graph, labels = _busy_world(tmp_path)
+    graph.as_of = (1_700_000_000 + 20 * 60) * 1_000_000  # address 1's twelve transfers and 2's first seven
+    assert learning.unlisted(graph, labels, least=8, seed=0).address.to_pylist() == [addr(1)]
+    assert sorted(learning.unlisted(graph, labels, least=7, seed=0).address.to_pylist()) == [addr(1), addr(2)]
