@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from graph import readers
 from graph.errors import InputError
-from graph.features import transfers_before
+from graph.features import marked, transfers_before
 from graph.index import InboundIndex
 from graph.model import FlaggedWallets, Labels, Services
 from kyt import feature_sets, risk, validation
@@ -116,11 +116,8 @@ def unlisted(graph: Graph, labels: Labels, *, least: int, seed: int) -> Labels:
     """
     if least <= 0:
         return Labels(pa.array([], pa.string()), np.zeros(0, dtype=np.int64), pa.array([], pa.string()))
-    taken = np.zeros(len(graph.index.addresses), dtype=bool)
-    for named in (labels.address, graph.flagged.address if graph.flagged is not None else None):
-        if named is not None:
-            ids = graph.index.ids(named)
-            taken[ids[ids >= 0]] = True
+    taken = marked(graph.index, labels.address) | marked(
+        graph.index, graph.flagged.address if graph.flagged is not None else None)
     rows = _sample(np.flatnonzero((_transfer_counts(graph) >= least) & ~taken), seed)
     held = np.random.default_rng(seed).random(len(rows)) < HOLD_OUT
     return Labels(graph.index.addresses.take(rows), np.zeros(len(rows), dtype=np.int64),
@@ -161,11 +158,12 @@ def train(graph: Graph, labels: Labels, *, threshold: float = 0.5, seed: int = 0
     train_rows, held_rows, how = _split_rows(labels, seed)
     extra = unlisted(graph, labels, least=unlisted_least, seed=seed)
     extra_train = extra.part("train")
-    part = _joined(labels.take(train_rows), extra_train)
+    labelled_train = labels.take(train_rows)
+    part = _joined(labelled_train, extra_train)
     x = graph.features(labels, names)  # once for every row: the training and held-out rows are parts of it
     x_train = np.vstack([x[train_rows], graph.features(extra_train, names)])
     y = part.label
-    weight, each = _weights(labels.take(train_rows), len(extra_train))
+    weight, each = _weights(labelled_train, len(extra_train))
     fit = {"source": {**(source or {}), "split": how, "as_of_micro": graph.as_of,
                       "unlisted_normal": {"least_transfers": unlisted_least, "train": len(extra_train),
                                           "held_out": len(extra) - len(extra_train), "weight": each}},

@@ -99,6 +99,11 @@ def _pipeline(seed: int, rows: int, calibration: str = "isotonic"):
     return make_pipeline(NeverSeen(), CalibratedClassifierCV(trees, method=calibration, cv=5, ensemble=False))
 
 
+def _fit_params(weight: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The pipeline's fit parameters for these row weights (none when every row counts once)."""
+    return {} if weight is None else {WEIGHT: np.asarray(weight, dtype=np.float64)}
+
+
 def metrics(y: np.ndarray, probability: np.ndarray, threshold: float) -> dict:
     """Precision, recall, F1, accuracy at the threshold, ROC-AUC and the Brier score, with the counts behind them."""
     from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, precision_score, recall_score, roc_auc_score
@@ -137,7 +142,7 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
 
     pipeline = _pipeline(seed, len(y), calibration)
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    weights = {} if weight is None else {WEIGHT: np.asarray(weight, dtype=np.float64)}
+    weights = _fit_params(weight)
     out_of_fold = cross_val_predict(_pipeline(seed, len(y), calibration), x, y, cv=folds, method="predict_proba",
                                     params=weights)[:, 1]
     pipeline.fit(x, y, **weights)
@@ -162,8 +167,7 @@ def train(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], *, threshold:
 def fitted(x: np.ndarray, y: np.ndarray, *, seed: int = 0, calibration: str = "isotonic",
            weight: np.ndarray | None = None):
     """The calibrated pipeline fitted on these rows alone (no figures, no version): for validation folds."""
-    weights = {} if weight is None else {WEIGHT: np.asarray(weight, dtype=np.float64)}
-    return _pipeline(seed, len(y), calibration).fit(x, np.asarray(y, dtype=np.int64), **weights)
+    return _pipeline(seed, len(y), calibration).fit(x, np.asarray(y, dtype=np.int64), **_fit_params(weight))
 
 
 def probabilities(model: RiskModel, x: np.ndarray) -> np.ndarray:
